@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install every Debian package suitd needs to build, test and run.
+# Idempotent: does nothing when all packages are present, and runs
+# `apt-get update` only when something must be installed and the package
+# lists are missing or stale. Works as root; uses sudo otherwise.
+set -eu
+
+PKGS="build-essential cmake pkg-config git
+libuv1-dev libclips-dev libmsgpack-dev check libjansson-dev libinih-dev
+libsystemd-dev nettle-dev python3"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+# Refresh the package lists only if they are absent or older than a day.
+lists=/var/lib/apt/lists
+if [ -z "$(find "$lists" -maxdepth 1 -name '*Packages*' -mmin -1440 2>/dev/null | head -n 1)" ]; then
+    $SUDO apt-get update -q
+fi
+echo "install-deps: installing$missing" >&2
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -q --no-install-recommends $missing

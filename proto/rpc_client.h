@@ -1,0 +1,45 @@
+/*
+ * rpc_client.h: a small blocking MessagePack-RPC client, used by `suit`,
+ * the benchmark tool and the integration tests.  One connection; calls may
+ * be pipelined with rpc_client_send / rpc_client_recv.
+ *
+ * Addresses: "unix:/path", "/path" (Unix socket), "tcp:host:port" or
+ * "host:port".  Functions return 0 or a negative value: PROTO_E_* for
+ * protocol problems, or -errno for system errors (message in err).
+ */
+#ifndef RPC_CLIENT_H
+#define RPC_CLIENT_H
+
+#include <msgpack.h>
+#include "proto.h"
+
+struct rpc_client;   /* opaque */
+
+/* timeout_ms applies to connect and to each recv (0 = wait forever). */
+int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out,
+                       struct proto_error *err);
+void rpc_client_free(struct rpc_client *c);
+int rpc_client_fd(const struct rpc_client *c);
+
+/* Packs a request: params_fn packs the params array into pk.  Returns the
+ * msgid used in *msgid. */
+typedef void (*rpc_pack_params_fn)(msgpack_packer *pk, void *arg);
+int rpc_client_send(struct rpc_client *c, const char *method, rpc_pack_params_fn fn,
+                    void *arg, uint32_t *msgid, struct proto_error *err);
+/* Sends raw bytes (tests: garbage, split frames). */
+int rpc_client_send_raw(struct rpc_client *c, const void *buf, size_t len,
+                        struct proto_error *err);
+/* Waits for the next response.  On success *msg is the parsed response; its
+ * objects stay valid until the next recv or free.  A response carrying an
+ * error object is still success here: inspect msg->error. */
+int rpc_client_recv(struct rpc_client *c, struct proto_message *msg,
+                    struct proto_error *err);
+/* send + recv of the matching msgid (responses to other msgids are an
+ * error: use send/recv to pipeline).  If the response has an error object,
+ * returns its code with err filled in from it. */
+int rpc_client_call(struct rpc_client *c, const char *method, rpc_pack_params_fn fn,
+                    void *arg, msgpack_object *result, struct proto_error *err);
+/* Fills err from a response's error object; returns its code. */
+int rpc_error_from_object(const msgpack_object *o, struct proto_error *err);
+
+#endif
