@@ -1,0 +1,75 @@
+/*
+ * libFuzzer harness: a full assessment of a fuzzed patient through the
+ * engine with the bundled v1 ruleset.  The input is `assess` params as
+ * MessagePack.  Checks the verdict policy's promise: whatever comes back is
+ * either an error or a complete result, and never `suitable` while facts are
+ * missing or any finding is above info.
+ *
+ * The ruleset directory comes from $SUITD_RULES, else the source tree's
+ * rules/ (compiled in as SUITD_FUZZ_RULES).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine.h"
+#include "proto.h"
+
+static struct ruleset *fuzz_rs;
+static struct engine *fuzz_engine;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    const char *dir = getenv("SUITD_RULES");
+    if (!dir || !*dir)
+        dir = SUITD_FUZZ_RULES;
+    struct proto_error err;
+    proto_error_init(&err);
+    if (ruleset_load(dir, NULL, &fuzz_rs, &err) != 0) {
+        fprintf(stderr, "fuzz_assess: cannot load %s: %s\n", dir, err.message);
+        abort();
+    }
+    struct engine_limits lim;
+    engine_limits_default(&lim);
+    if (engine_create(fuzz_rs, &lim, &fuzz_engine, &err) != 0) {
+        fprintf(stderr, "fuzz_assess: engine: %s\n", err.message);
+        abort();
+    }
+    proto_error_close(&err);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct proto_limits lim;
+    proto_limits_default(&lim);
+    struct proto_decoder *d = NULL;
+    if (proto_decoder_create(&lim, &d) != 0)
+        return 0;
+    msgpack_object obj;
+    if (proto_decoder_feed(d, (const char *)data, size) == 0 &&
+        proto_decoder_next(d, &obj) == 1) {
+        struct suit_patient p;
+        struct proto_error err;
+        suit_patient_init(&p);
+        proto_error_init(&err);
+        if (proto_patient_from_params(&obj, &p, &err) == 0) {
+            struct suit_result r;
+            suit_result_init(&r);
+            if (engine_assess(fuzz_engine, &p, &r, &err) == 0) {
+                int above_info = 0;
+                for (size_t i = 0; i < r.n_findings; i++)
+                    if (r.findings[i].severity > SUIT_SEV_INFO)
+                        above_info = 1;
+                if (r.verdict == SUIT_VERDICT_SUITABLE && (above_info || r.n_missing))
+                    abort();   /* "suitable" without having checked everything */
+            }
+            suit_result_close(&r);
+        }
+        suit_patient_close(&p);
+        proto_error_close(&err);
+    }
+    proto_decoder_free(d);
+    return 0;
+}
