@@ -1,0 +1,420 @@
+/*
+ * proto_patient.c: typed conversion of `assess` params into a
+ * struct suit_patient.
+ *
+ * Only shape, type and range are checked here; whether a term is in the
+ * ruleset's vocabulary is the engine's business.  Every refusal names the
+ * field by its path ("medications[2].days_since_last_dose") in both
+ * e->field and the message, so a client can point at the offending input.
+ * A missing (or nil) required key is not an error: the engine reports the
+ * verdict `incomplete` and lists it.  Unknown keys are errors, since a typo
+ * must not silently drop a fact about the patient.
+ */
+#include "proto.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATH_MAX_LEN 160
+
+static int fail(struct proto_error *e, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct proto_error *e, const char *path, const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    if (proto_error_set_field(e, path) < 0)
+        return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+    return proto_error_set(e, PROTO_E_INVALID_PARAMS, "%s: %s", path, what);
+}
+
+/* A key as it may appear in a path or message: printable ASCII only, since
+ * it comes straight from the client and may hold anything. */
+static void key_text(const msgpack_object_str *k, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (uint32_t i = 0; i < k->size && o + 5 < cap; i++) {
+        unsigned char c = (unsigned char)k->ptr[i];
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+        if (i == 48 && k->size > 50) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+            break;
+        }
+    }
+    out[o] = '\0';
+}
+
+static bool key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2; cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3; cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4; cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i < len)
+            return false;
+        for (size_t j = 1; j < len; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* Copies a term: a non-empty UTF-8 string of at most SUIT_MAX_TERM_LEN
+ * bytes with no NUL (msgpack strings are not NUL-terminated, and a NUL
+ * would cut the term short in C). */
+static int get_term(const msgpack_object *o, const char *path, char **out,
+                    struct proto_error *e)
+{
+    if (o->type != MSGPACK_OBJECT_STR)
+        return fail(e, path, "expected a string");
+    const char *s = o->via.str.ptr;
+    size_t n = o->via.str.size;
+    if (n == 0)
+        return fail(e, path, "expected a non-empty string");
+    if (n > SUIT_MAX_TERM_LEN)
+        return fail(e, path, "expected a string of at most %d bytes", SUIT_MAX_TERM_LEN);
+    if (memchr(s, '\0', n))
+        return fail(e, path, "expected a string without NUL bytes");
+    if (!utf8_valid((const unsigned char *)s, n))
+        return fail(e, path, "expected a valid UTF-8 string");
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    free(*out);
+    *out = copy;
+    return 0;
+}
+
+/* An integer in [lo, hi]; anything else (negative, 2^63, float, string)
+ * gets `expect` as the message. */
+static int get_int(const msgpack_object *o, const char *path, int64_t lo, int64_t hi,
+                   const char *expect, int64_t *out, struct proto_error *e)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        if (o->via.u64 <= (uint64_t)INT64_MAX && (int64_t)o->via.u64 >= lo &&
+            (int64_t)o->via.u64 <= hi) {
+            *out = (int64_t)o->via.u64;
+            return 0;
+        }
+    } else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        if (o->via.i64 >= lo && o->via.i64 <= hi) {
+            *out = o->via.i64;
+            return 0;
+        }
+    }
+    return fail(e, path, "%s", expect);
+}
+
+static int get_days(const msgpack_object *o, const char *path, int64_t *out,
+                    struct proto_error *e)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 > SUIT_MAX_DAYS)
+        return fail(e, path, "expected a non-negative integer of at most %d", SUIT_MAX_DAYS);
+    return get_int(o, path, 0, SUIT_MAX_DAYS, "expected a non-negative integer", out, e);
+}
+
+static int get_tristate(const msgpack_object *o, const char *path, enum suit_tristate *out,
+                        struct proto_error *e)
+{
+    if (o->type != MSGPACK_OBJECT_BOOLEAN)
+        return fail(e, path, "expected true or false");
+    *out = o->via.boolean ? SUIT_YES : SUIT_NO;
+    return 0;
+}
+
+enum item_shape {
+    ITEM_CONDITION,     /* str, or {name, days_ago?} */
+    ITEM_MEDICATION,    /* {name, days_since_last_dose} */
+    ITEM_PROCEDURE,     /* {name, days_ago} */
+    ITEM_ALLERGY,       /* str */
+};
+
+static int get_item(const msgpack_object *o, const char *path, enum item_shape shape,
+                    struct suit_item *it, struct proto_error *e)
+{
+    it->days = -1;
+    if (o->type == MSGPACK_OBJECT_STR && (shape == ITEM_CONDITION || shape == ITEM_ALLERGY))
+        return get_term(o, path, &it->name, e);
+    const char *days_key = shape == ITEM_MEDICATION ? "days_since_last_dose" : "days_ago";
+    if (shape == ITEM_ALLERGY)
+        return fail(e, path, "expected a string");
+    if (o->type != MSGPACK_OBJECT_MAP) {
+        if (shape == ITEM_CONDITION)
+            return fail(e, path, "expected a string or a map {name, days_ago}");
+        return fail(e, path, "expected a map {name, %s}", days_key);
+    }
+    char sub[2 * PATH_MAX_LEN + 32];
+    bool seen_name = false, seen_days = false;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        int rc;
+        if (key_is(&kv->key, "name")) {
+            snprintf(sub, sizeof(sub), "%s.name", path);
+            if (seen_name)
+                return fail(e, sub, "expected each key once, got a duplicate key");
+            seen_name = true;
+            if (kv->val.type == MSGPACK_OBJECT_NIL)
+                continue;
+            rc = get_term(&kv->val, sub, &it->name, e);
+        } else if (key_is(&kv->key, days_key)) {
+            snprintf(sub, sizeof(sub), "%s.%s", path, days_key);
+            if (seen_days)
+                return fail(e, sub, "expected each key once, got a duplicate key");
+            seen_days = true;
+            if (kv->val.type == MSGPACK_OBJECT_NIL)
+                continue;
+            rc = get_days(&kv->val, sub, &it->days, e);
+        } else {
+            char k[PATH_MAX_LEN];
+            if (kv->key.type != MSGPACK_OBJECT_STR)
+                return fail(e, path, "expected string keys (name, %s)", days_key);
+            key_text(&kv->key.via.str, k, sizeof(k));
+            snprintf(sub, sizeof(sub), "%s.%s", path, k);
+            return fail(e, sub, "expected no such key (allowed: name, %s)", days_key);
+        }
+        if (rc < 0)
+            return rc;
+    }
+    if (!it->name) {
+        snprintf(sub, sizeof(sub), "%s.name", path);
+        return fail(e, sub, "expected a string (the key is required)");
+    }
+    if (it->days < 0 && shape != ITEM_CONDITION) {
+        snprintf(sub, sizeof(sub), "%s.%s", path, days_key);
+        return fail(e, sub, "expected a non-negative integer (the key is required)");
+    }
+    return 0;
+}
+
+static int get_list(const msgpack_object *o, const char *path, enum item_shape shape,
+                    struct suit_item_list *l, struct proto_error *e)
+{
+    if (o->type != MSGPACK_OBJECT_ARRAY)
+        return fail(e, path, "expected an array");
+    uint32_t n = o->via.array.size;
+    if (n > SUIT_MAX_ITEMS)
+        return fail(e, path, "expected an array of at most %d items, got %u",
+                    SUIT_MAX_ITEMS, n);
+    /* A duplicate key would leave a list behind: replace it. */
+    for (size_t i = 0; i < l->len; i++)
+        free(l->items[i].name);
+    free(l->items);
+    l->items = NULL;
+    l->len = 0;
+    if (n == 0)
+        return 0;
+    l->items = calloc(n, sizeof(*l->items));
+    if (!l->items)
+        return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        char sub[PATH_MAX_LEN];
+        snprintf(sub, sizeof(sub), "%s[%u]", path, i);
+        l->len = i + 1;   /* so that close frees a half-built item */
+        int rc = get_item(&o->via.array.ptr[i], sub, shape, &l->items[i], e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+enum patient_key {
+    K_AGE, K_PREGNANT, K_BREASTFEEDING, K_FITZPATRICK, K_AREA, K_INDICATION,
+    K_CONDITIONS, K_MEDICATIONS, K_PROCEDURES, K_ALLERGIES, K_SETTING,
+    K_NEEDLE_DEPTH, K_COUNT
+};
+
+static const char *const patient_keys[K_COUNT] = {
+    "age", "pregnant", "breastfeeding", "fitzpatrick", "area", "indication",
+    "conditions", "medications", "procedures", "allergies", "setting",
+    "needle_depth_mm",
+};
+
+static int get_depth(const msgpack_object *o, const char *path, double *out,
+                     struct proto_error *e)
+{
+    double v;
+    switch (o->type) {
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        v = o->via.f64;
+        break;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        v = o->via.u64 > 1000 ? 1e9 : (double)o->via.u64;
+        break;
+    default:
+        v = -1.0;
+        break;
+    }
+    if (!isfinite(v) || v <= 0.0 || v > SUIT_MAX_DEPTH_MM)
+        return fail(e, path, "expected a number greater than 0 and at most %g",
+                    SUIT_MAX_DEPTH_MM);
+    *out = v;
+    return 0;
+}
+
+static int patient_value(enum patient_key k, const msgpack_object *v,
+                         struct suit_patient *p, struct proto_error *e)
+{
+    const char *path = patient_keys[k];
+    int64_t n = 0;
+    int rc;
+    switch (k) {
+    case K_AGE:
+        rc = get_int(v, path, 0, SUIT_MAX_AGE, "expected an integer from 0 to 150", &n, e);
+        if (rc == 0)
+            p->age = n;
+        return rc;
+    case K_PREGNANT:
+        return get_tristate(v, path, &p->pregnant, e);
+    case K_BREASTFEEDING:
+        return get_tristate(v, path, &p->breastfeeding, e);
+    case K_FITZPATRICK:
+        rc = get_int(v, path, 1, 6, "expected an integer from 1 to 6", &n, e);
+        if (rc == 0)
+            p->fitzpatrick = (int)n;
+        return rc;
+    case K_AREA:
+        return get_term(v, path, &p->area, e);
+    case K_INDICATION:
+        return get_term(v, path, &p->indication, e);
+    case K_SETTING:
+        return get_term(v, path, &p->setting, e);
+    case K_CONDITIONS:
+        return get_list(v, path, ITEM_CONDITION, &p->conditions, e);
+    case K_MEDICATIONS:
+        return get_list(v, path, ITEM_MEDICATION, &p->medications, e);
+    case K_PROCEDURES:
+        return get_list(v, path, ITEM_PROCEDURE, &p->procedures, e);
+    case K_ALLERGIES:
+        return get_list(v, path, ITEM_ALLERGY, &p->allergies, e);
+    case K_NEEDLE_DEPTH:
+        return get_depth(v, path, &p->needle_depth_mm, e);
+    case K_COUNT:
+        break;
+    }
+    return proto_error_set(e, PROTO_E_INTERNAL, "unhandled patient key");
+}
+
+static int unknown_key(const msgpack_object *key, const char *prefix, const char *allowed,
+                       struct proto_error *e)
+{
+    char k[PATH_MAX_LEN], path[2 * PATH_MAX_LEN + 16];
+    if (key->type != MSGPACK_OBJECT_STR)
+        return fail(e, prefix[0] ? prefix : "patient", "expected string keys");
+    key_text(&key->via.str, k, sizeof(k));
+    snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", k);
+    return fail(e, path, "expected no such key (allowed: %s)", allowed);
+}
+
+static int get_patient(const msgpack_object *o, struct suit_patient *p, struct proto_error *e)
+{
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return fail(e, "patient", "expected a map");
+    bool seen[K_COUNT] = { false };
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        int k = -1;
+        for (int j = 0; j < K_COUNT; j++)
+            if (key_is(&kv->key, patient_keys[j])) {
+                k = j;
+                break;
+            }
+        if (k < 0)
+            return unknown_key(&kv->key, "",
+                               "age, pregnant, breastfeeding, fitzpatrick, area, indication, "
+                               "conditions, medications, procedures, allergies, setting, "
+                               "needle_depth_mm", e);
+        if (seen[k])
+            return fail(e, patient_keys[k], "expected each key once, got a duplicate key");
+        seen[k] = true;
+        if (kv->val.type == MSGPACK_OBJECT_NIL)
+            continue;   /* nil is "not given": required keys become missing */
+        int rc = patient_value((enum patient_key)k, &kv->val, p, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int get_options(const msgpack_object *o, struct suit_patient *p, struct proto_error *e)
+{
+    if (o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_MAP)
+        return fail(e, "options", "expected a map");
+    bool seen = false;
+    for (uint32_t i = 0; i < o->via.map.size; i++) {
+        const msgpack_object_kv *kv = &o->via.map.ptr[i];
+        if (!key_is(&kv->key, "explain"))
+            return unknown_key(&kv->key, "options", "explain", e);
+        if (seen)
+            return fail(e, "options.explain", "expected each key once, got a duplicate key");
+        seen = true;
+        if (kv->val.type == MSGPACK_OBJECT_NIL)
+            continue;
+        if (kv->val.type != MSGPACK_OBJECT_BOOLEAN)
+            return fail(e, "options.explain", "expected true or false");
+        p->explain = kv->val.via.boolean;
+    }
+    return 0;
+}
+
+int proto_patient_from_params(const msgpack_object *params, struct suit_patient *p,
+                              struct proto_error *e)
+{
+    suit_patient_init(p);
+    if (params->type != MSGPACK_OBJECT_ARRAY || params->via.array.size < 1 ||
+        params->via.array.size > 2)
+        return fail(e, "params", "expected [patient] or [patient, options]");
+    int rc = get_patient(&params->via.array.ptr[0], p, e);
+    if (rc == 0 && params->via.array.size == 2)
+        rc = get_options(&params->via.array.ptr[1], p, e);
+    if (rc < 0)
+        suit_patient_close(p);
+    return rc;
+}
