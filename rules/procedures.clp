@@ -1,0 +1,100 @@
+;;; procedures.clp: recent procedures and their holds (days-ago; -1 = not given).
+;;; A hold of N days defers with (N - days) while days < N.
+
+(defrule procedure-botulinum-toxin-hold
+  (procedure (name botulinum-toxin) (days-ago ?d&:(>= ?d 0)))
+  (policy (name botulinum-toxin-hold-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id botulinum-toxin-hold) (category procedure) (severity defer)
+    (summary (str-cat "Botulinum toxin " ?d " days ago, within the " ?hold "-day hold"))
+    (detail "Needling and massage soon after injection may spread the toxin. Clinic pages use 2 weeks to 3 months (weak evidence).")
+    (source "clinic")
+    (action "Defer until the hold has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-dermal-filler-hold
+  (procedure (name dermal-filler) (days-ago ?d&:(>= ?d 0)))
+  (policy (name dermal-filler-hold-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id dermal-filler-hold) (category procedure) (severity defer)
+    (summary (str-cat "Dermal filler in the area " ?d " days ago, within the " ?hold "-day hold"))
+    (detail "Needling over fresh filler risks displacing it and infection. Clinic pages use 2 weeks to 12 months (weak evidence).")
+    (source "clinic")
+    (action "Defer until the hold has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-chemical-peel-hold
+  (procedure (name chemical-peel) (days-ago ?d&:(>= ?d 0)))
+  (policy (name chemical-peel-hold-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id chemical-peel-hold) (category procedure) (severity defer)
+    (summary (str-cat "Chemical peel " ?d " days ago, within the " ?hold "-day hold"))
+    (detail "The skin barrier must recover from a superficial or medium peel first. Source: clinic pages only (weak evidence).")
+    (source "clinic")
+    (action "Defer until the hold has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-deep-procedure-hold
+  (procedure (name ?n&deep-peel|dermabrasion|ablative-laser) (days-ago ?d&:(>= ?d 0)))
+  (policy (name deep-procedure-hold-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id deep-procedure-hold) (category procedure) (severity defer)
+    (summary (str-cat "Deep resurfacing (" ?n ") " ?d " days ago, within the " ?hold "-day hold"))
+    (detail "Deep peels, dermabrasion and ablative laser need full re-epithelialisation and settling first. Source: clinic pages only (weak evidence).")
+    (source "clinic")
+    (action "Defer until the hold has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+;;; The interval between sessions follows the course: 2 weeks for stretch marks,
+;;; melasma and hyperpigmentation, 4 weeks otherwise (see plan.clp).
+(defrule procedure-microneedling-interval-short
+  (patient (indication stretch-marks|melasma|hyperpigmentation))
+  (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
+  (policy (name microneedling-short-interval-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id microneedling-interval) (category procedure) (severity defer)
+    (summary (str-cat "Previous micro-needling " ?d " days ago: the course interval is " ?hold " days"))
+    (detail "Collagen remodelling needs the interval between sessions; for this indication the course interval is 2 weeks at the shortest.")
+    (source "STR, clinic")
+    (action "Defer the next session until the interval has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-microneedling-interval
+  (patient (indication ~stretch-marks&~melasma&~hyperpigmentation))
+  (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
+  (policy (name microneedling-interval-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id microneedling-interval) (category procedure) (severity defer)
+    (summary (str-cat "Previous micro-needling " ?d " days ago: the course interval is " ?hold " days"))
+    (detail "Collagen remodelling needs about 4 weeks between sessions.")
+    (source "FAB, SP")
+    (action "Defer the next session until the interval has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-radiotherapy
+  (procedure (name radiotherapy) (days-ago ?d))
+  (policy (name radiotherapy-refer-days) (value ?max))
+  (test (< ?d ?max))
+  =>
+  (assert (finding (id radiotherapy-recent) (category procedure) (severity refer)
+    (summary (if (>= ?d 0) then (str-cat "Radiotherapy to the area " ?d " days ago (within " ?max " days)")
+                           else "Radiotherapy to the area (date not given)"))
+    (detail "Irradiated skin heals poorly; clinics wait 3 to 12 months. Source: clinic pages only (weak evidence).")
+    (source "clinic")
+    (action "Refer to the radiation oncologist or a dermatologist."))))
+
+;;; A procedure with a hold but no date cannot be checked against its hold.
+(defrule procedure-date-missing
+  (procedure (name ?n&~radiotherapy) (days-ago -1))
+  =>
+  (assert (finding (id procedure-date-missing) (category input) (severity incomplete)
+    (summary (str-cat "Procedure " ?n " has no date (days_ago)"))
+    (detail "Without days_ago the hold for this procedure cannot be checked.")
+    (source "clinic")
+    (action "Ask when the procedure was done and assess again."))))
