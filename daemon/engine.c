@@ -1,0 +1,911 @@
+/*
+ * engine.c: one CLIPS environment built from a ruleset, and assessments.
+ *
+ * Data facts (terms, policy, sources) are asserted once by EnvReset and kept:
+ * re-asserting them per request costs ten times the assessment itself.  After
+ * each run the request's facts and every output fact are retracted, and the
+ * data facts are checked against the baseline taken after the reset; if a
+ * rule disturbed them the environment is reset in full.
+ *
+ * Request data never becomes CLIPS text: every fact is built slot by slot
+ * through EnvCreateFact/EnvPutFactSlot and asserted one at a time, so values
+ * from EnvAddSymbol are never left unprotected across a garbage collection.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clips/clips.h>
+
+#include "engine_internal.h"
+
+#define ENGINE_DEFAULT_FIRINGS 10000
+#define ENGINE_DEFAULT_DEADLINE_MS 1000
+#define ENGINE_MEM_CAP (256L * 1024L * 1024L)
+
+struct engine {
+    struct ruleset *rs;
+    struct engine_limits lim;
+    void *env;
+    struct eng_capture *cap;
+    long long *baseline;       /* fact indices of the data facts, ascending */
+    size_t n_baseline;
+    /* Some rulesets have rules activated by data facts alone; keeping the
+     * data facts across requests would fire those only once, so such
+     * rulesets are reset before every request instead. */
+    bool reset_each;
+    bool dirty;                /* the next request must reset first */
+    void *t_patient, *t_condition, *t_medication, *t_procedure, *t_allergy;
+    void *t_unrecognised, *t_missing, *t_policy;
+    void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
+};
+
+void engine_limits_default(struct engine_limits *l)
+{
+    l->max_firings = ENGINE_DEFAULT_FIRINGS;
+    l->deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
+}
+
+struct ruleset *engine_ruleset(const struct engine *e)
+{
+    return e->rs;
+}
+
+/* ---- limits ------------------------------------------------------------ */
+
+static void deadline_check(void *env)
+{
+    struct eng_capture *cap = GetEnvironmentContext(env);
+    if (!cap || !cap->armed)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > cap->deadline.tv_sec ||
+        (now.tv_sec == cap->deadline.tv_sec && now.tv_nsec >= cap->deadline.tv_nsec))
+        cap->deadline_hit = true;
+    if (cap->mem_cap && EnvMemUsed(env) > cap->mem_cap)
+        cap->mem_hit = true;
+    if (cap->deadline_hit || cap->mem_hit) {
+        SetHaltExecution(env, TRUE);
+        EnvSetHaltRules(env, TRUE);
+    }
+}
+
+/* ---- building facts ------------------------------------------------------ */
+
+static int put_sym(void *env, void *f, const char *slot, const char *v)
+{
+    DATA_OBJECT d;
+    SetType(d, SYMBOL);
+    SetValue(d, EnvAddSymbol(env, v));
+    return EnvPutFactSlot(env, f, slot, &d) ? 0 : -1;
+}
+
+static int put_str(void *env, void *f, const char *slot, const char *v)
+{
+    DATA_OBJECT d;
+    SetType(d, STRING);
+    SetValue(d, EnvAddSymbol(env, v));
+    return EnvPutFactSlot(env, f, slot, &d) ? 0 : -1;
+}
+
+static int put_int(void *env, void *f, const char *slot, long long v)
+{
+    DATA_OBJECT d;
+    SetType(d, INTEGER);
+    SetValue(d, EnvAddLong(env, v));
+    return EnvPutFactSlot(env, f, slot, &d) ? 0 : -1;
+}
+
+static int put_float(void *env, void *f, const char *slot, double v)
+{
+    DATA_OBJECT d;
+    SetType(d, FLOAT);
+    SetValue(d, EnvAddDouble(env, v));
+    return EnvPutFactSlot(env, f, slot, &d) ? 0 : -1;
+}
+
+/* Asserts a fully built fact.  A NULL from EnvAssert means a duplicate
+ * (e.g. the same medication listed twice), which is harmless. */
+static int finish_fact(void *env, void *f, int rc)
+{
+    if (rc) {
+        /* never asserted: release it as CLIPS would a duplicate */
+        EnvIncrementFactCount(env, f);
+        EnvDecrementFactCount(env, f);
+        return -1;
+    }
+    if (!EnvAssignFactSlotDefaults(env, f))
+        return -1;
+    EnvAssert(env, f);
+    return 0;
+}
+
+/* ---- baseline ------------------------------------------------------------ */
+
+static int take_baseline(struct engine *e)
+{
+    size_t n = 0, cap = 0;
+    long long *v = NULL;
+    for (void *f = EnvGetNextFact(e->env, NULL); f; f = EnvGetNextFact(e->env, f)) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            long long *nv = realloc(v, cap * sizeof *nv);
+            if (!nv) {
+                free(v);
+                return -1;
+            }
+            v = nv;
+        }
+        v[n++] = EnvFactIndex(e->env, f);
+    }
+    free(e->baseline);
+    e->baseline = v;
+    e->n_baseline = n;
+    return 0;
+}
+
+static bool in_baseline(const struct engine *e, long long idx)
+{
+    size_t lo = 0, hi = e->n_baseline;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e->baseline[mid] == idx)
+            return true;
+        if (e->baseline[mid] < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void clear_halt(void *env)
+{
+    /* 6.30: EnvRun never clears these itself */
+    SetHaltExecution(env, FALSE);
+    EnvSetHaltRules(env, FALSE);
+    SetEvaluationError(env, FALSE);
+}
+
+/* Retracts and re-asserts each overridden policy fact with the value in
+ * force. */
+static int apply_policy(struct engine *e)
+{
+    const struct ruleset *rs = e->rs;
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        const struct rs_policy *p = &rs->policy[i];
+        if (!p->overridden)
+            continue;
+        void *found = NULL;
+        for (void *f = EnvGetNextFactInTemplate(e->env, e->t_policy, NULL); f;
+             f = EnvGetNextFactInTemplate(e->env, e->t_policy, f)) {
+            DATA_OBJECT d;
+            if (EnvGetFactSlot(e->env, f, "name", &d) && GetType(d) == SYMBOL &&
+                !strcmp(DOToString(d), p->name)) {
+                found = f;
+                break;
+            }
+        }
+        if (!found)
+            return -1;
+        EnvRetract(e->env, found);
+        void *nf = EnvCreateFact(e->env, e->t_policy);
+        if (!nf)
+            return -1;
+        int rc = put_sym(e->env, nf, "name", p->name);
+        if (!rc)
+            rc = p->is_int ? put_int(e->env, nf, "value", p->ivalue)
+                           : put_float(e->env, nf, "value", p->value);
+        if (!rc)
+            rc = put_str(e->env, nf, "description", p->description);
+        if (finish_fact(e->env, nf, rc) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Full reset: data facts re-asserted, policy in force, new baseline. */
+static int engine_reset(struct engine *e)
+{
+    clear_halt(e->env);
+    EnvReset(e->env);
+    clear_halt(e->env);
+    if (apply_policy(e) < 0 || take_baseline(e) < 0)
+        return -1;
+    e->dirty = false;
+    return 0;
+}
+
+/* Removes the request's facts and every output fact; returns true when the
+ * data facts and an empty agenda are left exactly as after the reset. */
+static bool engine_cleanup(struct engine *e)
+{
+    void *env = e->env;
+    size_t kept = 0, n = 0, cap = 0;
+    void **gone = NULL;
+    bool ok = true;
+    for (void *f = EnvGetNextFact(env, NULL); f; f = EnvGetNextFact(env, f)) {
+        if (in_baseline(e, EnvFactIndex(env, f))) {
+            kept++;
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            void **ng = realloc(gone, cap * sizeof *ng);
+            if (!ng) {
+                ok = false;
+                break;
+            }
+            gone = ng;
+        }
+        /* keeps the fact's memory valid if a logical dependency retracts
+         * it before we get to it */
+        EnvIncrementFactCount(env, f);
+        gone[n++] = f;
+    }
+    for (size_t i = 0; i < n; i++)
+        EnvRetract(env, gone[i]);
+    for (size_t i = 0; i < n; i++)
+        EnvDecrementFactCount(env, gone[i]);
+    free(gone);
+    clear_halt(env);
+    if (kept != e->n_baseline)
+        ok = false;
+    if (ok && EnvGetNextActivation(env, NULL) != NULL)
+        ok = false;
+    if (ok) {
+        /* a rule may have retracted a data fact and asserted a copy */
+        size_t count = 0;
+        for (void *f = EnvGetNextFact(env, NULL); f; f = EnvGetNextFact(env, f))
+            count++;
+        ok = count == e->n_baseline;
+    }
+    return ok;
+}
+
+/* ---- create / free ------------------------------------------------------ */
+
+void engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    eng_env_destroy(e->env, e->cap);
+    free(e->baseline);
+    ruleset_unref(e->rs);
+    free(e);
+}
+
+int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct engine **out,
+                  struct proto_error *err)
+{
+    *out = NULL;
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    e->rs = ruleset_ref(rs);
+    if (lim)
+        e->lim = *lim;
+    else
+        engine_limits_default(&e->lim);
+    if (!e->lim.max_firings)
+        e->lim.max_firings = ENGINE_DEFAULT_FIRINGS;
+    if (!e->lim.deadline_ms)
+        e->lim.deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
+    int rc = eng_env_build(rs, &e->env, &e->cap, err);
+    if (rc) {
+        engine_free(e);
+        return rc;
+    }
+    e->cap->mem_cap = ENGINE_MEM_CAP;
+    if (!EnvAddPeriodicFunction(e->env, "suitd-deadline", deadline_check, 0)) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot install the deadline check");
+    }
+    struct { void **slot; const char *name; } t[] = {
+        {&e->t_patient, "patient"}, {&e->t_condition, "condition"},
+        {&e->t_medication, "medication"}, {&e->t_procedure, "procedure"},
+        {&e->t_allergy, "allergy"}, {&e->t_unrecognised, "unrecognised"},
+        {&e->t_missing, "missing"}, {&e->t_policy, "policy"},
+        {&e->t_finding, "finding"}, {&e->t_side_effect, "side-effect"},
+        {&e->t_plan, "plan"}, {&e->t_aftercare, "aftercare"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        *t[i].slot = EnvFindDeftemplate(e->env, t[i].name);
+        if (!*t[i].slot) {
+            engine_free(e);
+            return proto_error_set(err, PROTO_E_RULESET, "ruleset has no deftemplate '%s'",
+                                   t[i].name);
+        }
+    }
+    if (engine_reset(e) < 0) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
+    }
+    e->reset_each = EnvGetNextActivation(e->env, NULL) != NULL;
+    eng_buf_clear(&e->cap->err);
+    eng_buf_clear(&e->cap->out);
+    *out = e;
+    return 0;
+}
+
+/* ---- assess ------------------------------------------------------------- */
+
+static void fold(char *s)
+{
+    for (; *s; s++)
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+}
+
+static int unknown_term(const struct ruleset *rs, const char *field, const char *kind,
+                        const char *value, struct proto_error *err)
+{
+    char msg[400];
+    int off = snprintf(msg, sizeof msg, "%s: unknown term '%.64s'; allowed:", field, value);
+    proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", "");
+    bool first = true;
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        const struct rs_term *t = &rs->terms[i];
+        if (strcmp(t->kind, kind) != 0 || strcmp(t->name, t->canonical) != 0)
+            continue;
+        proto_error_add_detail(err, "%s", t->name);
+        if (off > 0 && (size_t)off < sizeof msg)
+            off += snprintf(msg + off, sizeof msg - (size_t)off, "%s %s", first ? "" : ",",
+                            t->name);
+        first = false;
+    }
+    if (off >= (int)sizeof msg)
+        memcpy(msg + sizeof msg - 5, "...", 4);
+    proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", msg);
+    proto_error_set_field(err, field);
+    return PROTO_E_INVALID_PARAMS;
+}
+
+/* Resolves area/indication/setting to canonical names; NULL out = missing. */
+static int resolve_required(const struct ruleset *rs, const char *field, const char *kind,
+                            const char *value, const char **out, struct proto_error *err)
+{
+    *out = NULL;
+    if (!value)
+        return 0;
+    const struct rs_term *t = ruleset_find_term(rs, kind, value);
+    if (!t)
+        return unknown_term(rs, field, kind, value, err);
+    *out = t->canonical;
+    return 0;
+}
+
+static int assert_patient(struct engine *e, const struct suit_patient *p, const char *area,
+                          const char *indication, const char *setting)
+{
+    void *env = e->env;
+    void *f = EnvCreateFact(env, e->t_patient);
+    if (!f)
+        return -1;
+    static const char *const tri[] = {"no", "yes"};
+    int rc = put_int(env, f, "age", p->age >= 0 ? p->age : -1);
+    if (!rc)
+        rc = put_sym(env, f, "pregnant", p->pregnant == SUIT_UNKNOWN ? "unknown"
+                                                                     : tri[p->pregnant == SUIT_YES]);
+    if (!rc)
+        rc = put_sym(env, f, "breastfeeding",
+                     p->breastfeeding == SUIT_UNKNOWN ? "unknown"
+                                                      : tri[p->breastfeeding == SUIT_YES]);
+    if (!rc)
+        rc = put_int(env, f, "fitzpatrick", p->fitzpatrick);
+    if (!rc)
+        rc = put_sym(env, f, "area", area ? area : "unknown");
+    if (!rc)
+        rc = put_sym(env, f, "indication", indication ? indication : "unknown");
+    if (!rc)
+        rc = put_sym(env, f, "setting", setting);
+    if (!rc)
+        rc = put_float(env, f, "needle-depth-mm", p->needle_depth_mm >= 0 ? p->needle_depth_mm
+                                                                          : -1.0);
+    return finish_fact(env, f, rc);
+}
+
+static int assert_unrecognised(struct engine *e, const char *kind, const char *raw)
+{
+    void *f = EnvCreateFact(e->env, e->t_unrecognised);
+    if (!f)
+        return -1;
+    int rc = put_sym(e->env, f, "kind", kind);
+    if (!rc)
+        rc = put_str(e->env, f, "name", raw);
+    return finish_fact(e->env, f, rc);
+}
+
+static int assert_items(struct engine *e, const struct suit_item_list *l, const char *kind,
+                        void *tmpl, const char *days_slot)
+{
+    for (size_t i = 0; i < l->len; i++) {
+        const struct suit_item *it = &l->items[i];
+        const struct rs_term *t = ruleset_find_term(e->rs, kind, it->name);
+        if (!t) {
+            if (assert_unrecognised(e, kind, it->name) < 0)
+                return -1;
+            continue;
+        }
+        void *f = EnvCreateFact(e->env, tmpl);
+        if (!f)
+            return -1;
+        int rc = put_sym(e->env, f, "name", t->canonical);
+        if (!rc && !strcmp(kind, "medication")) {
+            /* the class belongs to the canonical term */
+            const struct rs_term *c = ruleset_find_term(e->rs, kind, t->canonical);
+            rc = put_sym(e->env, f, "class", c ? c->cls : t->cls);
+        }
+        if (!rc && days_slot && it->days >= 0)
+            rc = put_int(e->env, f, days_slot, it->days);
+        if (finish_fact(e->env, f, rc) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_missing(struct engine *e, struct suit_result *r, const char *what)
+{
+    char *s = eng_strdup(what);
+    if (!s)
+        return -1;
+    r->missing[r->n_missing++] = s;
+    void *f = EnvCreateFact(e->env, e->t_missing);
+    if (!f)
+        return -1;
+    return finish_fact(e->env, f, put_sym(e->env, f, "fact", what));
+}
+
+/* ---- reading results ------------------------------------------------------ */
+
+static char *slot_dup(void *env, void *f, const char *slot)
+{
+    DATA_OBJECT d;
+    if (!EnvGetFactSlot(env, f, slot, &d))
+        return eng_strdup("");
+    if (GetType(d) == STRING)
+        return eng_strdup(DOToString(d));
+    if (GetType(d) == SYMBOL)
+        return eng_strdup(strcmp(DOToString(d), "nil") ? DOToString(d) : "");
+    return eng_strdup("");
+}
+
+static int slot_int(void *env, void *f, const char *slot, long long *v)
+{
+    DATA_OBJECT d;
+    if (!EnvGetFactSlot(env, f, slot, &d))
+        return -1;
+    if (GetType(d) == INTEGER) {
+        *v = DOToLong(d);
+        return 0;
+    }
+    if (GetType(d) == FLOAT) {
+        *v = (long long)DOToDouble(d);
+        return 0;
+    }
+    return -1;
+}
+
+static size_t count_facts(void *env, void *tmpl)
+{
+    size_t n = 0;
+    for (void *f = EnvGetNextFactInTemplate(env, tmpl, NULL); f;
+         f = EnvGetNextFactInTemplate(env, tmpl, f))
+        n++;
+    return n;
+}
+
+static int finding_cmp(const void *a, const void *b)
+{
+    const struct suit_finding *x = a, *y = b;
+    if (x->severity != y->severity)
+        return x->severity > y->severity ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+struct aftercare_item {
+    long long order;
+    char *text;
+};
+
+static int aftercare_cmp(const void *a, const void *b)
+{
+    const struct aftercare_item *x = a, *y = b;
+    if (x->order != y->order)
+        return x->order < y->order ? -1 : 1;
+    return strcmp(x->text, y->text);
+}
+
+static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
+{
+    void *env = e->env;
+    size_t n = count_facts(env, e->t_finding);
+    if (n) {
+        r->findings = calloc(n, sizeof *r->findings);
+        if (!r->findings)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    for (void *f = EnvGetNextFactInTemplate(env, e->t_finding, NULL); f;
+         f = EnvGetNextFactInTemplate(env, e->t_finding, f)) {
+        struct suit_finding *x = &r->findings[r->n_findings++];
+        x->defer_days = -1;
+        x->id = slot_dup(env, f, "id");
+        x->category = slot_dup(env, f, "category");
+        x->summary = slot_dup(env, f, "summary");
+        x->detail = slot_dup(env, f, "detail");
+        x->source = slot_dup(env, f, "source");
+        x->action = slot_dup(env, f, "action");
+        char *sev = slot_dup(env, f, "severity");
+        if (!x->id || !x->category || !x->summary || !x->detail || !x->source || !x->action ||
+            !sev) {
+            free(sev);
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        }
+        int s = suit_severity_parse(sev);
+        if (s < 0) {
+            proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has severity "
+                            "'%s'", x->id, sev);
+            free(sev);
+            return PROTO_E_RULESET;
+        }
+        free(sev);
+        x->severity = (enum suit_severity)s;
+        long long dd;
+        if (slot_int(env, f, "defer-days", &dd) == 0)
+            x->defer_days = dd < 0 ? 0 : dd;
+    }
+    if (r->n_findings > 1)
+        qsort(r->findings, r->n_findings, sizeof *r->findings, finding_cmp);
+
+    n = count_facts(env, e->t_side_effect);
+    if (n) {
+        r->side_effects = calloc(n, sizeof *r->side_effects);
+        if (!r->side_effects)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    for (void *f = EnvGetNextFactInTemplate(env, e->t_side_effect, NULL); f;
+         f = EnvGetNextFactInTemplate(env, e->t_side_effect, f)) {
+        struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
+        x->effect = slot_dup(env, f, "effect");
+        x->kind = slot_dup(env, f, "kind");
+        x->likelihood = slot_dup(env, f, "likelihood");
+        x->note = slot_dup(env, f, "note");
+        if (!x->effect || !x->kind || !x->likelihood || !x->note)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+
+    n = count_facts(env, e->t_plan);
+    if (n > 1)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
+                               "one allowed)", n);
+    void *pf = EnvGetNextFactInTemplate(env, e->t_plan, NULL);
+    if (pf) {
+        struct suit_plan *pl = &r->plan;
+        struct { const char *slot; int *v; } s[] = {
+            {"sessions-min", &pl->sessions_min}, {"sessions-max", &pl->sessions_max},
+            {"interval-weeks", &pl->interval_weeks},
+            {"interval-weeks-max", &pl->interval_weeks_max},
+            {"cost-min", &pl->cost_min}, {"cost-typical", &pl->cost_typical},
+            {"cost-max", &pl->cost_max},
+        };
+        for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+            long long v;
+            if (slot_int(env, pf, s[i].slot, &v) < 0 || v < 0 || v > 1000000)
+                return proto_error_set(err, PROTO_E_RULESET, "ruleset error: plan slot '%s' "
+                                       "is not a sane integer", s[i].slot);
+            *s[i].v = (int)v;
+        }
+        pl->present = true;
+        pl->course_cost_min = pl->sessions_min * pl->cost_min;
+        pl->course_cost_max = pl->sessions_max * pl->cost_max;
+    }
+
+    n = count_facts(env, e->t_aftercare);
+    if (n) {
+        struct aftercare_item *a = calloc(n, sizeof *a);
+        r->aftercare = calloc(n, sizeof *r->aftercare);
+        if (!a || !r->aftercare) {
+            free(a);
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        }
+        size_t k = 0;
+        int rc = 0;
+        for (void *f = EnvGetNextFactInTemplate(env, e->t_aftercare, NULL); f && k < n;
+             f = EnvGetNextFactInTemplate(env, e->t_aftercare, f)) {
+            a[k].order = 0;
+            (void)slot_int(env, f, "order", &a[k].order);
+            a[k].text = slot_dup(env, f, "text");
+            if (!a[k++].text)
+                rc = -1;
+        }
+        if (!rc)
+            qsort(a, k, sizeof *a, aftercare_cmp);
+        for (size_t i = 0; i < k; i++)
+            r->aftercare[r->n_aftercare++] = a[i].text;
+        free(a);
+        if (rc)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+void eng_fired_free(struct eng_fired *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->len; i++)
+        free(f->names[i]);
+    free(f->names);
+    f->names = NULL;
+    f->len = f->cap = 0;
+}
+
+/* Parses "FIRE    1 rule-name: f-1,f-2" lines from the watch output. */
+static int parse_fired(const char *trace, struct eng_fired *out)
+{
+    for (const char *p = trace; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > 4 && !strncmp(p, "FIRE", 4)) {
+            const char *q = p + 4, *end = p + len;
+            while (q < end && *q == ' ')
+                q++;
+            while (q < end && *q >= '0' && *q <= '9')
+                q++;
+            while (q < end && *q == ' ')
+                q++;
+            const char *name = q;
+            while (q < end && *q != ':' && *q != ' ')
+                q++;
+            /* "MODULE::rule" keeps its colons */
+            while (q + 1 < end && q[0] == ':' && q[1] == ':') {
+                q += 2;
+                while (q < end && *q != ':' && *q != ' ')
+                    q++;
+            }
+            if (q > name) {
+                if (out->len == out->cap) {
+                    size_t nc = out->cap ? out->cap * 2 : 32;
+                    char **nn = realloc(out->names, nc * sizeof *nn);
+                    if (!nn)
+                        return -1;
+                    out->names = nn;
+                    out->cap = nc;
+                }
+                out->names[out->len] = eng_strndup(name, (size_t)(q - name));
+                if (!out->names[out->len])
+                    return -1;
+                out->len++;
+            }
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return 0;
+}
+
+static void first_line_of(const char *s, char *out, size_t outsz)
+{
+    while (s && (*s == '\n' || *s == '\r' || *s == ' '))
+        s++;
+    size_t n = s ? strcspn(s, "\r\n") : 0;
+    if (n >= outsz)
+        n = outsz - 1;
+    if (n)
+        memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+static int assess_facts(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                        const char *area, const char *indication, const char *setting)
+{
+    r->missing = calloc(6, sizeof *r->missing);
+    if (!r->missing)
+        return -1;
+    if (p->age < 0 && add_missing(e, r, "age") < 0)
+        return -1;
+    if (p->pregnant == SUIT_UNKNOWN && add_missing(e, r, "pregnant") < 0)
+        return -1;
+    if (p->breastfeeding == SUIT_UNKNOWN && add_missing(e, r, "breastfeeding") < 0)
+        return -1;
+    if (p->fitzpatrick <= 0 && add_missing(e, r, "fitzpatrick") < 0)
+        return -1;
+    if (!area && add_missing(e, r, "area") < 0)
+        return -1;
+    if (!indication && add_missing(e, r, "indication") < 0)
+        return -1;
+    if (assert_patient(e, p, area, indication, setting) < 0)
+        return -1;
+    if (assert_items(e, &p->conditions, "condition", e->t_condition, "days-ago") < 0 ||
+        assert_items(e, &p->medications, "medication", e->t_medication,
+                     "days-since-last-dose") < 0 ||
+        assert_items(e, &p->procedures, "procedure", e->t_procedure, "days-ago") < 0 ||
+        assert_items(e, &p->allergies, "allergy", e->t_allergy, NULL) < 0)
+        return -1;
+    return 0;
+}
+
+int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                        struct eng_fired *fired, struct proto_error *err)
+{
+    const struct ruleset *rs = e->rs;
+    const char *area, *indication, *setting;
+    int rc = resolve_required(rs, "area", "area", p->area, &area, err);
+    if (!rc)
+        rc = resolve_required(rs, "indication", "indication", p->indication, &indication, err);
+    if (!rc) {
+        bool have_settings = false;
+        for (size_t i = 0; i < rs->n_terms && !have_settings; i++)
+            have_settings = !strcmp(rs->terms[i].kind, "setting");
+        const char *s = p->setting ? p->setting : "clinic";
+        if (have_settings) {
+            rc = resolve_required(rs, "setting", "setting", s, &setting, err);
+        } else {
+            /* a ruleset without setting terms gets the template's values */
+            static const char *const builtin[] = {"clinic", "home-roller"};
+            char folded[32];
+            snprintf(folded, sizeof folded, "%s", s);
+            fold(folded);
+            setting = NULL;
+            for (size_t i = 0; i < 2; i++)
+                if (strlen(s) < sizeof folded && !strcmp(folded, builtin[i]))
+                    setting = builtin[i];
+            if (!setting) {
+                proto_error_set(err, PROTO_E_INVALID_PARAMS,
+                                "setting: unknown term '%.64s'; allowed: clinic, home-roller", s);
+                proto_error_set_field(err, "setting");
+                proto_error_add_detail(err, "clinic");
+                proto_error_add_detail(err, "home-roller");
+                rc = PROTO_E_INVALID_PARAMS;
+            }
+        }
+    }
+    if (rc)
+        return rc;
+
+    void *env = e->env;
+    if ((e->reset_each || e->dirty) && engine_reset(e) < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
+    e->dirty = true;   /* until cleanup proves otherwise */
+
+    struct eng_capture *cap = e->cap;
+    eng_buf_clear(&cap->err);
+    eng_buf_clear(&cap->out);
+    eng_buf_clear(&cap->trace);
+    cap->exit_called = false;
+    cap->deadline_hit = cap->mem_hit = false;
+
+    if (assess_facts(e, p, r, area, indication, setting) < 0) {
+        rc = proto_error_set(err, PROTO_E_INTERNAL, "cannot assert the patient's facts");
+        goto out;
+    }
+    bool watch = p->explain || fired;
+    if (watch)
+        EnvWatch(env, "rules");
+    clock_gettime(CLOCK_MONOTONIC, &cap->deadline);
+    cap->deadline.tv_sec += e->lim.deadline_ms / 1000;
+    cap->deadline.tv_nsec += (long)(e->lim.deadline_ms % 1000) * 1000000L;
+    if (cap->deadline.tv_nsec >= 1000000000L) {
+        cap->deadline.tv_sec++;
+        cap->deadline.tv_nsec -= 1000000000L;
+    }
+    clear_halt(env);
+    cap->armed = true;
+    long long max = e->lim.max_firings > (uint64_t)LLONG_MAX ? LLONG_MAX
+                                                            : (long long)e->lim.max_firings;
+    long long n_fired = EnvRun(env, max);
+    cap->armed = false;
+    bool halted = GetHaltExecution(env) || EnvGetHaltRules(env);
+    clear_halt(env);
+    if (watch)
+        EnvUnwatch(env, "rules");
+
+    char why[300];
+    if (cap->deadline_hit) {
+        rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: deadline of %u ms "
+                             "passed after %lld rule firings", e->lim.deadline_ms, n_fired);
+    } else if (cap->mem_hit) {
+        rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: memory use above "
+                             "%ld bytes", cap->mem_cap);
+    } else if (n_fired >= max && EnvGetNextActivation(env, NULL) != NULL) {
+        rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: firing cap of "
+                             "%lld rule firings reached", max);
+    } else if (cap->err.len) {
+        first_line_of(cap->err.data, why, sizeof why);
+        rc = proto_error_set(err, PROTO_E_RULESET, "ruleset error during run: %s", why);
+    } else if (halted) {
+        rc = proto_error_set(err, PROTO_E_RULESET, "ruleset error: the run was halted");
+    }
+    if (!rc && watch) {
+        struct eng_fired local = {0};
+        struct eng_fired *dst = fired ? fired : &local;
+        if (parse_fired(cap->trace.data, dst) < 0) {
+            eng_fired_free(&local);
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            goto out;
+        }
+        if (p->explain) {
+            r->has_trace = true;
+            if (dst->len) {
+                r->trace = calloc(dst->len, sizeof *r->trace);
+                if (!r->trace) {
+                    eng_fired_free(&local);
+                    rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+                    goto out;
+                }
+                for (size_t i = 0; i < dst->len; i++) {
+                    r->trace[i] = eng_strdup(dst->names[i]);
+                    if (!r->trace[i]) {
+                        eng_fired_free(&local);
+                        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+                        goto out;
+                    }
+                    r->n_trace++;
+                }
+            }
+        }
+        eng_fired_free(&local);
+    }
+    if (!rc)
+        rc = read_results(e, r, err);
+    if (!rc) {
+        r->ruleset.name = eng_strdup(rs->id.name);
+        r->ruleset.version = eng_strdup(rs->id.version);
+        r->ruleset.sha256 = eng_strdup(rs->id.sha256);
+        if (!r->ruleset.name || !r->ruleset.version || !r->ruleset.sha256)
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    if (!rc)
+        engine_verdict(r);
+out:
+    if (engine_cleanup(e))
+        e->dirty = false;
+    eng_buf_clear(&cap->trace);
+    eng_buf_clear(&cap->out);
+    eng_buf_clear(&cap->err);
+    if (rc) {
+        suit_result_close(r);
+        if (fired)
+            eng_fired_free(fired);
+    }
+    return rc;
+}
+
+int engine_assess(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                  struct proto_error *err)
+{
+    return engine_assess_fired(e, p, r, NULL, err);
+}
+
+void engine_verdict(struct suit_result *r)
+{
+    int heaviest = -1;
+    bool any_defer = false, defer_open = false;
+    int64_t defer_max = 0;
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const struct suit_finding *f = &r->findings[i];
+        if ((int)f->severity > heaviest)
+            heaviest = (int)f->severity;
+        if (f->severity == SUIT_SEV_DEFER) {
+            any_defer = true;
+            if (f->defer_days < 0)
+                defer_open = true;
+            else if (f->defer_days > defer_max)
+                defer_max = f->defer_days;
+        }
+    }
+    enum suit_verdict v;
+    switch (heaviest) {
+    case SUIT_SEV_CONTRAINDICATED: v = SUIT_VERDICT_CONTRAINDICATED; break;
+    case SUIT_SEV_REFER:           v = SUIT_VERDICT_REFER; break;
+    case SUIT_SEV_DEFER:           v = SUIT_VERDICT_DEFER; break;
+    case SUIT_SEV_INCOMPLETE:      v = SUIT_VERDICT_INCOMPLETE; break;
+    case SUIT_SEV_CAUTION:         v = SUIT_VERDICT_PRECAUTIONS; break;
+    default:                       v = SUIT_VERDICT_SUITABLE; break;
+    }
+    /* a missing required fact is never `suitable`, whatever the rules said */
+    if (r->n_missing > 0 && v < SUIT_VERDICT_INCOMPLETE)
+        v = SUIT_VERDICT_INCOMPLETE;
+    r->verdict = v;
+    r->defer_days = (v == SUIT_VERDICT_DEFER && any_defer && !defer_open) ? defer_max : -1;
+}

@@ -1,0 +1,1092 @@
+/*
+ * ruleset.c: loads and checks a ruleset directory into an immutable,
+ * reference-counted struct ruleset, and builds CLIPS environments from it.
+ *
+ * The text of every file is read once and kept: every engine (one per worker
+ * thread) is built from those exact bytes, the bytes that were hashed, so a
+ * file edited on disk after loading cannot make workers disagree.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clips/clips.h>
+#include <ini.h>
+#include <nettle/sha2.h>
+
+#include "engine_internal.h"
+
+#define RS_MAX_FILE_BYTES (16u * 1024u * 1024u)
+#define RS_MAX_FILES 256
+#define RS_OUTPUT_LIMIT (64u * 1024u)
+#define RS_LOAD_SOURCE "suitd-load"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+char *eng_strdup(const char *s)
+{
+    return s ? eng_strndup(s, strlen(s)) : NULL;
+}
+
+char *eng_strndup(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        return NULL;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+void eng_buf_clear(struct eng_buf *b)
+{
+    b->len = 0;
+    b->truncated = false;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void eng_buf_free(struct eng_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int eng_buf_append(struct eng_buf *b, const char *s, size_t n)
+{
+    if (b->limit && b->len + n > b->limit) {
+        b->truncated = true;
+        n = b->limit > b->len ? b->limit - b->len : 0;
+        if (!n)
+            return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + n + 1)
+            nc *= 2;
+        char *nd = realloc(b->data, nc);
+        if (!nd)
+            return -1;
+        b->data = nd;
+        b->cap = nc;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+static int ascii_casecmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+}
+
+static char *read_file(const char *path, size_t *len, struct proto_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        proto_error_set(err, PROTO_E_RULESET, "cannot read ruleset: %s: %s", path,
+                        strerror(errno));
+        proto_error_add_detail(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct eng_buf b = {0};
+    char chunk[8192];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (b.len + n > RS_MAX_FILE_BYTES) {
+            rc = proto_error_set(err, PROTO_E_RULESET, "%s: larger than %u bytes", path,
+                                 RS_MAX_FILE_BYTES);
+            break;
+        }
+        if (eng_buf_append(&b, chunk, n) < 0) {
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            break;
+        }
+    }
+    if (!rc && ferror(f))
+        rc = proto_error_set(err, PROTO_E_RULESET, "%s: read error", path);
+    fclose(f);
+    if (rc) {
+        eng_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data && eng_buf_append(&b, "", 0) < 0) {
+        proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (memchr(b.data, '\0', b.len)) {
+        eng_buf_free(&b);
+        proto_error_set(err, PROTO_E_RULESET, "%s: contains a NUL byte", path);
+        proto_error_add_detail(err, "%s:1: contains a NUL byte", path);
+        return NULL;
+    }
+    *len = b.len;
+    return b.data;
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *p = malloc(a + b + 2);
+    if (!p)
+        return NULL;
+    memcpy(p, dir, a);
+    p[a] = '/';
+    memcpy(p + a + 1, name, b + 1);
+    return p;
+}
+
+long eng_construct_line(const char *text, const char *kind, const char *name)
+{
+    /* Finds "(kind" followed by whitespace and "name" ending at a delimiter;
+     * good enough to point an author at a construct. */
+    size_t kl = strlen(kind), nl = strlen(name);
+    long line = 1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            line++;
+            continue;
+        }
+        if (*p != '(' || strncmp(p + 1, kind, kl) != 0)
+            continue;
+        const char *q = p + 1 + kl;
+        if (!isspace((unsigned char)*q))
+            continue;
+        long extra = 0;
+        while (isspace((unsigned char)*q)) {
+            if (*q == '\n')
+                extra++;
+            q++;
+        }
+        if (strncmp(q, name, nl) == 0) {
+            char c = q[nl];
+            if (!c || isspace((unsigned char)c) || c == '(' || c == ')' || c == '"' || c == ';')
+                return line + extra;
+        }
+    }
+    return 0;
+}
+
+/* ---- the capture router ------------------------------------------------ */
+
+static int cap_query(void *env, const char *name)
+{
+    (void)env;
+    return !strcmp(name, "werror") || !strcmp(name, "wwarning") || !strcmp(name, "wtrace") ||
+           !strcmp(name, "wdisplay") || !strcmp(name, "wdialog") || !strcmp(name, "stdout") ||
+           !strcmp(name, "t");
+}
+
+static int cap_print(void *env, const char *name, const char *s)
+{
+    struct eng_capture *cap = GetEnvironmentRouterContext(env);
+    struct eng_buf *b = &cap->out;
+    if (!strcmp(name, "werror") || !strcmp(name, "wwarning"))
+        b = &cap->err;
+    else if (!strcmp(name, "wtrace"))
+        b = &cap->trace;
+    /* Allocation failure only loses diagnostics; the run itself goes on. */
+    (void)eng_buf_append(b, s, strlen(s));
+    return 1;
+}
+
+static int cap_getc(void *env, const char *name)
+{
+    (void)env;
+    (void)name;
+    return EOF;   /* rules get no input: (read) sees end of file */
+}
+
+static int cap_ungetc(void *env, int ch, const char *name)
+{
+    (void)env;
+    (void)name;
+    return ch;
+}
+
+/* CLIPS calls every router's exit function before exiting the process; a
+ * router that calls AbortExit cancels the exit, so (exit) in a rule cannot
+ * end the daemon. */
+static int cap_exit(void *env, int code)
+{
+    struct eng_capture *cap = GetEnvironmentRouterContext(env);
+    (void)code;
+    cap->exit_called = true;
+    AbortExit(env);
+    return 1;
+}
+
+/* First meaningful line of a CLIPS error text, e.g.
+ * "[TMPLTDEF1] Invalid slot y not defined in corresponding deftemplate a." */
+static void first_line(const char *s, char *out, size_t outsz)
+{
+    while (*s == '\n' || *s == '\r' || *s == ' ')
+        s++;
+    size_t n = strcspn(s, "\r\n");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+}
+
+/* The construct being parsed, from the "ERROR:\n(defrule MAIN::x" part. */
+static void construct_of(const char *s, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    const char *p = strstr(s, "ERROR:");
+    if (!p)
+        return;
+    p = strchr(p, '(');
+    if (!p)
+        return;
+    size_t n = strcspn(p, "\r\n");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, p, n);
+    out[n] = '\0';
+}
+
+static void parser_error_cb(void *env, const char *file, const char *warning,
+                            const char *error, long line)
+{
+    struct eng_capture *cap = GetEnvironmentContext(env);
+    if (!cap || !cap->load_err)
+        return;
+    const char *text = error && *error ? error : warning;
+    char msg[400], where[160];
+    first_line(text ? text : "", msg, sizeof msg);
+    construct_of(text ? text : "", where, sizeof where);
+    if (!msg[0])
+        snprintf(msg, sizeof msg, "%s", error && *error ? "error" : "warning");
+    proto_error_add_detail(cap->load_err, "%s:%ld: %s%s%s%s",
+                           cap->load_file ? cap->load_file : (file ? file : "?"), line,
+                           (error && *error) ? "" : "warning: ", msg,
+                           where[0] ? " in " : "", where);
+    cap->load_problems++;
+}
+
+static struct eng_capture *capture_new(void)
+{
+    struct eng_capture *cap = calloc(1, sizeof *cap);
+    if (!cap)
+        return NULL;
+    cap->err.limit = RS_OUTPUT_LIMIT;
+    cap->trace.limit = 4u * 1024u * 1024u;
+    cap->out.limit = RS_OUTPUT_LIMIT;
+    return cap;
+}
+
+void eng_env_destroy(void *env, struct eng_capture *cap)
+{
+    if (env)
+        DestroyEnvironment(env);
+    if (cap) {
+        eng_buf_free(&cap->err);
+        eng_buf_free(&cap->trace);
+        eng_buf_free(&cap->out);
+        free(cap);
+    }
+}
+
+static long count_defrules(void *env)
+{
+    long n = 0;
+    for (void *r = EnvGetNextDefrule(env, NULL); r; r = EnvGetNextDefrule(env, r))
+        n++;
+    return n;
+}
+
+int eng_env_build_files(const struct rs_file *files, size_t n, void **envp,
+                        struct eng_capture **capp, struct proto_error *err)
+{
+    *envp = NULL;
+    *capp = NULL;
+    struct eng_capture *cap = capture_new();
+    if (!cap)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    void *env = CreateEnvironment();
+    if (!env) {
+        eng_env_destroy(NULL, cap);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot create a CLIPS environment");
+    }
+    SetEnvironmentContext(env, cap);
+    if (!EnvAddRouterWithContext(env, "suitd-capture", 40, cap_query, cap_print, cap_getc,
+                                 cap_ungetc, cap_exit, cap)) {
+        eng_env_destroy(env, cap);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot install the CLIPS router");
+    }
+    EnvSetParserErrorCallback(env, parser_error_cb);
+
+    struct proto_error local;
+    proto_error_init(&local);
+    cap->load_err = &local;
+    for (size_t i = 0; i < n; i++) {
+        const struct rs_file *f = &files[i];
+        long rules_before = count_defrules(env);
+        int problems_before = cap->load_problems;
+        eng_buf_clear(&cap->err);
+        cap->load_file = f->name;
+        EnvSetParsingFileName(env, f->name);
+        if (!OpenStringSource(env, RS_LOAD_SOURCE, f->text, 0)) {
+            proto_error_add_detail(&local, "%s:1: cannot open as a CLIPS source", f->name);
+            cap->load_problems++;
+            continue;
+        }
+        SetLineCount(env, 1);
+        int ok = LoadConstructsFromLogicalName(env, RS_LOAD_SOURCE);
+        CloseStringSource(env, RS_LOAD_SOURCE);
+        if (GetHaltExecution(env)) {
+            /* A halt while loading returns success with nothing loaded. */
+            proto_error_add_detail(&local, "%s:%ld: loading was halted", f->name,
+                                   GetLineCount(env));
+            cap->load_problems++;
+            SetHaltExecution(env, FALSE);
+            SetEvaluationError(env, FALSE);
+        }
+        if (!ok && cap->load_problems == problems_before) {
+            char msg[400];
+            first_line(cap->err.data ? cap->err.data : "", msg, sizeof msg);
+            proto_error_add_detail(&local, "%s:%ld: %s", f->name, GetLineCount(env),
+                                   msg[0] ? msg : "load failed");
+            cap->load_problems++;
+        }
+        if (strstr(f->text, "(defrule") && count_defrules(env) == rules_before &&
+            cap->load_problems == problems_before) {
+            proto_error_add_detail(&local, "%s:1: no rules were loaded from this file",
+                                   f->name);
+            cap->load_problems++;
+        }
+    }
+    cap->load_err = NULL;
+    cap->load_file = NULL;
+    EnvSetParsingFileName(env, NULL);
+
+    if (cap->load_problems > 0) {
+        proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d load error%s",
+                        cap->load_problems, cap->load_problems == 1 ? "" : "s");
+        for (size_t i = 0; i < local.n_details; i++)
+            proto_error_add_detail(err, "%s", local.details[i]);
+        proto_error_close(&local);
+        eng_env_destroy(env, cap);
+        return PROTO_E_RULESET;
+    }
+    proto_error_close(&local);
+    eng_buf_clear(&cap->err);
+    eng_buf_clear(&cap->out);
+    *envp = env;
+    *capp = cap;
+    return 0;
+}
+
+int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap,
+                  struct proto_error *err)
+{
+    return eng_env_build_files(rs->files, rs->n_files, env, cap, err);
+}
+
+/* ---- manifest and policy files ----------------------------------------- */
+
+/* fgets-style reader that counts lines, so handlers know where they are. */
+struct ini_src {
+    const char *p;
+    int line;
+    int too_long;
+};
+
+static char *ini_read(char *str, int num, void *stream)
+{
+    struct ini_src *s = stream;
+    if (!*s->p)
+        return NULL;
+    size_t n = strcspn(s->p, "\n");
+    int has_nl = s->p[n] == '\n';
+    if (n + 1 >= (size_t)num) {
+        if (!s->too_long)
+            s->too_long = s->line + 1;
+        n = (size_t)num - 2;
+        has_nl = 1;
+        /* skip the rest of the over-long line */
+        const char *end = s->p + strcspn(s->p, "\n");
+        memcpy(str, s->p, n);
+        str[n] = '\n';
+        str[n + 1] = '\0';
+        s->p = *end ? end + 1 : end;
+        s->line++;
+        return str;
+    }
+    memcpy(str, s->p, n + has_nl);
+    str[n + has_nl] = '\0';
+    s->p += n + has_nl;
+    s->line++;
+    return str;
+}
+
+struct manifest {
+    struct ini_src src;
+    const char *file;
+    char *name, *version, *tests;
+    struct eng_buf files;      /* space-separated */
+    struct proto_error *err;
+    int problems;
+};
+
+static int manifest_handler(void *user, const char *section, const char *name,
+                            const char *value)
+{
+    struct manifest *m = user;
+    if (strcmp(section, "ruleset") != 0) {
+        proto_error_add_detail(m->err, "%s:%d: unknown section [%s] (expected [ruleset])",
+                               m->file, m->src.line, section);
+        m->problems++;
+        return 1;
+    }
+    char **slot = NULL;
+    if (!strcmp(name, "name"))
+        slot = &m->name;
+    else if (!strcmp(name, "version"))
+        slot = &m->version;
+    else if (!strcmp(name, "tests"))
+        slot = &m->tests;
+    else if (!strcmp(name, "files")) {
+        /* multi-line values arrive as repeated keys */
+        if ((m->files.len && eng_buf_append(&m->files, " ", 1) < 0) ||
+            eng_buf_append(&m->files, value, strlen(value)) < 0)
+            return 0;
+        return 1;
+    } else {
+        proto_error_add_detail(m->err, "%s:%d: unknown key '%s'", m->file, m->src.line, name);
+        m->problems++;
+        return 1;
+    }
+    free(*slot);
+    *slot = eng_strdup(value);
+    return *slot != NULL;
+}
+
+struct override {
+    char *name;
+    double value;
+    bool is_int;
+    long long ivalue;
+    int line;
+    bool used;
+};
+
+struct overrides {
+    struct ini_src src;
+    const char *file;
+    struct override *v;
+    size_t n;
+    struct proto_error *err;
+    int problems;
+};
+
+static int parse_number(const char *s, double *d, bool *is_int, long long *iv)
+{
+    if (!*s)
+        return -1;
+    char *end;
+    errno = 0;
+    long long ll = strtoll(s, &end, 10);
+    if (!*end && !errno) {
+        *is_int = true;
+        *iv = ll;
+        *d = (double)ll;
+        return 0;
+    }
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno || !isfinite(v))
+        return -1;
+    *is_int = false;
+    *d = v;
+    return 0;
+}
+
+static int override_handler(void *user, const char *section, const char *name,
+                            const char *value)
+{
+    struct overrides *o = user;
+    if (strcmp(section, "policy") != 0) {
+        proto_error_add_detail(o->err, "%s:%d: unknown section [%s] (expected [policy])",
+                               o->file, o->src.line, section);
+        o->problems++;
+        return 1;
+    }
+    struct override ov = {.line = o->src.line};
+    if (parse_number(value, &ov.value, &ov.is_int, &ov.ivalue) < 0) {
+        proto_error_add_detail(o->err, "%s:%d: %s: '%s' is not a number", o->file,
+                               o->src.line, name, value);
+        o->problems++;
+        return 1;
+    }
+    for (size_t i = 0; i < o->n; i++)
+        if (!strcmp(o->v[i].name, name)) {
+            proto_error_add_detail(o->err, "%s:%d: %s: set twice (first on line %d)", o->file,
+                                   o->src.line, name, o->v[i].line);
+            o->problems++;
+            return 1;
+        }
+    struct override *nv = realloc(o->v, (o->n + 1) * sizeof *nv);
+    if (!nv)
+        return 0;
+    o->v = nv;
+    ov.name = eng_strdup(name);
+    if (!ov.name)
+        return 0;
+    o->v[o->n++] = ov;
+    return 1;
+}
+
+static void overrides_free(struct overrides *o)
+{
+    for (size_t i = 0; i < o->n; i++)
+        free(o->v[i].name);
+    free(o->v);
+}
+
+/* ---- reading data facts back ------------------------------------------- */
+
+static const char *slot_text(void *env, void *fact, const char *slot)
+{
+    DATA_OBJECT d;
+    if (!EnvGetFactSlot(env, fact, slot, &d))
+        return NULL;
+    if (GetType(d) == SYMBOL || GetType(d) == STRING || GetType(d) == INSTANCE_NAME)
+        return DOToString(d);
+    return NULL;
+}
+
+static int slot_number(void *env, void *fact, const char *slot, double *v, bool *is_int,
+                       long long *iv)
+{
+    DATA_OBJECT d;
+    if (!EnvGetFactSlot(env, fact, slot, &d))
+        return -1;
+    if (GetType(d) == INTEGER) {
+        *is_int = true;
+        *iv = DOToLong(d);
+        *v = (double)*iv;
+        return 0;
+    }
+    if (GetType(d) == FLOAT) {
+        *is_int = false;
+        *v = DOToDouble(d);
+        return 0;
+    }
+    return -1;
+}
+
+static int term_cmp(const void *a, const void *b)
+{
+    const struct rs_term *x = a, *y = b;
+    int c = strcmp(x->kind, y->kind);
+    return c ? c : ascii_casecmp(x->name, y->name);
+}
+
+static int policy_cmp(const void *a, const void *b)
+{
+    const struct rs_policy *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+const struct rs_term *ruleset_find_term(const struct ruleset *rs, const char *kind,
+                                        const char *name)
+{
+    struct rs_term key = {.kind = (char *)kind, .name = (char *)name};
+    return bsearch(&key, rs->terms, rs->n_terms, sizeof key, term_cmp);
+}
+
+/* The contract's templates and the slots the engine reads or writes. */
+static const struct {
+    const char *tmpl;
+    const char *slots[9];
+} contract[] = {
+    {"patient", {"age", "pregnant", "breastfeeding", "fitzpatrick", "area", "indication",
+                 "setting", "needle-depth-mm", NULL}},
+    {"condition", {"name", "days-ago", NULL}},
+    {"medication", {"name", "class", "days-since-last-dose", NULL}},
+    {"procedure", {"name", "days-ago", NULL}},
+    {"allergy", {"name", NULL}},
+    {"unrecognised", {"kind", "name", NULL}},
+    {"missing", {"fact", NULL}},
+    {"source", {"key", "citation", "weak", NULL}},
+    {"term", {"kind", "name", "canonical", "class", "takes-days", "label", NULL}},
+    {"policy", {"name", "value", "description", NULL}},
+    {"finding", {"id", "category", "severity", "summary", "detail", "source", "action",
+                 "defer-days", NULL}},
+    {"side-effect", {"effect", "kind", "likelihood", "note", NULL}},
+    {"plan", {"sessions-min", "sessions-max", "interval-weeks", "interval-weeks-max",
+              "cost-min", "cost-typical", "cost-max", NULL}},
+    {"aftercare", {"order", "text", NULL}},
+};
+
+static void check_contract(void *env, struct proto_error *err, int *problems)
+{
+    for (size_t i = 0; i < sizeof contract / sizeof contract[0]; i++) {
+        void *t = EnvFindDeftemplate(env, contract[i].tmpl);
+        if (!t) {
+            proto_error_add_detail(err, "contract: deftemplate '%s' is missing",
+                                   contract[i].tmpl);
+            (*problems)++;
+            continue;
+        }
+        for (const char *const *s = contract[i].slots; *s; s++)
+            if (!EnvDeftemplateSlotExistP(env, t, *s)) {
+                proto_error_add_detail(err, "contract: deftemplate '%s' has no slot '%s'",
+                                       contract[i].tmpl, *s);
+                (*problems)++;
+            }
+    }
+}
+
+static const char *const term_kinds[] = {"area", "indication", "condition", "medication",
+                                         "procedure", "allergy", "setting"};
+
+static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int *problems)
+{
+    void *tt = EnvFindDeftemplate(env, "term");
+    size_t cap = 0;
+    for (void *f = EnvGetNextFactInTemplate(env, tt, NULL); f;
+         f = EnvGetNextFactInTemplate(env, tt, f)) {
+        const char *kind = slot_text(env, f, "kind"), *name = slot_text(env, f, "name");
+        const char *canon = slot_text(env, f, "canonical"), *cls = slot_text(env, f, "class");
+        const char *label = slot_text(env, f, "label"), *td = slot_text(env, f, "takes-days");
+        bool kind_ok = false;
+        for (size_t k = 0; kind && k < sizeof term_kinds / sizeof term_kinds[0]; k++)
+            kind_ok |= !strcmp(kind, term_kinds[k]);
+        if (!kind_ok || !name || !canon || !strcmp(name, "nil") || !strcmp(canon, "nil")) {
+            proto_error_add_detail(err, "vocabulary: term fact f-%lld needs kind, name and "
+                                   "canonical", EnvFactIndex(env, f));
+            (*problems)++;
+            continue;
+        }
+        if (rs->n_terms == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct rs_term *nt = realloc(rs->terms, cap * sizeof *nt);
+            if (!nt)
+                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            rs->terms = nt;
+        }
+        struct rs_term *t = &rs->terms[rs->n_terms];
+        t->kind = eng_strdup(kind);
+        t->name = eng_strdup(name);
+        t->canonical = eng_strdup(canon);
+        t->cls = eng_strdup(cls ? cls : "none");
+        t->label = eng_strdup(label ? label : "");
+        t->takes_days = td && !strcmp(td, "yes");
+        rs->n_terms++;
+        if (!t->kind || !t->name || !t->canonical || !t->cls || !t->label)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    if (rs->n_terms)
+        qsort(rs->terms, rs->n_terms, sizeof *rs->terms, term_cmp);
+
+    void *pt = EnvFindDeftemplate(env, "policy");
+    cap = 0;
+    for (void *f = EnvGetNextFactInTemplate(env, pt, NULL); f;
+         f = EnvGetNextFactInTemplate(env, pt, f)) {
+        const char *name = slot_text(env, f, "name"), *desc = slot_text(env, f, "description");
+        struct rs_policy p = {0};
+        if (!name || slot_number(env, f, "value", &p.value, &p.is_int, &p.ivalue) < 0) {
+            proto_error_add_detail(err, "policy: fact f-%lld needs a name and a numeric "
+                                   "value", EnvFactIndex(env, f));
+            (*problems)++;
+            continue;
+        }
+        for (size_t i = 0; i < rs->n_policy; i++)
+            if (!strcmp(rs->policy[i].name, name)) {
+                proto_error_add_detail(err, "policy: '%s' is defined twice", name);
+                (*problems)++;
+            }
+        if (rs->n_policy == cap) {
+            cap = cap ? cap * 2 : 32;
+            struct rs_policy *np = realloc(rs->policy, cap * sizeof *np);
+            if (!np)
+                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            rs->policy = np;
+        }
+        p.name = eng_strdup(name);
+        p.description = eng_strdup(desc ? desc : "");
+        rs->policy[rs->n_policy++] = p;
+        if (!p.name || !p.description)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    if (rs->n_policy)
+        qsort(rs->policy, rs->n_policy, sizeof *rs->policy, policy_cmp);
+    rs->rule_count = count_defrules(env);
+    return 0;
+}
+
+/* ---- load ------------------------------------------------------------- */
+
+static void ruleset_free(struct ruleset *rs)
+{
+    if (!rs)
+        return;
+    free(rs->dir);
+    free(rs->manifest);
+    free(rs->tests);
+    free(rs->id.name);
+    free(rs->id.version);
+    free(rs->id.sha256);
+    for (size_t i = 0; i < rs->n_files; i++) {
+        free(rs->files[i].name);
+        free(rs->files[i].text);
+    }
+    free(rs->files);
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        free(rs->policy[i].name);
+        free(rs->policy[i].description);
+    }
+    free(rs->policy);
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        struct rs_term *t = &rs->terms[i];
+        free(t->kind);
+        free(t->name);
+        free(t->canonical);
+        free(t->cls);
+        free(t->label);
+    }
+    free(rs->terms);
+    free(rs);
+}
+
+static int load_manifest(struct ruleset *rs, struct proto_error *err)
+{
+    char *path = path_join(rs->dir, "manifest.ini");
+    if (!path)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    rs->manifest = read_file(path, &rs->manifest_len, err);
+    free(path);
+    if (!rs->manifest)
+        return err->code;
+
+    struct manifest m = {.src = {.p = rs->manifest}, .file = "manifest.ini", .err = err};
+    int rc = ini_parse_stream(ini_read, &m.src, manifest_handler, &m);
+    if (rc > 0 && !m.problems) {
+        proto_error_add_detail(err, "manifest.ini:%d: syntax error", rc);
+        m.problems++;
+    } else if (rc < 0) {
+        proto_error_add_detail(err, "manifest.ini: cannot parse (%d)", rc);
+        m.problems++;
+    }
+    if (m.src.too_long) {
+        proto_error_add_detail(err, "manifest.ini:%d: line too long (continue the value on "
+                               "an indented next line)", m.src.too_long);
+        m.problems++;
+    }
+    if (!m.name || !*m.name) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] name is missing");
+        m.problems++;
+    }
+    if (!m.version || !*m.version) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] version is missing");
+        m.problems++;
+    }
+    if (!m.files.len) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] files is missing");
+        m.problems++;
+    }
+    rs->id.name = m.name;
+    rs->id.version = m.version;
+    rs->tests = m.tests ? m.tests : eng_strdup("tests");
+
+    /* Split the file list and read each file once. */
+    char *list = m.files.data;
+    for (char *tok = list ? strtok(list, " \t,") : NULL; tok && !m.problems;
+         tok = strtok(NULL, " \t,")) {
+        if (strchr(tok, '/') || tok[0] == '.') {
+            proto_error_add_detail(err, "manifest.ini: file '%s' must be a plain name in "
+                                   "the ruleset directory", tok);
+            m.problems++;
+            break;
+        }
+        if (rs->n_files >= RS_MAX_FILES) {
+            proto_error_add_detail(err, "manifest.ini: more than %d files", RS_MAX_FILES);
+            m.problems++;
+            break;
+        }
+        struct rs_file *nf = realloc(rs->files, (rs->n_files + 1) * sizeof *nf);
+        if (!nf) {
+            eng_buf_free(&m.files);
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        }
+        rs->files = nf;
+        struct rs_file *f = &rs->files[rs->n_files];
+        memset(f, 0, sizeof *f);
+        f->name = eng_strdup(tok);
+        rs->n_files++;
+        char *fp = path_join(rs->dir, tok);
+        if (!f->name || !fp) {
+            free(fp);
+            eng_buf_free(&m.files);
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        }
+        struct proto_error ferr;
+        proto_error_init(&ferr);
+        f->text = read_file(fp, &f->len, &ferr);
+        free(fp);
+        if (!f->text) {
+            proto_error_add_detail(err, "%s:1: %s", tok, ferr.message);
+            proto_error_close(&ferr);
+            m.problems++;
+        }
+    }
+    eng_buf_free(&m.files);
+    if (!rs->tests)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    if (m.problems)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset refused: bad manifest in %s",
+                               rs->dir);
+    return 0;
+}
+
+static int compute_sha256(struct ruleset *rs, struct proto_error *err)
+{
+    struct sha256_ctx ctx;
+    uint8_t digest[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, rs->manifest_len, (const uint8_t *)rs->manifest);
+    for (size_t i = 0; i < rs->n_files; i++)
+        sha256_update(&ctx, rs->files[i].len, (const uint8_t *)rs->files[i].text);
+    sha256_digest(&ctx, sizeof digest, digest);
+    rs->id.sha256 = malloc(2 * SHA256_DIGEST_SIZE + 1);
+    if (!rs->id.sha256)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < SHA256_DIGEST_SIZE; i++)
+        snprintf(rs->id.sha256 + 2 * i, 3, "%02x", digest[i]);
+    return 0;
+}
+
+static int load_overrides(const char *policy_file, struct overrides *o,
+                          struct proto_error *err)
+{
+    size_t len;
+    char *text = read_file(policy_file, &len, err);
+    if (!text)
+        return err->code;
+    o->src.p = text;
+    o->file = policy_file;
+    o->err = err;
+    int rc = ini_parse_stream(ini_read, &o->src, override_handler, o);
+    if (rc > 0 && !o->problems) {
+        proto_error_add_detail(err, "%s:%d: syntax error", policy_file, rc);
+        o->problems++;
+    } else if (rc < 0) {
+        proto_error_add_detail(err, "%s: cannot parse (%d)", policy_file, rc);
+        o->problems++;
+    }
+    free(text);
+    return 0;
+}
+
+static void apply_overrides(struct ruleset *rs, struct overrides *o, struct proto_error *err,
+                            int *problems)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        struct override *ov = &o->v[i];
+        struct rs_policy key = {.name = ov->name};
+        struct rs_policy *p = bsearch(&key, rs->policy, rs->n_policy, sizeof key, policy_cmp);
+        if (!p) {
+            struct eng_buf names = {0};
+            for (size_t k = 0; k < rs->n_policy; k++) {
+                (void)eng_buf_append(&names, k ? ", " : "", k ? 2 : 0);
+                (void)eng_buf_append(&names, rs->policy[k].name, strlen(rs->policy[k].name));
+            }
+            proto_error_add_detail(err, "%s:%d: unknown policy '%s' (known: %s)", o->file,
+                                   ov->line, ov->name, names.data ? names.data : "none");
+            eng_buf_free(&names);
+            (*problems)++;
+            continue;
+        }
+        if (ov->value < 0) {
+            proto_error_add_detail(err, "%s:%d: %s: must not be negative", o->file, ov->line,
+                                   ov->name);
+            (*problems)++;
+            continue;
+        }
+        p->value = ov->value;
+        p->is_int = ov->is_int;
+        p->ivalue = ov->ivalue;
+        p->overridden = true;
+    }
+}
+
+int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
+                 struct proto_error *err)
+{
+    *out = NULL;
+    struct ruleset *rs = calloc(1, sizeof *rs);
+    if (!rs)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    atomic_init(&rs->refs, 1);
+    rs->dir = eng_strdup(dir);
+    if (!rs->dir) {
+        ruleset_free(rs);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    int rc = load_manifest(rs, err);
+    if (!rc)
+        rc = compute_sha256(rs, err);
+    struct overrides ov = {0};
+    if (!rc && policy_file)
+        rc = load_overrides(policy_file, &ov, err);
+    void *env = NULL;
+    struct eng_capture *cap = NULL;
+    if (!rc)
+        rc = eng_env_build(rs, &env, &cap, err);
+    if (!rc) {
+        int problems = 0;
+        check_contract(env, err, &problems);
+        if (!problems) {
+            EnvReset(env);
+            if (cap->err.len || GetHaltExecution(env)) {
+                char msg[400];
+                first_line(cap->err.data ? cap->err.data : "", msg, sizeof msg);
+                proto_error_add_detail(err, "reset: %s", msg[0] ? msg : "halted");
+                problems++;
+            }
+        }
+        if (!problems)
+            rc = read_data(rs, env, err, &problems);
+        if (!rc && !problems && rs->rule_count == 0) {
+            proto_error_add_detail(err, "%s: no rules loaded", dir);
+            problems++;
+        }
+        if (!rc && !problems) {
+            apply_overrides(rs, &ov, err, &problems);
+            if (problems + ov.problems) {
+                rc = proto_error_set(err, PROTO_E_RULESET, "policy file %s refused: %d "
+                                     "problem%s", policy_file, problems + ov.problems,
+                                     problems + ov.problems == 1 ? "" : "s");
+            }
+        }
+        if (!rc && problems)
+            rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d problem%s", problems,
+                                 problems == 1 ? "" : "s");
+    }
+    eng_env_destroy(env, cap);
+    overrides_free(&ov);
+    if (rc) {
+        ruleset_free(rs);
+        return rc;
+    }
+    rs->loaded_at = time(NULL);
+    *out = rs;
+    return 0;
+}
+
+struct ruleset *ruleset_ref(struct ruleset *rs)
+{
+    atomic_fetch_add_explicit(&rs->refs, 1, memory_order_relaxed);
+    return rs;
+}
+
+void ruleset_unref(struct ruleset *rs)
+{
+    if (rs && atomic_fetch_sub_explicit(&rs->refs, 1, memory_order_acq_rel) == 1)
+        ruleset_free(rs);
+}
+
+const struct suit_ruleset_id *ruleset_id(const struct ruleset *rs)
+{
+    return &rs->id;
+}
+
+const char *ruleset_dir(const struct ruleset *rs)
+{
+    return rs->dir;
+}
+
+/* ---- the `ruleset` method ------------------------------------------------ */
+
+static void pack_key(msgpack_packer *pk, const char *k)
+{
+    size_t n = strlen(k);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, k, n);
+}
+
+static void pack_s(msgpack_packer *pk, const char *s)
+{
+    size_t n = strlen(s);
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void ruleset_pack_info(const struct ruleset *rs, msgpack_packer *pk)
+{
+    msgpack_pack_map(pk, 8);
+    pack_key(pk, "name");
+    pack_s(pk, rs->id.name);
+    pack_key(pk, "version");
+    pack_s(pk, rs->id.version);
+    pack_key(pk, "sha256");
+    pack_s(pk, rs->id.sha256);
+    pack_key(pk, "loaded_at");
+    char ts[32];
+    struct tm tm;
+    gmtime_r(&rs->loaded_at, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    pack_s(pk, ts);
+    pack_key(pk, "rule_count");
+    msgpack_pack_int64(pk, rs->rule_count);
+
+    pack_key(pk, "policy");
+    msgpack_pack_map(pk, rs->n_policy);
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        pack_s(pk, rs->policy[i].name);
+        if (rs->policy[i].is_int)
+            msgpack_pack_int64(pk, rs->policy[i].ivalue);
+        else
+            msgpack_pack_double(pk, rs->policy[i].value);
+    }
+
+    static const char *const plural[] = {"areas", "indications", "conditions", "medications",
+                                         "procedures", "allergies", "settings"};
+    const size_t nk = sizeof term_kinds / sizeof term_kinds[0];
+    pack_key(pk, "vocabularies");
+    msgpack_pack_map(pk, nk);
+    const char **names = malloc((rs->n_terms + 1) * sizeof *names);
+    for (size_t k = 0; k < nk; k++) {
+        size_t n = 0;
+        for (size_t i = 0; names && i < rs->n_terms; i++)
+            if (!strcmp(rs->terms[i].kind, term_kinds[k]) &&
+                !strcmp(rs->terms[i].name, rs->terms[i].canonical))
+                names[n++] = rs->terms[i].name;
+        qsort(names, n, sizeof *names, str_cmp);
+        pack_key(pk, plural[k]);
+        msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n; i++)
+            pack_s(pk, names[i]);
+    }
+    free(names);
+
+    size_t ns = 0;
+    for (size_t i = 0; i < rs->n_terms; i++)
+        ns += strcmp(rs->terms[i].name, rs->terms[i].canonical) != 0;
+    pack_key(pk, "synonyms");
+    msgpack_pack_map(pk, ns);
+    for (size_t i = 0; i < rs->n_terms; i++)
+        if (strcmp(rs->terms[i].name, rs->terms[i].canonical) != 0) {
+            pack_s(pk, rs->terms[i].name);
+            pack_s(pk, rs->terms[i].canonical);
+        }
+}
