@@ -1,0 +1,294 @@
+#!/bin/sh
+# test-package.sh: build the suitd Debian package, inspect it, install it on
+# this machine, run the installed daemon against the installed ruleset, query
+# it with the installed client, then purge it and check nothing is left.
+#
+# usage: sh packaging/test-package.sh [--lintian] [--keep]
+#   --lintian  install lintian if missing and fail on its errors and warnings
+#              (without it, lintian runs only when already installed)
+#   --keep     leave the package installed at the end
+#
+# Runs as root (or through sudo for the apt/dpkg steps).  Builds in build-pkg/.
+# No systemd is needed: the daemon is started by hand on a private socket.
+# Exits non-zero on the first failure.
+set -eu
+
+want_lintian=0
+keep=0
+for arg in "$@"; do
+    case "$arg" in
+        --lintian) want_lintian=1 ;;
+        --keep) keep=1 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        *) echo "test-package: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+SRC=$(pwd)
+BUILD=$SRC/build-pkg
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+step() { printf '\n=== %s\n' "$*"; }
+fail() { echo "test-package: FAIL: $*" >&2; exit 1; }
+ok() { echo "  ok: $*"; }
+
+TMP=$(mktemp -d)
+daemon_pid=""
+installed=0
+cleanup() {
+    status=$?
+    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
+        kill "$daemon_pid" 2>/dev/null || true
+        wait "$daemon_pid" 2>/dev/null || true
+    fi
+    if [ "$installed" -eq 1 ] && [ "$keep" -eq 0 ]; then
+        $SUDO dpkg --purge suitd >/dev/null 2>&1 || true
+    fi
+    rm -rf "$TMP"
+    if [ "$status" -eq 0 ]; then echo "test-package: PASS"; else echo "test-package: FAILED (status $status)" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Tools used only for packaging, never for building suitd itself.
+need_pkgs=""
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need_pkgs="$need_pkgs dpkg-dev"
+command -v cpack >/dev/null 2>&1 || need_pkgs="$need_pkgs cmake"
+if [ "$want_lintian" -eq 1 ] && ! command -v lintian >/dev/null 2>&1; then
+    need_pkgs="$need_pkgs lintian"
+fi
+if [ -n "$need_pkgs" ]; then
+    step "installing packaging tools:$need_pkgs"
+    $SUDO apt-get update -q
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -q --no-install-recommends $need_pkgs
+fi
+
+# --------------------------------------------------------------------------
+step "source consistency"
+# policy.ini must list exactly the parameters the bundled ruleset defines.
+clp_names=$(sed -n 's/.*(policy (name \([a-z0-9-]*\)).*/\1/p' rules/policy.clp | sort)
+ini_names=$(sed -n 's/^; \([a-z0-9-]*\) = .*/\1/p' packaging/policy.ini | sort)
+[ -n "$clp_names" ] || fail "no policy parameters found in rules/policy.clp"
+[ "$clp_names" = "$ini_names" ] || {
+    echo "$clp_names" >"$TMP/clp"; echo "$ini_names" >"$TMP/ini"
+    diff -u "$TMP/clp" "$TMP/ini" >&2 || true
+    fail "packaging/policy.ini does not list the parameters of rules/policy.clp"
+}
+ok "policy.ini lists the $(echo "$clp_names" | wc -l) parameters of rules/policy.clp"
+for key in socket listen token_file rules policy workers max_connections \
+    max_message max_inflight max_queue idle_timeout request_timeout max_output \
+    max_firings rule_deadline shutdown_timeout log_level log_facts decision_log user; do
+    grep -Eq "^;? ?$key =" packaging/suitd.conf || fail "suitd.conf does not document $key"
+    grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
+done
+ok "suitd.conf and suitd.conf(5) document every setting"
+for page in packaging/suitd.8 packaging/suitd.conf.5 packaging/suit.1; do
+    [ -f "$page" ] || fail "$page is missing"
+    warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
+    [ -z "$warnings" ] || { echo "$warnings" >&2; fail "groff warnings in $page"; }
+done
+ok "man pages format without groff warnings"
+
+# --------------------------------------------------------------------------
+step "build the package"
+# Debian's hardening flags (fortify, stack protector, relro, bindnow), and
+# --as-needed so Depends lists only libraries whose symbols are used.
+CFLAGS="$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CFLAGS) $(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get CPPFLAGS)"
+LDFLAGS="$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --get LDFLAGS) -Wl,--as-needed"
+cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+    -DCMAKE_C_FLAGS="$CFLAGS" -DCMAKE_EXE_LINKER_FLAGS="$LDFLAGS" \
+    -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >"$TMP/configure.log" 2>&1 \
+    || { cat "$TMP/configure.log" >&2; fail "cmake configure"; }
+# Only what the package holds: the tests are built and run by CI elsewhere.
+cmake --build "$BUILD" -j2 --target suitd suit suitd-package-files \
+    || fail "cmake --build (suitd, suit)"
+rm -f "$BUILD"/suitd_*.deb
+(cd "$BUILD" && cpack -G DEB) >"$TMP/cpack.log" 2>&1 || { cat "$TMP/cpack.log" >&2; fail "cpack -G DEB"; }
+if grep -E "dpkg-shlibdeps: warning|could avoid a useless dependency" "$TMP/cpack.log" >&2; then
+    fail "dpkg-shlibdeps warnings (see above): Depends would not be minimal"
+fi
+set -- "$BUILD"/suitd_*.deb
+[ -f "$1" ] || fail "cpack produced no suitd_*.deb"
+DEB=$1
+ok "built $(basename "$DEB")"
+
+# --------------------------------------------------------------------------
+step "inspect the package"
+dpkg-deb -I "$DEB" >"$TMP/info"
+dpkg-deb -f "$DEB" >"$TMP/control"
+cat "$TMP/control"
+field() { sed -n "s/^$1: //p" "$TMP/control"; }
+[ "$(field Package)" = suitd ] || fail "Package is not suitd"
+[ "$(field Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture"
+[ -n "$(field Maintainer)" ] || fail "no Maintainer"
+[ "$(field Section)" = science ] || fail "Section"
+depends=$(field Depends)
+[ -n "$depends" ] || fail "empty Depends: dpkg-shlibdeps did not run"
+echo "$depends" | grep -q "libc6 (>=" || fail "Depends lacks a versioned libc6"
+case "$depends" in
+    *-dev*|*clips*|*cmake*|*check*) fail "Depends names a build-only package: $depends" ;;
+esac
+# Every dependency must provide a library that suitd or suit really loads.
+dpkg-deb -x "$DEB" "$TMP/root"
+needed=$(for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
+    objdump -p "$f" | sed -n 's/^ *NEEDED *//p'; done | sort -u)
+echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//' | while read -r dep; do
+    [ -n "$dep" ] || continue
+    used=0
+    for lib in $needed; do
+        if dpkg -S "*/$lib" 2>/dev/null | grep -q "^$dep\(:[a-z0-9]*\)\?:"; then used=1; fi
+    done
+    [ "$used" -eq 1 ] || fail "Depends on $dep, but no NEEDED library comes from it"
+done
+ok "Depends is exact: $depends"
+for f in $(dpkg-deb --ctrl-tarfile "$DEB" | tar -t | sed 's|^\./||' | grep .); do echo "$f"; done >"$TMP/ctrl-files"
+for f in control md5sums conffiles postinst prerm postrm; do
+    grep -qx "$f" "$TMP/ctrl-files" || fail "control archive lacks $f"
+done
+dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles >"$TMP/conffiles"
+printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n' | diff -u - "$TMP/conffiles" \
+    || fail "conffiles is not exactly suitd.conf and policy.ini"
+ok "control archive: md5sums, conffiles, maintainer scripts"
+
+dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
+expect="/usr/sbin/suitd /usr/bin/suit /usr/share/suitd/rules/manifest.ini
+/usr/share/suitd/rules/policy.clp /etc/suitd/suitd.conf /etc/suitd/policy.ini
+/lib/systemd/system/suitd.service /usr/share/man/man8/suitd.8.gz
+/usr/share/man/man5/suitd.conf.5.gz /usr/share/man/man1/suit.1.gz
+/usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz"
+for f in $expect; do
+    grep -q " $f\$" "$TMP/contents" || fail "package lacks $f"
+done
+ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
+    || fail "package lacks the ruleset's test cases (reload runs them)"
+# Nothing else may sneak in (test binaries, headers, static libraries).
+unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini)|lib/systemd/system/suitd\.service|usr/share/man/man[158]/[a-z.]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz)|usr/share/lintian/overrides/suitd)$' || true)
+[ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
+grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
+printf '/usr/bin/suit\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd and suit"
+awk '$2 != "root/root" {print}' "$TMP/contents" | grep . && fail "files not owned by root/root"
+for gz in "$TMP"/root/usr/share/man/man*/*.gz "$TMP"/root/usr/share/doc/suitd/changelog.Debian.gz; do
+    # gzip -n: no original name (FLG bit 3) and a zero timestamp.
+    hdr=$(od -An -tx1 -N8 "$gz" | tr -d ' \n')
+    [ "$(echo "$hdr" | cut -c7-8)" = 00 ] || fail "$gz stores a file name (not gzip -n)"
+    [ "$(echo "$hdr" | cut -c9-16)" = 00000000 ] || fail "$gz stores a timestamp (not gzip -n)"
+    gzip -t "$gz" || fail "$gz is not valid gzip"
+done
+for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
+    readelf -S "$f" | grep -q '\.symtab' && fail "$f is not stripped"
+done
+ok "contents: binaries, ruleset, unit, conffiles, man pages, copyright, changelog"
+
+if command -v lintian >/dev/null 2>&1; then
+    step "lintian"
+    lintian --info --display-info --fail-on error,warning "$DEB" || fail "lintian"
+    ok "lintian clean (overrides: packaging/lintian-overrides)"
+else
+    echo "  (lintian not installed: skipped; use --lintian)"
+fi
+
+# --------------------------------------------------------------------------
+step "install"
+if dpkg-query -W -f='${Status}' suitd 2>/dev/null | grep -q "ok installed"; then
+    $SUDO dpkg --purge suitd
+fi
+installed=1
+$SUDO apt-get install -y -q --no-install-recommends "$DEB" || fail "apt-get install $DEB"
+for f in /usr/sbin/suitd /usr/bin/suit /usr/share/suitd/rules/manifest.ini \
+    /etc/suitd/suitd.conf /etc/suitd/policy.ini /lib/systemd/system/suitd.service; do
+    [ -e "$f" ] || fail "$f not installed"
+done
+man -w suitd >/dev/null && man -w suitd.conf >/dev/null && man -w suit >/dev/null \
+    || fail "man cannot find suitd(8), suitd.conf(5) or suit(1)"
+# Reinstalling runs postinst with a previous version, the upgrade path.
+$SUDO dpkg -i "$DEB" >/dev/null || fail "reinstall (upgrade path)"
+ok "installed $(dpkg-query -W -f='${Package} ${Version}' suitd)"
+if command -v systemd-analyze >/dev/null 2>&1; then
+    systemd-analyze verify /lib/systemd/system/suitd.service \
+        || fail "systemd-analyze verify of the installed unit"
+    systemd-analyze security --offline=true /lib/systemd/system/suitd.service | tail -n 1
+fi
+
+# --------------------------------------------------------------------------
+step "run the installed suitd against the installed ruleset"
+/usr/sbin/suitd --version || fail "suitd --version"
+/usr/sbin/suitd check /usr/share/suitd/rules || fail "suitd check of the installed ruleset"
+/usr/sbin/suitd test /usr/share/suitd/rules >"$TMP/test.log" 2>&1 \
+    || { tail -n 30 "$TMP/test.log" >&2; fail "suitd test of the installed ruleset"; }
+tail -n 1 "$TMP/test.log"
+
+SOCK=$TMP/suitd.sock
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The shipped configuration, with the socket and port moved out of the way
+# of any system instance (command-line flags win over the file).
+/usr/sbin/suitd serve --config /etc/suitd/suitd.conf --socket "$SOCK" \
+    --listen "127.0.0.1:$PORT" --workers 2 >"$TMP/suitd.log" 2>&1 &
+daemon_pid=$!
+i=0
+until [ -S "$SOCK" ]; do
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$TMP/suitd.log" >&2; fail "suitd exited at start"; }
+    i=$((i + 1)); [ "$i" -le 100 ] || { cat "$TMP/suitd.log" >&2; fail "no socket after 10 s"; }
+    sleep 0.1
+done
+ok "suitd serving on $SOCK and 127.0.0.1:$PORT (pid $daemon_pid)"
+
+/usr/bin/suit --socket "$SOCK" ping || fail "suit ping over the Unix socket"
+/usr/bin/suit --connect "127.0.0.1:$PORT" ping || fail "suit ping over TCP"
+rc=0
+/usr/bin/suit --socket "$SOCK" check --json --age 34 --pregnant no --breastfeeding no \
+    --fitzpatrick 2 --area face --indication acne-scars >"$TMP/result.json" || rc=$?
+python3 - "$TMP/result.json" <<'EOF' || fail "suit check --json did not return a result (exit $rc)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["verdict"] in ("suitable", "precautions", "defer", "refer", "contraindicated", "incomplete"), r["verdict"]
+print("  verdict:", r["verdict"], "| findings:", len(r.get("findings", [])))
+EOF
+# The readable report of a clear contraindication, as staff would see it.
+rc=0
+/usr/bin/suit --socket "$SOCK" check --age 30 --pregnant yes --breastfeeding no \
+    --fitzpatrick 3 --area face --indication acne-scars >"$TMP/report.txt" || rc=$?
+head -n 5 "$TMP/report.txt"
+[ "$rc" -ne 0 ] || fail "suit check of a pregnant patient exited 0 (suitable)"
+grep -qi "contraindicated" "$TMP/report.txt" || fail "pregnant patient not reported contraindicated"
+ok "suit ping and suit check answered by the installed daemon"
+
+kill -HUP "$daemon_pid"
+sleep 1
+kill -0 "$daemon_pid" 2>/dev/null || { cat "$TMP/suitd.log" >&2; fail "suitd died on SIGHUP"; }
+/usr/bin/suit --socket "$SOCK" ping >/dev/null || fail "suit ping after SIGHUP reload"
+ok "SIGHUP reload keeps serving"
+
+kill -TERM "$daemon_pid"
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=""
+[ "$rc" -eq 0 ] || { cat "$TMP/suitd.log" >&2; fail "suitd exited $rc on SIGTERM"; }
+[ ! -e "$SOCK" ] || fail "socket file left after SIGTERM"
+ok "SIGTERM: clean exit, socket removed"
+
+# --------------------------------------------------------------------------
+step "purge"
+if [ "$keep" -eq 1 ]; then
+    echo "  (--keep: left installed)"
+    exit 0
+fi
+$SUDO apt-get purge -y -q suitd || fail "apt-get purge suitd"
+installed=0
+if dpkg-query -W -f='${Status}' suitd 2>/dev/null | grep -q "installed"; then
+    fail "dpkg still knows suitd: $(dpkg-query -W -f='${Status}' suitd)"
+fi
+for f in /usr/sbin/suitd /usr/bin/suit /usr/share/suitd /etc/suitd \
+    /lib/systemd/system/suitd.service /usr/share/doc/suitd \
+    /usr/share/man/man8/suitd.8.gz /usr/share/man/man5/suitd.conf.5.gz \
+    /usr/share/man/man1/suit.1.gz /usr/share/lintian/overrides/suitd \
+    /etc/systemd/system/multi-user.target.wants/suitd.service \
+    /var/lib/systemd/deb-systemd-helper-enabled/suitd.service.dsh-also \
+    /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/suitd.service \
+    /var/lib/systemd/deb-systemd-helper-masked/suitd.service; do
+    [ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f left after purge"
+done
+ok "purged: no file of suitd left"
