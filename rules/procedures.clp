@@ -1,4 +1,5 @@
-;;; procedures.clp: recent procedures and their holds (days-ago; -1 = not given).
+;;; procedures.clp: recent procedures and their holds.  days-ago is always
+;;; given for procedures (the protocol requires it).
 ;;; A hold of N days defers with (N - days) while days < N.
 
 (defrule procedure-botulinum-toxin-hold
@@ -78,23 +79,12 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-radiotherapy
-  (procedure (name radiotherapy) (days-ago ?d))
+  (procedure (name radiotherapy) (days-ago ?d&:(>= ?d 0)))
   (policy (name radiotherapy-refer-days) (value ?max))
   (test (< ?d ?max))
   =>
   (assert (finding (id radiotherapy-recent) (category procedure) (severity refer)
-    (summary (if (>= ?d 0) then (str-cat "Radiotherapy to the area " ?d " days ago (within " ?max " days)")
-                           else "Radiotherapy to the area (date not given)"))
+    (summary (str-cat "Radiotherapy to the area " ?d " days ago (within " ?max " days)"))
     (detail "Irradiated skin heals poorly; clinics wait 3 to 12 months. Source: clinic pages only (weak evidence).")
     (source "clinic")
     (action "Refer to the radiation oncologist or a dermatologist."))))
-
-;;; A procedure with a hold but no date cannot be checked against its hold.
-(defrule procedure-date-missing
-  (procedure (name ?n&~radiotherapy) (days-ago -1))
-  =>
-  (assert (finding (id procedure-date-missing) (category input) (severity incomplete)
-    (summary (str-cat "Procedure " ?n " has no date (days_ago)"))
-    (detail "Without days_ago the hold for this procedure cannot be checked.")
-    (source "clinic")
-    (action "Ask when the procedure was done and assess again."))))
