@@ -1,3 +1,462 @@
-/* placeholder: being written */
+/*
+ * engine_cases.c: runs a ruleset's case files (rules/CONTRACT.md, "Case
+ * files") and reports per-case results with a readable diff.
+ *
+ * Each patient goes JSON -> MessagePack -> proto_patient_from_params, the
+ * path a real request takes, so a case also checks what the protocol layer
+ * accepts.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clips/clips.h>
+#include <jansson.h>
+
 #include "engine_internal.h"
-int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FILE *out, struct proto_error *err) { return -1; }
+
+struct case_stats {
+    int passed, failed;
+    struct eng_fired covered;   /* rule names fired by some case (unsorted) */
+};
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int add_name(struct eng_fired *f, const char *name)
+{
+    if (f->len == f->cap) {
+        size_t nc = f->cap ? f->cap * 2 : 64;
+        char **nn = realloc(f->names, nc * sizeof *nn);
+        if (!nn)
+            return -1;
+        f->names = nn;
+        f->cap = nc;
+    }
+    f->names[f->len] = eng_strdup(name);
+    if (!f->names[f->len])
+        return -1;
+    f->len++;
+    return 0;
+}
+
+static bool has_finding(const struct suit_result *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_findings; i++)
+        if (!strcmp(r->findings[i].id, id))
+            return true;
+    return false;
+}
+
+static bool has_effect(const struct suit_result *r, const char *effect)
+{
+    for (size_t i = 0; i < r->n_side_effects; i++)
+        if (!strcmp(r->side_effects[i].effect, effect))
+            return true;
+    return false;
+}
+
+static void days_text(char *buf, size_t n, int64_t d)
+{
+    if (d < 0)
+        snprintf(buf, n, "nil");
+    else
+        snprintf(buf, n, "%lld", (long long)d);
+}
+
+/* Converts the case's patient (and optional options) to assess params and
+ * through the protocol's own validation. */
+static int case_patient(const json_t *patient, const json_t *options, struct suit_patient *p,
+                        struct proto_error *perr)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, options ? 2 : 1);
+    int rc = proto_json_to_msgpack(patient, &pk, perr);
+    if (!rc && options)
+        rc = proto_json_to_msgpack(options, &pk, perr);
+    if (!rc) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+            rc = proto_error_set(perr, PROTO_E_INTERNAL, "cannot re-read the packed patient");
+        else
+            rc = proto_patient_from_params(&up.data, p, perr);
+        msgpack_unpacked_destroy(&up);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static const char *const expect_keys[] = {"verdict", "defer_days", "findings", "absent",
+                                          "side_effects", "error", NULL};
+
+/* Checks the shape of one case; writes the reason to why. */
+static int case_shape(const json_t *c, char *why, size_t n)
+{
+    if (!json_is_object(c)) {
+        snprintf(why, n, "a case must be an object");
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)c, key, v) {
+        if (strcmp(key, "name") && strcmp(key, "patient") && strcmp(key, "expect") &&
+            strcmp(key, "options") && strcmp(key, "comment")) {
+            snprintf(why, n, "unknown key '%s' (allowed: name, patient, expect, options, "
+                     "comment)", key);
+            return -1;
+        }
+    }
+    const json_t *expect = json_object_get(c, "expect");
+    if (!json_is_string(json_object_get(c, "name"))) {
+        snprintf(why, n, "\"name\" must be a string");
+        return -1;
+    }
+    if (!json_is_object(json_object_get(c, "patient"))) {
+        snprintf(why, n, "\"patient\" must be an object");
+        return -1;
+    }
+    if (!json_is_object(expect) || json_object_size(expect) == 0) {
+        snprintf(why, n, "\"expect\" must be a non-empty object");
+        return -1;
+    }
+    json_object_foreach((json_t *)expect, key, v) {
+        bool known = false;
+        for (const char *const *k = expect_keys; *k; k++)
+            known |= !strcmp(key, *k);
+        if (!known) {
+            snprintf(why, n, "unknown expect key '%s' (allowed: verdict, defer_days, findings, "
+                     "absent, side_effects, error)", key);
+            return -1;
+        }
+        if ((!strcmp(key, "findings") || !strcmp(key, "absent") ||
+             !strcmp(key, "side_effects"))) {
+            size_t i;
+            json_t *x;
+            if (!json_is_array(v)) {
+                snprintf(why, n, "expect.%s must be an array of strings", key);
+                return -1;
+            }
+            json_array_foreach(v, i, x) if (!json_is_string(x)) {
+                snprintf(why, n, "expect.%s must be an array of strings", key);
+                return -1;
+            }
+        }
+    }
+    const json_t *verdict = json_object_get(expect, "verdict");
+    if (verdict && (!json_is_string(verdict) || suit_verdict_parse(json_string_value(verdict)) < 0)) {
+        snprintf(why, n, "expect.verdict must be one of suitable, suitable-with-precautions, "
+                 "incomplete, defer, refer, contraindicated");
+        return -1;
+    }
+    const json_t *dd = json_object_get(expect, "defer_days");
+    if (dd && !json_is_null(dd) && !json_is_integer(dd)) {
+        snprintf(why, n, "expect.defer_days must be an integer or null");
+        return -1;
+    }
+    const json_t *er = json_object_get(expect, "error");
+    if (er && !json_is_integer(er)) {
+        snprintf(why, n, "expect.error must be an integer error code");
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs one case; prints PASS/FAIL and the diff.  Returns 1 pass, 0 fail,
+ * <0 internal error. */
+static int run_case(struct engine *e, const char *file, size_t idx, const json_t *c, FILE *out,
+                    struct case_stats *st, struct proto_error *err)
+{
+    char why[512];
+    const char *name = json_is_object(c) && json_is_string(json_object_get(c, "name"))
+                           ? json_string_value(json_object_get(c, "name"))
+                           : NULL;
+    char fallback[300];
+    if (!name) {
+        snprintf(fallback, sizeof fallback, "%s[%zu]", file, idx);
+        name = fallback;
+    }
+    if (case_shape(c, why, sizeof why) < 0) {
+        if (out)
+            fprintf(out, "FAIL %s\n    %s: case %zu: %s\n", name, file, idx, why);
+        proto_error_add_detail(err, "%s", name);
+        return 0;
+    }
+    const json_t *expect = json_object_get(c, "expect");
+
+    struct suit_patient p;
+    suit_patient_init(&p);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error aerr;
+    proto_error_init(&aerr);
+    struct eng_fired fired = {0};
+    int rc = case_patient(json_object_get(c, "patient"), json_object_get(c, "options"), &p,
+                          &aerr);
+    if (!rc)
+        rc = engine_assess_fired(e, &p, &r, &fired, &aerr);
+    if (rc == PROTO_E_INTERNAL && !json_object_get(expect, "error")) {
+        proto_error_set(err, PROTO_E_INTERNAL, "%s: %s", name, aerr.message);
+        suit_patient_close(&p);
+        suit_result_close(&r);
+        proto_error_close(&aerr);
+        eng_fired_free(&fired);
+        return -1;
+    }
+    for (size_t i = 0; i < fired.len; i++)
+        if (add_name(&st->covered, fired.names[i]) < 0) {
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            break;
+        }
+    eng_fired_free(&fired);
+
+    struct eng_buf diff = {0};
+    char line[1024];
+#define DIFF(...) do { snprintf(line, sizeof line, __VA_ARGS__); \
+                       (void)eng_buf_append(&diff, line, strlen(line)); } while (0)
+    const json_t *want_err = json_object_get(expect, "error");
+    if (want_err) {
+        if (!rc)
+            DIFF("    error: expected %lld, got verdict %s\n",
+                 (long long)json_integer_value(want_err), suit_verdict_name(r.verdict));
+        else if (rc != json_integer_value(want_err))
+            DIFF("    error: expected %lld, got %d (%s)\n",
+                 (long long)json_integer_value(want_err), rc, aerr.message);
+    } else if (rc) {
+        DIFF("    error: expected a result, got %d (%s)%s%s\n", rc, aerr.message,
+             aerr.field ? " field " : "", aerr.field ? aerr.field : "");
+    } else {
+        const json_t *v = json_object_get(expect, "verdict");
+        if (v && suit_verdict_parse(json_string_value(v)) != (int)r.verdict)
+            DIFF("    verdict: expected %s, got %s\n", json_string_value(v),
+                 suit_verdict_name(r.verdict));
+        const json_t *dd = json_object_get(expect, "defer_days");
+        if (dd) {
+            int64_t want = json_is_null(dd) ? -1 : json_integer_value(dd);
+            if (want < 0)
+                want = -1;
+            if (want != r.defer_days) {
+                char a[32], b[32];
+                days_text(a, sizeof a, want);
+                days_text(b, sizeof b, r.defer_days);
+                DIFF("    defer_days: expected %s, got %s\n", a, b);
+            }
+        }
+        size_t i;
+        json_t *x;
+        struct eng_buf miss = {0}, extra = {0}, fx = {0};
+        json_array_foreach(json_object_get(expect, "findings"), i, x)
+            if (!has_finding(&r, json_string_value(x))) {
+                (void)eng_buf_append(&miss, miss.len ? ", " : "", miss.len ? 2 : 0);
+                (void)eng_buf_append(&miss, json_string_value(x), strlen(json_string_value(x)));
+            }
+        json_array_foreach(json_object_get(expect, "absent"), i, x)
+            if (has_finding(&r, json_string_value(x))) {
+                (void)eng_buf_append(&extra, extra.len ? ", " : "", extra.len ? 2 : 0);
+                (void)eng_buf_append(&extra, json_string_value(x), strlen(json_string_value(x)));
+            }
+        json_array_foreach(json_object_get(expect, "side_effects"), i, x)
+            if (!has_effect(&r, json_string_value(x))) {
+                (void)eng_buf_append(&fx, fx.len ? ", " : "", fx.len ? 2 : 0);
+                (void)eng_buf_append(&fx, json_string_value(x), strlen(json_string_value(x)));
+            }
+        if (miss.len)
+            DIFF("    missing findings: %s\n", miss.data);
+        if (extra.len)
+            DIFF("    unexpected findings: %s\n", extra.data);
+        if (fx.len)
+            DIFF("    missing side effects: %s\n", fx.data);
+        eng_buf_free(&miss);
+        eng_buf_free(&extra);
+        eng_buf_free(&fx);
+        if (diff.len) {
+            struct eng_buf got = {0};
+            for (size_t k = 0; k < r.n_findings; k++) {
+                char one[300];
+                if (r.findings[k].severity == SUIT_SEV_DEFER && r.findings[k].defer_days >= 0)
+                    snprintf(one, sizeof one, "%s%s (defer %lld)", k ? ", " : "",
+                             r.findings[k].id, (long long)r.findings[k].defer_days);
+                else
+                    snprintf(one, sizeof one, "%s%s (%s)", k ? ", " : "", r.findings[k].id,
+                             suit_severity_name(r.findings[k].severity));
+                (void)eng_buf_append(&got, one, strlen(one));
+            }
+            char dd2[32];
+            days_text(dd2, sizeof dd2, r.defer_days);
+            DIFF("    got: verdict %s, defer_days %s\n", suit_verdict_name(r.verdict), dd2);
+            (void)eng_buf_append(&diff, "    findings produced: ", 23);
+            if (got.len)
+                (void)eng_buf_append(&diff, got.data, got.len);
+            else
+                (void)eng_buf_append(&diff, "none", 4);
+            (void)eng_buf_append(&diff, "\n", 1);
+            if (r.n_missing) {
+                (void)eng_buf_append(&diff, "    missing facts:", 18);
+                for (size_t k = 0; k < r.n_missing; k++) {
+                    (void)eng_buf_append(&diff, " ", 1);
+                    (void)eng_buf_append(&diff, r.missing[k], strlen(r.missing[k]));
+                }
+                (void)eng_buf_append(&diff, "\n", 1);
+            }
+            eng_buf_free(&got);
+        }
+    }
+#undef DIFF
+    int pass = diff.len == 0;
+    if (out) {
+        fprintf(out, "%s %s\n", pass ? "PASS" : "FAIL", name);
+        if (!pass)
+            fputs(diff.data, out);
+    }
+    if (!pass)
+        proto_error_add_detail(err, "%s", name);
+    eng_buf_free(&diff);
+    suit_patient_close(&p);
+    suit_result_close(&r);
+    proto_error_close(&aerr);
+    return pass;
+}
+
+static int json_name_filter(const struct dirent *d)
+{
+    size_t n = strlen(d->d_name);
+    return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".json");
+}
+
+/* Rules no case fired; finding-producing ones count as failures. */
+static int report_coverage(struct ruleset *rs, struct case_stats *st, FILE *out,
+                           struct proto_error *err)
+{
+    void *env;
+    struct eng_capture *cap;
+    struct proto_error berr;
+    proto_error_init(&berr);
+    if (eng_env_build(rs, &env, &cap, &berr) < 0) {
+        proto_error_set(err, berr.code, "%s", berr.message);
+        proto_error_close(&berr);
+        return -1;
+    }
+    proto_error_close(&berr);
+    qsort(st->covered.names, st->covered.len, sizeof *st->covered.names, str_cmp);
+    int uncovered_findings = 0, uncovered = 0;
+    long total = 0, total_findings = 0;
+    for (void *rule = EnvGetNextDefrule(env, NULL); rule; rule = EnvGetNextDefrule(env, rule)) {
+        const char *name = EnvGetDefruleName(env, rule);
+        const char *pp = EnvGetDefrulePPForm(env, rule);
+        const char *rhs = pp ? strstr(pp, "=>") : NULL;
+        bool makes_finding = rhs && strstr(rhs, "(finding ");
+        total++;
+        total_findings += makes_finding;
+        const char *key = name;
+        if (st->covered.len &&
+            bsearch(&key, st->covered.names, st->covered.len, sizeof key, str_cmp))
+            continue;
+        const char *file = "?";
+        long line = 0;
+        for (size_t i = 0; i < rs->n_files && !line; i++) {
+            line = eng_construct_line(rs->files[i].text, "defrule", name);
+            if (line)
+                file = rs->files[i].name;
+        }
+        uncovered++;
+        if (makes_finding) {
+            uncovered_findings++;
+            proto_error_add_detail(err, "not fired by any case: %s (%s:%ld)", name, file, line);
+        }
+        if (out)
+            fprintf(out, "not fired by any case: %s (%s:%ld)%s\n", name, file, line,
+                    makes_finding ? "" : " [no finding; not counted]");
+    }
+    if (out)
+        fprintf(out, "coverage: %ld of %ld rules fired; %ld of %ld finding rules fired\n",
+                total - uncovered, total, total_findings - uncovered_findings, total_findings);
+    eng_env_destroy(env, cap);
+    return uncovered_findings;
+}
+
+int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FILE *out,
+                     struct proto_error *err)
+{
+    char *dflt = NULL;
+    if (!cases_dir) {
+        size_t n = strlen(rs->dir) + strlen(rs->tests) + 2;
+        dflt = malloc(n);
+        if (!dflt)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        snprintf(dflt, n, "%s/%s", rs->dir, rs->tests);
+        cases_dir = dflt;
+    }
+    struct dirent **list = NULL;
+    int nfiles = scandir(cases_dir, &list, json_name_filter, alphasort);
+    if (nfiles < 0) {
+        proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s", cases_dir);
+        free(dflt);
+        return PROTO_E_RULESET;
+    }
+    struct engine *e = NULL;
+    struct engine_limits lim;
+    engine_limits_default(&lim);
+    int rc = engine_create(rs, &lim, &e, err);
+    struct case_stats st = {0};
+    for (int i = 0; !rc && i < nfiles; i++) {
+        size_t n = strlen(cases_dir) + strlen(list[i]->d_name) + 2;
+        char *path = malloc(n);
+        if (!path) {
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            break;
+        }
+        snprintf(path, n, "%s/%s", cases_dir, list[i]->d_name);
+        json_error_t jerr;
+        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        if (!root || !json_is_array(root)) {
+            if (out)
+                fprintf(out, "FAIL %s\n    %s:%d: %s\n", list[i]->d_name, list[i]->d_name,
+                        root ? 1 : jerr.line, root ? "a case file must hold a JSON array"
+                                                  : jerr.text);
+            proto_error_add_detail(err, "%s", list[i]->d_name);
+            st.failed++;
+        } else {
+            size_t k;
+            json_t *c;
+            json_array_foreach(root, k, c) {
+                int res = run_case(e, list[i]->d_name, k, c, out, &st, err);
+                if (res < 0) {
+                    rc = res;
+                    break;
+                }
+                if (res)
+                    st.passed++;
+                else
+                    st.failed++;
+            }
+        }
+        json_decref(root);
+        free(path);
+    }
+    if (!rc && out)
+        fprintf(out, "%d passed, %d failed\n", st.passed, st.failed);
+    int uncovered = 0;
+    if (!rc && coverage) {
+        uncovered = report_coverage(rs, &st, out, err);
+        if (uncovered < 0)
+            rc = err->code ? err->code : PROTO_E_INTERNAL;
+    }
+    for (int i = 0; i < nfiles; i++)
+        free(list[i]);
+    free(list);
+    free(dflt);
+    eng_fired_free(&st.covered);
+    engine_free(e);
+    if (rc)
+        return rc < 0 ? rc : PROTO_E_INTERNAL;
+    if (st.failed || uncovered)
+        proto_error_set(err, PROTO_E_RULESET, "%d case%s failed%s", st.failed,
+                        st.failed == 1 ? "" : "s",
+                        uncovered ? "; some finding rules are not fired by any case" : "");
+    return st.failed + uncovered;
+}

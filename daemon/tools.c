@@ -1,0 +1,258 @@
+/*
+ * tools.c: the rule-author subcommands `suitd check`, `suitd test` and
+ * `suitd assess`.  They run in-process (no server) on the same engine code
+ * the daemon uses, so what passes here behaves the same when served.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "engine.h"
+#include "tools.h"
+
+struct tool_opts {
+    const char *dir;
+    const char *policy;
+    int coverage;
+    int explain;
+};
+
+/* Parses the options a subcommand allows; returns 0, 1 for --help, or 2
+ * for a usage error (already reported). */
+static int parse_opts(const char *cmd, int argc, char **argv, bool allow_policy,
+                      bool allow_coverage, bool allow_explain, struct tool_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+            return 1;
+        if (allow_coverage && !strcmp(a, "--coverage")) {
+            o->coverage = 1;
+        } else if (allow_explain && !strcmp(a, "--explain")) {
+            o->explain = 1;
+        } else if (allow_policy && !strcmp(a, "--policy")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "suitd %s: --policy needs a file\n", cmd);
+                return 2;
+            }
+            o->policy = argv[++i];
+        } else if (allow_policy && !strncmp(a, "--policy=", 9)) {
+            o->policy = a + 9;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "suitd %s: unknown option '%s' (see suitd %s --help)\n", cmd, a,
+                    cmd);
+            return 2;
+        } else if (o->dir) {
+            fprintf(stderr, "suitd %s: only one ruleset directory, got '%s' and '%s'\n", cmd,
+                    o->dir, a);
+            return 2;
+        } else {
+            o->dir = a;
+        }
+    }
+    if (!o->dir)
+        o->dir = tools_default_rules_dir();
+    return 0;
+}
+
+static void print_error(FILE *f, const struct proto_error *e)
+{
+    fprintf(f, "%s\n", e->message);
+    if (e->field)
+        fprintf(f, "  field: %s\n", e->field);
+    for (size_t i = 0; i < e->n_details; i++)
+        fprintf(f, "  %s\n", e->details[i]);
+}
+
+static int load(const char *cmd, const struct tool_opts *o, struct ruleset **rs)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc = ruleset_load(o->dir, o->policy, rs, &err);
+    if (rc) {
+        fprintf(stderr, "suitd %s: ", cmd);
+        print_error(stderr, &err);
+    }
+    proto_error_close(&err);
+    return rc;
+}
+
+int tools_check_main(int argc, char **argv)
+{
+    struct tool_opts o;
+    int rc = parse_opts("check", argc, argv, false, false, false, &o);
+    if (rc == 1) {
+        printf("usage: suitd check [DIR]\n"
+               "Loads the ruleset in DIR and lints it: every rule that makes a finding gives\n"
+               "an id, severity, category, summary and source; severities and categories are\n"
+               "valid; cited sources exist; vocabularies are consistent; no forbidden\n"
+               "functions (system, eval, build, file I/O ...).  Problems are printed as\n"
+               "file:line: message.  Exit status 0 when clean, 1 on problems.\n"
+               "DIR defaults to %s.\n", tools_default_rules_dir());
+        return 0;
+    }
+    if (rc)
+        return 2;
+    int problems = engine_lint(o.dir, stdout);
+    if (problems < 0) {
+        fprintf(stderr, "suitd check: cannot check %s\n", o.dir);
+        return 1;
+    }
+    if (problems) {
+        printf("%s: %d problem%s\n", o.dir, problems, problems == 1 ? "" : "s");
+        return 1;
+    }
+    printf("%s: ok\n", o.dir);
+    return 0;
+}
+
+int tools_test_main(int argc, char **argv)
+{
+    struct tool_opts o;
+    int rc = parse_opts("test", argc, argv, true, true, false, &o);
+    if (rc == 1) {
+        printf("usage: suitd test [--coverage] [--policy FILE] [DIR]\n"
+               "Runs the case files DIR/tests/*.json (see rules/README.md) and prints PASS or\n"
+               "FAIL per case, with the difference for failures, then \"N passed, N failed\".\n"
+               "  --coverage     also list the rules no case fired; an unfired rule that\n"
+               "                 makes findings counts as a failure\n"
+               "  --policy FILE  apply a policy override file first\n"
+               "Exit status 0 when every case passed, 1 otherwise.\n"
+               "DIR defaults to %s.\n", tools_default_rules_dir());
+        return 0;
+    }
+    if (rc)
+        return 2;
+    struct ruleset *rs;
+    if (load("test", &o, &rs))
+        return 1;
+    struct proto_error err;
+    proto_error_init(&err);
+    fflush(stdout);
+    rc = engine_run_cases(rs, NULL, o.coverage, stdout, &err);
+    if (rc < 0) {
+        fprintf(stderr, "suitd test: ");
+        print_error(stderr, &err);
+    }
+    proto_error_close(&err);
+    ruleset_unref(rs);
+    return rc == 0 ? 0 : 1;
+}
+
+static void print_json(const msgpack_object *o, FILE *f)
+{
+    json_t *j = proto_msgpack_to_json(o);
+    if (!j) {
+        fprintf(f, "null\n");
+        return;
+    }
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s) {
+        fprintf(f, "%s\n", s);
+        free(s);
+    }
+    json_decref(j);
+}
+
+/* Packs with pack() and prints the MessagePack as pretty JSON. */
+static void print_packed(FILE *f, void (*pack)(msgpack_packer *, const void *), const void *arg)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    pack(&pk, arg);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) == MSGPACK_UNPACK_SUCCESS)
+        print_json(&up.data, f);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void pack_result(msgpack_packer *pk, const void *r)
+{
+    proto_pack_assess_result(pk, r);
+}
+
+static void pack_err(msgpack_packer *pk, const void *e)
+{
+    proto_pack_error(pk, e);
+}
+
+int tools_assess_main(int argc, char **argv)
+{
+    struct tool_opts o;
+    int rc = parse_opts("assess", argc, argv, true, false, true, &o);
+    if (rc == 1) {
+        printf("usage: suitd assess [--policy FILE] [--explain] [DIR] < patient.json\n"
+               "Reads one patient (the assess request's patient map, as JSON) from standard\n"
+               "input, assesses it with the ruleset in DIR and prints the result as JSON;\n"
+               "on an error prints the error object and exits 1.\n"
+               "  --explain      include the rules fired, in order (trace)\n"
+               "  --policy FILE  apply a policy override file first\n"
+               "DIR defaults to %s.\n", tools_default_rules_dir());
+        return 0;
+    }
+    if (rc)
+        return 2;
+    json_error_t jerr;
+    json_t *patient = json_loadf(stdin, JSON_REJECT_DUPLICATES, &jerr);
+    if (!patient) {
+        fprintf(stderr, "suitd assess: standard input line %d: %s\n", jerr.line, jerr.text);
+        return 1;
+    }
+    struct ruleset *rs;
+    if (load("assess", &o, &rs)) {
+        json_decref(patient);
+        return 1;
+    }
+    struct proto_error err;
+    proto_error_init(&err);
+    struct suit_patient p;
+    suit_patient_init(&p);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct engine *e = NULL;
+
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, o.explain ? 2 : 1);
+    rc = proto_json_to_msgpack(patient, &pk, &err);
+    if (o.explain) {
+        msgpack_pack_map(&pk, 1);
+        msgpack_pack_str(&pk, 7);
+        msgpack_pack_str_body(&pk, "explain", 7);
+        msgpack_pack_true(&pk);
+    }
+    if (!rc) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+            rc = proto_error_set(&err, PROTO_E_INTERNAL, "cannot re-read the packed patient");
+        else
+            rc = proto_patient_from_params(&up.data, &p, &err);
+        msgpack_unpacked_destroy(&up);
+    }
+    msgpack_sbuffer_destroy(&sb);
+    json_decref(patient);
+    if (!rc)
+        rc = engine_create(rs, NULL, &e, &err);
+    if (!rc)
+        rc = engine_assess(e, &p, &r, &err);
+    if (!rc)
+        print_packed(stdout, pack_result, &r);
+    else
+        print_packed(stdout, pack_err, &err);
+    engine_free(e);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    ruleset_unref(rs);
+    return rc ? 1 : 0;
+}
