@@ -68,3 +68,44 @@
   ;; ART: 3 to 6 sessions, 4 weeks apart
   (assert (plan (sessions-min 3) (sessions-max 6) (interval-weeks 4) (interval-weeks-max 4)
                 (cost-min (integer ?cmin)) (cost-typical (integer ?ctyp)) (cost-max (integer ?cmax)))))
+
+;;; ---- needle depth guidance (SP, clinic), for clinic treatment ------------
+;;; Info only: it never changes the verdict.  Around the eyes the guide is part
+;;; of the orbital-rim finding (candidacy.clp); home rollers have their own limit.
+
+(defrule plan-depth-guide-forehead
+  (patient (setting clinic) (area forehead))
+  =>
+  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+    (summary "Needle depth guide for the forehead: 0.25 to 0.75 mm")
+    (detail "Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
+    (source "SP, clinic")
+    (action "Set the depth within the guide; start at the shallow end."))))
+
+(defrule plan-depth-guide-cheeks
+  (patient (setting clinic) (area cheeks))
+  =>
+  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+    (summary "Needle depth guide for the cheeks: 0.5 to 2.0 mm")
+    (detail "Labelled devices were not evaluated deeper than 1.5 mm on the face. Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
+    (source "SP, clinic")
+    (action "Set the depth within the guide; start at the shallow end."))))
+
+(defrule plan-depth-guide-scars
+  (patient (setting clinic) (indication acne-scars|surgical-scars))
+  =>
+  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+    (summary "Needle depth guide for scars: 1.0 to 2.0 mm")
+    (detail "Labelled devices were not evaluated deeper than 1.5 mm on the face. Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
+    (source "SP, clinic")
+    (action "Set the depth within the guide; start at the shallow end."))))
+
+(defrule plan-depth-guide-stretch-marks
+  (patient (setting clinic) (indication stretch-marks)
+           (area ~face&~forehead&~cheeks&~nose&~chin&~perioral&~periorbital))
+  =>
+  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+    (summary "Needle depth guide for stretch marks on the body: 1.5 to 2.0 mm")
+    (detail "Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
+    (source "SP, clinic")
+    (action "Set the depth within the guide; start at the shallow end."))))
