@@ -1,0 +1,483 @@
+/*
+ * cli_args.c: parsing the `suit` command line, help text, addresses.
+ *
+ * A hand-written parser rather than getopt_long: getopt keeps its state in
+ * globals (optind), and options here may come before or after the command.
+ */
+#include "cli_args.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patient_flags.h"
+
+static const char *const cli_command_names[] = {
+    [CLI_CMD_NONE] = "", [CLI_CMD_CHECK] = "check", [CLI_CMD_PING] = "ping",
+    [CLI_CMD_INFO] = "info", [CLI_CMD_STATS] = "stats", [CLI_CMD_RELOAD] = "reload",
+    [CLI_CMD_HELP] = "help", [CLI_CMD_VERSION] = "version",
+};
+
+const char *cli_command_name(enum cli_command c)
+{
+    if ((size_t)c < sizeof cli_command_names / sizeof cli_command_names[0])
+        return cli_command_names[c];
+    return "";
+}
+
+static enum cli_command cli_command_parse(const char *s)
+{
+    for (size_t i = 1; i < sizeof cli_command_names / sizeof cli_command_names[0]; i++)
+        if (!strcmp(cli_command_names[i], s))
+            return (enum cli_command)i;
+    return CLI_CMD_NONE;
+}
+
+int cli_exit_for_verdict(const char *verdict)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } map[] = {
+        {"suitable", CLI_EXIT_SUITABLE},
+        {"suitable-with-precautions", CLI_EXIT_PRECAUTIONS},
+        {"defer", CLI_EXIT_DEFER},
+        {"refer", CLI_EXIT_REFER},
+        {"contraindicated", CLI_EXIT_CONTRAINDICATED},
+        {"incomplete", CLI_EXIT_INCOMPLETE},
+    };
+    if (!verdict)
+        return CLI_EXIT_SOFTWARE;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i].name, verdict))
+            return map[i].code;
+    return CLI_EXIT_SOFTWARE;
+}
+
+void cli_args_init(struct cli_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->timeout_s = CLI_DEFAULT_TIMEOUT_S;
+    a->color = CLI_COLOR_AUTO;
+}
+
+void cli_args_close(struct cli_args *a)
+{
+    json_decref(a->flags_patient);
+    a->flags_patient = NULL;
+}
+
+/* Options other than patient flags; `cmds` is the set of commands that
+ * accept each (bit per enum cli_command; 0 = every command). */
+enum cli_opt_id {
+    OPT_HELP, OPT_VERSION, OPT_SOCKET, OPT_CONNECT, OPT_TIMEOUT, OPT_COLOR,
+    OPT_JSON, OPT_EXPLAIN, OPT_PROMETHEUS, OPT_FILE, OPT_PATIENT,
+};
+
+#define CMD_BIT(c) (1u << (c))
+
+struct cli_opt {
+    const char *name;
+    enum cli_opt_id id;
+    bool has_arg;
+    unsigned cmds;
+};
+
+static const struct cli_opt cli_opts[] = {
+    {"help", OPT_HELP, false, 0},
+    {"version", OPT_VERSION, false, 0},
+    {"socket", OPT_SOCKET, true, 0},
+    {"connect", OPT_CONNECT, true, 0},
+    {"timeout", OPT_TIMEOUT, true, 0},
+    {"color", OPT_COLOR, true, 0},
+    {"colour", OPT_COLOR, true, 0},
+    {"json", OPT_JSON, false,
+     CMD_BIT(CLI_CMD_CHECK) | CMD_BIT(CLI_CMD_PING) | CMD_BIT(CLI_CMD_INFO) |
+         CMD_BIT(CLI_CMD_STATS) | CMD_BIT(CLI_CMD_RELOAD)},
+    {"explain", OPT_EXPLAIN, false, CMD_BIT(CLI_CMD_CHECK)},
+    {"prometheus", OPT_PROMETHEUS, false, CMD_BIT(CLI_CMD_STATS)},
+    {"file", OPT_FILE, true, CMD_BIT(CLI_CMD_CHECK)},
+};
+
+static const struct cli_opt cli_opt_patient = {"", OPT_PATIENT, true, CMD_BIT(CLI_CMD_CHECK)};
+
+static const struct cli_opt *cli_opt_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof cli_opts / sizeof cli_opts[0]; i++)
+        if (!strcmp(cli_opts[i].name, name))
+            return &cli_opts[i];
+    if (pflags_is_flag(name))
+        return &cli_opt_patient;
+    return NULL;
+}
+
+static int cli_fail(struct cli_args *a, const char *fmt, const char *arg)
+{
+    snprintf(a->err, sizeof a->err, fmt, arg);
+    return -1;
+}
+
+static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *name,
+                     const char *val)
+{
+    switch (o->id) {
+    case OPT_HELP:
+        a->cmd = CLI_CMD_HELP;
+        return 0;
+    case OPT_VERSION:
+        if (a->cmd == CLI_CMD_NONE)
+            a->cmd = CLI_CMD_VERSION;
+        return 0;
+    case OPT_SOCKET:
+        if (!*val)
+            return cli_fail(a, "--socket needs a path%s", "");
+        a->socket = val;
+        return 0;
+    case OPT_CONNECT:
+        if (!strchr(val, ':'))
+            return cli_fail(a, "--connect expects HOST:PORT, e.g. --connect 127.0.0.1:7433%s",
+                            "");
+        a->connect = val;
+        return 0;
+    case OPT_TIMEOUT: {
+        char *end;
+        errno = 0;
+        double t = strtod(val, &end);
+        if (errno || end == val || *end || !isfinite(t) || t <= 0 || t > 86400)
+            return cli_fail(a, "--timeout expects seconds greater than 0, e.g. --timeout 10 "
+                               "(got '%s')", val);
+        a->timeout_s = t;
+        return 0;
+    }
+    case OPT_COLOR:
+        if (!strcmp(val, "auto"))
+            a->color = CLI_COLOR_AUTO;
+        else if (!strcmp(val, "always"))
+            a->color = CLI_COLOR_ALWAYS;
+        else if (!strcmp(val, "never"))
+            a->color = CLI_COLOR_NEVER;
+        else
+            return cli_fail(a, "--color expects auto, always or never (got '%s')", val);
+        return 0;
+    case OPT_JSON:
+        a->json = true;
+        return 0;
+    case OPT_EXPLAIN:
+        a->explain = true;
+        return 0;
+    case OPT_PROMETHEUS:
+        a->prometheus = true;
+        return 0;
+    case OPT_FILE:
+        if (!*val)
+            return cli_fail(a, "-f needs a file name, or - for standard input%s", "");
+        a->file = val;
+        return 0;
+    case OPT_PATIENT:
+        if (!a->flags_patient && !(a->flags_patient = json_object()))
+            return cli_fail(a, "out of memory%s", "");
+        a->has_patient_flags = true;
+        return pflags_apply(a->flags_patient, name, val, a->err, sizeof a->err);
+    }
+    return cli_fail(a, "internal error parsing options%s", "");
+}
+
+int cli_args_parse(struct cli_args *a, int argc, char **argv)
+{
+    enum cli_command cmd = CLI_CMD_NONE;
+    enum cli_command help_for = CLI_CMD_NONE;
+    bool want_help = false, saw_help_cmd = false;
+    const struct cli_opt *used[64];
+    const char *used_names[64];
+    size_t n_used = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const struct cli_opt *o = NULL;
+        char name[64];
+        const char *val = NULL;
+
+        if (!strcmp(arg, "-h")) {
+            o = cli_opt_find("help");
+            snprintf(name, sizeof name, "help");
+        } else if (!strcmp(arg, "-f")) {
+            o = cli_opt_find("file");
+            snprintf(name, sizeof name, "file");
+        } else if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
+            const char *eq = strchr(arg + 2, '=');
+            size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
+            if (len >= sizeof name)
+                return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+            memcpy(name, arg + 2, len);
+            name[len] = '\0';
+            o = cli_opt_find(name);
+            if (!o)
+                return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+            if (eq) {
+                if (!o->has_arg)
+                    return cli_fail(a, "option '--%s' takes no value", name);
+                val = eq + 1;
+            }
+        } else if (arg[0] == '-' && arg[1]) {
+            return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+        } else {
+            /* A word: the command, or the topic of `suit help`. */
+            enum cli_command c = cli_command_parse(arg);
+            if (cmd == CLI_CMD_NONE && !saw_help_cmd) {
+                if (c == CLI_CMD_NONE || c == CLI_CMD_VERSION)
+                    return cli_fail(a, "unknown command '%s' (commands: check, ping, info, "
+                                       "stats, reload; see suit --help)", arg);
+                if (c == CLI_CMD_HELP)
+                    saw_help_cmd = true;
+                else
+                    cmd = c;
+                continue;
+            }
+            if (saw_help_cmd && cmd == CLI_CMD_NONE && c != CLI_CMD_NONE &&
+                c != CLI_CMD_HELP && c != CLI_CMD_VERSION) {
+                cmd = c;
+                continue;
+            }
+            return cli_fail(a, "unexpected argument '%s' (see suit --help)", arg);
+        }
+
+        if (o->has_arg && !val) {
+            if (i + 1 >= argc)
+                return cli_fail(a, "option '%s' needs a value", arg);
+            val = argv[++i];
+        }
+        if (o->id == OPT_HELP) {
+            want_help = true;
+            continue;
+        }
+        if (cli_apply(a, o, name, val))
+            return -1;
+        if (n_used < sizeof used / sizeof used[0]) {
+            used[n_used] = o;
+            used_names[n_used] = o->id == OPT_PATIENT ? NULL : o->name;
+            n_used++;
+        }
+    }
+
+    if (want_help || saw_help_cmd) {
+        a->cmd = CLI_CMD_HELP;
+        a->help_for = cmd;
+        return 0;
+    }
+    if (a->cmd == CLI_CMD_VERSION && cmd == CLI_CMD_NONE)
+        return 0;
+    (void)help_for;
+    if (cmd == CLI_CMD_NONE)
+        return cli_fail(a, "no command given (commands: check, ping, info, stats, reload; "
+                           "see suit --help)%s", "");
+    a->cmd = cmd;
+
+    for (size_t i = 0; i < n_used; i++) {
+        if (used[i]->cmds && !(used[i]->cmds & CMD_BIT(cmd))) {
+            if (used[i]->id == OPT_PATIENT)
+                return cli_fail(a, "patient facts are options of 'suit check', not '%s'",
+                                cli_command_name(cmd));
+            snprintf(a->err, sizeof a->err, "option '--%s' does not apply to 'suit %s'",
+                     used_names[i], cli_command_name(cmd));
+            return -1;
+        }
+    }
+    if (a->socket && a->connect)
+        return cli_fail(a, "give either --socket or --connect, not both%s", "");
+    if (a->json && a->prometheus)
+        return cli_fail(a, "give either --json or --prometheus, not both%s", "");
+    if (cmd == CLI_CMD_CHECK && !a->file && !a->has_patient_flags)
+        return cli_fail(a, "suit check needs the patient's facts: flags such as --age 34 "
+                           "--pregnant no ..., or -f FILE (see suit check --help)%s", "");
+    return 0;
+}
+
+int cli_default_socket(char *buf, size_t n, const char *xdg, uid_t euid)
+{
+    int len;
+    if (xdg && *xdg)
+        len = snprintf(buf, n, "%s/suitd.sock", xdg);
+    else if (euid == 0)
+        len = snprintf(buf, n, "/run/suitd/suitd.sock");
+    else
+        len = snprintf(buf, n, "/tmp/suitd-%lu.sock", (unsigned long)euid);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+/* SUIT_ADDR holds a path (it has a '/') or host:port, optionally with the
+ * unix: / tcp: prefix rpc_client also understands. */
+static int cli_addr_from_env(const char *s, char *buf, size_t n)
+{
+    int len;
+    if (!strncmp(s, "unix:", 5) || !strncmp(s, "tcp:", 4))
+        len = snprintf(buf, n, "%s", s);
+    else if (strchr(s, '/') || !strchr(s, ':'))
+        len = snprintf(buf, n, "unix:%s", s);
+    else
+        len = snprintf(buf, n, "tcp:%s", s);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int cli_resolve_addr(const struct cli_args *a, const char *env_addr, const char *xdg,
+                     uid_t euid, char *buf, size_t n, char *err, size_t errlen)
+{
+    int len;
+    if (a->socket) {
+        len = snprintf(buf, n, "unix:%s", a->socket);
+    } else if (a->connect) {
+        len = snprintf(buf, n, "tcp:%s", a->connect);
+    } else if (env_addr && *env_addr) {
+        if (cli_addr_from_env(env_addr, buf, n)) {
+            snprintf(err, errlen, "SUIT_ADDR is too long");
+            return -1;
+        }
+        return 0;
+    } else {
+        char path[1024];
+        if (cli_default_socket(path, sizeof path, xdg, euid)) {
+            snprintf(err, errlen, "XDG_RUNTIME_DIR is too long");
+            return -1;
+        }
+        len = snprintf(buf, n, "unix:%s", path);
+    }
+    if (len < 0 || (size_t)len >= n) {
+        snprintf(err, errlen, "address is too long");
+        return -1;
+    }
+    return 0;
+}
+
+bool cli_use_color(enum cli_color c, bool is_tty, const char *no_color)
+{
+    if (c == CLI_COLOR_ALWAYS)
+        return true;
+    if (c == CLI_COLOR_NEVER)
+        return false;
+    return is_tty && !(no_color && *no_color);
+}
+
+static const char cli_exit_table[] =
+    "Exit status:\n"
+    "  0   suitable\n"
+    "  1   suitable with precautions\n"
+    "  2   defer (come back later)\n"
+    "  3   refer to a physician\n"
+    "  4   contraindicated\n"
+    "  5   incomplete (required facts missing)\n"
+    "  64  usage error (bad command line)\n"
+    "  65  bad input data (the patient JSON cannot be parsed)\n"
+    "  66  the -f FILE cannot be read\n"
+    "  69  daemon unavailable (cannot connect, or the connection failed)\n"
+    "  70  protocol or server error (an error response, e.g. invalid params)\n";
+
+static const char cli_conn_help[] =
+    "Connection options (any command):\n"
+    "  --socket PATH        the daemon's Unix socket\n"
+    "  --connect HOST:PORT  the daemon's TCP address\n"
+    "  --timeout SECONDS    for connecting and for each answer (default 10)\n"
+    "  --color=WHEN         auto (default: only on a terminal, and NO_COLOR unset),\n"
+    "                       always or never\n"
+    "Without --socket or --connect, suit uses $SUIT_ADDR (a socket path or\n"
+    "HOST:PORT), else the daemon's default socket: $XDG_RUNTIME_DIR/suitd.sock,\n"
+    "/run/suitd/suitd.sock for root, or /tmp/suitd-UID.sock.\n";
+
+void cli_usage(FILE *out, enum cli_command cmd)
+{
+    switch (cmd) {
+    case CLI_CMD_CHECK:
+        fprintf(out,
+            "usage: suit check [PATIENT FLAGS] [-f FILE|-] [--json] [--explain] [OPTIONS]\n"
+            "\n"
+            "Assess one patient's suitability for micro-needling and print a report:\n"
+            "the verdict, findings by severity with action and source, the side effects\n"
+            "that apply, the course plan with its cost range, aftercare, missing facts.\n"
+            "\n"
+            "Patient flags:\n"
+            "  --age YEARS                 required\n"
+            "  --pregnant yes|no           required\n"
+            "  --breastfeeding yes|no      required\n"
+            "  --fitzpatrick 1-6           skin type, required (I-VI also accepted)\n"
+            "  --area AREA                 treatment area, required (e.g. face)\n"
+            "  --indication INDICATION     required (e.g. acne-scars)\n"
+            "  --condition NAME[:DAYS]     repeatable; DAYS = how long ago\n"
+            "  --med NAME:DAYS             repeatable; DAYS since the last dose (0 or now =\n"
+            "                              taking it now)\n"
+            "  --procedure NAME:DAYS       repeatable; DAYS since the procedure\n"
+            "  --allergy NAME              repeatable\n"
+            "  --setting clinic|home-roller\n"
+            "  --depth MM                  needle depth, for home rollers\n"
+            "  -f, --file FILE             the patient as a JSON object with the protocol's\n"
+            "                              keys (see proto/PROTOCOL.md); - reads stdin.\n"
+            "                              Flags given too are merged over the file.\n"
+            "\n"
+            "Output:\n"
+            "  --json       the result exactly as the daemon returns it, as JSON\n"
+            "  --explain    also list the rules that fired, in order\n"
+            "\n"
+            "Example:\n"
+            "  suit check --age 34 --pregnant no --breastfeeding no --fitzpatrick 3 \\\n"
+            "      --area face --indication acne-scars --med isotretinoin:120\n"
+            "\n%s\n%s", cli_conn_help, cli_exit_table);
+        return;
+    case CLI_CMD_PING:
+        fprintf(out,
+            "usage: suit ping [--json] [OPTIONS]\n"
+            "\n"
+            "Ask the daemon for its version and ruleset, and print the round-trip time.\n"
+            "Exit status 0 when it answers, 69 when it cannot be reached.\n\n%s",
+            cli_conn_help);
+        return;
+    case CLI_CMD_INFO:
+        fprintf(out,
+            "usage: suit info [--json] [OPTIONS]\n"
+            "\n"
+            "Show the ruleset in force: name, version, sha256, when it was loaded, its\n"
+            "rule count, the policy values (washout and hold days ...) and the\n"
+            "vocabularies (areas, indications, conditions, medications, procedures,\n"
+            "allergies) that the daemon understands.\n\n%s", cli_conn_help);
+        return;
+    case CLI_CMD_STATS:
+        fprintf(out,
+            "usage: suit stats [--json | --prometheus] [OPTIONS]\n"
+            "\n"
+            "Show the daemon's counters: uptime, connections, requests by method,\n"
+            "errors by code, latency percentiles, queue depth, reloads.\n"
+            "  --json        as the daemon returns them\n"
+            "  --prometheus  in the Prometheus text exposition format (metric names\n"
+            "                prefixed suitd_), e.g. for node_exporter's textfile collector:\n"
+            "                suit stats --prometheus > /var/lib/node_exporter/suitd.prom.$$ &&\n"
+            "                mv /var/lib/node_exporter/suitd.prom.$$ "
+            "/var/lib/node_exporter/suitd.prom\n\n%s",
+            cli_conn_help);
+        return;
+    case CLI_CMD_RELOAD:
+        fprintf(out,
+            "usage: suit reload [--json] [OPTIONS]\n"
+            "\n"
+            "Ask the daemon to load its ruleset and policy again.  The new ruleset's own\n"
+            "test cases must pass before it replaces the old one; when they do not, the\n"
+            "old ruleset keeps serving and suit prints why (exit status 70).  Accepted on\n"
+            "the Unix socket only.\n\n%s", cli_conn_help);
+        return;
+    default:
+        break;
+    }
+    fprintf(out,
+        "usage: suit COMMAND [OPTIONS]\n"
+        "\n"
+        "The command-line client of suitd, the micro-needling suitability daemon.\n"
+        "\n"
+        "Commands:\n"
+        "  check    assess one patient (flags or -f FILE); readable report, or --json\n"
+        "  ping     check that the daemon answers; version, ruleset, round-trip time\n"
+        "  info     the ruleset in force, its policy values and vocabularies\n"
+        "  stats    the daemon's counters (readable, --json, or --prometheus)\n"
+        "  reload   load the ruleset again (Unix socket only)\n"
+        "  help [COMMAND]   this help, or one command's (also: suit COMMAND --help)\n"
+        "\n"
+        "Options: --help, --version, and\n%s\n%s\n"
+        "suit is decision support for a licensed professional; the decision stays with\n"
+        "the clinician.\n", cli_conn_help, cli_exit_table);
+}

@@ -1,0 +1,95 @@
+/*
+ * cli_args.h: the `suit` command line: commands, options, exit codes and
+ * where to connect.  Pure functions of argv and the environment values the
+ * caller passes in, so that they can be unit-tested without a daemon.
+ */
+#ifndef CLI_ARGS_H
+#define CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct json_t;
+
+/* Exit status: the verdict class for scripts, then sysexits-style codes
+ * for everything that is not a verdict.  Documented in --help and suit(1);
+ * never renumber. */
+enum cli_exit {
+    CLI_EXIT_SUITABLE = 0,
+    CLI_EXIT_PRECAUTIONS = 1,
+    CLI_EXIT_DEFER = 2,
+    CLI_EXIT_REFER = 3,
+    CLI_EXIT_CONTRAINDICATED = 4,
+    CLI_EXIT_INCOMPLETE = 5,
+    CLI_EXIT_USAGE = 64,        /* EX_USAGE: bad command line */
+    CLI_EXIT_DATAERR = 65,      /* EX_DATAERR: bad JSON input */
+    CLI_EXIT_NOINPUT = 66,      /* EX_NOINPUT: -f FILE cannot be read */
+    CLI_EXIT_UNAVAILABLE = 69,  /* EX_UNAVAILABLE: cannot reach the daemon */
+    CLI_EXIT_SOFTWARE = 70,     /* EX_SOFTWARE: error response from the daemon */
+};
+
+/* Maps a verdict string to its exit status; CLI_EXIT_SOFTWARE when the
+ * verdict is not one the protocol defines (a newer daemon, or a bug). */
+int cli_exit_for_verdict(const char *verdict);
+
+enum cli_command {
+    CLI_CMD_NONE = 0,
+    CLI_CMD_CHECK,
+    CLI_CMD_PING,
+    CLI_CMD_INFO,
+    CLI_CMD_STATS,
+    CLI_CMD_RELOAD,
+    CLI_CMD_HELP,       /* `suit help [COMMAND]` or `suit --help` */
+    CLI_CMD_VERSION,
+};
+const char *cli_command_name(enum cli_command c);
+
+enum cli_color { CLI_COLOR_AUTO = 0, CLI_COLOR_ALWAYS, CLI_COLOR_NEVER };
+
+#define CLI_DEFAULT_TIMEOUT_S 10.0
+
+/* Everything the command line said.  Strings point into argv except
+ * `flags_patient`, which this struct owns. */
+struct cli_args {
+    enum cli_command cmd;
+    enum cli_command help_for;   /* CLI_CMD_HELP: which command, or NONE */
+    const char *socket;          /* --socket PATH */
+    const char *connect;         /* --connect HOST:PORT */
+    double timeout_s;            /* --timeout SECONDS */
+    enum cli_color color;
+    bool json, explain, prometheus;
+    const char *file;            /* check -f FILE ("-" = stdin) */
+    struct json_t *flags_patient;   /* patient facts given as flags */
+    bool has_patient_flags;
+    char err[256];               /* usage error message */
+};
+
+void cli_args_init(struct cli_args *a);
+void cli_args_close(struct cli_args *a);
+/* Parses argv (argv[0] is the program).  Options may come before or after
+ * the command.  Returns 0, or -1 with a->err set (a usage error). */
+int cli_args_parse(struct cli_args *a, int argc, char **argv);
+
+/* Prints the general help, or one command's help. */
+void cli_usage(FILE *out, enum cli_command cmd);
+
+/* The daemon's default socket: $XDG_RUNTIME_DIR/suitd.sock, else
+ * /run/suitd/suitd.sock for root, else /tmp/suitd-UID.sock.  `xdg` is the
+ * value of XDG_RUNTIME_DIR (NULL or empty when unset).  Returns 0, or -1
+ * when the path does not fit. */
+int cli_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
+
+/* Where to connect, as an address rpc_client understands ("unix:/path" or
+ * "tcp:host:port"): --socket or --connect, else SUIT_ADDR (`env_addr`, a
+ * path or host:port), else the default socket.  Returns 0, or -1 with
+ * `err` set. */
+int cli_resolve_addr(const struct cli_args *a, const char *env_addr, const char *xdg,
+                     uid_t euid, char *buf, size_t n, char *err, size_t errlen);
+
+/* Colour on only for CLI_COLOR_ALWAYS, or AUTO on a terminal with NO_COLOR
+ * unset or empty (see no-color.org). */
+bool cli_use_color(enum cli_color c, bool is_tty, const char *no_color);
+
+#endif

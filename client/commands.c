@@ -1,0 +1,374 @@
+/*
+ * commands.c: check, ping, info, stats and reload over one connection.
+ *
+ * Results are turned into JSON (proto_msgpack_to_json) before anything is
+ * printed, so the renderers are pure functions of JSON that the unit tests
+ * feed with canned results.
+ */
+#include "commands.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "patient_flags.h"
+#include "proto.h"
+#include "render_info.h"
+#include "render_stats.h"
+#include "report.h"
+#include "rpc_client.h"
+#include "suggest.h"
+
+/* rpc_client returns -errno for system errors and PROTO_E_* (all below
+ * -32000) for protocol ones. */
+static bool cmd_is_errno(int rc)
+{
+    return rc < 0 && rc > -4096;
+}
+
+void cmd_connect_message(char *buf, size_t n, const char *addr, const char *syserr)
+{
+    if (!strncmp(addr, "unix:", 5))
+        snprintf(buf, n,
+                 "cannot connect to %s: %s (is suitd running? start it with: "
+                 "suitd serve --socket %s)", addr, syserr, addr + 5);
+    else if (!strncmp(addr, "tcp:", 4))
+        snprintf(buf, n,
+                 "cannot connect to %s: %s (is suitd running? start it with: "
+                 "suitd serve --listen %s)", addr, syserr, addr + 4);
+    else
+        snprintf(buf, n, "cannot connect to %s: %s (is suitd running?)", addr, syserr);
+}
+
+void cmd_unknown_term_message(char *buf, size_t n, const char *kind, const char *value,
+                              const char *const *terms, size_t n_terms)
+{
+    int k = snprintf(buf, n, "unknown %s '%s'", kind, value);
+    if (k < 0 || (size_t)k >= n)
+        return;
+    const char *best = suggest_closest(value, terms, n_terms);
+    if (best)
+        k += snprintf(buf + k, n - (size_t)k, "; did you mean '%s'?", best);
+    if ((size_t)k >= n || n_terms == 0)
+        return;
+    k += snprintf(buf + k, n - (size_t)k, "%sallowed: ", best ? " " : "; ");
+    for (size_t i = 0; i < n_terms && (size_t)k < n; i++)
+        k += snprintf(buf + k, n - (size_t)k, "%s%s", i ? ", " : "", terms[i]);
+}
+
+struct cmd_conn {
+    const struct cli_args *a;
+    const struct cmd_env *env;
+    struct rpc_client *c;
+};
+
+static int cmd_connect(struct cmd_conn *cc)
+{
+    struct proto_error e;
+    proto_error_init(&e);
+    int ms = (int)(cc->a->timeout_s * 1000.0 + 0.5);
+    int rc = rpc_client_connect(cc->env->addr, ms > 0 ? ms : 1, &cc->c, &e);
+    if (rc == 0) {
+        proto_error_close(&e);
+        return 0;
+    }
+    char msg[1400];
+    const char *why = cmd_is_errno(rc) ? strerror(-rc) : (e.message[0] ? e.message
+                                                                        : proto_code_name(rc));
+    cmd_connect_message(msg, sizeof msg, cc->env->addr, why);
+    fprintf(cc->env->err, "suit: %s\n", msg);
+    proto_error_close(&e);
+    cc->c = NULL;
+    return CLI_EXIT_UNAVAILABLE;
+}
+
+static void cmd_pack_empty(msgpack_packer *pk, void *arg)
+{
+    (void)arg;
+    msgpack_pack_array(pk, 0);
+}
+
+/* The params were converted once before sending (see cmd_check), so this
+ * second conversion cannot fail. */
+static void cmd_pack_json(msgpack_packer *pk, void *arg)
+{
+    struct proto_error e;
+    proto_error_init(&e);
+    (void)proto_json_to_msgpack(arg, pk, &e);
+    proto_error_close(&e);
+}
+
+/* Prints an error response: its name, code, message, field and details. */
+static void cmd_print_error(const struct cmd_conn *cc, const char *method,
+                            const struct proto_error *e)
+{
+    fprintf(cc->env->err, "suit: %s failed: %s (%s %d)\n", method,
+            e->message[0] ? e->message : proto_code_name(e->code), proto_code_name(e->code),
+            e->code);
+    for (size_t i = 0; i < e->n_details; i++)
+        fprintf(cc->env->err, "  %s\n", e->details[i]);
+}
+
+/* One call.  Returns 0 with *result (JSON, caller frees), or an exit
+ * status; with `e_out` non-NULL an error response is left there for the
+ * caller to explain (not printed) and CLI_EXIT_SOFTWARE is returned. */
+static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn fn, void *arg,
+                    json_t **result, struct proto_error *e_out)
+{
+    struct proto_error e;
+    proto_error_init(&e);
+    msgpack_object res;
+    *result = NULL;
+    int rc = rpc_client_call(cc->c, method, fn, arg, &res, &e);
+    if (rc == 0) {
+        proto_error_close(&e);
+        *result = proto_msgpack_to_json(&res);
+        if (!*result) {
+            fprintf(cc->env->err, "suit: %s: cannot convert the answer to JSON\n", method);
+            return CLI_EXIT_SOFTWARE;
+        }
+        return 0;
+    }
+    if (cmd_is_errno(rc)) {
+        if (rc == -ETIMEDOUT || rc == -EAGAIN)
+            fprintf(cc->env->err, "suit: no answer from %s within %g s (--timeout)\n",
+                    cc->env->addr, cc->a->timeout_s);
+        else
+            fprintf(cc->env->err, "suit: connection to %s failed: %s\n", cc->env->addr,
+                    strerror(-rc));
+        proto_error_close(&e);
+        return CLI_EXIT_UNAVAILABLE;
+    }
+    if (e.code == PROTO_OK)
+        e.code = rc;
+    if (e_out) {
+        *e_out = e;   /* ownership of the strings moves to the caller */
+        return CLI_EXIT_SOFTWARE;
+    }
+    cmd_print_error(cc, method, &e);
+    proto_error_close(&e);
+    return CLI_EXIT_SOFTWARE;
+}
+
+static void cmd_print_json(FILE *out, const json_t *j)
+{
+    json_dumpf(j, out, JSON_INDENT(2) | JSON_ENCODE_ANY);
+    fputc('\n', out);
+}
+
+/* ---- check ------------------------------------------------------------ */
+
+static int cmd_load_patient(const struct cli_args *a, const struct cmd_env *env,
+                            json_t **patient)
+{
+    *patient = NULL;
+    json_t *p = NULL;
+    if (a->file) {
+        FILE *f = env->in;
+        bool is_stdin = !strcmp(a->file, "-");
+        if (!is_stdin && !(f = fopen(a->file, "r"))) {
+            fprintf(env->err, "suit: cannot read %s: %s\n", a->file, strerror(errno));
+            return CLI_EXIT_NOINPUT;
+        }
+        json_error_t jerr;
+        p = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
+        if (!is_stdin)
+            fclose(f);
+        if (!p) {
+            fprintf(env->err, "suit: %s:%d:%d: bad JSON: %s\n",
+                    is_stdin ? "<stdin>" : a->file, jerr.line, jerr.column, jerr.text);
+            return CLI_EXIT_DATAERR;
+        }
+        if (!json_is_object(p)) {
+            fprintf(env->err, "suit: %s: the patient must be a JSON object with the "
+                              "protocol's keys (age, pregnant, ...)\n",
+                    is_stdin ? "<stdin>" : a->file);
+            json_decref(p);
+            return CLI_EXIT_DATAERR;
+        }
+    } else {
+        p = json_object();
+        if (!p)
+            return CLI_EXIT_SOFTWARE;
+    }
+    if (a->flags_patient) {
+        char err[256];
+        if (pflags_merge(p, a->flags_patient, err, sizeof err)) {
+            fprintf(env->err, "suit: %s\n", err);
+            json_decref(p);
+            return CLI_EXIT_DATAERR;
+        }
+    }
+    *patient = p;
+    return 0;
+}
+
+/* An invalid-params answer about the area, indication or setting: fetch
+ * the vocabularies and say which values are allowed and which is closest.
+ * Returns true when it explained the error. */
+static bool cmd_explain_unknown_term(struct cmd_conn *cc, const json_t *patient,
+                                     const struct proto_error *e)
+{
+    static const char *const kinds[] = {"area", "indication", "setting"};
+    const char *kind = NULL;
+    for (size_t i = 0; i < 3 && !kind; i++) {
+        size_t kl = strlen(kinds[i]);
+        if ((e->field && !strcmp(e->field, kinds[i])) ||
+            (!e->field && !strncmp(e->message, kinds[i], kl) &&
+             (e->message[kl] == ':' || e->message[kl] == ' ')))
+            kind = kinds[i];
+    }
+    const char *value = kind ? json_string_value(json_object_get(patient, kind)) : NULL;
+    if (!value)
+        return false;
+
+    json_t *rs = NULL;
+    const char **terms = NULL;
+    size_t n = 0;
+    if (cmd_call(cc, "ruleset", cmd_pack_empty, NULL, &rs, NULL) == 0)
+        n = info_vocab_terms(rs, kind, &terms);
+    char msg[4096];
+    if (n > 0)
+        cmd_unknown_term_message(msg, sizeof msg, kind, value, terms, n);
+    else  /* no vocabulary: the daemon's details may list the values */
+        cmd_unknown_term_message(msg, sizeof msg, kind, value,
+                                 (const char *const *)e->details, e->n_details);
+    fprintf(cc->env->err, "suit: %s\n", msg);
+    free(terms);
+    json_decref(rs);
+    return true;
+}
+
+static int cmd_check(struct cmd_conn *cc)
+{
+    json_t *patient;
+    int rc = cmd_load_patient(cc->a, cc->env, &patient);
+    if (rc)
+        return rc;
+    json_t *params = json_array();
+    json_array_append(params, patient);
+    if (cc->a->explain)
+        json_array_append_new(params, json_pack("{s:b}", "explain", 1));
+
+    /* Convert once up front: a failure here is bad input, before any
+     * connection is made. */
+    struct proto_error e;
+    proto_error_init(&e);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    rc = proto_json_to_msgpack(params, &pk, &e);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc) {
+        fprintf(cc->env->err, "suit: the patient cannot be sent: %s\n", e.message);
+        proto_error_close(&e);
+        json_decref(params);
+        json_decref(patient);
+        return CLI_EXIT_DATAERR;
+    }
+
+    json_t *result = NULL;
+    if ((rc = cmd_connect(cc)) == 0)
+        rc = cmd_call(cc, "assess", cmd_pack_json, params, &result, &e);
+    if (rc == CLI_EXIT_SOFTWARE && e.code != PROTO_OK) {
+        if (e.code != PROTO_E_INVALID_PARAMS || !cmd_explain_unknown_term(cc, patient, &e))
+            cmd_print_error(cc, "assess", &e);
+    }
+    if (rc == 0) {
+        const char *verdict = json_string_value(json_object_get(result, "verdict"));
+        if (cc->a->json) {
+            cmd_print_json(cc->env->out, result);
+        } else {
+            struct report_opts o = {cc->env->color != 0, cc->a->explain, time(NULL)};
+            if (report_render(cc->env->out, result, &o))
+                fprintf(cc->env->err, "suit: the daemon's answer has no verdict\n");
+        }
+        rc = cli_exit_for_verdict(verdict);
+    }
+    proto_error_close(&e);
+    json_decref(result);
+    json_decref(params);
+    json_decref(patient);
+    return rc;
+}
+
+/* ---- ping, info, stats, reload ---------------------------------------- */
+
+static double cmd_ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int cmd_simple(struct cmd_conn *cc)
+{
+    const struct cli_args *a = cc->a;
+    const char *method = a->cmd == CLI_CMD_PING   ? "ping"
+                         : a->cmd == CLI_CMD_INFO ? "ruleset"
+                         : a->cmd == CLI_CMD_STATS ? "stats"
+                                                   : "reload";
+    int rc = cmd_connect(cc);
+    if (rc)
+        return rc;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    json_t *result = NULL;
+    rc = cmd_call(cc, method, cmd_pack_empty, NULL, &result, NULL);
+    double ms = cmd_ms_since(&t0);
+    if (rc)
+        return rc;
+    FILE *out = cc->env->out;
+    if (a->json) {
+        cmd_print_json(out, result);
+    } else if (a->cmd == CLI_CMD_PING) {
+        info_render_ping(out, result, ms);
+    } else if (a->cmd == CLI_CMD_INFO) {
+        info_render(out, result);
+    } else if (a->cmd == CLI_CMD_STATS) {
+        if (a->prometheus ? stats_render_prometheus(out, result) : (stats_render_text(out, result), 0))
+            rc = CLI_EXIT_SOFTWARE;
+    } else {
+        const json_t *rs = json_object_get(result, "ruleset");
+        if (!json_is_object(rs) && json_object_get(result, "sha256"))
+            rs = result;
+        fprintf(out, "Reloaded.\n");
+        if (json_is_object(rs))
+            report_ruleset_line(out, rs);
+        else if (json_is_object(result))
+            stats_render_text(out, result);
+    }
+    json_decref(result);
+    return rc;
+}
+
+int cmd_run(const struct cli_args *a, const struct cmd_env *env)
+{
+    struct cmd_conn cc = {a, env, NULL};
+    int rc;
+    switch (a->cmd) {
+    case CLI_CMD_CHECK:
+        rc = cmd_check(&cc);
+        break;
+    case CLI_CMD_PING:
+    case CLI_CMD_INFO:
+    case CLI_CMD_STATS:
+    case CLI_CMD_RELOAD:
+        rc = cmd_simple(&cc);
+        break;
+    default:
+        fprintf(env->err, "suit: nothing to do\n");
+        rc = CLI_EXIT_USAGE;
+        break;
+    }
+    if (cc.c)
+        rpc_client_free(cc.c);
+    if (fflush(env->out) && rc < CLI_EXIT_USAGE) {
+        fprintf(env->err, "suit: cannot write the output: %s\n", strerror(errno));
+        rc = CLI_EXIT_SOFTWARE;
+    }
+    return rc;
+}
