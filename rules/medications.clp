@@ -10,7 +10,7 @@
   (medication (class systemic-retinoid) (name ?n) (days-since-last-dose 0))
   =>
   (assert (finding (id isotretinoin-current) (category medication) (severity contraindicated)
-    (summary (str-cat "Taking " ?n " (isotretinoin) now"))
+    (summary (str-cat "Taking " ?n " now"))
     (detail "Isotretinoin labelling forbids skin-smoothing procedures during treatment and for 6 months after it.")
     (source "SP, LBL")
     (action "Do not treat during isotretinoin; reassess after the washout."))))
@@ -21,7 +21,7 @@
   (test (< ?d ?w))
   =>
   (assert (finding (id isotretinoin-washout) (category medication) (severity defer)
-    (summary (str-cat "Stopped " ?n " (isotretinoin) " ?d " days ago: within the " ?w "-day washout"))
+    (summary (str-cat "Stopped " ?n " " ?d " days ago: within the " ?w "-day washout"))
     (detail "The labelling asks for 6 months; Spring et al. and the ASDS task force (Waldman et al.) found no evidence that a delay is needed, and clinics use 0 to 365 days. The washout is the clinic's policy (isotretinoin-washout-days); a physician may override it.")
     (source "LBL, SPR, WAL")
     (action "Defer until the washout ends, or document a physician's decision to proceed.")

@@ -76,7 +76,7 @@
 (defrule plan-depth-guide-forehead
   (patient (setting clinic) (area forehead))
   =>
-  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+  (assert (finding (id needle-depth-forehead) (category candidacy) (severity info)
     (summary "Needle depth guide for the forehead: 0.25 to 0.75 mm")
     (detail "Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
     (source "SP, clinic")
@@ -85,7 +85,7 @@
 (defrule plan-depth-guide-cheeks
   (patient (setting clinic) (area cheeks))
   =>
-  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+  (assert (finding (id needle-depth-cheeks) (category candidacy) (severity info)
     (summary "Needle depth guide for the cheeks: 0.5 to 2.0 mm")
     (detail "Labelled devices were not evaluated deeper than 1.5 mm on the face. Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
     (source "SP, clinic")
@@ -94,7 +94,7 @@
 (defrule plan-depth-guide-scars
   (patient (setting clinic) (indication acne-scars|surgical-scars))
   =>
-  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+  (assert (finding (id needle-depth-scars) (category candidacy) (severity info)
     (summary "Needle depth guide for scars: 1.0 to 2.0 mm")
     (detail "Labelled devices were not evaluated deeper than 1.5 mm on the face. Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
     (source "SP, clinic")
@@ -104,7 +104,7 @@
   (patient (setting clinic) (indication stretch-marks)
            (area ~face&~forehead&~cheeks&~nose&~chin&~perioral&~periorbital))
   =>
-  (assert (finding (id needle-depth-guide) (category candidacy) (severity info)
+  (assert (finding (id needle-depth-stretch-marks) (category candidacy) (severity info)
     (summary "Needle depth guide for stretch marks on the body: 1.5 to 2.0 mm")
     (detail "Depth guidance from SkinPen labelling and clinic pages (partly weak evidence).")
     (source "SP, clinic")
