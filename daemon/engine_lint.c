@@ -1,3 +1,518 @@
-/* placeholder: being written */
+/*
+ * engine_lint.c: `suitd check`.  Loads a ruleset (any load error is a
+ * problem), then reads the source text of each file as s-expressions to
+ * check what CLIPS itself accepts but the contract forbids: findings
+ * without id/severity/category/summary/source, bad literal severities and
+ * categories, cited sources that do not exist, inconsistent vocabularies,
+ * and functions that reach the process or the environment as a whole.
+ *
+ * Working on the source text (not CLIPS's pretty-printed form) gives exact
+ * file:line positions.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <clips/clips.h>
+
 #include "engine_internal.h"
-int engine_lint(const char *dir, FILE *out) { (void)dir; (void)out; return -1; }
+
+/* ---- s-expressions ---------------------------------------------------- */
+
+struct sx {
+    bool list, str;
+    char *text;                /* atoms and strings */
+    long line;
+    struct sx **kids;
+    size_t n, cap;
+};
+
+static void sx_free(struct sx *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->n; i++)
+        sx_free(x->kids[i]);
+    free(x->kids);
+    free(x->text);
+    free(x);
+}
+
+static struct sx *sx_new(bool list, long line)
+{
+    struct sx *x = calloc(1, sizeof *x);
+    if (x) {
+        x->list = list;
+        x->line = line;
+    }
+    return x;
+}
+
+static int sx_add(struct sx *parent, struct sx *kid)
+{
+    if (parent->n == parent->cap) {
+        size_t nc = parent->cap ? parent->cap * 2 : 8;
+        struct sx **nk = realloc(parent->kids, nc * sizeof *nk);
+        if (!nk)
+            return -1;
+        parent->kids = nk;
+        parent->cap = nc;
+    }
+    parent->kids[parent->n++] = kid;
+    return 0;
+}
+
+/* Parses a whole file into a root list of top-level forms.  Unbalanced
+ * text only matters if CLIPS accepted it, which it would not have. */
+static struct sx *sx_parse(const char *s)
+{
+    struct sx *root = sx_new(true, 1);
+    if (!root)
+        return NULL;
+    struct sx *stack[256];
+    size_t depth = 0;
+    stack[0] = root;
+    long line = 1;
+    while (*s) {
+        char c = *s;
+        if (c == '\n') {
+            line++;
+            s++;
+        } else if (isspace((unsigned char)c)) {
+            s++;
+        } else if (c == ';') {
+            while (*s && *s != '\n')
+                s++;
+        } else if (c == '(') {
+            struct sx *l = sx_new(true, line);
+            if (!l || sx_add(stack[depth], l) < 0) {
+                sx_free(l);
+                goto fail;
+            }
+            if (depth + 1 < sizeof stack / sizeof stack[0])
+                stack[++depth] = l;
+            s++;
+        } else if (c == ')') {
+            if (depth > 0)
+                depth--;
+            s++;
+        } else if (c == '"') {
+            long start_line = line;
+            const char *p = ++s;
+            struct eng_buf b = {0};
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1])
+                    p++;
+                if (*p == '\n')
+                    line++;
+                if (eng_buf_append(&b, p, 1) < 0) {
+                    eng_buf_free(&b);
+                    goto fail;
+                }
+                p++;
+            }
+            struct sx *a = sx_new(false, start_line);
+            if (!a || sx_add(stack[depth], a) < 0) {
+                sx_free(a);
+                eng_buf_free(&b);
+                goto fail;
+            }
+            a->str = true;
+            a->text = b.data ? b.data : eng_strdup("");
+            if (!a->text)
+                goto fail;
+            s = *p ? p + 1 : p;
+        } else {
+            const char *p = s;
+            while (*p && !isspace((unsigned char)*p) && *p != '(' && *p != ')' && *p != '"' &&
+                   *p != ';')
+                p++;
+            struct sx *a = sx_new(false, line);
+            if (!a || sx_add(stack[depth], a) < 0) {
+                sx_free(a);
+                goto fail;
+            }
+            a->text = eng_strndup(s, (size_t)(p - s));
+            if (!a->text)
+                goto fail;
+            s = p;
+        }
+    }
+    return root;
+fail:
+    sx_free(root);
+    return NULL;
+}
+
+static const char *sx_head(const struct sx *x)
+{
+    return x && x->list && x->n && !x->kids[0]->list && !x->kids[0]->str ? x->kids[0]->text
+                                                                          : NULL;
+}
+
+/* ---- problems ------------------------------------------------------------ */
+
+struct lint {
+    const struct ruleset *rs;
+    FILE *out;
+    int problems;
+    char **sources;            /* source keys */
+    size_t n_sources;
+};
+
+static void problem(struct lint *l, const char *file, long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void problem(struct lint *l, const char *file, long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (l->out) {
+        if (line > 0)
+            fprintf(l->out, "%s:%ld: ", file, line);
+        else
+            fprintf(l->out, "%s: ", file);
+        vfprintf(l->out, fmt, ap);
+        fputc('\n', l->out);
+    }
+    va_end(ap);
+    l->problems++;
+}
+
+/* Functions a ruleset must never call: they reach the process (shell, files,
+ * exit, locale, libc's rand), run code built from strings, or act on the
+ * environment as a whole, which the engine alone manages. */
+static const char *const forbidden[] = {
+    "system", "eval", "build", "funcall", "assert-string", "open", "close", "read",
+    "readline", "read-number", "get-char", "put-char", "unget-char", "format", "remove",
+    "rename", "load", "load*", "load-facts", "save-facts", "bload", "bsave", "save", "batch",
+    "batch*", "dribble-on", "dribble-off", "exit", "setgen", "gensym", "gensym*",
+    "set-strategy", "set-salience-evaluation", "set-fact-duplication",
+    "set-dynamic-constraint-checking", "set-static-constraint-checking",
+    "set-sequence-operator-recognition", "set-auto-float-dividend", "set-incremental-reset",
+    "set-reset-globals", "set-locale", "random", "seed", "watch", "unwatch", "clear",
+    "reset", "run", "halt", "set-break", "remove-break", "conserve-mem", "release-mem",
+    "undefrule", "undeftemplate", "undeffacts", "undeffunction", "undefglobal",
+    "undefgeneric", "undefmethod", "undefclass", "undefinstances", "undefmessage-handler",
+    "profile", "profile-reset", "set-profile-percent-threshold", "defglobal", "focus",
+    "pop-focus", "clear-focus-stack", "refresh-agenda", "set-current-module", "toss",
+    NULL,
+};
+
+static bool is_forbidden(const char *name)
+{
+    for (const char *const *f = forbidden; *f; f++)
+        if (!strcmp(*f, name))
+            return true;
+    return false;
+}
+
+static void check_calls(struct lint *l, const char *file, const struct sx *x)
+{
+    const char *h = sx_head(x);
+    if (h) {
+        if (is_forbidden(h))
+            problem(l, file, x->line, "forbidden function or construct '%s'", h);
+        else if (!strcmp(h, "printout") && x->n >= 2 &&
+                 (x->kids[1]->list || x->kids[1]->str || strcmp(x->kids[1]->text, "t")))
+            problem(l, file, x->line, "printout may only write to t (got '%s')",
+                    x->kids[1]->list ? "(...)" : x->kids[1]->text);
+    }
+    for (size_t i = 0; x->list && i < x->n; i++)
+        check_calls(l, file, x->kids[i]);
+}
+
+static bool is_literal(const struct sx *v)
+{
+    return !v->list && !v->str && v->text[0] != '?' && v->text[0] != '$';
+}
+
+static bool in_list(const char *s, const char *const *set)
+{
+    for (; *set; set++)
+        if (!strcmp(s, *set))
+            return true;
+    return false;
+}
+
+static const char *const severities[] = {"info", "caution", "incomplete", "defer", "refer",
+                                         "contraindicated", NULL};
+static const char *const categories[] = {"candidacy", "medication", "procedure",
+                                         "side-effect", "home-use", "input", NULL};
+
+static bool source_known(const struct lint *l, const char *key, size_t n)
+{
+    for (size_t i = 0; i < l->n_sources; i++)
+        if (strlen(l->sources[i]) == n && !strncmp(l->sources[i], key, n))
+            return true;
+    return false;
+}
+
+/* One (finding ...) in a rule's right-hand side. */
+static void check_finding(struct lint *l, const char *file, const char *rule,
+                          const struct sx *f)
+{
+    static const char *const required[] = {"id", "severity", "category", "summary", "source",
+                                           NULL};
+    const struct sx *slot[5] = {0};
+    for (size_t i = 1; i < f->n; i++) {
+        const char *h = sx_head(f->kids[i]);
+        for (size_t k = 0; h && required[k]; k++)
+            if (!strcmp(h, required[k]))
+                slot[k] = f->kids[i];
+    }
+    for (size_t k = 0; required[k]; k++) {
+        if (!slot[k]) {
+            problem(l, file, f->line, "rule %s: finding has no %s", rule, required[k]);
+            continue;
+        }
+        if (slot[k]->n < 2) {
+            problem(l, file, slot[k]->line, "rule %s: finding %s is empty", rule, required[k]);
+            continue;
+        }
+    }
+    const struct sx *sev = slot[1] && slot[1]->n >= 2 ? slot[1]->kids[1] : NULL;
+    if (sev && is_literal(sev) && !in_list(sev->text, severities))
+        problem(l, file, sev->line, "rule %s: severity '%s' is not one of info, caution, "
+                "incomplete, defer, refer, contraindicated", rule, sev->text);
+    const struct sx *cat = slot[2] && slot[2]->n >= 2 ? slot[2]->kids[1] : NULL;
+    if (cat && is_literal(cat) && !in_list(cat->text, categories))
+        problem(l, file, cat->line, "rule %s: category '%s' is not one of candidacy, "
+                "medication, procedure, side-effect, home-use, input", rule, cat->text);
+    const struct sx *src = slot[4] && slot[4]->n >= 2 ? slot[4]->kids[1] : NULL;
+    if (src && src->str) {
+        const char *p = src->text;
+        bool any = false;
+        while (*p) {
+            while (*p == ' ' || *p == ',')
+                p++;
+            size_t n = strcspn(p, ", ");
+            if (!n)
+                break;
+            any = true;
+            if (!source_known(l, p, n))
+                problem(l, file, src->line, "rule %s: source '%.*s' is not a source fact",
+                        rule, (int)n, p);
+            p += n;
+        }
+        if (!any)
+            problem(l, file, src->line, "rule %s: finding source is empty", rule);
+    }
+    const struct sx *id = slot[0] && slot[0]->n >= 2 ? slot[0]->kids[1] : NULL;
+    if (id && id->str)
+        problem(l, file, id->line, "rule %s: finding id must be a symbol, not a string", rule);
+}
+
+static void find_findings(struct lint *l, const char *file, const char *rule,
+                          const struct sx *x, int *count)
+{
+    if (!x->list)
+        return;
+    const char *h = sx_head(x);
+    if (h && !strcmp(h, "finding")) {
+        (*count)++;
+        check_finding(l, file, rule, x);
+        return;
+    }
+    for (size_t i = 0; i < x->n; i++)
+        find_findings(l, file, rule, x->kids[i], count);
+}
+
+/* Constructs seen so far, to catch one file silently redefining another's. */
+struct seen {
+    char *kind, *name, *file;
+    long line;
+};
+
+struct seen_list {
+    struct seen *v;
+    size_t n, cap;
+};
+
+static void seen_check(struct lint *l, struct seen_list *s, const char *kind, const char *name,
+                       const char *file, long line)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i].kind, kind) && !strcmp(s->v[i].name, name)) {
+            problem(l, file, line, "%s %s is already defined at %s:%ld (CLIPS would silently "
+                    "replace it)", kind, name, s->v[i].file, s->v[i].line);
+            return;
+        }
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 64;
+        struct seen *nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return;
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n].kind = eng_strdup(kind);
+    s->v[s->n].name = eng_strdup(name);
+    s->v[s->n].file = eng_strdup(file);
+    s->v[s->n].line = line;
+    s->n++;
+}
+
+static void seen_free(struct seen_list *s)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].kind);
+        free(s->v[i].name);
+        free(s->v[i].file);
+    }
+    free(s->v);
+}
+
+static void check_file(struct lint *l, const struct rs_file *f, struct seen_list *seen)
+{
+    struct sx *root = sx_parse(f->text);
+    if (!root) {
+        problem(l, f->name, 0, "out of memory while reading");
+        return;
+    }
+    check_calls(l, f->name, root);
+    for (size_t i = 0; i < root->n; i++) {
+        const struct sx *c = root->kids[i];
+        const char *h = sx_head(c);
+        if (!h || c->n < 2 || c->kids[1]->list || c->kids[1]->str)
+            continue;
+        const char *name = c->kids[1]->text;
+        if (!strncmp(h, "def", 3))
+            seen_check(l, seen, h, name, f->name, c->line);
+        if (strcmp(h, "defrule") != 0)
+            continue;
+        size_t arrow = 0;
+        for (size_t k = 2; k < c->n; k++)
+            if (!c->kids[k]->list && !c->kids[k]->str && !strcmp(c->kids[k]->text, "=>")) {
+                arrow = k;
+                break;
+            }
+        if (!arrow)
+            continue;
+        int count = 0;
+        for (size_t k = arrow + 1; k < c->n; k++)
+            find_findings(l, f->name, name, c->kids[k], &count);
+    }
+    sx_free(root);
+}
+
+/* Where a data fact naming `name` sits, for vocabulary messages. */
+static void term_location(const struct ruleset *rs, const char *name, const char **file,
+                          long *line)
+{
+    char needle[300];
+    snprintf(needle, sizeof needle, "(name %s)", name);
+    *file = "vocabulary";
+    *line = 0;
+    for (size_t i = 0; i < rs->n_files; i++) {
+        const char *p = strstr(rs->files[i].text, needle);
+        if (!p)
+            continue;
+        long ln = 1;
+        for (const char *q = rs->files[i].text; q < p; q++)
+            ln += *q == '\n';
+        *file = rs->files[i].name;
+        *line = ln;
+        return;
+    }
+}
+
+static void check_vocabulary(struct lint *l)
+{
+    const struct ruleset *rs = l->rs;
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        const struct rs_term *t = &rs->terms[i];
+        const char *file;
+        long line;
+        if (i > 0 && !strcmp(t->kind, rs->terms[i - 1].kind) &&
+            !strcasecmp(t->name, rs->terms[i - 1].name)) {
+            term_location(rs, t->name, &file, &line);
+            problem(l, file, line, "vocabulary: %s '%s' is defined more than once", t->kind,
+                    t->name);
+        }
+        if (!strcmp(t->name, t->canonical))
+            continue;
+        const struct rs_term *c = ruleset_find_term(rs, t->kind, t->canonical);
+        if (!c || strcmp(c->name, c->canonical) != 0) {
+            term_location(rs, t->name, &file, &line);
+            problem(l, file, line, "vocabulary: synonym %s '%s' points to '%s', which is not a "
+                    "public %s term", t->kind, t->name, t->canonical, t->kind);
+        }
+    }
+}
+
+static int read_sources(struct lint *l, void *env)
+{
+    void *t = EnvFindDeftemplate(env, "source");
+    for (void *f = EnvGetNextFactInTemplate(env, t, NULL); f;
+         f = EnvGetNextFactInTemplate(env, t, f)) {
+        DATA_OBJECT d;
+        if (!EnvGetFactSlot(env, f, "key", &d) || (GetType(d) != SYMBOL && GetType(d) != STRING))
+            continue;
+        char **ns = realloc(l->sources, (l->n_sources + 1) * sizeof *ns);
+        if (!ns)
+            return -1;
+        l->sources = ns;
+        l->sources[l->n_sources] = eng_strdup(DOToString(d));
+        if (!l->sources[l->n_sources])
+            return -1;
+        l->n_sources++;
+    }
+    return 0;
+}
+
+int engine_lint(const char *dir, FILE *out)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load(dir, NULL, &rs, &err);
+    if (rc) {
+        int n = 0;
+        if (out) {
+            for (size_t i = 0; i < err.n_details; i++)
+                fprintf(out, "%s\n", err.details[i]);
+            if (!err.n_details)
+                fprintf(out, "%s: %s\n", dir, err.message);
+        }
+        n = err.n_details ? (int)err.n_details : 1;
+        proto_error_close(&err);
+        return rc == PROTO_E_INTERNAL ? -1 : n;
+    }
+    struct lint l = {.rs = rs, .out = out};
+    void *env = NULL;
+    struct eng_capture *cap = NULL;
+    if (eng_env_build(rs, &env, &cap, &err) < 0) {
+        proto_error_close(&err);
+        ruleset_unref(rs);
+        return -1;
+    }
+    EnvReset(env);
+    if (read_sources(&l, env) < 0) {
+        rc = -1;
+        goto done;
+    }
+    if (EnvGetNextActivation(env, NULL) && out) {
+        /* not a problem, but each request then pays a full reset */
+        void *a = EnvGetNextActivation(env, NULL);
+        fprintf(out, "note: rule %s is activated by data facts alone; the engine will reset "
+                "before every request (slower)\n",
+                EnvGetActivationName(env, a));
+    }
+    struct seen_list seen = {0};
+    for (size_t i = 0; i < rs->n_files; i++)
+        check_file(&l, &rs->files[i], &seen);
+    seen_free(&seen);
+    check_vocabulary(&l);
+    rc = l.problems;
+done:
+    for (size_t i = 0; i < l.n_sources; i++)
+        free(l.sources[i]);
+    free(l.sources);
+    eng_env_destroy(env, cap);
+    proto_error_close(&err);
+    ruleset_unref(rs);
+    return rc;
+}

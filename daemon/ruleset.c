@@ -227,17 +227,32 @@ static int cap_exit(void *env, int code)
     return 1;
 }
 
-/* First meaningful line of a CLIPS error text, e.g.
- * "[TMPLTDEF1] Invalid slot y not defined in corresponding deftemplate a." */
+/* The first paragraph of a CLIPS error text on one line, e.g.
+ * "[CSTRNCHK1] A literal slot value found in the assert command does not
+ * match the allowed values for slot s." */
 static void first_line(const char *s, char *out, size_t outsz)
 {
     while (*s == '\n' || *s == '\r' || *s == ' ')
         s++;
-    size_t n = strcspn(s, "\r\n");
-    if (n >= outsz)
-        n = outsz - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
+    size_t o = 0;
+    for (; *s && o + 1 < outsz; s++) {
+        if (*s == '\n' || *s == '\r') {
+            const char *t = s;
+            while (*t == '\r')
+                t++;
+            if (t[0] == '\n' && (t[1] == '\n' || (t[1] == '\r' && t[2] == '\n') || !t[1]))
+                break;
+            if (!strncmp(t + 1, "ERROR:", 6))
+                break;
+            if (o && out[o - 1] != ' ')
+                out[o++] = ' ';
+            continue;
+        }
+        out[o++] = *s;
+    }
+    while (o && out[o - 1] == ' ')
+        o--;
+    out[o] = '\0';
 }
 
 /* The construct being parsed, from the "ERROR:\n(defrule MAIN::x" part. */
@@ -250,6 +265,7 @@ static void construct_of(const char *s, char *out, size_t outsz)
     p = strchr(p, '(');
     if (!p)
         return;
+    p++;
     size_t n = strcspn(p, "\r\n");
     if (n >= outsz)
         n = outsz - 1;
@@ -269,10 +285,10 @@ static void parser_error_cb(void *env, const char *file, const char *warning,
     construct_of(text ? text : "", where, sizeof where);
     if (!msg[0])
         snprintf(msg, sizeof msg, "%s", error && *error ? "error" : "warning");
-    proto_error_add_detail(cap->load_err, "%s:%ld: %s%s%s%s",
+    proto_error_add_detail(cap->load_err, "%s:%ld: %s%s%s%s%s",
                            cap->load_file ? cap->load_file : (file ? file : "?"), line,
                            (error && *error) ? "" : "warning: ", msg,
-                           where[0] ? " in " : "", where);
+                           where[0] ? " (in " : "", where, where[0] ? ")" : "");
     cap->load_problems++;
 }
 
