@@ -60,6 +60,26 @@ add_custom_command(OUTPUT ${SUITD_PKG_OUT}/changelog.Debian.gz
 add_custom_target(suitd-package-files ALL
   DEPENDS ${_suitd_man_outputs} ${SUITD_PKG_OUT}/changelog.Debian.gz)
 
+# A stripped install (cpack, cmake --install --strip) also drops the compiler
+# identification sections, as dh_strip does.  Runs after the daemon's and the
+# client's install rules, since this file is included last (CMP0082).
+if(CMAKE_OBJCOPY)
+  install(CODE "
+    if(CMAKE_INSTALL_DO_STRIP)
+      foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\")
+        set(p \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/\${f}\")
+        if(EXISTS \"\${p}\")
+          execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment
+                                  --remove-section=.note \"\${p}\"
+                          RESULT_VARIABLE rc)
+          if(NOT rc EQUAL 0)
+            message(FATAL_ERROR \"objcopy failed on \${p}\")
+          endif()
+        endif()
+      endforeach()
+    endif()")
+endif()
+
 install(FILES ${SUITD_PKG_DIR}/suitd.service DESTINATION ${SUITD_UNIT_DIR})
 install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
         DESTINATION ${SUITD_CONF_DIR})

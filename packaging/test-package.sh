@@ -70,7 +70,7 @@ fi
 step "source consistency"
 # policy.ini must list exactly the parameters the bundled ruleset defines.
 clp_names=$(sed -n 's/.*(policy (name \([a-z0-9-]*\)).*/\1/p' rules/policy.clp | sort)
-ini_names=$(sed -n 's/^; \([a-z0-9-]*\) = .*/\1/p' packaging/policy.ini | sort)
+ini_names=$(sed -n 's/^; \([a-z][a-z0-9-]*\) = [0-9.]*$/\1/p' packaging/policy.ini | sort)
 [ -n "$clp_names" ] || fail "no policy parameters found in rules/policy.clp"
 [ "$clp_names" = "$ini_names" ] || {
     echo "$clp_names" >"$TMP/clp"; echo "$ini_names" >"$TMP/ini"
