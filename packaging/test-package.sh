@@ -241,10 +241,16 @@ ok "suitd serving on $SOCK and 127.0.0.1:$PORT (pid $daemon_pid)"
 rc=0
 /usr/bin/suit --socket "$SOCK" check --json --age 34 --pregnant no --breastfeeding no \
     --fitzpatrick 2 --area face --indication acne-scars >"$TMP/result.json" || rc=$?
-python3 - "$TMP/result.json" <<'EOF' || fail "suit check --json did not return a result (exit $rc)"
+# Exit status is the verdict class (0 suitable .. 5 incomplete, see suit(1));
+# 64 and above are usage, connection and protocol errors.
+[ "$rc" -le 5 ] || { cat "$TMP/result.json" >&2; fail "suit check --json exited $rc"; }
+python3 - "$TMP/result.json" "$rc" <<'EOF' || fail "suit check --json did not return a result"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["verdict"] in ("suitable", "precautions", "defer", "refer", "contraindicated", "incomplete"), r["verdict"]
+codes = {"suitable": 0, "suitable-with-precautions": 1, "defer": 2, "refer": 3,
+         "contraindicated": 4, "incomplete": 5}
+assert r["verdict"] in codes, r["verdict"]
+assert codes[r["verdict"]] == int(sys.argv[2]), ("exit status", sys.argv[2], "for", r["verdict"])
 print("  verdict:", r["verdict"], "| findings:", len(r.get("findings", [])))
 EOF
 # The readable report of a clear contraindication, as staff would see it.
@@ -252,7 +258,7 @@ rc=0
 /usr/bin/suit --socket "$SOCK" check --age 30 --pregnant yes --breastfeeding no \
     --fitzpatrick 3 --area face --indication acne-scars >"$TMP/report.txt" || rc=$?
 head -n 5 "$TMP/report.txt"
-[ "$rc" -ne 0 ] || fail "suit check of a pregnant patient exited 0 (suitable)"
+[ "$rc" -eq 4 ] || fail "suit check of a pregnant patient exited $rc, not 4 (contraindicated)"
 grep -qi "contraindicated" "$TMP/report.txt" || fail "pregnant patient not reported contraindicated"
 ok "suit ping and suit check answered by the installed daemon"
 
