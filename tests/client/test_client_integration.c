@@ -1,0 +1,758 @@
+/*
+ * Integration tests of the `suit` binary against a real suitd.
+ *
+ * The daemon ($SUITD_BIN serve, bundled ruleset from $SUITD_RULES) is
+ * started once per test case group on a temporary socket; each test runs
+ * $SUIT_BIN with fork/exec and checks its stdout, stderr and exit status.
+ * Tests that need no daemon (daemon down, bad flags, bad JSON) always run;
+ * the others are skipped, with a message, only when $SUITD_BIN does not
+ * exist.
+ *
+ * Golden files: tests/client/golden/NAME.txt hold the readable reports
+ * (colour off, the return date of a deferral replaced by YYYY-MM-DD).  They
+ * depend on the bundled ruleset's text; after changing the rules, rerun with
+ *     SUIT_UPDATE_GOLDEN=1 ctest --test-dir build -R test_client_integration
+ * and review the diff (git diff tests/client/golden) before committing.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef SUIT_GOLDEN_DIR
+#error "SUIT_GOLDEN_DIR must name tests/client/golden"
+#endif
+
+/* ---- running processes -------------------------------------------------- */
+
+struct run {
+    char *out, *err;
+    int status;   /* exit status, or 128 + signal */
+};
+
+static void run_free(struct run *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static void buf_add(struct buf *b, const char *d, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        b->p = realloc(b->p, cap);
+        ck_assert_ptr_nonnull(b->p);
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* Runs argv (NULL-terminated; argv[0] is a path) with `input` on stdin and
+ * `env` ("NAME=value" or NULL) added to the environment. */
+static void run_argv(const char *const *argv, const char *input, const char *env,
+                     struct run *r)
+{
+    int in[2], out[2], err[2];
+    ck_assert_int_eq(pipe(in), 0);
+    ck_assert_int_eq(pipe(out), 0);
+    ck_assert_int_eq(pipe(err), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(err[1], 2);
+        for (int i = 0; i < 2; i++) {
+            close(in[i]);
+            close(out[i]);
+            close(err[i]);
+        }
+        if (env)
+            putenv((char *)env);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    close(err[1]);
+    if (input) {
+        signal(SIGPIPE, SIG_IGN);
+        ssize_t w = write(in[1], input, strlen(input));
+        (void)w;
+    }
+    close(in[1]);
+    struct buf bo = {0}, be = {0};
+    buf_add(&bo, "", 0);
+    buf_add(&be, "", 0);
+    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        int n = poll(fds, 2, 30000);
+        ck_assert_msg(n > 0, "%s did not finish within 30 s", argv[0]);
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            char tmp[4096];
+            ssize_t k = read(fds[i].fd, tmp, sizeof tmp);
+            if (k <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            buf_add(i == 0 ? &bo : &be, tmp, (size_t)k);
+        }
+    }
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r->out = bo.p;
+    r->err = be.p;
+}
+
+static const char *suit_bin(void)
+{
+    const char *b = getenv("SUIT_BIN");
+    return b && *b ? b : "./client/suit";
+}
+
+/* Runs suit with up to 40 arguments. */
+static void run_suit_env(const char *input, const char *env, struct run *r,
+                         const char *const *args)
+{
+    const char *argv[48];
+    size_t n = 0;
+    argv[n++] = suit_bin();
+    for (; *args && n < 46; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    run_argv(argv, input, env, r);
+}
+#define SUIT(r, ...) run_suit_env(NULL, NULL, (r), (const char *const[]){__VA_ARGS__, NULL})
+#define SUIT_IN(r, input, ...) \
+    run_suit_env((input), NULL, (r), (const char *const[]){__VA_ARGS__, NULL})
+#define SUIT_ENV(r, env, ...) \
+    run_suit_env(NULL, (env), (r), (const char *const[]){__VA_ARGS__, NULL})
+
+static void expect_status(const struct run *r, int want)
+{
+    ck_assert_msg(r->status == want, "exit status %d, want %d\nstdout:\n%s\nstderr:\n%s",
+                  r->status, want, r->out, r->err);
+}
+
+/* ---- the daemon ---------------------------------------------------------- */
+
+static char g_dir[256];
+static char g_sock[300];
+static char g_tcp[64];
+static pid_t g_daemon = -1;
+
+static bool daemon_available(void)
+{
+    const char *b = getenv("SUITD_BIN");
+    return b && *b && access(b, X_OK) == 0;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    struct buf b = {0};
+    buf_add(&b, "", 0);
+    char tmp[4096];
+    size_t k;
+    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0)
+        buf_add(&b, tmp, k);
+    fclose(f);
+    return b.p;
+}
+
+static void daemon_start(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/suit-test-XXXXXX");
+    if (!mkdtemp(g_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(g_sock, sizeof g_sock, "%s/suitd.sock", g_dir);
+    char log[300];
+    snprintf(log, sizeof log, "%s/suitd.log", g_dir);
+    const char *rules = getenv("SUITD_RULES");
+    g_daemon = fork();
+    if (g_daemon < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (g_daemon == 0) {
+        /* The daemon logs to a file: a pipe nobody drains would block it. */
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd < 0)
+            _exit(127);
+        dup2(fd, 2);
+        close(fd);
+        int nul = open("/dev/null", O_RDWR);
+        dup2(nul, 0);
+        dup2(nul, 1);
+        execl(getenv("SUITD_BIN"), "suitd", "serve", "--socket", g_sock, "--listen",
+              "127.0.0.1:0", "--rules", rules ? rules : "rules", (char *)NULL);
+        _exit(127);
+    }
+    /* Wait for "suitd: ready", at most 30 s. */
+    for (int i = 0; i < 3000; i++) {
+        char *text = slurp(log);
+        const char *ready = text ? strstr(text, "suitd: ready") : NULL;
+        if (ready) {
+            const char *tcp = strstr(text, "listening on tcp:");
+            if (tcp)
+                sscanf(tcp + strlen("listening on tcp:"), "%63s", g_tcp);
+            free(text);
+            return;
+        }
+        int st;
+        if (waitpid(g_daemon, &st, WNOHANG) == g_daemon) {
+            fprintf(stderr, "suitd exited before it was ready; its log:\n%s\n",
+                    text ? text : "(none)");
+            free(text);
+            g_daemon = -1;
+            exit(1);
+        }
+        free(text);
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "suitd did not become ready within 30 s\n");
+    kill(g_daemon, SIGKILL);
+    exit(1);
+}
+
+static void daemon_stop(void)
+{
+    if (g_daemon > 0) {
+        kill(g_daemon, SIGTERM);
+        int st;
+        for (int i = 0; i < 500 && waitpid(g_daemon, &st, WNOHANG) == 0; i++) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        if (waitpid(g_daemon, &st, WNOHANG) == 0) {
+            kill(g_daemon, SIGKILL);
+            waitpid(g_daemon, &st, 0);
+        }
+        g_daemon = -1;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/suitd.log", g_dir);
+    unlink(path);
+    unlink(g_sock);
+    rmdir(g_dir);
+}
+
+/* ---- patients for each verdict class --------------------------------------- */
+
+#define BASE_NO_AGE "--pregnant", "no", "--breastfeeding", "no", "--fitzpatrick", "2", \
+                    "--area", "cheeks", "--indication", "acne-scars"
+#define BASE "--age", "35", BASE_NO_AGE
+
+struct verdict_case {
+    const char *golden;          /* golden file name */
+    const char *verdict;
+    int status;
+    const char *finding;         /* an id that must be among the findings */
+    const char *args[16];
+};
+
+static const struct verdict_case verdict_cases[] = {
+    {"check_suitable", "suitable", 0, NULL, {BASE}},
+    {"check_precautions", "suitable-with-precautions", 1, "rosacea-quiescent",
+     {BASE, "--condition", "rosacea"}},
+    {"check_defer", "defer", 2, "isotretinoin-washout", {BASE, "--med", "isotretinoin:120"}},
+    {"check_refer", "refer", 3, "anticoagulant", {BASE, "--med", "warfarin:0"}},
+    {"check_contraindicated", "contraindicated", 4, "pregnant",
+     {"--age", "35", "--pregnant", "yes", "--breastfeeding", "no", "--fitzpatrick", "2",
+      "--area", "cheeks", "--indication", "acne-scars"}},
+    {"check_incomplete", "incomplete", 5, "missing-age", {BASE_NO_AGE}},
+};
+#define N_VERDICT_CASES (sizeof verdict_cases / sizeof verdict_cases[0])
+
+static void run_check(const struct verdict_case *c, const char *extra1, const char *extra2,
+                      struct run *r)
+{
+    const char *args[24];
+    size_t n = 0;
+    args[n++] = "check";
+    args[n++] = "--socket";
+    args[n++] = g_sock;
+    for (size_t i = 0; c->args[i]; i++)
+        args[n++] = c->args[i];
+    if (extra1)
+        args[n++] = extra1;
+    if (extra2)
+        args[n++] = extra2;
+    args[n] = NULL;
+    run_suit_env(NULL, NULL, r, args);
+}
+
+/* The report's one date depends on today; golden files hold a placeholder. */
+static void normalise_date(char *s)
+{
+    char *p = s;
+    while ((p = strstr(p, "(on "))) {
+        p += 4;
+        if (strlen(p) >= 11 && p[4] == '-' && p[7] == '-' && p[10] == ')')
+            memcpy(p, "YYYY-MM-DD", 10);
+    }
+}
+
+static void check_golden(const char *name, char *got)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.txt", SUIT_GOLDEN_DIR, name);
+    normalise_date(got);
+    const char *update = getenv("SUIT_UPDATE_GOLDEN");
+    if (update && *update && strcmp(update, "0")) {
+        FILE *f = fopen(path, "w");
+        ck_assert_msg(f != NULL, "cannot write %s: %s", path, strerror(errno));
+        fputs(got, f);
+        ck_assert_int_eq(fclose(f), 0);
+        return;
+    }
+    char *want = slurp(path);
+    ck_assert_msg(want != NULL,
+                  "golden file %s is missing: create it with SUIT_UPDATE_GOLDEN=1", path);
+    ck_assert_msg(!strcmp(want, got),
+                  "report differs from %s (if the ruleset changed on purpose, regenerate "
+                  "with SUIT_UPDATE_GOLDEN=1 and review the diff)\n--- want\n%s\n--- got\n%s",
+                  path, want, got);
+    free(want);
+}
+
+static json_t *parse_json(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    ck_assert_msg(j != NULL, "not JSON (%s): %s", e.text, s);
+    return j;
+}
+
+static bool has_finding(const json_t *result, const char *id)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(result, "findings"), i, f) {
+        const char *fid = json_string_value(json_object_get(f, "id"));
+        if (fid && !strcmp(fid, id))
+            return true;
+    }
+    return false;
+}
+
+/* ---- tests with a daemon --------------------------------------------------- */
+
+START_TEST(test_verdict_report)
+{
+    const struct verdict_case *c = &verdict_cases[_i];
+    struct run r;
+    run_check(c, NULL, NULL, &r);
+    expect_status(&r, c->status);
+    ck_assert_str_eq(r.err, "");
+    ck_assert_ptr_null(strchr(r.out, '\033'));   /* not a terminal: no colour */
+    ck_assert_msg(strstr(r.out, "\nRuleset: microneedling "), "%s", r.out);
+    const char *last = "Decision support for a licensed professional; the decision stays "
+                       "with the clinician.\n";
+    size_t lo = strlen(r.out), ll = strlen(last);
+    ck_assert(lo > ll && !strcmp(r.out + lo - ll, last));
+    check_golden(c->golden, r.out);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_verdict_json)
+{
+    const struct verdict_case *c = &verdict_cases[_i];
+    struct run r;
+    run_check(c, "--json", NULL, &r);
+    expect_status(&r, c->status);
+    json_t *j = parse_json(r.out);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "verdict")), c->verdict);
+    if (c->finding)
+        ck_assert_msg(has_finding(j, c->finding), "no finding %s in %s", c->finding, r.out);
+    /* Exactly the protocol's keys, no trace without --explain. */
+    static const char *const keys[] = {"verdict", "defer_days", "findings", "side_effects",
+                                       "plan", "aftercare", "missing", "ruleset"};
+    for (size_t i = 0; i < 8; i++)
+        ck_assert_msg(json_object_get(j, keys[i]), "no key %s", keys[i]);
+    ck_assert_uint_eq(json_object_size(j), 8);
+    const char *sha = json_string_value(json_object_get(json_object_get(j, "ruleset"), "sha256"));
+    ck_assert_ptr_nonnull(sha);
+    ck_assert_uint_eq(strlen(sha), 64);
+    if (!strcmp(c->verdict, "defer"))
+        ck_assert_int_eq(json_integer_value(json_object_get(j, "defer_days")), 60);
+    if (!strcmp(c->verdict, "incomplete")) {
+        json_t *m = json_object_get(j, "missing");
+        ck_assert_uint_eq(json_array_size(m), 1);
+        ck_assert_str_eq(json_string_value(json_array_get(m, 0)), "age");
+    }
+    json_decref(j);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_defer_date)
+{
+    struct run r;
+    run_check(&verdict_cases[2], NULL, NULL, &r);
+    expect_status(&r, 2);
+    char want[64], date[16];
+    time_t when = time(NULL);
+    struct tm tm;
+    localtime_r(&when, &tm);
+    tm.tm_mday += 60;
+    tm.tm_hour = 12;
+    tm.tm_isdst = -1;
+    mktime(&tm);
+    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    snprintf(want, sizeof want, "Defer: come back in 60 days (on %s)\n", date);
+    ck_assert_msg(!strncmp(r.out, want, strlen(want)), "want '%s' first, got:\n%s", want, r.out);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_explain)
+{
+    struct run r;
+    run_check(&verdict_cases[2], "--explain", NULL, &r);
+    expect_status(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nRules fired, in order\n  1. "));
+    check_golden("check_defer_explain", r.out);
+    run_free(&r);
+
+    run_check(&verdict_cases[2], "--explain", "--json", &r);
+    expect_status(&r, 2);
+    json_t *j = parse_json(r.out);
+    json_t *trace = json_object_get(j, "trace");
+    ck_assert(json_is_array(trace));
+    ck_assert_uint_gt(json_array_size(trace), 0);
+    json_decref(j);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_patient_file_and_stdin)
+{
+    static const char patient[] =
+        "{\"age\": 35, \"pregnant\": false, \"breastfeeding\": false, \"fitzpatrick\": 2,"
+        " \"area\": \"cheeks\", \"indication\": \"acne-scars\","
+        " \"medications\": [{\"name\": \"isotretinoin\", \"days_since_last_dose\": 120}]}";
+    struct run flags, in, file;
+    run_check(&verdict_cases[2], "--json", NULL, &flags);
+    SUIT_IN(&in, patient, "check", "--socket", g_sock, "-f", "-", "--json");
+    expect_status(&in, 2);
+    ck_assert_str_eq(in.out, flags.out);
+
+    char path[400];
+    snprintf(path, sizeof path, "%s/patient.json", g_dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(patient, f);
+    fclose(f);
+    SUIT(&file, "check", "--socket", g_sock, "-f", path, "--json");
+    expect_status(&file, 2);
+    ck_assert_str_eq(file.out, flags.out);
+    run_free(&file);
+
+    /* Flags are merged over the file: pregnancy makes it contraindicated. */
+    SUIT(&file, "check", "--socket", g_sock, "-f", path, "--pregnant", "yes");
+    expect_status(&file, 4);
+    unlink(path);
+    run_free(&file);
+    run_free(&in);
+    run_free(&flags);
+}
+END_TEST
+
+START_TEST(test_unknown_area)
+{
+    struct run r;
+    SUIT(&r, "check", "--socket", g_sock, "--age", "35", "--pregnant", "no", "--breastfeeding",
+         "no", "--fitzpatrick", "2", "--area", "cheks", "--indication", "acne-scars");
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: unknown area 'cheks'; did you mean 'cheeks'? allowed: "),
+                  "%s", r.err);
+    ck_assert_ptr_nonnull(strstr(r.err, "forehead"));
+    ck_assert_str_eq(r.out, "");
+    run_free(&r);
+
+    SUIT(&r, "check", "--socket", g_sock, "--age", "35", "--pregnant", "no", "--breastfeeding",
+         "no", "--fitzpatrick", "2", "--area", "cheeks", "--indication", "acne-scra");
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: unknown indication 'acne-scra'; did you mean "
+                                "'acne-scars'? allowed: "), "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_invalid_params)
+{
+    struct run r;
+    SUIT(&r, "check", "--socket", g_sock, BASE, "--fitzpatrick", "9");
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: assess failed: ") && strstr(r.err, "fitzpatrick") &&
+                      strstr(r.err, "invalid params"), "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_ping)
+{
+    struct run r;
+    SUIT(&r, "ping", "--socket", g_sock);
+    expect_status(&r, 0);
+    ck_assert_msg(!strncmp(r.out, "suitd ", 6) && strstr(r.out, " is up (round trip ") &&
+                      strstr(r.out, "\nRuleset: microneedling 1."), "%s", r.out);
+    run_free(&r);
+
+    SUIT(&r, "ping", "--socket", g_sock, "--json");
+    expect_status(&r, 0);
+    json_t *j = parse_json(r.out);
+    ck_assert(json_is_string(json_object_get(j, "version")));
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "ruleset"), "name")),
+                     "microneedling");
+    json_decref(j);
+    run_free(&r);
+
+    /* Over TCP, and through SUIT_ADDR (both forms). */
+    ck_assert_msg(g_tcp[0], "the daemon did not log a TCP address");
+    SUIT(&r, "ping", "--connect", g_tcp);
+    expect_status(&r, 0);
+    run_free(&r);
+    char env[400];
+    snprintf(env, sizeof env, "SUIT_ADDR=%s", g_tcp);
+    SUIT_ENV(&r, env, "ping");
+    expect_status(&r, 0);
+    run_free(&r);
+    snprintf(env, sizeof env, "SUIT_ADDR=%s", g_sock);
+    SUIT_ENV(&r, env, "ping");
+    expect_status(&r, 0);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_info)
+{
+    struct run r;
+    SUIT(&r, "info", "--socket", g_sock);
+    expect_status(&r, 0);
+    ck_assert_msg(!strncmp(r.out, "Ruleset: microneedling ", 23), "%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "\nPolicy\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "isotretinoin-washout-days"));
+    ck_assert_ptr_nonnull(strstr(r.out, "\nVocabularies\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "cheeks"));
+    run_free(&r);
+
+    SUIT(&r, "info", "--socket", g_sock, "--json");
+    expect_status(&r, 0);
+    json_t *j = parse_json(r.out);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "name")), "microneedling");
+    ck_assert_ptr_nonnull(json_object_get(j, "vocabularies"));
+    ck_assert_ptr_nonnull(json_object_get(j, "policy"));
+    json_decref(j);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+    struct run r;
+    SUIT(&r, "ping", "--socket", g_sock);
+    run_free(&r);
+    SUIT(&r, "stats", "--socket", g_sock);
+    expect_status(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "requests:\n"));
+    run_free(&r);
+
+    SUIT(&r, "stats", "--socket", g_sock, "--json");
+    expect_status(&r, 0);
+    json_t *j = parse_json(r.out);
+    json_t *req = json_object_get(j, "requests");
+    ck_assert(json_is_object(req));
+    ck_assert_int_ge(json_integer_value(json_object_get(req, "ping")), 1);
+    json_decref(j);
+    run_free(&r);
+
+    SUIT(&r, "stats", "--socket", g_sock, "--prometheus");
+    expect_status(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "# TYPE suitd_requests_total counter\n"));
+    ck_assert_ptr_nonnull(strstr(r.out, "suitd_requests_total{method=\"ping\"} "));
+    ck_assert_ptr_nonnull(strstr(r.out, "suitd_ruleset_info{name=\"microneedling\""));
+    /* Every line is a comment or `name[{labels}] value`. */
+    char *save = NULL;
+    for (char *line = strtok_r(r.out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (!strncmp(line, "# HELP suitd_", 13) || !strncmp(line, "# TYPE suitd_", 13))
+            continue;
+        ck_assert_msg(!strncmp(line, "suitd_", 6), "bad line: %s", line);
+        char *sp = strrchr(line, ' ');
+        ck_assert_ptr_nonnull(sp);
+        char *end;
+        strtod(sp + 1, &end);
+        ck_assert_msg(*end == '\0', "bad value in: %s", line);
+    }
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_reload)
+{
+    struct run r;
+    SUIT(&r, "reload", "--socket", g_sock);
+    expect_status(&r, 0);
+    ck_assert_msg(!strncmp(r.out, "Reloaded.\n", 10), "%s", r.out);
+    run_free(&r);
+    /* Admin methods are refused on TCP: a server error, not a crash. */
+    SUIT(&r, "reload", "--connect", g_tcp);
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: reload failed: "), "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
+/* ---- tests without a daemon ------------------------------------------------ */
+
+START_TEST(test_daemon_down)
+{
+    struct run r;
+    SUIT(&r, "ping", "--socket", "/nonexistent-suit-test/suitd.sock");
+    expect_status(&r, 69);
+    ck_assert_str_eq(r.err, "suit: cannot connect to unix:/nonexistent-suit-test/suitd.sock: "
+                            "No such file or directory (is suitd running? start it with: "
+                            "suitd serve --socket /nonexistent-suit-test/suitd.sock)\n");
+    ck_assert_str_eq(r.out, "");
+    run_free(&r);
+
+    SUIT_ENV(&r, "SUIT_ADDR=/nonexistent-suit-test/x.sock", "check", BASE);
+    expect_status(&r, 69);
+    ck_assert_ptr_nonnull(strstr(r.err, "cannot connect to unix:/nonexistent-suit-test/x.sock"));
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_bad_flags)
+{
+    struct run r;
+    SUIT(&r, "check", BASE, "--med", "isotretinoin");
+    expect_status(&r, 64);
+    ck_assert_str_eq(r.err, "suit: --med expects NAME:DAYS, e.g. --med isotretinoin:120\n");
+    run_free(&r);
+    SUIT(&r, "check", "--frobnicate");
+    expect_status(&r, 64);
+    run_free(&r);
+    SUIT(&r, "launch");
+    expect_status(&r, 64);
+    ck_assert_ptr_nonnull(strstr(r.err, "unknown command 'launch'"));
+    run_free(&r);
+    SUIT(&r, "stats", "--explain");
+    expect_status(&r, 64);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_bad_json)
+{
+    struct run r;
+    SUIT_IN(&r, "{\"age\": 35,", "check", "--socket", "/nonexistent-suit-test/s", "-f", "-");
+    expect_status(&r, 65);
+    ck_assert_msg(strstr(r.err, "suit: <stdin>:") && strstr(r.err, "bad JSON"), "%s", r.err);
+    run_free(&r);
+    SUIT_IN(&r, "[1, 2]", "check", "-f", "-");
+    expect_status(&r, 65);
+    ck_assert_ptr_nonnull(strstr(r.err, "must be a JSON object"));
+    run_free(&r);
+    SUIT(&r, "check", "-f", "/nonexistent-suit-test/patient.json");
+    expect_status(&r, 66);
+    run_free(&r);
+}
+END_TEST
+
+START_TEST(test_help)
+{
+    struct run r;
+    SUIT(&r, "--help");
+    expect_status(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "usage: suit COMMAND"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Exit status:"));
+    run_free(&r);
+    SUIT(&r, "check", "--help");
+    expect_status(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "usage: suit check"));
+    ck_assert_ptr_nonnull(strstr(r.out, "--med NAME:DAYS"));
+    run_free(&r);
+    SUIT(&r, "stats", "-h");
+    expect_status(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "--prometheus"));
+    run_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    /* Deterministic output: no inherited address or colour preference. */
+    unsetenv("SUIT_ADDR");
+    unsetenv("NO_COLOR");
+
+    Suite *s = suite_create("client_integration");
+    TCase *tc = tcase_create("offline");
+    tcase_add_test(tc, test_daemon_down);
+    tcase_add_test(tc, test_bad_flags);
+    tcase_add_test(tc, test_bad_json);
+    tcase_add_test(tc, test_help);
+    suite_add_tcase(s, tc);
+
+    bool have_daemon = daemon_available();
+    if (have_daemon) {
+        tc = tcase_create("daemon");
+        tcase_add_unchecked_fixture(tc, daemon_start, daemon_stop);
+        tcase_set_timeout(tc, 120);
+        tcase_add_loop_test(tc, test_verdict_report, 0, (int)N_VERDICT_CASES);
+        tcase_add_loop_test(tc, test_verdict_json, 0, (int)N_VERDICT_CASES);
+        tcase_add_test(tc, test_defer_date);
+        tcase_add_test(tc, test_explain);
+        tcase_add_test(tc, test_patient_file_and_stdin);
+        tcase_add_test(tc, test_unknown_area);
+        tcase_add_test(tc, test_invalid_params);
+        tcase_add_test(tc, test_ping);
+        tcase_add_test(tc, test_info);
+        tcase_add_test(tc, test_stats);
+        tcase_add_test(tc, test_reload);
+        suite_add_tcase(s, tc);
+    } else {
+        printf("test_client_integration: SKIPPING the daemon tests: SUITD_BIN (%s) does "
+               "not exist; only the offline tests run\n",
+               getenv("SUITD_BIN") ? getenv("SUITD_BIN") : "unset");
+    }
+
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
