@@ -1,0 +1,270 @@
+/*
+ * test_rpc_client.c: the blocking client against a tiny server in a child
+ * process on a real Unix socket.  The server answers "echo" with its
+ * params, "fail" with an error object, "later" only after the next request
+ * (so responses arrive out of order), sends a notification before
+ * answering "chatty", and never answers "hang".
+ */
+#include "proto_test_util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "rpc_client.h"
+
+struct server {
+    char dir[64];
+    char path[128];
+    pid_t pid;
+};
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w <= 0)
+            _exit(3);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void serve(int lfd)
+{
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0)
+        _exit(2);
+    struct proto_decoder *d;
+    if (proto_decoder_create(NULL, &d) < 0)
+        _exit(2);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_sbuffer held;   /* the "later" response, sent after the next one */
+    msgpack_sbuffer_init(&held);
+    for (;;) {
+        char *buf;
+        size_t cap;
+        if (proto_decoder_reserve(d, 4096, &buf, &cap) < 0)
+            _exit(4);
+        ssize_t n = read(fd, buf, cap);
+        if (n <= 0)
+            break;
+        proto_decoder_commit(d, (size_t)n);
+        msgpack_object o;
+        int rc;
+        while ((rc = proto_decoder_next(d, &o)) == 1) {
+            struct proto_message m;
+            struct proto_error e;
+            proto_error_init(&e);
+            if (proto_message_parse(&o, &m, &e) < 0 || m.type != PROTO_REQUEST)
+                _exit(5);
+            msgpack_sbuffer_clear(&sb);
+            if (proto_method_is(&m, "hang"))
+                continue;
+            if (proto_method_is(&m, "chatty")) {
+                msgpack_pack_array(&pk, 3);
+                msgpack_pack_uint8(&pk, 2);
+                proto_pack_str(&pk, "progress");
+                msgpack_pack_array(&pk, 0);
+            }
+            if (proto_method_is(&m, "fail")) {
+                proto_error_set(&e, PROTO_E_INVALID_PARAMS, "age: expected an integer from 0 to 150");
+                proto_error_set_field(&e, "age");
+                proto_pack_error_response(&pk, m.msgid, &e);
+                proto_error_close(&e);
+            } else {
+                proto_pack_result_header(&pk, m.msgid);
+                msgpack_pack_object(&pk, m.params);
+            }
+            if (proto_method_is(&m, "later")) {
+                msgpack_sbuffer_write(&held, sb.data, sb.size);
+                continue;
+            }
+            write_all(fd, sb.data, sb.size);
+            if (held.size) {
+                write_all(fd, held.data, held.size);
+                msgpack_sbuffer_clear(&held);
+            }
+        }
+        if (rc < 0)
+            _exit(6);
+    }
+    _exit(0);
+}
+
+static void server_start(struct server *s)
+{
+    strcpy(s->dir, "/tmp/suitd-proto-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(s->dir));
+    snprintf(s->path, sizeof(s->path), "%s/sock", s->dir);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    strcpy(sun.sun_path, s->path);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    s->pid = fork();
+    ck_assert_int_ge(s->pid, 0);
+    if (s->pid == 0) {
+        /* Check's runner handles SIGTERM by killing the whole process
+         * group; the server must just die when told to. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        serve(lfd);
+    }
+    close(lfd);
+}
+
+static int server_stop(struct server *s)
+{
+    int status = 0;
+    kill(s->pid, SIGTERM);
+    waitpid(s->pid, &status, 0);
+    unlink(s->path);
+    rmdir(s->dir);
+    return status;
+}
+
+static void pack_echo(msgpack_packer *pk, void *arg)
+{
+    msgpack_pack_array(pk, 2);
+    proto_pack_str(pk, arg);
+    msgpack_pack_uint32(pk, 123456);
+}
+
+START_TEST(call_and_error)
+{
+    struct server s;
+    server_start(&s);
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_client_connect(s.path, 5000, &c, &e), 0);
+    ck_assert_int_ge(rpc_client_fd(c), 0);
+
+    msgpack_object r;
+    ck_assert_int_eq(rpc_client_call(c, "echo", pack_echo, "hello", &r, &e), 0);
+    ck_assert_int_eq(r.type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_obj_str(&r.via.array.ptr[0], "hello");
+    ck_assert_uint_eq(r.via.array.ptr[1].via.u64, 123456);
+
+    ck_assert_int_eq(rpc_client_call(c, "fail", NULL, NULL, &r, &e), PROTO_E_INVALID_PARAMS);
+    ck_assert_int_eq(e.code, PROTO_E_INVALID_PARAMS);
+    ck_assert_str_eq(e.message, "age: expected an integer from 0 to 150");
+    ck_assert_str_eq(e.field, "age");
+    proto_error_close(&e);
+
+    /* notifications from the server are skipped */
+    ck_assert_int_eq(rpc_client_call(c, "chatty", pack_echo, "x", &r, &e), 0);
+    ck_assert_obj_str(&r.via.array.ptr[0], "x");
+    rpc_client_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(pipelined_out_of_order)
+{
+    struct server s;
+    server_start(&s);
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_client_connect(s.path, 5000, &c, &e), 0);
+    uint32_t id1, id2;
+    ck_assert_int_eq(rpc_client_send(c, "later", pack_echo, "first", &id1, &e), 0);
+    ck_assert_int_eq(rpc_client_send(c, "echo", pack_echo, "second", &id2, &e), 0);
+    /* msgids count up from 1 */
+    ck_assert_uint_eq(id1, 1);
+    ck_assert_uint_eq(id2, 2);
+    struct proto_message m;
+    ck_assert_int_eq(rpc_client_recv(c, &m, &e), 0);
+    ck_assert_uint_eq(m.msgid, 2);
+    ck_assert_obj_str(&m.result.via.array.ptr[0], "second");
+    ck_assert_int_eq(rpc_client_recv(c, &m, &e), 0);
+    ck_assert_uint_eq(m.msgid, 1);
+    ck_assert_obj_str(&m.result.via.array.ptr[0], "first");
+    rpc_client_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(timeout_and_close)
+{
+    struct server s;
+    server_start(&s);
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_client_connect(s.path, 200, &c, &e), 0);
+    msgpack_object r;
+    ck_assert_int_eq(rpc_client_call(c, "hang", NULL, NULL, &r, &e), -ETIMEDOUT);
+    ck_assert_int_eq(e.code, PROTO_E_TIMEOUT);
+    /* server goes away: recv reports the closed connection */
+    kill(s.pid, SIGKILL);
+    struct proto_message m;
+    int rc = rpc_client_recv(c, &m, &e);
+    ck_assert_int_eq(rc, -ECONNRESET);
+    rpc_client_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+START_TEST(bad_addresses)
+{
+    struct rpc_client *c = (struct rpc_client *)1;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_lt(rpc_client_connect("/nonexistent/suitd.sock", 1000, &c, &e), 0);
+    ck_assert_ptr_null(c);
+    ck_assert(strstr(e.message, "cannot connect to unix:/nonexistent/suitd.sock") != NULL);
+    ck_assert_int_eq(rpc_client_connect("tcp:nohostport", 1000, &c, &e), -EINVAL);
+    ck_assert_int_lt(rpc_client_connect("", 1000, &c, &e), 0);
+    /* nothing listens on port 1 of loopback */
+    ck_assert_int_lt(rpc_client_connect("127.0.0.1:1", 1000, &c, &e), 0);
+    proto_error_close(&e);
+}
+END_TEST
+
+START_TEST(error_objects_from_other_servers)
+{
+    struct tbuf t;
+    tbuf_init(&t);
+    pk_str(&t.pk, "plain string error");
+    msgpack_unpacked u;
+    decode_whole(t.sb.data, t.sb.size, &u);
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_error_from_object(&u.data, &e), PROTO_E_INTERNAL);
+    ck_assert_str_eq(e.message, "plain string error");
+    msgpack_unpacked_destroy(&u);
+    proto_error_close(&e);
+    tbuf_close(&t);
+}
+END_TEST
+
+static Suite *client_suite(void)
+{
+    Suite *s = suite_create("rpc_client");
+    TCase *tc = tcase_create("client");
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, call_and_error);
+    tcase_add_test(tc, pipelined_out_of_order);
+    tcase_add_test(tc, timeout_and_close);
+    tcase_add_test(tc, bad_addresses);
+    tcase_add_test(tc, error_objects_from_other_servers);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    return run_suite(client_suite());
+}

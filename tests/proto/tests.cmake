@@ -1,0 +1,8 @@
+# Protocol library tests: one binary per module.
+set(_proto_tests ${CMAKE_CURRENT_SOURCE_DIR}/proto)
+suitd_check_test(test_proto_decoder ${_proto_tests}/test_decoder.c)
+suitd_check_test(test_proto_message ${_proto_tests}/test_message.c)
+suitd_check_test(test_proto_patient ${_proto_tests}/test_patient.c)
+suitd_check_test(test_proto_json ${_proto_tests}/test_json.c)
+suitd_check_test(test_proto_rpc_client ${_proto_tests}/test_rpc_client.c)
+target_link_libraries(test_proto_json PRIVATE PkgConfig::JANSSON)
