@@ -1,0 +1,488 @@
+/*
+ * conn.c: see conn.h.
+ */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "server.h"
+
+#define CONN_READ_CHUNK (64u * 1024u)
+
+static void conn_process(struct conn *c);
+static void update_reading(struct conn *c);
+static void maybe_finish(struct conn *c);
+
+void conn_ref(struct conn *c)
+{
+    c->refs++;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct server *srv = c->srv;
+    proto_decoder_free(c->dec);
+    free(c->out);
+    free(c->wbuf);
+    free(c);
+    server_check_drained(srv);
+}
+
+void conn_unref(struct conn *c)
+{
+    if (--c->refs == 0)
+        conn_free(c);
+}
+
+bool conn_is_admin(const struct conn *c)
+{
+    return c->lis->is_unix;
+}
+
+bool conn_needs_auth(const struct conn *c)
+{
+    return c->lis->need_token && !c->authed;
+}
+
+static void on_close(uv_handle_t *h)
+{
+    conn_unref(h->data);
+}
+
+void conn_close(struct conn *c, int drop)
+{
+    if (c->closing)
+        return;
+    struct server *srv = c->srv;
+    c->closing = true;
+    if (drop >= 0) {
+        srv->stats.dropped[drop]++;
+        log_info(srv->log, "conn %llu: closed (%s)", (unsigned long long)c->id,
+                 stats_drop_name((enum stats_drop)drop));
+    } else {
+        log_debug(srv->log, "conn %llu: closed", (unsigned long long)c->id);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+    srv->stats.conn_current--;
+    uv_close(&c->u.h, on_close);
+}
+
+/* Lists hold a reference so a connection closed while listed stays valid
+ * until the list is walked. */
+static void mark_dirty(struct conn *c)
+{
+    if (c->in_dirty || c->closing)
+        return;
+    c->in_dirty = true;
+    conn_ref(c);
+    c->dirty_next = c->srv->dirty;
+    c->srv->dirty = c;
+}
+
+static void mark_backlog(struct conn *c)
+{
+    if (c->in_backlog || c->closing)
+        return;
+    struct server *srv = c->srv;
+    c->in_backlog = true;
+    conn_ref(c);
+    c->backlog_next = srv->backlog;
+    srv->backlog = c;
+    server_wake_backlog(srv);
+}
+
+/* ---- output -------------------------------------------------------- */
+
+static int out_write(void *data, const char *buf, size_t len)
+{
+    struct conn *c = data;
+    if (c->out_failed)
+        return -1;
+    if (c->out_len + len > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap < c->out_len + len)
+            cap *= 2;
+        char *n = realloc(c->out, cap);
+        if (!n) {
+            c->out_failed = true;
+            return -1;
+        }
+        c->out = n;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, buf, len);
+    c->out_len += len;
+    return 0;
+}
+
+void conn_pack_begin(struct conn *c, msgpack_packer *pk)
+{
+    msgpack_packer_init(pk, c, out_write);
+}
+
+void conn_pack_end(struct conn *c)
+{
+    struct server *srv = c->srv;
+    if (c->closing)
+        return;
+    if (c->out_failed) {
+        log_error(srv->log, "conn %llu: out of memory for a response", (unsigned long long)c->id);
+        conn_close(c, -1);
+        return;
+    }
+    c->last_active_ns = server_now(srv);
+    if (c->out_len + c->wlen > srv->cfg->max_output) {
+        log_warn(srv->log, "conn %llu: %zu unsent bytes exceed --max-output %zu: the client "
+                 "does not read its answers", (unsigned long long)c->id,
+                 c->out_len + c->wlen, srv->cfg->max_output);
+        conn_close(c, STATS_DROP_SLOW_READER);
+        return;
+    }
+    mark_dirty(c);
+}
+
+void conn_send(struct conn *c, const char *data, size_t len)
+{
+    if (c->closing)
+        return;
+    out_write(c, data, len);
+    conn_pack_end(c);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct conn *c = req->data;
+    c->writing = false;
+    c->wlen = 0;
+    if (c->closing)
+        return;
+    if (status < 0) {
+        log_debug(c->srv->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
+                  uv_strerror(status));
+        conn_close(c, -1);
+        return;
+    }
+    if (c->out_len)
+        mark_dirty(c);
+    maybe_finish(c);
+}
+
+static void flush(struct conn *c)
+{
+    if (c->closing || c->writing || !c->out_len)
+        return;
+    /* Swap the buffers: answers packed from now on go to the other one. */
+    char *b = c->wbuf;
+    size_t cap = c->wcap;
+    c->wbuf = c->out;
+    c->wcap = c->out_cap;
+    c->wlen = c->out_len;
+    c->out = b;
+    c->out_cap = cap;
+    c->out_len = 0;
+    uv_buf_t buf = uv_buf_init(c->wbuf, (unsigned)c->wlen);
+    c->wreq.data = c;
+    int rc = uv_write(&c->wreq, &c->u.s, &buf, 1, on_write);
+    if (rc < 0) {
+        c->wlen = 0;
+        log_debug(c->srv->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
+                  uv_strerror(rc));
+        conn_close(c, -1);
+        return;
+    }
+    c->writing = true;
+}
+
+void conn_flush_dirty(struct server *srv)
+{
+    struct conn *c = srv->dirty;
+    srv->dirty = NULL;
+    while (c) {
+        struct conn *next = c->dirty_next;
+        c->dirty_next = NULL;
+        c->in_dirty = false;
+        flush(c);
+        conn_unref(c);
+        c = next;
+    }
+}
+
+/* ---- input --------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct conn *c = h->data;
+    char *base = NULL;
+    size_t len = 0;
+    (void)suggested;
+    if (proto_decoder_reserve(c->dec, CONN_READ_CHUNK, &base, &len) < 0) {
+        base = NULL;
+        len = 0;
+    }
+    *buf = uv_buf_init(base, (unsigned)len);
+}
+
+/* The stream cannot be trusted any more.  No msgid can be recovered from
+ * bytes that are not MessagePack, and msgpack-rpc has no frame for an
+ * unaddressed error, so nothing is sent for this one: the connection reads
+ * no further, still answers what it received before, then closes.  A frame
+ * that is valid MessagePack but not valid RPC is answered when its msgid
+ * can be read (see dispatch_frame). */
+static void parse_failed(struct conn *c, int code, const char *why)
+{
+    struct server *srv = c->srv;
+    log_warn(srv->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
+             proto_code_name(code), why ? why : "?");
+    stats_error(&srv->stats, code);
+    srv->stats.dropped[STATS_DROP_PARSE_ERROR]++;
+    c->broken = true;
+    c->read_done = true;
+    c->drained = true;
+    update_reading(c);
+    maybe_finish(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct conn *c = s->data;
+    (void)buf;
+    if (c->closing)
+        return;
+    if (nread > 0) {
+        c->last_active_ns = server_now(c->srv);
+        int rc = proto_decoder_commit(c->dec, (size_t)nread);
+        if (rc < 0) {
+            parse_failed(c, rc, proto_decoder_error(c->dec));
+            return;
+        }
+        c->drained = false;
+        conn_process(c);
+        return;
+    }
+    if (nread == 0)
+        return;
+    if (nread == UV_EOF) {
+        /* Half-close: keep answering, close once everything is written. */
+        c->read_done = true;
+        update_reading(c);
+        maybe_finish(c);
+        return;
+    }
+    if (nread == UV_ENOBUFS) {
+        /* The decoder would not take more bytes: a frame over the limit. */
+        const char *why = proto_decoder_error(c->dec);
+        parse_failed(c, PROTO_E_TOO_LARGE, why && *why ? why : "message too large");
+        return;
+    }
+    log_debug(c->srv->log, "conn %llu: read failed: %s", (unsigned long long)c->id,
+              uv_strerror((int)nread));
+    conn_close(c, -1);
+}
+
+static void update_reading(struct conn *c)
+{
+    bool want = !c->closing && !c->read_done && !c->broken && c->drained &&
+                c->inflight < c->srv->cfg->max_inflight;
+    if (want == c->reading)
+        return;
+    if (want) {
+        int rc = uv_read_start(&c->u.s, on_alloc, on_read);
+        if (rc < 0) {
+            log_debug(c->srv->log, "conn %llu: cannot read: %s", (unsigned long long)c->id,
+                      uv_strerror(rc));
+            conn_close(c, -1);
+            return;
+        }
+    } else if (!c->closing) {
+        uv_read_stop(&c->u.s);
+    }
+    c->reading = want;
+}
+
+/* Closes a connection whose reading side is finished once every request
+ * it sent has been answered and written. */
+static void maybe_finish(struct conn *c)
+{
+    if (c->closing || !c->read_done)
+        return;
+    if (!c->drained || c->in_backlog || c->inflight || c->writing || c->out_len)
+        return;
+    conn_close(c, -1);
+}
+
+/* Decodes and dispatches frames until the decoder needs more bytes, the
+ * connection has --max-inflight requests out, or this turn's budget is
+ * used up (then it goes on the backlog for the next turn). */
+static void conn_process(struct conn *c)
+{
+    struct server *srv = c->srv;
+    unsigned n = 0;
+    while (!c->closing && !c->broken && c->inflight < srv->cfg->max_inflight) {
+        if (n == CONN_FRAMES_PER_TURN) {
+            mark_backlog(c);
+            break;
+        }
+        msgpack_object obj;
+        int rc = proto_decoder_next(c->dec, &obj);
+        if (rc == 0) {
+            c->drained = true;
+            break;
+        }
+        if (rc < 0) {
+            parse_failed(c, rc, proto_decoder_error(c->dec));
+            return;
+        }
+        n++;
+        dispatch_frame(c, &obj);
+    }
+    if (c->closing)
+        return;
+    update_reading(c);
+    maybe_finish(c);
+}
+
+void conn_run_backlog(struct server *srv)
+{
+    struct conn *c = srv->backlog;
+    srv->backlog = NULL;
+    while (c) {
+        struct conn *next = c->backlog_next;
+        c->backlog_next = NULL;
+        c->in_backlog = false;
+        if (!c->closing)
+            conn_process(c);
+        conn_unref(c);
+        c = next;
+    }
+    if (!srv->backlog)
+        uv_idle_stop(&srv->idle);
+}
+
+void conn_request_done(struct conn *c)
+{
+    if (c->inflight)
+        c->inflight--;
+    if (c->closing)
+        return;
+    c->last_active_ns = server_now(c->srv);
+    if (!c->drained && !c->broken)
+        mark_backlog(c);
+    update_reading(c);
+    maybe_finish(c);
+}
+
+void conn_stop_reading(struct conn *c)
+{
+    if (c->closing)
+        return;
+    c->read_done = true;
+    update_reading(c);
+    maybe_finish(c);
+}
+
+/* ---- accept -------------------------------------------------------- */
+
+static void on_refused_close(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Over --max-connections: accept and close at once, so the client sees the
+ * refusal immediately instead of waiting in the kernel's backlog. */
+static void refuse(struct listener *lis)
+{
+    struct server *srv = lis->srv;
+    uv_stream_t *s;
+    if (lis->is_unix) {
+        uv_pipe_t *p = malloc(sizeof *p);
+        if (!p || uv_pipe_init(srv->loop, p, 0) < 0) {
+            free(p);
+            return;
+        }
+        s = (uv_stream_t *)p;
+    } else {
+        uv_tcp_t *t = malloc(sizeof *t);
+        if (!t || uv_tcp_init(srv->loop, t) < 0) {
+            free(t);
+            return;
+        }
+        s = (uv_stream_t *)t;
+    }
+    uv_accept(&lis->u.s, s);
+    uv_close((uv_handle_t *)s, on_refused_close);
+    srv->stats.conn_refused++;
+    log_debug(srv->log, "refused a connection on %s: --max-connections %u reached", lis->name,
+              srv->cfg->max_connections);
+}
+
+void conn_accept(struct listener *lis)
+{
+    struct server *srv = lis->srv;
+    if (srv->shutting_down || srv->stats.conn_current >= srv->cfg->max_connections) {
+        refuse(lis);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        refuse(lis);
+        return;
+    }
+    c->srv = srv;
+    c->lis = lis;
+    c->refs = 1;                /* the handle */
+    c->drained = true;
+    int rc = lis->is_unix ? uv_pipe_init(srv->loop, &c->u.pipe, 0)
+                          : uv_tcp_init(srv->loop, &c->u.tcp);
+    if (rc < 0) {
+        free(c);
+        refuse(lis);
+        return;
+    }
+    c->u.h.data = c;
+    /* From here on the handle exists: close, never free directly. */
+    c->id = ++srv->next_conn_id;
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->stats.conn_current++;
+    srv->stats.conn_total++;
+    c->last_active_ns = server_now(srv);
+
+    rc = uv_accept(&lis->u.s, &c->u.s);
+    if (rc < 0) {
+        log_debug(srv->log, "accept on %s failed: %s", lis->name, uv_strerror(rc));
+        conn_close(c, -1);
+        return;
+    }
+    if (proto_decoder_create(&srv->limits, &c->dec) < 0) {
+        log_error(srv->log, "conn %llu: cannot create a decoder", (unsigned long long)c->id);
+        conn_close(c, -1);
+        return;
+    }
+    if (!lis->is_unix)
+        uv_tcp_nodelay(&c->u.tcp, 1);
+    log_debug(srv->log, "conn %llu: accepted on %s", (unsigned long long)c->id, lis->name);
+    update_reading(c);
+}
+
+/* ---- idle ---------------------------------------------------------- */
+
+void conn_sweep_idle(struct server *srv, uint64_t now_ns, uint64_t idle_ns)
+{
+    struct conn *c = srv->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (!c->inflight && !c->writing && !c->out_len && now_ns - c->last_active_ns >= idle_ns)
+            conn_close(c, STATS_DROP_IDLE);
+        c = next;
+    }
+}

@@ -1,0 +1,78 @@
+/*
+ * log.c: see log.h.  Each line is formatted into a local buffer first and
+ * written with one fputs, because stdio locks the stream per call: two
+ * threads logging at once produce two whole lines, never a mix.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_init(struct logger *lg, enum log_level level, bool facts)
+{
+    lg->level = level;
+    lg->facts = facts;
+}
+
+int log_level_parse(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(name, level_names[i]))
+            return i;
+    if (!strcmp(name, "warning"))
+        return LOG_LEVEL_WARN;
+    return -1;
+}
+
+const char *log_level_name(enum log_level level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "?";
+}
+
+bool log_enabled(const struct logger *lg, enum log_level level)
+{
+    return level >= lg->level;
+}
+
+bool log_facts(const struct logger *lg)
+{
+    return lg->facts;
+}
+
+static void emit(const char *prefix, const char *fmt, va_list ap)
+{
+    char line[2048];
+    int n = snprintf(line, sizeof line, "suitd: %s", prefix);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return;
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+    if (len > sizeof line - 2)
+        len = sizeof line - 2;   /* truncated: still one line */
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    fputs(line, stderr);
+}
+
+void log_msg(const struct logger *lg, enum log_level level, const char *fmt, ...)
+{
+    if (lg && !log_enabled(lg, level))
+        return;
+    char prefix[16];
+    snprintf(prefix, sizeof prefix, "%s: ", log_level_name(level));
+    va_list ap;
+    va_start(ap, fmt);
+    emit(prefix, fmt, ap);
+    va_end(ap);
+}
+
+void log_plain(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit("", fmt, ap);
+    va_end(ap);
+}

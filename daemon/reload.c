@@ -1,0 +1,182 @@
+/*
+ * reload.c: see reload.h.
+ */
+#include "reload.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char *policy,
+                 const struct engine_limits *lim, const struct logger *lg,
+                 reload_publish_fn publish, void *arg)
+{
+    memset(r, 0, sizeof *r);
+    r->loop = loop;
+    r->dir = dir;
+    r->policy = policy;
+    r->limits = *lim;
+    r->log = lg;
+    r->publish = publish;
+    r->publish_arg = arg;
+    proto_error_init(&r->err);
+}
+
+/* engine_run_cases ends its report with "N passed, N failed"; that line is
+ * the only place the passed count is given. */
+static int count_passed(const char *report)
+{
+    int passed = -1;
+    const char *p = report;
+    while (p && *p) {
+        int a, b;
+        if (sscanf(p, "%d passed, %d failed", &a, &b) == 2)
+            passed = a;
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return passed < 0 ? 0 : passed;
+}
+
+/* Pool thread: everything slow happens here. */
+static void do_reload(uv_work_t *work)
+{
+    struct reload *r = work->data;
+    struct ruleset *rs = NULL;
+    r->cases_passed = 0;
+    int rc = ruleset_load(r->dir, r->policy, &rs, &r->err);
+    if (rc < 0) {
+        r->code = r->err.code ? r->err.code : PROTO_E_RULESET;
+        return;
+    }
+    /* A ruleset that loads but cannot become an engine must not be swapped
+     * in: the workers would keep their old engines and disagree with ping. */
+    struct engine *probe = NULL;
+    rc = engine_create(rs, &r->limits, &probe, &r->err);
+    if (rc < 0) {
+        r->code = PROTO_E_RULESET;
+        ruleset_unref(rs);
+        return;
+    }
+    engine_free(probe);
+
+    char cases[4096];
+    snprintf(cases, sizeof cases, "%s/tests", ruleset_dir(rs));
+    struct stat sb;
+    if (stat(cases, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        char *report = NULL;
+        size_t report_len = 0;
+        FILE *out = open_memstream(&report, &report_len);
+        int failed = engine_run_cases(rs, cases, 0, out, &r->err);
+        if (out)
+            fclose(out);
+        r->cases_passed = count_passed(report);
+        free(report);
+        if (failed != 0) {
+            if (failed > 0)
+                proto_error_set(&r->err, PROTO_E_RULESET,
+                                "reload refused: %d test case%s failed", failed,
+                                failed == 1 ? "" : "s");
+            else if (!r->err.code)
+                proto_error_set(&r->err, PROTO_E_RULESET, "reload refused: cannot run test cases");
+            r->code = PROTO_E_RULESET;
+            ruleset_unref(rs);
+            return;
+        }
+    }
+    r->code = 0;
+    r->rs = rs;
+}
+
+static void begin(struct reload *r);
+
+static void after_reload(uv_work_t *work, int status)
+{
+    struct reload *r = work->data;
+    if (status < 0 && !r->code) {
+        r->code = PROTO_E_INTERNAL;
+        proto_error_set(&r->err, PROTO_E_INTERNAL, "reload could not run: %s", uv_strerror(status));
+    }
+    if (r->code && !r->err.code)
+        r->err.code = r->code;
+    if (r->code && r->err.code != r->code)
+        r->err.code = r->code;
+    struct reload_outcome o = {
+        .code = r->code, .err = &r->err, .rs = r->rs, .cases_passed = r->cases_passed,
+    };
+    if (r->code) {
+        log_error(r->log, "reload failed, keeping the old ruleset: %s", r->err.message);
+        for (size_t i = 0; i < r->err.n_details; i++)
+            log_error(r->log, "reload:   %s", r->err.details[i]);
+    } else {
+        const struct suit_ruleset_id *id = ruleset_id(r->rs);
+        log_info(r->log, "reloaded ruleset %s %s %.12s (%d cases passed)", id->name,
+                 id->version, id->sha256, r->cases_passed);
+    }
+    if (r->publish)
+        r->publish(r->publish_arg, &o);
+
+    struct reload_waiter *w = r->current;
+    r->current = NULL;
+    while (w) {
+        struct reload_waiter *next = w->next;
+        w->next = NULL;
+        w->cb(w, &o);
+        w = next;
+    }
+    if (r->rs)
+        ruleset_unref(r->rs);
+    r->rs = NULL;
+    proto_error_close(&r->err);
+    r->running = false;
+    if (r->again) {
+        r->again = false;
+        r->current = r->next;
+        r->next = NULL;
+        begin(r);
+    }
+}
+
+static void begin(struct reload *r)
+{
+    r->running = true;
+    r->code = 0;
+    r->work.data = r;
+    int rc = uv_queue_work(r->loop, &r->work, do_reload, after_reload);
+    if (rc < 0) {
+        r->code = PROTO_E_INTERNAL;
+        proto_error_set(&r->err, PROTO_E_INTERNAL, "cannot start a reload: %s", uv_strerror(rc));
+        after_reload(&r->work, 0);
+    }
+}
+
+int reload_start(struct reload *r, struct reload_waiter *waiter)
+{
+    if (r->running) {
+        r->again = true;
+        if (waiter) {
+            waiter->next = r->next;
+            r->next = waiter;
+        }
+        return 0;
+    }
+    if (waiter) {
+        waiter->next = NULL;
+        r->current = waiter;
+    }
+    begin(r);
+    return 0;
+}
+
+bool reload_busy(const struct reload *r)
+{
+    return r->running;
+}
+
+void reload_close(struct reload *r)
+{
+    proto_error_close(&r->err);
+}

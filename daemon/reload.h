@@ -1,0 +1,70 @@
+/*
+ * reload.h: hot reload of the ruleset and policy.
+ *
+ * A reload loads the rules directory and policy file into a fresh ruleset,
+ * checks an engine can be built from it, and runs the directory's own test
+ * cases (DIR/tests) against it, all on a libuv thread-pool thread, never on
+ * the loop.  Only if everything passes does the loop publish it (see
+ * workers_set_ruleset).  Otherwise the old ruleset keeps serving and the
+ * error lists the failing files, lines or cases.
+ *
+ * Requests arriving while a reload runs are folded into one more run after
+ * it (a storm of SIGHUPs costs at most two loads), so every waiter gets the
+ * outcome of a load that started after it asked.
+ */
+#ifndef SUITD_RELOAD_H
+#define SUITD_RELOAD_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "log.h"
+
+struct reload_outcome {
+    int code;                   /* 0 or PROTO_E_* */
+    const struct proto_error *err;
+    struct ruleset *rs;         /* borrowed: the new ruleset on success */
+    int cases_passed;
+};
+
+struct reload_waiter;
+typedef void (*reload_cb)(struct reload_waiter *w, const struct reload_outcome *o);
+struct reload_waiter {
+    struct reload_waiter *next;
+    reload_cb cb;
+};
+
+/* Called on the loop after every run, before the waiters: this is where
+ * the owner swaps the ruleset in (success) and counts the outcome. */
+typedef void (*reload_publish_fn)(void *arg, const struct reload_outcome *o);
+
+struct reload {
+    uv_loop_t *loop;
+    const struct logger *log;
+    const char *dir, *policy;           /* borrowed from the config */
+    struct engine_limits limits;
+    reload_publish_fn publish;
+    void *publish_arg;
+
+    uv_work_t work;
+    bool running, again;
+    struct reload_waiter *current, *next;
+    /* results of the run in progress, written by the pool thread */
+    int code;
+    struct proto_error err;
+    struct ruleset *rs;
+    int cases_passed;
+};
+
+void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char *policy,
+                 const struct engine_limits *lim, const struct logger *lg,
+                 reload_publish_fn publish, void *arg);
+/* Starts a reload (or schedules one after the running one).  waiter may be
+ * NULL (SIGHUP).  Returns 0 or a negative libuv error. */
+int reload_start(struct reload *r, struct reload_waiter *waiter);
+bool reload_busy(const struct reload *r);
+/* Nothing to free once no run is in flight; asserts nothing pending. */
+void reload_close(struct reload *r);
+
+#endif

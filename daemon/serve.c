@@ -1,0 +1,93 @@
+/*
+ * serve.c: `suitd serve`, the daemon's entry point.  Reads the settings,
+ * loads the ruleset, binds, drops privileges, starts the workers and runs
+ * the loop until a signal shuts it down.  The work itself lives in
+ * server.c (listeners, shutdown), conn.c (connections), dispatch.c
+ * (methods), workers.c (engines), reload.c and stats.c.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "server.h"
+#include "tools.h"
+
+/* Loads the ruleset and builds one engine from it, so a ruleset that
+ * cannot serve stops the daemon before it binds anything. */
+static int load_ruleset(const struct config *cfg, const struct logger *lg, struct ruleset **out)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load(cfg->rules_dir, cfg->policy_file, &rs, &err);
+    if (rc == 0) {
+        struct engine *probe = NULL;
+        rc = engine_create(rs, &cfg->engine, &probe, &err);
+        if (rc == 0)
+            engine_free(probe);
+    }
+    if (rc < 0) {
+        log_error(lg, "cannot load the ruleset %s: %s", cfg->rules_dir, err.message);
+        for (size_t i = 0; i < err.n_details; i++)
+            log_error(lg, "  %s", err.details[i]);
+        if (rs)
+            ruleset_unref(rs);
+        proto_error_close(&err);
+        return -1;
+    }
+    proto_error_close(&err);
+    *out = rs;
+    return 0;
+}
+
+int serve_main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[1024] = "";
+    int rc = config_load(&cfg, argc, argv, err, sizeof err);
+    if (rc == 1)
+        return 0;
+    if (rc < 0) {
+        fprintf(stderr, "suitd: error: %s\n", err);
+        return 2;
+    }
+    struct logger lg;
+    log_init(&lg, cfg.log_level, cfg.log_facts);
+    if (cfg.log_facts)
+        log_warn(&lg, "--log-facts: patient facts may appear in debug logs");
+
+    /* A client that disconnects must not kill the daemon on write. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct ruleset *rs = NULL;
+    if (load_ruleset(&cfg, &lg, &rs) < 0) {
+        config_close(&cfg);
+        return 1;
+    }
+
+    uv_loop_t loop;
+    if ((rc = uv_loop_init(&loop)) < 0) {
+        log_error(&lg, "uv_loop_init: %s", uv_strerror(rc));
+        ruleset_unref(rs);
+        config_close(&cfg);
+        return 1;
+    }
+    struct server srv;
+    int status = 1;
+    rc = server_init(&srv, &loop, &cfg, &lg, rs);
+    ruleset_unref(rs);          /* the server holds its own reference */
+    if (rc == 0 && server_listen(&srv) == 0 && server_drop_privileges(&srv) == 0 &&
+        server_start(&srv) == 0) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        status = srv.exit_code;
+    }
+    server_close(&srv);
+    if (uv_loop_close(&loop) != 0)
+        log_warn(&lg, "event loop closed with handles still open");
+    config_close(&cfg);
+    return status;
+}

@@ -1,0 +1,70 @@
+/*
+ * stats.h: the daemon's counters and latency histogram, read by the `stats`
+ * method.  Touched only on the loop thread, so there are no locks.
+ *
+ * Latencies go into a log-linear histogram (16 sub-buckets per power of two
+ * of microseconds, so any percentile is within about 6% of the true value)
+ * that costs the same memory whatever the request count.
+ */
+#ifndef SUITD_STATS_H
+#define SUITD_STATS_H
+
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "suit_types.h"
+
+enum stats_method {
+    STATS_M_PING = 0,
+    STATS_M_ASSESS,
+    STATS_M_RULESET,
+    STATS_M_STATS,
+    STATS_M_RELOAD,
+    STATS_M_AUTH,
+    STATS_M_UNKNOWN,
+    STATS_M_COUNT
+};
+
+/* Why a connection was closed by the server. */
+enum stats_drop {
+    STATS_DROP_SLOW_READER = 0,   /* unsent output over --max-output */
+    STATS_DROP_IDLE,              /* --idle-timeout */
+    STATS_DROP_PARSE_ERROR,       /* bytes that are not MessagePack-RPC */
+    STATS_DROP_AUTH,              /* wrong token */
+    STATS_DROP_SHUTDOWN,          /* still busy at the shutdown deadline */
+    STATS_DROP_COUNT
+};
+
+#define STATS_N_CODES 11
+#define STATS_HIST_BUCKETS (16 + 40 * 16)
+
+struct stats {
+    uint64_t start_ns;
+    uint64_t conn_current, conn_total, conn_refused;
+    uint64_t requests[STATS_M_COUNT];
+    uint64_t errors[STATS_N_CODES];
+    uint64_t dropped[STATS_DROP_COUNT];
+    uint64_t reloads_ok, reloads_failed;
+    uint64_t hist[STATS_HIST_BUCKETS];
+    uint64_t hist_count;
+};
+
+void stats_init(struct stats *s, uint64_t now_ns);
+enum stats_method stats_method_of(const char *name, size_t len);
+const char *stats_method_name(enum stats_method m);
+const char *stats_drop_name(enum stats_drop d);
+void stats_error(struct stats *s, int code);
+void stats_latency(struct stats *s, uint64_t ns);
+/* Latency at quantile q (0..1) in milliseconds; 0 with no samples. */
+double stats_percentile(const struct stats *s, double q);
+
+struct stats_extra {
+    uint64_t now_ns;
+    uint64_t queue_depth;
+    unsigned workers;
+    const struct suit_ruleset_id *ruleset;
+};
+/* Packs the `stats` result map. */
+void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk);
+
+#endif

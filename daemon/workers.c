@@ -1,0 +1,236 @@
+/*
+ * workers.c: see workers.h.
+ */
+#include "workers.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct worker_arg {
+    struct workers *w;
+    unsigned index;
+};
+
+/* Builds an engine for the pool's current generation; keeps the old one if
+ * the build fails, because serving the previous ruleset beats failing. */
+static void refresh_engine(struct workers *w, unsigned index, struct engine **eng,
+                           uint64_t *have_gen, struct ruleset *rs, uint64_t gen)
+{
+    struct engine *fresh = NULL;
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc = engine_create(rs, &w->limits, &fresh, &err);
+    if (rc < 0) {
+        log_error(w->log, "worker %u: cannot build an engine for the new ruleset: %s",
+                  index, err.message);
+    } else {
+        if (*eng)
+            engine_free(*eng);
+        *eng = fresh;
+        log_debug(w->log, "worker %u: engine ready (generation %llu)", index,
+                  (unsigned long long)gen);
+    }
+    /* Do not retry a failed build before every job. */
+    *have_gen = gen;
+    proto_error_close(&err);
+}
+
+static void *worker_main(void *p)
+{
+    struct worker_arg *arg = p;
+    struct workers *w = arg->w;
+    unsigned index = arg->index;
+    free(arg);
+    struct engine *eng = NULL;
+    uint64_t have_gen = 0;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->head && !w->stopping && w->gen == have_gen)
+            pthread_cond_wait(&w->cond, &w->mu);
+        if (w->stopping)
+            break;
+        if (w->gen != have_gen) {
+            /* Between jobs: the job before this ran to the end on the old
+             * engine, the next one runs on the new. */
+            struct ruleset *rs = ruleset_ref(w->rs);
+            uint64_t gen = w->gen;
+            pthread_mutex_unlock(&w->mu);
+            refresh_engine(w, index, &eng, &have_gen, rs, gen);
+            ruleset_unref(rs);   /* the engine keeps its own ref */
+            pthread_mutex_lock(&w->mu);
+            continue;
+        }
+        struct workers_job *job = w->head;
+        w->head = job->next;
+        if (!w->head)
+            w->tail = NULL;
+        w->waiting--;
+        job->next = NULL;
+        pthread_mutex_unlock(&w->mu);
+
+        if (atomic_load(&job->cancelled))
+            job->skipped = true;
+        else
+            job->run(job, eng);
+
+        pthread_mutex_lock(&w->mu);
+        if (w->done_tail)
+            w->done_tail->next = job;
+        else
+            w->done_head = job;
+        w->done_tail = job;
+        pthread_mutex_unlock(&w->mu);
+        uv_async_send(&w->async);
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (eng)
+        engine_free(eng);
+    return NULL;
+}
+
+/* Loop thread: hands finished jobs back in one batch per wake-up. */
+static void on_async(uv_async_t *a)
+{
+    struct workers *w = a->data;
+    pthread_mutex_lock(&w->mu);
+    struct workers_job *job = w->done_head;
+    w->done_head = w->done_tail = NULL;
+    pthread_mutex_unlock(&w->mu);
+    while (job) {
+        struct workers_job *next = job->next;
+        job->next = NULL;
+        w->outstanding--;
+        job->done(job);
+        job = next;
+    }
+}
+
+int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset *rs,
+                 const struct engine_limits *lim, const struct logger *lg)
+{
+    memset(w, 0, sizeof *w);
+    w->loop = loop;
+    w->log = lg;
+    w->limits = *lim;
+    w->rs = ruleset_ref(rs);
+    w->gen = 1;
+    int rc = uv_async_init(loop, &w->async, on_async);
+    if (rc < 0) {
+        ruleset_unref(w->rs);
+        return rc;
+    }
+    w->async.data = w;
+    w->async_open = true;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cond, NULL);
+    w->threads = calloc(n, sizeof *w->threads);
+    if (!w->threads) {
+        workers_close(w);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct worker_arg *arg = malloc(sizeof *arg);
+        if (!arg) {
+            workers_close(w);
+            return -ENOMEM;
+        }
+        arg->w = w;
+        arg->index = i;
+        rc = pthread_create(&w->threads[i], NULL, worker_main, arg);
+        if (rc) {
+            free(arg);
+            workers_close(w);
+            return -rc;
+        }
+        w->n_threads++;
+    }
+    return 0;
+}
+
+void workers_submit(struct workers *w, struct workers_job *job)
+{
+    job->next = NULL;
+    job->skipped = false;
+    w->outstanding++;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = job;
+    else
+        w->head = job;
+    w->tail = job;
+    w->waiting++;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+size_t workers_outstanding(const struct workers *w)
+{
+    return w->outstanding;
+}
+
+void workers_set_ruleset(struct workers *w, struct ruleset *rs)
+{
+    struct ruleset *ref = ruleset_ref(rs);
+    pthread_mutex_lock(&w->mu);
+    struct ruleset *old = w->rs;
+    w->rs = ref;
+    w->gen++;
+    /* Idle workers rebuild now rather than on their next job. */
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    /* Engines built from the old ruleset hold their own refs. */
+    ruleset_unref(old);
+}
+
+static void noop_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void workers_close(struct workers *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->stopping = true;
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    for (unsigned i = 0; i < w->n_threads; i++)
+        pthread_join(w->threads[i], NULL);
+    free(w->threads);
+    w->threads = NULL;
+    w->n_threads = 0;
+
+    /* Whatever is still queued goes back unrun, so its owner can free it. */
+    pthread_mutex_lock(&w->mu);
+    struct workers_job *job = w->head;
+    w->head = w->tail = NULL;
+    w->waiting = 0;
+    pthread_mutex_unlock(&w->mu);
+    while (job) {
+        struct workers_job *next = job->next;
+        job->skipped = true;
+        job->next = NULL;
+        pthread_mutex_lock(&w->mu);
+        if (w->done_tail)
+            w->done_tail->next = job;
+        else
+            w->done_head = job;
+        w->done_tail = job;
+        pthread_mutex_unlock(&w->mu);
+        job = next;
+    }
+    if (w->async_open)
+        on_async(&w->async);
+
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cond);
+    if (w->rs)
+        ruleset_unref(w->rs);
+    w->rs = NULL;
+    if (w->async_open) {
+        uv_close((uv_handle_t *)&w->async, noop_close);
+        w->async_open = false;
+    }
+}

@@ -1,0 +1,81 @@
+/*
+ * workers.h: the pool of worker threads that run assessments.
+ *
+ * Each worker owns one struct engine (CLIPS environments are not
+ * thread-safe) built from the pool's current ruleset.  Jobs go in one FIFO
+ * guarded by a mutex; finished jobs come back to the loop thread through a
+ * uv_async, drained in batches, where their `done` callback runs.
+ *
+ * Hot reload: workers_set_ruleset() publishes a new ruleset under a new
+ * generation number.  A worker compares generations between jobs and
+ * rebuilds its own engine when they differ, so a job that has started runs
+ * to the end on the ruleset it started with.
+ *
+ * Ownership: a submitted job belongs to the pool until its `done` runs on
+ * the loop thread; then it belongs to whoever submitted it again.
+ */
+#ifndef SUITD_WORKERS_H
+#define SUITD_WORKERS_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "log.h"
+
+struct workers_job;
+/* Runs on a worker thread.  eng is NULL only if the worker could not build
+ * any engine: the job must then report an internal error. */
+typedef void (*workers_run_fn)(struct workers_job *job, struct engine *eng);
+/* Runs on the loop thread once run() has returned (or was skipped). */
+typedef void (*workers_done_fn)(struct workers_job *job);
+
+struct workers_job {
+    struct workers_job *next;
+    workers_run_fn run;
+    workers_done_fn done;
+    /* Set by the loop when nobody wants the answer any more (deadline,
+     * connection gone): a job not yet started is then skipped. */
+    atomic_bool cancelled;
+    bool skipped;               /* written by the worker: run() never ran */
+};
+
+struct workers {
+    uv_loop_t *loop;
+    uv_async_t async;
+    const struct logger *log;
+    struct engine_limits limits;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    struct workers_job *head, *tail;        /* waiting jobs */
+    struct workers_job *done_head, *done_tail;
+    size_t waiting;
+    bool stopping;
+    struct ruleset *rs;                     /* current ruleset, one ref */
+    uint64_t gen;
+
+    pthread_t *threads;
+    unsigned n_threads;
+    size_t outstanding;                     /* loop thread only */
+    bool async_open;
+};
+
+/* Starts n threads serving rs (a ref is taken).  0 or a negative errno. */
+int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset *rs,
+                 const struct engine_limits *lim, const struct logger *lg);
+/* Loop thread only.  The job's run and done must be set. */
+void workers_submit(struct workers *w, struct workers_job *job);
+/* Jobs submitted and not yet returned to the loop (waiting + running). */
+size_t workers_outstanding(const struct workers *w);
+/* Publishes rs (a ref is taken) for every worker's next job. */
+void workers_set_ruleset(struct workers *w, struct ruleset *rs);
+/* Stops and joins the threads (jobs still waiting are returned through
+ * done, marked skipped), then closes the async handle; the loop must run
+ * once more to finish the close. */
+void workers_close(struct workers *w);
+
+#endif
