@@ -1,0 +1,888 @@
+/*
+ * test_engine.c: the engine against small dedicated rulesets in
+ * tests/engine/rulesets (not the bundled rules/, which has its own cases).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nettle/sha2.h>
+
+#include "engine.h"
+
+#define RS(name) ENGINE_TEST_RULESETS "/" name
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static struct ruleset *load_ok(const char *dir, const char *policy)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load(dir, policy, &rs, &err);
+    if (rc) {
+        for (size_t i = 0; i < err.n_details; i++)
+            fprintf(stderr, "  %s\n", err.details[i]);
+    }
+    ck_assert_msg(rc == 0, "load %s: %s", dir, err.message);
+    ck_assert_ptr_nonnull(rs);
+    proto_error_close(&err);
+    return rs;
+}
+
+static struct engine *engine_ok(struct ruleset *rs, uint64_t max_firings, uint32_t deadline_ms)
+{
+    struct engine_limits lim;
+    engine_limits_default(&lim);
+    if (max_firings)
+        lim.max_firings = max_firings;
+    if (deadline_ms)
+        lim.deadline_ms = deadline_ms;
+    struct proto_error err;
+    proto_error_init(&err);
+    struct engine *e = NULL;
+    int rc = engine_create(rs, &lim, &e, &err);
+    ck_assert_msg(rc == 0, "engine_create: %s", err.message);
+    proto_error_close(&err);
+    return e;
+}
+
+static void add_item(struct suit_item_list *l, const char *name, int64_t days)
+{
+    struct suit_item *n = realloc(l->items, (l->len + 1) * sizeof *n);
+    ck_assert_ptr_nonnull(n);
+    l->items = n;
+    l->items[l->len].name = strdup(name);
+    l->items[l->len].days = days;
+    l->len++;
+}
+
+/* A complete patient with nothing wrong. */
+static void healthy(struct suit_patient *p)
+{
+    suit_patient_init(p);
+    p->age = 30;
+    p->pregnant = SUIT_NO;
+    p->breastfeeding = SUIT_NO;
+    p->fitzpatrick = 2;
+    p->area = strdup("face");
+    p->indication = strdup("fine-lines");
+}
+
+static const struct suit_finding *find(const struct suit_result *r, const char *id)
+{
+    for (size_t i = 0; i < r->n_findings; i++)
+        if (!strcmp(r->findings[i].id, id))
+            return &r->findings[i];
+    return NULL;
+}
+
+static bool has_detail(const struct proto_error *e, const char *needle)
+{
+    for (size_t i = 0; i < e->n_details; i++)
+        if (strstr(e->details[i], needle))
+            return true;
+    return false;
+}
+
+static void dump_details(const struct proto_error *e)
+{
+    for (size_t i = 0; i < e->n_details; i++)
+        fprintf(stderr, "  detail: %s\n", e->details[i]);
+}
+
+static char *write_temp(const char *text)
+{
+    char *path = strdup("/tmp/suitd-engine-test-XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    size_t n = strlen(text);
+    ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
+    close(fd);
+    return path;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+START_TEST(test_load_basic)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    const struct suit_ruleset_id *id = ruleset_id(rs);
+    ck_assert_str_eq(id->name, "engine-test");
+    ck_assert_str_eq(id->version, "0.0.1");
+    ck_assert_uint_eq(strlen(id->sha256), 64);
+    ck_assert_str_eq(ruleset_dir(rs), RS("basic"));
+
+    /* sha256 = manifest bytes, then each listed file in order */
+    static const char *const files[] = {"manifest.ini", "templates.clp", "data.clp",
+                                        "rules.clp", "verdict.clp"};
+    struct sha256_ctx ctx;
+    sha256_init(&ctx);
+    for (size_t i = 0; i < 5; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", RS("basic"), files[i]);
+        FILE *f = fopen(path, "rb");
+        ck_assert_ptr_nonnull(f);
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            sha256_update(&ctx, n, (const uint8_t *)buf);
+        fclose(f);
+    }
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&ctx, sizeof d, d);
+    char hex[65];
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    ck_assert_str_eq(id->sha256, hex);
+
+    ruleset_ref(rs);
+    ruleset_unref(rs);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_load_errors_have_file_and_line)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load(RS("badload"), NULL, &rs, &err);
+    dump_details(&err);
+    ck_assert_int_eq(rc, PROTO_E_RULESET);
+    ck_assert_int_eq(err.code, PROTO_E_RULESET);
+    ck_assert_ptr_null(rs);
+    ck_assert_uint_eq(err.n_details, 2);
+    ck_assert_msg(has_detail(&err, "bad.clp:4: "), "bad slot reported at bad.clp:4");
+    ck_assert_msg(has_detail(&err, "no-such-slot"), "message names the slot");
+    ck_assert_msg(has_detail(&err, "bad.clp:16: "), "bad function reported at bad.clp:16");
+    ck_assert_msg(has_detail(&err, "no-such-function"), "message names the function");
+    ck_assert_msg(!has_detail(&err, "good.clp"), "the good file has no problem");
+    proto_error_close(&err);
+}
+END_TEST
+
+START_TEST(test_load_missing_file_and_contract)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    ck_assert_int_eq(ruleset_load(RS("no-such-ruleset"), NULL, &rs, &err), PROTO_E_RULESET);
+    ck_assert_ptr_null(rs);
+    proto_error_close(&err);
+
+    ck_assert_int_eq(ruleset_load(RS("nocontract"), NULL, &rs, &err), PROTO_E_RULESET);
+    dump_details(&err);
+    ck_assert_ptr_null(rs);
+    ck_assert(has_detail(&err, "deftemplate 'patient' is missing"));
+    ck_assert(has_detail(&err, "deftemplate 'finding' is missing"));
+    proto_error_close(&err);
+}
+END_TEST
+
+START_TEST(test_policy_override)
+{
+    char *pol = write_temp("; clinic policy\n[policy]\nnsaid-hold-days = 5\n"
+                           "home-roller-max-depth-mm = 0.25\n");
+    struct ruleset *rs = load_ok(RS("basic"), pol);
+
+    /* reported by the `ruleset` method, ints as ints and reals as floats */
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    ruleset_pack_info(rs, &pk);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_MAP);
+    bool saw_policy = false, saw_vocab = false, saw_syn = false;
+    for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &up.data.via.map.ptr[i];
+        const char *k = kv->key.via.str.ptr;
+        size_t kn = kv->key.via.str.size;
+        if (kn == 6 && !memcmp(k, "policy", 6)) {
+            saw_policy = true;
+            for (uint32_t j = 0; j < kv->val.via.map.size; j++) {
+                const msgpack_object_kv *p = &kv->val.via.map.ptr[j];
+                if (p->key.via.str.size == 15 && !memcmp(p->key.via.str.ptr, "nsaid-hold-days", 15)) {
+                    ck_assert_int_eq(p->val.type, MSGPACK_OBJECT_POSITIVE_INTEGER);
+                    ck_assert_uint_eq(p->val.via.u64, 5);
+                }
+                if (p->key.via.str.size == 24 &&
+                    !memcmp(p->key.via.str.ptr, "home-roller-max-depth-mm", 24)) {
+                    ck_assert_int_eq(p->val.type, MSGPACK_OBJECT_FLOAT64);
+                    ck_assert(p->val.via.f64 == 0.25);
+                }
+                if (p->key.via.str.size == 25 &&
+                    !memcmp(p->key.via.str.ptr, "isotretinoin-washout-days", 25))
+                    ck_assert_uint_eq(p->val.via.u64, 180);
+            }
+        } else if (kn == 12 && !memcmp(k, "vocabularies", 12)) {
+            saw_vocab = true;
+            for (uint32_t j = 0; j < kv->val.via.map.size; j++) {
+                const msgpack_object_kv *v = &kv->val.via.map.ptr[j];
+                if (v->key.via.str.size == 5 && !memcmp(v->key.via.str.ptr, "areas", 5)) {
+                    ck_assert_uint_eq(v->val.via.array.size, 3);
+                    ck_assert(!memcmp(v->val.via.array.ptr[0].via.str.ptr, "face", 4));
+                }
+                if (v->key.via.str.size == 10 && !memcmp(v->key.via.str.ptr, "conditions", 10))
+                    /* active-acne, cold-sore, sunburn: the synonym acne is not public */
+                    ck_assert_uint_eq(v->val.via.array.size, 3);
+            }
+        } else if (kn == 8 && !memcmp(k, "synonyms", 8)) {
+            saw_syn = true;
+            ck_assert_uint_eq(kv->val.via.map.size, 2);   /* acne, accutane */
+        }
+    }
+    ck_assert(saw_policy && saw_vocab && saw_syn);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+
+    /* and applied to the policy facts the rules read */
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    add_item(&p.medications, "ibuprofen", 4);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_ptr_nonnull(find(&r, "nsaid-hold"));   /* 4 < 5; the default 3 would not */
+    suit_result_close(&r);
+    engine_free(e);
+    suit_patient_close(&p);
+    ruleset_unref(rs);
+
+    /* the default does not hold at 4 days */
+    rs = load_ok(RS("basic"), NULL);
+    e = engine_ok(rs, 0, 0);
+    healthy(&p);
+    add_item(&p.medications, "ibuprofen", 4);
+    suit_result_init(&r);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_ptr_null(find(&r, "nsaid-hold"));
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_SUITABLE);
+    suit_result_close(&r);
+    engine_free(e);
+    suit_patient_close(&p);
+    ruleset_unref(rs);
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+}
+END_TEST
+
+START_TEST(test_policy_unknown_name_refused)
+{
+    char *pol = write_temp("[policy]\nnsaid-hold-days = 5\nno-such-policy = 3\n"
+                           "isotretinoin-washout-days = soon\n");
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    ck_assert_int_eq(ruleset_load(RS("basic"), pol, &rs, &err), PROTO_E_RULESET);
+    dump_details(&err);
+    ck_assert_ptr_null(rs);
+    char want[600];
+    snprintf(want, sizeof want, "%s:3: unknown policy 'no-such-policy'", pol);
+    ck_assert_msg(has_detail(&err, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:4: isotretinoin-washout-days: 'soon' is not a number", pol);
+    ck_assert_msg(has_detail(&err, want), "want %s", want);
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+}
+END_TEST
+
+/* ---- assessments ---------------------------------------------------------- */
+
+START_TEST(test_assess_basic_and_synonyms)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    ck_assert_ptr_eq(engine_ruleset(e), rs);
+    struct proto_error err;
+    proto_error_init(&err);
+    for (int round = 0; round < 3; round++) {
+        struct suit_patient p;
+        healthy(&p);
+        free(p.area);
+        p.area = strdup("FACE");
+        free(p.indication);
+        p.indication = strdup("Acne-Scars");
+        add_item(&p.conditions, "Acne", -1);                /* synonym of active-acne */
+        add_item(&p.medications, "ACCUTANE", 100);          /* synonym of isotretinoin */
+        p.explain = true;
+        struct suit_result r;
+        suit_result_init(&r);
+        ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+        ck_assert_int_eq(r.verdict, SUIT_VERDICT_DEFER);
+        /* active acne has no fixed end, so it decides defer_days */
+        ck_assert_int_eq(r.defer_days, -1);
+        ck_assert_ptr_nonnull(find(&r, "active-acne"));
+        const struct suit_finding *w = find(&r, "isotretinoin-washout");
+        ck_assert_ptr_nonnull(w);
+        ck_assert_int_eq(w->defer_days, 80);
+        ck_assert_str_eq(w->source, "DP");
+        ck_assert_str_eq(w->category, "medication");
+        ck_assert(r.plan.present);
+        ck_assert_int_eq(r.plan.course_cost_min, 300);
+        ck_assert_int_eq(r.plan.course_cost_max, 4200);
+        ck_assert_uint_eq(r.n_aftercare, 2);
+        ck_assert_str_eq(r.aftercare[0], "No makeup for 24 hours");   /* order 1 first */
+        ck_assert_uint_eq(r.n_side_effects, 1);
+        ck_assert_str_eq(r.ruleset.name, "engine-test");
+        ck_assert_str_eq(r.ruleset.sha256, ruleset_id(rs)->sha256);
+        ck_assert(r.has_trace);
+        ck_assert_uint_eq(r.n_trace, 3);
+        bool saw_plan = false;
+        for (size_t i = 0; i < r.n_trace; i++)
+            saw_plan |= !strcmp(r.trace[i], "plan-acne-scars");
+        ck_assert(saw_plan);
+        suit_result_close(&r);
+        suit_patient_close(&p);
+    }
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_findings_sorted_heaviest_first)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    p.pregnant = SUIT_YES;
+    add_item(&p.conditions, "cold-sore", -1);
+    add_item(&p.medications, "ibuprofen", 0);
+    add_item(&p.medications, "unheard-of-pill", 0);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_uint_eq(r.n_findings, 4);
+    ck_assert_str_eq(r.findings[0].id, "pregnancy");
+    ck_assert_str_eq(r.findings[1].id, "cold-sore");
+    ck_assert_str_eq(r.findings[2].id, "nsaid-hold");               /* caution, by id */
+    ck_assert_str_eq(r.findings[3].id, "unrecognised-medication");
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_CONTRAINDICATED);
+    ck_assert_int_eq(r.defer_days, -1);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_unknown_area_invalid_params)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    free(p.area);
+    p.area = strdup("elbow");
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), PROTO_E_INVALID_PARAMS);
+    ck_assert_int_eq(err.code, PROTO_E_INVALID_PARAMS);
+    ck_assert_str_eq(err.message, "area: unknown term 'elbow'; allowed: face, forehead, scalp");
+    ck_assert_str_eq(err.field, "area");
+    ck_assert_uint_eq(err.n_details, 3);
+    ck_assert_str_eq(err.details[0], "face");
+    ck_assert_str_eq(err.details[2], "scalp");
+    ck_assert_uint_eq(r.n_findings, 0);
+    proto_error_close(&err);
+    suit_result_close(&r);
+
+    free(p.area);
+    p.area = strdup("face");
+    free(p.setting);
+    p.setting = strdup("bathroom");
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), PROTO_E_INVALID_PARAMS);
+    ck_assert_str_eq(err.field, "setting");
+    ck_assert(has_detail(&err, "home-roller"));
+    proto_error_close(&err);
+    suit_result_close(&r);
+
+    /* the engine is still fine afterwards */
+    free(p.setting);
+    p.setting = strdup("Home-Roller");
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_SUITABLE);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_missing_facts_incomplete)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    suit_patient_init(&p);
+    p.area = strdup("face");
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_INCOMPLETE);
+    static const char *const want[] = {"age", "pregnant", "breastfeeding", "fitzpatrick",
+                                       "indication"};
+    ck_assert_uint_eq(r.n_missing, 5);
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_str_eq(r.missing[i], want[i]);
+    ck_assert_ptr_nonnull(find(&r, "missing-age"));
+    ck_assert_ptr_nonnull(find(&r, "missing-indication"));
+    ck_assert_ptr_null(find(&r, "missing-area"));
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_hostile_strings_stay_values)
+{
+    char marker[128];
+    snprintf(marker, sizeof marker, "/tmp/suitd-engine-pwned-%ld", (long)getpid());
+    unlink(marker);
+    char hostile[256];
+    snprintf(hostile, sizeof hostile, "x) (system \"touch %s\") (", marker);
+    char hostile2[256];
+    snprintf(hostile2, sizeof hostile2, "\") (assert (finding (id pwned))) (\"");
+
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    add_item(&p.conditions, hostile, 3);
+    add_item(&p.medications, hostile2, 0);
+    add_item(&p.allergies, "(exit)", -1);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    const struct suit_finding *c = find(&r, "unrecognised-condition");
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->detail, hostile);
+    const struct suit_finding *m = find(&r, "unrecognised-medication");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_str_eq(m->detail, hostile2);
+    const struct suit_finding *a = find(&r, "unrecognised-allergy");
+    ck_assert_ptr_nonnull(a);
+    ck_assert_str_eq(a->detail, "(exit)");
+    ck_assert_ptr_null(find(&r, "pwned"));
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_PRECAUTIONS);
+    ck_assert_int_ne(access(marker, F_OK), 0);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_gc_many_facts)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    static const char *const known[] = {"acne", "cold-sore", "sunburn", "active-acne"};
+    for (int i = 0; i < SUIT_MAX_ITEMS; i++) {
+        char name[64];
+        if (i % 2) {
+            add_item(&p.conditions, known[i % 4], i);
+        } else {
+            snprintf(name, sizeof name, "unknown-condition-%d", i);
+            add_item(&p.conditions, name, i);
+        }
+        snprintf(name, sizeof name, i % 3 ? "drug \"%d\" )(" : "ibuprofen", i);
+        add_item(&p.medications, name, i % 5);
+        snprintf(name, sizeof name, i % 2 ? "chemical-peel" : "procedure %d", i);
+        add_item(&p.procedures, name, i);
+        snprintf(name, sizeof name, i % 2 ? "lidocaine" : "allergen %d", i);
+        add_item(&p.allergies, name, -1);
+    }
+    struct proto_error err;
+    proto_error_init(&err);
+    size_t first_n = 0;
+    for (int round = 0; round < 2000; round++) {
+        struct suit_result r;
+        suit_result_init(&r);
+        ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+        if (round == 0)
+            first_n = r.n_findings;
+        ck_assert_uint_eq(r.n_findings, first_n);
+        ck_assert_int_eq(r.verdict, SUIT_VERDICT_DEFER);
+        ck_assert_int_eq(r.defer_days, -1);    /* cold sore has no fixed end */
+        suit_result_close(&r);
+    }
+    ck_assert_uint_gt(first_n, 60);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+/* ---- misbehaving rules ----------------------------------------------------- */
+
+static int assess_condition(struct engine *e, const char *condition, const char *area,
+                            struct suit_result *r, struct proto_error *err)
+{
+    struct suit_patient p;
+    healthy(&p);
+    if (area) {
+        free(p.area);
+        p.area = strdup(area);
+    }
+    if (condition)
+        add_item(&p.conditions, condition, -1);
+    suit_result_init(r);
+    int rc = engine_assess(e, &p, r, err);
+    suit_patient_close(&p);
+    return rc;
+}
+
+static void assert_still_works(struct engine *e)
+{
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(assess_condition(e, "cold-sore", NULL, &r, &err), 0);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_DEFER);
+    ck_assert_ptr_nonnull(find(&r, "cold-sore"));
+    suit_result_close(&r);
+    proto_error_close(&err);
+}
+
+START_TEST(test_firing_cap)
+{
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 500, 5000);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(assess_condition(e, "fire-forever", NULL, &r, &err), PROTO_E_RULESET);
+    ck_assert_msg(strstr(err.message, "did not settle"), "%s", err.message);
+    ck_assert_msg(strstr(err.message, "firing cap"), "%s", err.message);
+    ck_assert_uint_eq(r.n_findings, 0);      /* never a partial verdict */
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    assert_still_works(e);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_deadline_endless_loop)
+{
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 0, 200);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    time_t start = time(NULL);
+    ck_assert_int_eq(assess_condition(e, "loop-forever", NULL, &r, &err), PROTO_E_RULESET);
+    /* generous bound: only proves the loop was stopped at all */
+    ck_assert_int_lt(time(NULL) - start, 30);
+    ck_assert_msg(strstr(err.message, "did not settle"), "%s", err.message);
+    ck_assert_msg(strstr(err.message, "deadline"), "%s", err.message);
+    ck_assert_uint_eq(r.n_findings, 0);
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    /* and again: the halt flags were cleared */
+    ck_assert_int_eq(assess_condition(e, "loop-forever", NULL, &r, &err), PROTO_E_RULESET);
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_exit_is_neutralised)
+{
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc = assess_condition(e, "call-exit", NULL, &r, &err);
+    /* still here: (exit) returned to the rule, which went on */
+    ck_assert_int_eq(rc, 0);
+    ck_assert_ptr_nonnull(find(&r, "after-exit"));
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_data_facts_restored)
+{
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(assess_condition(e, NULL, "scalp", &r, &err), 0);
+    ck_assert_ptr_nonnull(find(&r, "area-known"));
+    suit_result_close(&r);
+    /* a rule retracts the scalp term ... */
+    ck_assert_int_eq(assess_condition(e, "touch-data", "scalp", &r, &err), 0);
+    suit_result_close(&r);
+    /* ... and the next request sees the data facts intact */
+    ck_assert_int_eq(assess_condition(e, NULL, "scalp", &r, &err), 0);
+    ck_assert_ptr_nonnull(find(&r, "area-known"));
+    suit_result_close(&r);
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+START_TEST(test_runtime_error_is_ruleset_error)
+{
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(assess_condition(e, "runtime-error", NULL, &r, &err), PROTO_E_RULESET);
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
+/* ---- verdict policy ---------------------------------------------------------- */
+
+static void verdict_of(const enum suit_severity *sev, const int64_t *days, size_t n,
+                       size_t missing, struct suit_result *r)
+{
+    static struct suit_finding f[8];
+    static char *miss[1] = {"age"};
+    memset(r, 0, sizeof *r);
+    for (size_t i = 0; i < n; i++) {
+        f[i].severity = sev[i];
+        f[i].defer_days = days ? days[i] : -1;
+    }
+    r->findings = f;
+    r->n_findings = n;
+    r->missing = miss;
+    r->n_missing = missing;
+    engine_verdict(r);
+}
+
+START_TEST(test_verdict_table)
+{
+    static const enum suit_verdict of[] = {
+        [SUIT_SEV_INFO] = SUIT_VERDICT_SUITABLE,
+        [SUIT_SEV_CAUTION] = SUIT_VERDICT_PRECAUTIONS,
+        [SUIT_SEV_INCOMPLETE] = SUIT_VERDICT_INCOMPLETE,
+        [SUIT_SEV_DEFER] = SUIT_VERDICT_DEFER,
+        [SUIT_SEV_REFER] = SUIT_VERDICT_REFER,
+        [SUIT_SEV_CONTRAINDICATED] = SUIT_VERDICT_CONTRAINDICATED,
+    };
+    struct suit_result r;
+    verdict_of(NULL, NULL, 0, 0, &r);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_SUITABLE);
+    ck_assert_int_eq(r.defer_days, -1);
+    verdict_of(NULL, NULL, 0, 1, &r);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_INCOMPLETE);
+    /* every pair, in both orders: the heavier decides */
+    for (int a = SUIT_SEV_INFO; a <= SUIT_SEV_CONTRAINDICATED; a++)
+        for (int b = SUIT_SEV_INFO; b <= SUIT_SEV_CONTRAINDICATED; b++) {
+            enum suit_severity s[2] = {(enum suit_severity)a, (enum suit_severity)b};
+            int64_t d[2] = {10, 10};
+            verdict_of(s, d, 2, 0, &r);
+            int heavy = a > b ? a : b;
+            ck_assert_int_eq(r.verdict, of[heavy]);
+            ck_assert_int_eq(r.defer_days, heavy == SUIT_SEV_DEFER ? 10 : -1);
+            /* a missing fact lifts anything below incomplete to incomplete */
+            verdict_of(s, d, 2, 1, &r);
+            ck_assert_int_eq(r.verdict, heavy < SUIT_SEV_INCOMPLETE ? SUIT_VERDICT_INCOMPLETE
+                                                                    : of[heavy]);
+        }
+    /* defer_days: the largest; nil (no fixed end) wins */
+    enum suit_severity d3[3] = {SUIT_SEV_DEFER, SUIT_SEV_DEFER, SUIT_SEV_CAUTION};
+    int64_t days[3] = {14, 60, -1};
+    verdict_of(d3, days, 3, 0, &r);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_DEFER);
+    ck_assert_int_eq(r.defer_days, 60);
+    int64_t open[3] = {14, -1, 200};
+    verdict_of(d3, open, 3, 0, &r);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_DEFER);
+    ck_assert_int_eq(r.defer_days, -1);
+    int64_t zero[3] = {0, 0, 5};
+    verdict_of(d3, zero, 3, 0, &r);
+    ck_assert_int_eq(r.defer_days, 0);
+}
+END_TEST
+
+/* ---- lint and cases ------------------------------------------------------------ */
+
+static char *lint_output(const char *dir, int *problems)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(out);
+    *problems = engine_lint(dir, out);
+    fclose(out);
+    fprintf(stderr, "%s", buf);
+    return buf;
+}
+
+START_TEST(test_lint)
+{
+    int n;
+    char *out = lint_output(RS("basic"), &n);
+    ck_assert_int_eq(n, 0);
+    free(out);
+
+    out = lint_output(RS("lintbad"), &n);
+    ck_assert_int_eq(n, 3);
+    ck_assert(strstr(out, "lintbad.clp:5: forbidden function or construct 'system'"));
+    ck_assert(strstr(out, "lintbad.clp:10: rule finding-without-source: finding has no source"));
+    ck_assert(strstr(out, "lintbad.clp:16: rule cites-unknown-source: source 'NOSUCH' is not a "
+                          "source fact"));
+    free(out);
+
+    /* load errors are lint problems too, with file and line */
+    out = lint_output(RS("badload"), &n);
+    ck_assert_int_eq(n, 2);
+    ck_assert(strstr(out, "bad.clp:4: "));
+    free(out);
+
+    /* (exit) and friends are flagged even though they load */
+    out = lint_output(RS("hostile"), &n);
+    ck_assert_int_ge(n, 1);
+    ck_assert(strstr(out, "hostile.clp:31: forbidden function or construct 'exit'"));
+    free(out);
+}
+END_TEST
+
+static char *cases_output(struct ruleset *rs, const char *dir, int coverage, int *rc,
+                          struct proto_error *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(out);
+    *rc = engine_run_cases(rs, dir, coverage, out, err);
+    fclose(out);
+    fprintf(stderr, "%s", buf);
+    return buf;
+}
+
+START_TEST(test_cases_runner)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc;
+    char *out = cases_output(rs, NULL, 1, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(strstr(out, "\n7 passed, 0 failed\n"));
+    ck_assert(strstr(out, "PASS pregnancy contraindicates\n"));
+    free(out);
+    proto_error_close(&err);
+
+    out = cases_output(rs, RS("basic/mixed-cases"), 1, &rc, &err);
+    /* one failed case + finding rules no case in this directory fires */
+    ck_assert_int_gt(rc, 1);
+    ck_assert(strstr(out, "PASS passes: pregnancy\n"));
+    ck_assert(strstr(out, "FAIL fails on purpose: wrong verdict\n"));
+    ck_assert(strstr(out, "verdict: expected defer, got suitable"));
+    ck_assert(strstr(out, "defer_days: expected 3, got nil"));
+    ck_assert(strstr(out, "missing findings: nsaid-hold"));
+    ck_assert(strstr(out, "\n2 passed, 1 failed\n"));
+    ck_assert(strstr(out, "not fired by any case: cold-sore (rules.clp:30)"));
+    ck_assert(has_detail(&err, "fails on purpose: wrong verdict"));
+    free(out);
+    proto_error_close(&err);
+
+    /* without --coverage only the failed case counts */
+    out = cases_output(rs, RS("basic/mixed-cases"), 0, &rc, &err);
+    ck_assert_int_eq(rc, 1);
+    ck_assert(!strstr(out, "not fired"));
+    free(out);
+    proto_error_close(&err);
+    ruleset_unref(rs);
+}
+END_TEST
+
+static Suite *engine_suite(void)
+{
+    Suite *s = suite_create("engine");
+    TCase *t = tcase_create("load");
+    tcase_add_test(t, test_load_basic);
+    tcase_add_test(t, test_load_errors_have_file_and_line);
+    tcase_add_test(t, test_load_missing_file_and_contract);
+    tcase_add_test(t, test_policy_override);
+    tcase_add_test(t, test_policy_unknown_name_refused);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("assess");
+    tcase_set_timeout(t, 300);
+    tcase_add_test(t, test_assess_basic_and_synonyms);
+    tcase_add_test(t, test_findings_sorted_heaviest_first);
+    tcase_add_test(t, test_unknown_area_invalid_params);
+    tcase_add_test(t, test_missing_facts_incomplete);
+    tcase_add_test(t, test_hostile_strings_stay_values);
+    tcase_add_test(t, test_gc_many_facts);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("limits");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, test_firing_cap);
+    tcase_add_test(t, test_deadline_endless_loop);
+    tcase_add_test(t, test_exit_is_neutralised);
+    tcase_add_test(t, test_data_facts_restored);
+    tcase_add_test(t, test_runtime_error_is_ruleset_error);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("verdict");
+    tcase_add_test(t, test_verdict_table);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("tools");
+    tcase_add_test(t, test_lint);
+    tcase_add_test(t, test_cases_runner);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(engine_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

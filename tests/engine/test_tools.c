@@ -1,0 +1,132 @@
+/*
+ * test_tools.c: suitd check / test / assess, run in-process through their
+ * main functions, with real files on stdin and stdout.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tools.h"
+
+#define RS(name) ENGINE_TEST_RULESETS "/" name
+
+/* main.c is not linked here; the tools only need this from it. */
+const char *tools_default_rules_dir(void)
+{
+    return RS("basic");
+}
+
+/* Runs fn with stdin from `input` and returns what it printed on stdout. */
+static char *run_tool(int (*fn)(int, char **), int argc, char **argv, const char *input,
+                      int *status)
+{
+    char in_path[] = "/tmp/suitd-tools-in-XXXXXX", out_path[] = "/tmp/suitd-tools-out-XXXXXX";
+    int in = mkstemp(in_path), out = mkstemp(out_path);
+    ck_assert(in >= 0 && out >= 0);
+    if (input)
+        ck_assert_int_eq(write(in, input, strlen(input)), (ssize_t)strlen(input));
+    close(in);
+    ck_assert_ptr_nonnull(freopen(in_path, "r", stdin));
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    dup2(out, STDOUT_FILENO);
+    *status = fn(argc, argv);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    close(out);
+    FILE *f = fopen(out_path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    unlink(in_path);
+    unlink(out_path);
+    fprintf(stderr, "%s", buf);
+    return buf;
+}
+
+START_TEST(test_check_tool)
+{
+    int st;
+    char *argv1[] = {RS("basic")};
+    char *out = run_tool(tools_check_main, 1, argv1, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    free(out);
+    char *argv2[] = {RS("lintbad")};
+    out = run_tool(tools_check_main, 1, argv2, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "lintbad.clp:5: forbidden function or construct 'system'"));
+    free(out);
+    char *argv3[] = {"--help"};
+    out = run_tool(tools_check_main, 1, argv3, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, "usage: suitd check"));
+    free(out);
+    char *argv4[] = {"--bogus"};
+    out = run_tool(tools_check_main, 1, argv4, NULL, &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_test_tool)
+{
+    int st;
+    char *argv1[] = {"--coverage"};     /* default dir: the basic ruleset */
+    char *out = run_tool(tools_test_main, 1, argv1, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, "7 passed, 0 failed\n"));
+    free(out);
+    char *argv2[] = {RS("badload")};
+    out = run_tool(tools_test_main, 1, argv2, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    free(out);
+}
+END_TEST
+
+START_TEST(test_assess_tool)
+{
+    int st;
+    char *argv1[] = {"--explain", RS("basic")};
+    char *out = run_tool(tools_assess_main, 2, argv1,
+                         "{\"age\": 30, \"pregnant\": false, \"breastfeeding\": false,"
+                         " \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"acne-scars\","
+                         " \"medications\": [{\"name\": \"accutane\", \"days_since_last_dose\": 179}]}",
+                         &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, "\"verdict\": \"defer\""));
+    ck_assert(strstr(out, "\"defer_days\": 1"));
+    ck_assert(strstr(out, "isotretinoin-washout"));
+    ck_assert(strstr(out, "plan-acne-scars"));          /* the trace */
+    free(out);
+    char *argv2[] = {RS("basic")};
+    out = run_tool(tools_assess_main, 1, argv2, "{\"area\": \"elbow\"}", &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "-32602"));
+    ck_assert(strstr(out, "allowed: face, forehead, scalp"));
+    free(out);
+    out = run_tool(tools_assess_main, 1, argv2, "{\"age\": \"old\"}", &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "-32602"));
+    free(out);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("engine_tools");
+    TCase *t = tcase_create("tools");
+    tcase_add_test(t, test_check_tool);
+    tcase_add_test(t, test_test_tool);
+    tcase_add_test(t, test_assess_tool);
+    suite_add_tcase(s, t);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
