@@ -37,9 +37,9 @@ static void info_scalar(FILE *out, const json_t *v)
 }
 
 /* One policy entry: a number, or {value, description}. */
-static void info_policy_entry(FILE *out, const char *name, const json_t *v)
+static void info_policy_entry(FILE *out, int width, const char *name, const json_t *v)
 {
-    fprintf(out, "  %-32s ", name);
+    fprintf(out, "  %-*s  ", width, name);
     if (json_is_object(v)) {
         info_scalar(out, json_object_get(v, "value"));
         const char *d = info_str(v, "description");
@@ -59,13 +59,23 @@ static void info_policy(FILE *out, const json_t *policy)
     const char *key;
     json_t *v;
     size_t i;
+    int width = 0;
+    /* Align the values after the longest name. */
     if (json_is_object(policy)) {
         json_object_foreach((json_t *)policy, key, v)
-            info_policy_entry(out, key, v);
+            if ((int)strlen(key) > width)
+                width = (int)strlen(key);
+        json_object_foreach((json_t *)policy, key, v)
+            info_policy_entry(out, width, key, v);
     } else if (json_is_array(policy)) {
         json_array_foreach(policy, i, v) {
             const char *name = info_str(v, "name");
-            info_policy_entry(out, name ? name : "?", v);
+            if (name && (int)strlen(name) > width)
+                width = (int)strlen(name);
+        }
+        json_array_foreach(policy, i, v) {
+            const char *name = info_str(v, "name");
+            info_policy_entry(out, width, name ? name : "?", v);
         }
     }
 }
@@ -96,6 +106,20 @@ static void info_vocabularies(FILE *out, const json_t *voc)
     }
 }
 
+/* Synonyms: {"term as sent": "canonical term"}. */
+static void info_synonyms(FILE *out, const json_t *syn)
+{
+    if (!json_is_object(syn) || json_object_size(syn) == 0)
+        return;
+    fprintf(out, "\nSynonyms (accepted, and read as)\n");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)syn, key, v) {
+        const char *canon = json_string_value(v);
+        fprintf(out, "  %s -> %s\n", key, canon ? canon : "?");
+    }
+}
+
 void info_render(FILE *out, const json_t *rs)
 {
     report_ruleset_line(out, rs);
@@ -103,7 +127,7 @@ void info_render(FILE *out, const json_t *rs)
     json_t *v;
     json_object_foreach((json_t *)rs, key, v) {
         if (!strcmp(key, "name") || !strcmp(key, "version") || !strcmp(key, "policy") ||
-            !strcmp(key, "vocabularies"))
+            !strcmp(key, "vocabularies") || !strcmp(key, "synonyms"))
             continue;
         if (json_is_object(v) || json_is_array(v))
             continue;
@@ -113,6 +137,7 @@ void info_render(FILE *out, const json_t *rs)
     }
     info_policy(out, json_object_get(rs, "policy"));
     info_vocabularies(out, json_object_get(rs, "vocabularies"));
+    info_synonyms(out, json_object_get(rs, "synonyms"));
 }
 
 void info_render_ping(FILE *out, const json_t *ping, double rtt_ms)

@@ -255,9 +255,11 @@ static void report_range(FILE *out, long long lo, long long hi, const char *unit
         fprintf(out, "%lld to %lld%s", lo, hi, unit);
 }
 
-static void report_plan(const struct report_ctx *r, const json_t *plan)
+static void report_plan(const struct report_ctx *r, const json_t *plan, const char *verdict)
 {
-    report_heading(r, "Course plan");
+    /* A plan next to a deferral or a referral is for later, not for today. */
+    bool now = !strcmp(verdict, "suitable") || !strcmp(verdict, "suitable-with-precautions");
+    report_heading(r, now ? "Course plan" : "Course plan (if treatment goes ahead later)");
     if (!json_is_object(plan)) {
         fprintf(r->out, "  none: no course is planned with this verdict\n");
         return;
@@ -349,7 +351,7 @@ int report_render(FILE *out, const json_t *result, const struct report_opts *o)
     report_verdict_line(&r, result, verdict);
     report_findings(&r, json_object_get(result, "findings"));
     report_side_effects(&r, json_object_get(result, "side_effects"));
-    report_plan(&r, json_object_get(result, "plan"));
+    report_plan(&r, json_object_get(result, "plan"), verdict);
     report_list(&r, "Aftercare", json_object_get(result, "aftercare"), true);
     report_missing(&r, json_object_get(result, "missing"));
     if (o->explain) {

@@ -313,8 +313,10 @@ static void run_check(const struct verdict_case *c, const char *extra1, const ch
     run_suit_env(NULL, NULL, r, args);
 }
 
-/* The report's one date depends on today; golden files hold a placeholder. */
-static void normalise_date(char *s)
+/* The report's date depends on today and the ruleset's hash changes with
+ * any edit of the rules: golden files hold placeholders for both (the hash
+ * is checked against ping's in test_verdict_json). */
+static void normalise(char *s)
 {
     char *p = s;
     while ((p = strstr(p, "(on "))) {
@@ -322,13 +324,21 @@ static void normalise_date(char *s)
         if (strlen(p) >= 11 && p[4] == '-' && p[7] == '-' && p[10] == ')')
             memcpy(p, "YYYY-MM-DD", 10);
     }
+    p = s;
+    while ((p = strstr(p, "\nRuleset: "))) {
+        p += 10;
+        char *open = strchr(p, '(');
+        char *nl = strchr(p, '\n');
+        if (open && nl && open < nl && nl - open == 14 && open[13] == ')')
+            memcpy(open + 1, "SHA256-PREFX", 12);
+    }
 }
 
 static void check_golden(const char *name, char *got)
 {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.txt", SUIT_GOLDEN_DIR, name);
-    normalise_date(got);
+    normalise(got);
     const char *update = getenv("SUIT_UPDATE_GOLDEN");
     if (update && *update && strcmp(update, "0")) {
         FILE *f = fopen(path, "w");
@@ -382,6 +392,18 @@ START_TEST(test_verdict_report)
                        "with the clinician.\n";
     size_t lo = strlen(r.out), ll = strlen(last);
     ck_assert(lo > ll && !strcmp(r.out + lo - ll, last));
+    /* The short hash is the one the daemon reports for its ruleset. */
+    struct run p;
+    SUIT(&p, "ping", "--socket", g_sock, "--json");
+    json_t *pj = parse_json(p.out);
+    const char *sha =
+        json_string_value(json_object_get(json_object_get(pj, "ruleset"), "sha256"));
+    ck_assert_ptr_nonnull(sha);
+    char line[64];
+    snprintf(line, sizeof line, " (%.12s)\nDecision support", sha);
+    ck_assert_msg(strstr(r.out, line), "no '%s' in %s", line, r.out);
+    json_decref(pj);
+    run_free(&p);
     check_golden(c->golden, r.out);
     run_free(&r);
 }

@@ -399,7 +399,7 @@ static const char want_defer[] =
     "  Serious (rare but important)\n"
     "    - Infection (rare)\n"
     "\n"
-    "Course plan\n"
+    "Course plan (if treatment goes ahead later)\n"
     "  Sessions: 3 to 6, every 4 to 6 weeks\n"
     "  Cost per session: $100 to $700 (typical $300)\n"
     "  Course total: $300 to $4,200\n"
@@ -460,7 +460,7 @@ START_TEST(test_report_contraindicated_no_plan)
     ck_assert_ptr_nonnull(strstr(s, "  Incomplete\n    - Age not given [missing-age]\n"));
     /* heaviest first */
     ck_assert(strstr(s, "  Contraindicated\n") < strstr(s, "  Incomplete\n"));
-    ck_assert_ptr_nonnull(strstr(s, "Course plan\n  none: no course is planned"));
+    ck_assert_ptr_nonnull(strstr(s, "Course plan (if treatment goes ahead later)\n  none: no course is planned"));
     ck_assert_ptr_nonnull(strstr(s, "Missing facts (give them for a verdict)\n  - age (--age)\n"));
     ck_assert_ptr_null(strstr(s, "Side effects"));
     ck_assert_ptr_null(strstr(s, "Aftercare"));
