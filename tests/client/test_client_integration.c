@@ -350,10 +350,23 @@ static void check_golden(const char *name, char *got)
     char *want = slurp(path);
     ck_assert_msg(want != NULL,
                   "golden file %s is missing: create it with SUIT_UPDATE_GOLDEN=1", path);
-    ck_assert_msg(!strcmp(want, got),
-                  "report differs from %s (if the ruleset changed on purpose, regenerate "
-                  "with SUIT_UPDATE_GOLDEN=1 and review the diff)\n--- want\n%s\n--- got\n%s",
-                  path, want, got);
+    if (strcmp(want, got)) {
+        /* Check's messages are short: show the first differing line here,
+         * and the whole report on stderr. */
+        size_t line = 1, i = 0;
+        for (; want[i] && want[i] == got[i]; i++)
+            if (want[i] == '\n')
+                line++;
+        size_t start = i;
+        while (start > 0 && got[start - 1] != '\n')
+            start--;
+        fprintf(stderr, "--- %s: the report differs from line %zu; got:\n%s---\n", path, line,
+                got);
+        int len = (int)strcspn(got + start, "\n");
+        ck_abort_msg("report differs from %s at line %zu: got '%.*s' (if the ruleset "
+                     "changed on purpose, regenerate with SUIT_UPDATE_GOLDEN=1 and review "
+                     "the diff)", path, line, len < 160 ? len : 160, got + start);
+    }
     free(want);
 }
 
