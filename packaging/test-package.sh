@@ -56,6 +56,10 @@ trap 'exit 130' INT TERM
 need_pkgs=""
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need_pkgs="$need_pkgs dpkg-dev"
 command -v cpack >/dev/null 2>&1 || need_pkgs="$need_pkgs cmake"
+command -v objdump >/dev/null 2>&1 || need_pkgs="$need_pkgs binutils"
+command -v groff >/dev/null 2>&1 || need_pkgs="$need_pkgs groff-base"
+command -v man >/dev/null 2>&1 || need_pkgs="$need_pkgs man-db"
+command -v python3 >/dev/null 2>&1 || need_pkgs="$need_pkgs python3"
 if [ "$want_lintian" -eq 1 ] && ! command -v lintian >/dev/null 2>&1; then
     need_pkgs="$need_pkgs lintian"
 fi
