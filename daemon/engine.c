@@ -764,24 +764,14 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
         return rc;
 
     void *env = e->env;
-    if ((e->reset_each || e->dirty) && engine_reset(e) < 0)
-        return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
-    e->dirty = true;   /* until cleanup proves otherwise */
-
     struct eng_capture *cap = e->cap;
     eng_buf_clear(&cap->err);
     eng_buf_clear(&cap->out);
     eng_buf_clear(&cap->trace);
     cap->exit_called = false;
     cap->deadline_hit = cap->mem_hit = false;
-
-    if (assess_facts(e, p, r, area, indication, setting) < 0) {
-        rc = proto_error_set(err, PROTO_E_INTERNAL, "cannot assert the patient's facts");
-        goto out;
-    }
-    bool watch = p->explain || fired;
-    if (watch)
-        EnvWatch(env, "rules");
+    /* Armed from here to the end: asserting and retracting evaluate
+     * left-hand sides too, and a (test ...) can call a looping function. */
     clock_gettime(CLOCK_MONOTONIC, &cap->deadline);
     cap->deadline.tv_sec += e->lim.deadline_ms / 1000;
     cap->deadline.tv_nsec += (long)(e->lim.deadline_ms % 1000) * 1000000L;
@@ -789,12 +779,30 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
         cap->deadline.tv_sec++;
         cap->deadline.tv_nsec -= 1000000000L;
     }
-    clear_halt(env);
     cap->armed = true;
+    if ((e->reset_each || e->dirty) && engine_reset(e) < 0) {
+        cap->armed = false;
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
+    }
+    e->dirty = true;   /* until cleanup proves otherwise */
+
+    bool watch = p->explain || fired;
+    if (assess_facts(e, p, r, area, indication, setting) < 0 || cap->deadline_hit ||
+        cap->mem_hit) {
+        if (cap->deadline_hit || cap->mem_hit)
+            rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: %s while "
+                                 "asserting the patient's facts",
+                                 cap->deadline_hit ? "deadline passed" : "memory cap reached");
+        else
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "cannot assert the patient's facts");
+        goto out;
+    }
+    if (watch)
+        EnvWatch(env, "rules");
+    clear_halt(env);
     long long max = e->lim.max_firings > (uint64_t)LLONG_MAX ? LLONG_MAX
                                                             : (long long)e->lim.max_firings;
     long long n_fired = EnvRun(env, max);
-    cap->armed = false;
     bool halted = GetHaltExecution(env) || EnvGetHaltRules(env);
     clear_halt(env);
     if (watch)
@@ -858,8 +866,10 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
     if (!rc)
         engine_verdict(r);
 out:
-    if (engine_cleanup(e))
+    if (engine_cleanup(e) && !cap->deadline_hit && !cap->mem_hit)
         e->dirty = false;
+    cap->armed = false;
+    clear_halt(env);
     eng_buf_clear(&cap->trace);
     eng_buf_clear(&cap->out);
     eng_buf_clear(&cap->err);

@@ -3,6 +3,7 @@
  * tests/engine/rulesets (not the bundled rules/, which has its own cases).
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -679,6 +680,53 @@ START_TEST(test_runtime_error_is_ruleset_error)
 }
 END_TEST
 
+/* One ruleset shared read-only, one engine per thread. */
+static void *assess_worker(void *arg)
+{
+    struct ruleset *rs = arg;
+    struct engine_limits lim;
+    engine_limits_default(&lim);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct engine *e = NULL;
+    long bad = 0;
+    if (engine_create(rs, &lim, &e, &err) != 0)
+        return (void *)1;
+    for (int i = 0; i < 500; i++) {
+        struct suit_patient p;
+        healthy(&p);
+        add_item(&p.medications, "accutane", i % 200);
+        struct suit_result r;
+        suit_result_init(&r);
+        if (engine_assess(e, &p, &r, &err) != 0)
+            bad++;
+        else if (i % 200 < 180 ? r.defer_days != 180 - i % 200
+                               : r.verdict != SUIT_VERDICT_SUITABLE)
+            bad++;
+        suit_result_close(&r);
+        suit_patient_close(&p);
+    }
+    engine_free(e);
+    proto_error_close(&err);
+    return (void *)bad;
+}
+
+START_TEST(test_threads_share_ruleset)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    pthread_t t[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, assess_worker, ruleset_ref(rs)), 0);
+    for (int i = 0; i < 3; i++) {
+        void *bad;
+        ck_assert_int_eq(pthread_join(t[i], &bad), 0);
+        ck_assert_ptr_null(bad);
+        ruleset_unref(rs);
+    }
+    ruleset_unref(rs);
+}
+END_TEST
+
 /* ---- verdict policy ---------------------------------------------------------- */
 
 static void verdict_of(const enum suit_severity *sev, const int64_t *days, size_t n,
@@ -856,6 +904,7 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_missing_facts_incomplete);
     tcase_add_test(t, test_hostile_strings_stay_values);
     tcase_add_test(t, test_gc_many_facts);
+    tcase_add_test(t, test_threads_share_ruleset);
     suite_add_tcase(s, t);
 
     t = tcase_create("limits");
