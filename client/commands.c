@@ -137,7 +137,7 @@ static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn 
                     cc->env->addr, cc->a->timeout_s);
         else
             fprintf(cc->env->err, "suit: connection to %s failed: %s\n", cc->env->addr,
-                    strerror(-rc));
+                    e.message[0] ? e.message : strerror(-rc));
         proto_error_close(&e);
         return CLI_EXIT_UNAVAILABLE;
     }

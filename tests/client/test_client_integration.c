@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -691,6 +693,32 @@ START_TEST(test_daemon_down)
 }
 END_TEST
 
+/* A server that accepts connections and never answers: --timeout ends the
+ * wait, with exit status 69. */
+START_TEST(test_timeout)
+{
+    char dir[] = "/tmp/suit-timeout-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s/mute.sock", dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(fd, 4), 0);
+    struct run r;
+    SUIT(&r, "ping", "--socket", sa.sun_path, "--timeout", "0.3");
+    expect_status(&r, 69);
+    char want[200];
+    snprintf(want, sizeof want, "suit: no answer from unix:%s within 0.3 s (--timeout)\n",
+             sa.sun_path);
+    ck_assert_str_eq(r.err, want);
+    run_free(&r);
+    close(fd);
+    unlink(sa.sun_path);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(test_bad_flags)
 {
     struct run r;
@@ -758,6 +786,7 @@ int main(void)
     TCase *tc = tcase_create("offline");
     tcase_add_test(tc, test_daemon_down);
     tcase_add_test(tc, test_bad_flags);
+    tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_bad_json);
     tcase_add_test(tc, test_help);
     suite_add_tcase(s, tc);
