@@ -622,6 +622,25 @@ START_TEST(test_deadline_endless_loop)
 }
 END_TEST
 
+START_TEST(test_deadline_loop_in_lhs)
+{
+    /* a (test ...) runs while the patient's facts are asserted, before
+     * EnvRun: the deadline must cover that too */
+    struct ruleset *rs = load_ok(RS("hostile"), NULL);
+    struct engine *e = engine_ok(rs, 0, 200);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(assess_condition(e, "lhs-loop", NULL, &r, &err), PROTO_E_RULESET);
+    ck_assert_msg(strstr(err.message, "did not settle"), "%s", err.message);
+    suit_result_close(&r);
+    proto_error_close(&err);
+    assert_still_works(e);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
 START_TEST(test_exit_is_neutralised)
 {
     struct ruleset *rs = load_ok(RS("hostile"), NULL);
@@ -830,7 +849,7 @@ START_TEST(test_lint)
     /* (exit) and friends are flagged even though they load */
     out = lint_output(RS("hostile"), &n);
     ck_assert_int_ge(n, 1);
-    ck_assert(strstr(out, "hostile.clp:31: forbidden function or construct 'exit'"));
+    ck_assert(strstr(out, "hostile.clp:32: forbidden function or construct 'exit'"));
     free(out);
 }
 END_TEST
@@ -911,6 +930,7 @@ static Suite *engine_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, test_firing_cap);
     tcase_add_test(t, test_deadline_endless_loop);
+    tcase_add_test(t, test_deadline_loop_in_lhs);
     tcase_add_test(t, test_exit_is_neutralised);
     tcase_add_test(t, test_data_facts_restored);
     tcase_add_test(t, test_runtime_error_is_ruleset_error);

@@ -4,7 +4,8 @@
   (term (kind condition) (name loop-forever) (canonical loop-forever))
   (term (kind condition) (name call-exit) (canonical call-exit))
   (term (kind condition) (name touch-data) (canonical touch-data))
-  (term (kind condition) (name runtime-error) (canonical runtime-error)))
+  (term (kind condition) (name runtime-error) (canonical runtime-error))
+  (term (kind condition) (name lhs-loop) (canonical lhs-loop)))
 
 (deftemplate counter (slot n (type INTEGER)))
 
@@ -50,3 +51,14 @@
   =>
   (bind ?zero 0)
   (bind ?x (div 1 ?zero)))
+
+(deffunction spin ()
+  (bind ?x 0)
+  (while TRUE do (bind ?x 1))
+  TRUE)
+
+(defrule lhs-loop
+  (condition (name lhs-loop))
+  (test (spin))
+  =>
+  (assert (finding (id lhs-loop) (category input) (severity info) (summary "x") (source "SP"))))
