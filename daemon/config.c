@@ -287,6 +287,20 @@ static int default_socket(struct config *c)
     return set_str(&c->socket_path, buf);
 }
 
+static bool known_key(const char *key)
+{
+    static const char *const keys[] = {
+        "socket", "listen", "rules", "policy", "config", "workers", "log_level",
+        "log_facts", "decision_log", "max_connections", "max_message", "max_inflight",
+        "max_queue", "idle_timeout", "request_timeout", "max_output", "shutdown_timeout",
+        "token_file", "max_firings", "rule_deadline", "user", "help",
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(key, keys[i]))
+            return true;
+    return false;
+}
+
 /* Splits "--name=value" / "--name value"; returns the number of argv slots
  * used (1 or 2), or -1. */
 static int split_flag(struct load_state *st, int argc, char **argv, int i,
@@ -307,6 +321,10 @@ static int split_flag(struct load_state *st, int argc, char **argv, int i,
     for (size_t k = 0; k < n; k++)
         key[k] = a[k] == '-' ? '_' : a[k];
     key[n] = '\0';
+    if (!known_key(key)) {
+        snprintf(st->err, st->errlen, "unknown option '%.*s' (see --help)", (int)(n + 2), argv[i]);
+        return -1;
+    }
     if (eq) {
         *val = eq + 1;
         return 1;

@@ -313,7 +313,8 @@ static void maybe_finish(struct conn *c)
 {
     if (c->closing || !c->read_done)
         return;
-    if (!c->drained || c->in_backlog || c->inflight || c->writing || c->out_len)
+    /* A broken stream has nothing more to decode, drained or not. */
+    if ((!c->drained && !c->broken) || c->in_backlog || c->inflight || c->writing || c->out_len)
         return;
     conn_close(c, -1);
 }
