@@ -72,7 +72,7 @@ void cli_args_close(struct cli_args *a)
 /* Options other than patient flags; `cmds` is the set of commands that
  * accept each (bit per enum cli_command; 0 = every command). */
 enum cli_opt_id {
-    OPT_HELP, OPT_VERSION, OPT_SOCKET, OPT_CONNECT, OPT_TIMEOUT, OPT_COLOR,
+    OPT_HELP, OPT_VERSION, OPT_SOCKET, OPT_CONNECT, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_COLOR,
     OPT_JSON, OPT_EXPLAIN, OPT_PROMETHEUS, OPT_FILE, OPT_PATIENT,
 };
 
@@ -90,6 +90,7 @@ static const struct cli_opt cli_opts[] = {
     {"version", OPT_VERSION, false, 0},
     {"socket", OPT_SOCKET, true, 0},
     {"connect", OPT_CONNECT, true, 0},
+    {"token-file", OPT_TOKEN_FILE, true, 0},
     {"timeout", OPT_TIMEOUT, true, 0},
     {"color", OPT_COLOR, true, 0},
     {"colour", OPT_COLOR, true, 0},
@@ -140,6 +141,11 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
             return cli_fail(a, "--connect expects HOST:PORT, e.g. --connect 127.0.0.1:7433%s",
                             "");
         a->connect = val;
+        return 0;
+    case OPT_TOKEN_FILE:
+        if (!*val)
+            return cli_fail(a, "--token-file needs a file name%s", "");
+        a->token_file = val;
         return 0;
     case OPT_TIMEOUT: {
         char *end;
@@ -368,7 +374,7 @@ static const char cli_exit_table[] =
     "  5   incomplete (required facts missing)\n"
     "  64  usage error (bad command line)\n"
     "  65  bad input data (the patient JSON cannot be parsed)\n"
-    "  66  the -f FILE cannot be read\n"
+    "  66  the -f FILE (or the --token-file) cannot be read\n"
     "  69  daemon unavailable (cannot connect, or the connection failed)\n"
     "  70  protocol or server error (an error response, e.g. invalid params)\n";
 
@@ -376,6 +382,8 @@ static const char cli_conn_help[] =
     "Connection options (any command):\n"
     "  --socket PATH        the daemon's Unix socket\n"
     "  --connect HOST:PORT  the daemon's TCP address\n"
+    "  --token-file FILE    send the shared token in FILE first (TCP listeners of a\n"
+    "                       daemon started with --token-file; also SUIT_TOKEN_FILE)\n"
     "  --timeout SECONDS    for connecting and for each answer (default 10)\n"
     "  --color=WHEN         auto (default: only on a terminal, and NO_COLOR unset),\n"
     "                       always or never\n"

@@ -57,6 +57,7 @@ struct cli_args {
     enum cli_command help_for;   /* CLI_CMD_HELP: which command, or NONE */
     const char *socket;          /* --socket PATH */
     const char *connect;         /* --connect HOST:PORT */
+    const char *token_file;      /* --token-file FILE: sent with `auth` first */
     double timeout_s;            /* --timeout SECONDS */
     enum cli_color color;
     bool json, explain, prometheus;

@@ -64,6 +64,10 @@ struct cmd_conn {
     struct rpc_client *c;
 };
 
+static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn fn, void *arg,
+                    json_t **result, struct proto_error *e_out);
+static int cmd_auth(struct cmd_conn *cc);
+
 static int cmd_connect(struct cmd_conn *cc)
 {
     struct proto_error e;
@@ -72,7 +76,7 @@ static int cmd_connect(struct cmd_conn *cc)
     int rc = rpc_client_connect(cc->env->addr, ms > 0 ? ms : 1, &cc->c, &e);
     if (rc == 0) {
         proto_error_close(&e);
-        return 0;
+        return cc->env->token_file ? cmd_auth(cc) : 0;
     }
     char msg[1400];
     const char *why = cmd_is_errno(rc) ? strerror(-rc) : (e.message[0] ? e.message
@@ -156,6 +160,50 @@ static void cmd_print_json(FILE *out, const json_t *j)
 {
     json_dumpf(j, out, JSON_INDENT(2) | JSON_ENCODE_ANY);
     fputc('\n', out);
+}
+
+/* The daemon's token file format: the token, trailing whitespace ignored. */
+static int cmd_read_token(const char *path, char *buf, size_t n, FILE *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(err, "suit: cannot read the token file %s: %s\n", path, strerror(errno));
+        return CLI_EXIT_NOINPUT;
+    }
+    size_t len = fread(buf, 1, n - 1, f);
+    bool too_long = !feof(f) || ferror(f);
+    fclose(f);
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                   buf[len - 1] == '\t'))
+        len--;
+    buf[len] = '\0';
+    if (too_long || len == 0) {
+        fprintf(err, "suit: token file %s: %s\n", path, len ? "token too long" : "empty");
+        memset(buf, 0, n);
+        return CLI_EXIT_DATAERR;
+    }
+    return 0;
+}
+
+static void cmd_pack_token(msgpack_packer *pk, void *arg)
+{
+    msgpack_pack_array(pk, 1);
+    proto_pack_str(pk, arg);
+}
+
+/* `auth [token]` as the first request, as TCP listeners with a token
+ * require (harmless elsewhere: the daemon answers true). */
+static int cmd_auth(struct cmd_conn *cc)
+{
+    char token[1024];
+    int rc = cmd_read_token(cc->env->token_file, token, sizeof token, cc->env->err);
+    if (rc)
+        return rc;
+    json_t *res = NULL;
+    rc = cmd_call(cc, "auth", cmd_pack_token, token, &res, NULL);
+    memset(token, 0, sizeof token);
+    json_decref(res);
+    return rc;
 }
 
 /* ---- check ------------------------------------------------------------ */

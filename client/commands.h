@@ -13,6 +13,7 @@ struct cmd_env {
     const char *addr;      /* "unix:/path" or "tcp:host:port" */
     FILE *out, *err;
     FILE *in;              /* for check -f - */
+    const char *token_file;   /* --token-file, else $SUIT_TOKEN_FILE; NULL = none */
     int color;             /* 1: ANSI colour on `out` */
 };
 

@@ -40,7 +40,11 @@ int main(int argc, char **argv)
     struct cmd_env env = {
         .addr = addr, .out = stdout, .err = stderr, .in = stdin,
         .color = cli_use_color(a.color, isatty(STDOUT_FILENO), getenv("NO_COLOR")),
+        .token_file = a.token_file,
     };
+    const char *tf = getenv("SUIT_TOKEN_FILE");
+    if (!env.token_file && tf && *tf)
+        env.token_file = tf;
     rc = cmd_run(&a, &env);
 done:
     cli_args_close(&a);

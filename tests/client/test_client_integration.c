@@ -168,6 +168,8 @@ static char g_dir[256];
 static char g_sock[300];
 static char g_tcp[64];
 static pid_t g_daemon = -1;
+static bool g_with_token;      /* start the daemon with --token-file */
+static char g_token[320];      /* the token file's path */
 
 static bool daemon_available(void)
 {
@@ -200,6 +202,15 @@ static void daemon_start(void)
     snprintf(g_sock, sizeof g_sock, "%s/suitd.sock", g_dir);
     char log[300];
     snprintf(log, sizeof log, "%s/suitd.log", g_dir);
+    g_tcp[0] = '\0';
+    snprintf(g_token, sizeof g_token, "%s/token", g_dir);
+    if (g_with_token) {
+        FILE *tf = fopen(g_token, "w");
+        if (!tf || fputs("s3cret-token\n", tf) < 0 || fclose(tf)) {
+            perror(g_token);
+            exit(1);
+        }
+    }
     const char *rules = getenv("SUITD_RULES");
     g_daemon = fork();
     if (g_daemon < 0) {
@@ -216,8 +227,13 @@ static void daemon_start(void)
         int nul = open("/dev/null", O_RDWR);
         dup2(nul, 0);
         dup2(nul, 1);
-        execl(getenv("SUITD_BIN"), "suitd", "serve", "--socket", g_sock, "--listen",
-              "127.0.0.1:0", "--rules", rules ? rules : "rules", (char *)NULL);
+        if (g_with_token)
+            execl(getenv("SUITD_BIN"), "suitd", "serve", "--socket", g_sock, "--listen",
+                  "127.0.0.1:0", "--rules", rules ? rules : "rules", "--token-file", g_token,
+                  (char *)NULL);
+        else
+            execl(getenv("SUITD_BIN"), "suitd", "serve", "--socket", g_sock, "--listen",
+                  "127.0.0.1:0", "--rules", rules ? rules : "rules", (char *)NULL);
         _exit(127);
     }
     /* Wait for "suitd: ready", at most 30 s. */
@@ -267,6 +283,7 @@ static void daemon_stop(void)
     snprintf(path, sizeof path, "%s/suitd.log", g_dir);
     unlink(path);
     unlink(g_sock);
+    unlink(g_token);
     rmdir(g_dir);
 }
 
@@ -673,6 +690,54 @@ START_TEST(test_reload)
 }
 END_TEST
 
+static void daemon_start_token(void)
+{
+    g_with_token = true;
+    daemon_start();
+}
+
+/* A daemon with --token-file requires `auth [token]` first on TCP. */
+START_TEST(test_token)
+{
+    struct run r;
+    ck_assert_msg(g_tcp[0], "the daemon did not log a TCP address");
+    SUIT(&r, "ping", "--connect", g_tcp);
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: ping failed: ") && strstr(r.err, "not permitted"),
+                  "%s", r.err);
+    run_free(&r);
+
+    SUIT(&r, "ping", "--connect", g_tcp, "--token-file", g_token);
+    expect_status(&r, 0);
+    run_free(&r);
+    char env[400];
+    snprintf(env, sizeof env, "SUIT_TOKEN_FILE=%s", g_token);
+    SUIT_ENV(&r, env, "check", "--connect", g_tcp, BASE);
+    expect_status(&r, 0);
+    run_free(&r);
+
+    char wrong[400];
+    snprintf(wrong, sizeof wrong, "%s/wrong", g_dir);
+    FILE *f = fopen(wrong, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("guess\n", f);
+    fclose(f);
+    SUIT(&r, "ping", "--connect", g_tcp, "--token-file", wrong);
+    expect_status(&r, 70);
+    ck_assert_msg(strstr(r.err, "suit: auth failed: wrong token"), "%s", r.err);
+    run_free(&r);
+    unlink(wrong);
+
+    SUIT(&r, "ping", "--connect", g_tcp, "--token-file", "/nonexistent-suit-test/token");
+    expect_status(&r, 66);
+    run_free(&r);
+    /* The Unix socket needs no token, and sending one does no harm. */
+    SUIT(&r, "ping", "--socket", g_sock, "--token-file", g_token);
+    expect_status(&r, 0);
+    run_free(&r);
+}
+END_TEST
+
 /* ---- tests without a daemon ------------------------------------------------ */
 
 START_TEST(test_daemon_down)
@@ -807,6 +872,11 @@ int main(void)
         tcase_add_test(tc, test_info);
         tcase_add_test(tc, test_stats);
         tcase_add_test(tc, test_reload);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("token");
+        tcase_add_unchecked_fixture(tc, daemon_start_token, daemon_stop);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_token);
         suite_add_tcase(s, tc);
     } else {
         printf("test_client_integration: SKIPPING the daemon tests: SUITD_BIN (%s) does "
