@@ -303,10 +303,12 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
 int cli_default_socket(char *buf, size_t n, const char *xdg, uid_t euid)
 {
     int len;
-    if (xdg && *xdg)
-        len = snprintf(buf, n, "%s/suitd.sock", xdg);
-    else if (euid == 0)
+    /* The same order as suitd's own default (daemon/config.c): root's
+     * daemon is the system one even when root has a runtime directory. */
+    if (euid == 0)
         len = snprintf(buf, n, "/run/suitd/suitd.sock");
+    else if (xdg && *xdg)
+        len = snprintf(buf, n, "%s/suitd.sock", xdg);
     else
         len = snprintf(buf, n, "/tmp/suitd-%lu.sock", (unsigned long)euid);
     return len < 0 || (size_t)len >= n ? -1 : 0;
@@ -388,8 +390,8 @@ static const char cli_conn_help[] =
     "  --color=WHEN         auto (default: only on a terminal, and NO_COLOR unset),\n"
     "                       always or never\n"
     "Without --socket or --connect, suit uses $SUIT_ADDR (a socket path or\n"
-    "HOST:PORT), else the daemon's default socket: $XDG_RUNTIME_DIR/suitd.sock,\n"
-    "/run/suitd/suitd.sock for root, or /tmp/suitd-UID.sock.\n";
+    "HOST:PORT), else the daemon's default socket: /run/suitd/suitd.sock for root,\n"
+    "else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.\n";
 
 void cli_usage(FILE *out, enum cli_command cmd)
 {

@@ -246,6 +246,8 @@ START_TEST(test_addresses)
     ck_assert_str_eq(buf, "/run/user/1000/suitd.sock");
     ck_assert_int_eq(cli_default_socket(buf, sizeof buf, "", 0), 0);
     ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
+    ck_assert_int_eq(cli_default_socket(buf, sizeof buf, "/run/user/0", 0), 0);
+    ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
     ck_assert_int_eq(cli_default_socket(buf, sizeof buf, NULL, 1234), 0);
     ck_assert_str_eq(buf, "/tmp/suitd-1234.sock");
     ck_assert_int_eq(cli_default_socket(buf, 8, NULL, 1234), -1);
