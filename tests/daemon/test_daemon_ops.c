@@ -1,0 +1,467 @@
+/*
+ * test_daemon_ops.c: operating a real suitd: hot reload under load (SIGHUP
+ * and the method), a broken reload, SIGTERM during load, admin methods on
+ * TCP, stale and live sockets, dropping root.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static struct daemon d, d2;
+
+static void teardown(void)
+{
+    daemon_cleanup(&d2);
+    daemon_cleanup(&d);
+}
+
+/* ---- load generator ------------------------------------------------ */
+
+struct load {
+    const char *addr;
+    atomic_bool stop;
+    atomic_long ok, failed;
+    char last_version[32];       /* ruleset version of the last answer */
+    pthread_mutex_t mu;
+};
+
+static void *load_main(void *p)
+{
+    struct load *l = p;
+    struct rpc_client *c = NULL;
+    struct proto_error err;
+    proto_error_init(&err);
+    if (rpc_client_connect(l->addr, 20000, &c, &err) < 0) {
+        atomic_fetch_add(&l->failed, 1);
+        proto_error_close(&err);
+        return NULL;
+    }
+    while (!atomic_load(&l->stop)) {
+        msgpack_object res;
+        int rc = rpc_client_call(c, "assess", pack_isotretinoin, NULL, &res, &err);
+        if (rc == 0 && obj_is_str(obj_get(&res, "verdict"), "defer")) {
+            atomic_fetch_add(&l->ok, 1);
+            const msgpack_object *v = obj_get(obj_get(&res, "ruleset"), "version");
+            if (v && v->type == MSGPACK_OBJECT_STR) {
+                pthread_mutex_lock(&l->mu);
+                snprintf(l->last_version, sizeof l->last_version, "%.*s", (int)v->via.str.size,
+                         v->via.str.ptr);
+                pthread_mutex_unlock(&l->mu);
+            }
+        } else {
+            fprintf(stderr, "load: assess failed: %d %s\n", rc, err.message);
+            atomic_fetch_add(&l->failed, 1);
+        }
+        proto_error_close(&err);
+    }
+    rpc_client_free(c);
+    return NULL;
+}
+
+enum { LOAD_THREADS = 4 };
+
+struct load_set {
+    struct load l[LOAD_THREADS];
+    pthread_t t[LOAD_THREADS];
+};
+
+static void load_start(struct load_set *s)
+{
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        memset(&s->l[i], 0, sizeof s->l[i]);
+        pthread_mutex_init(&s->l[i].mu, NULL);
+        s->l[i].addr = i % 2 ? d.tcp_addr : d.unix_addr;
+        ck_assert_int_eq(pthread_create(&s->t[i], NULL, load_main, &s->l[i]), 0);
+    }
+}
+
+static void load_stop(struct load_set *s, long *ok, long *failed)
+{
+    *ok = *failed = 0;
+    for (int i = 0; i < LOAD_THREADS; i++)
+        atomic_store(&s->l[i].stop, true);
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        pthread_join(s->t[i], NULL);
+        *ok += atomic_load(&s->l[i].ok);
+        *failed += atomic_load(&s->l[i].failed);
+    }
+}
+
+static bool load_saw_version(struct load_set *s, const char *version)
+{
+    bool all = true;
+    for (int i = 0; i < LOAD_THREADS; i++) {
+        pthread_mutex_lock(&s->l[i].mu);
+        all = all && !strcmp(s->l[i].last_version, version);
+        pthread_mutex_unlock(&s->l[i].mu);
+    }
+    return all;
+}
+
+/* ---- helpers ------------------------------------------------------- */
+
+static void rules_copy(char *out, size_t len)
+{
+    daemon_prepare(&d);
+    snprintf(out, len, "%s/rules", d.dir);
+    copy_tree(harness_rules(), out);
+}
+
+static void set_version(const char *rules, const char *version)
+{
+    char path[600], text[512];
+    snprintf(path, sizeof path, "%s/manifest.ini", rules);
+    snprintf(text, sizeof text,
+             "[ruleset]\nname = daemon-test\nversion = %s\n"
+             "files = templates.clp data.clp rules.clp verdict.clp slow.clp\ntests = tests\n",
+             version);
+    write_file(path, text);
+}
+
+static void ping_version(const char *addr, char *out, size_t len)
+{
+    struct rpc_client *c = client_open(addr);
+    msgpack_object res;
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    const msgpack_object *v = obj_get(obj_get(&res, "ruleset"), "version");
+    ck_assert(v && v->type == MSGPACK_OBJECT_STR);
+    snprintf(out, len, "%.*s", (int)v->via.str.size, v->via.str.ptr);
+    rpc_client_free(c);
+}
+
+static int reload_call(const char *addr, struct proto_error *err, msgpack_object *res,
+                       struct rpc_client **keep)
+{
+    *keep = client_open(addr);
+    return rpc_client_call(*keep, "reload", pack_no_params, NULL, res, err);
+}
+
+static bool wait_stat(const char *path, int64_t want, int timeout_ms)
+{
+    for (int t = 0; t < timeout_ms; t += 50) {
+        if (stats_int(&d, path) >= want)
+            return true;
+        sleep_ms(50);
+    }
+    return false;
+}
+
+/* ---- cases --------------------------------------------------------- */
+
+START_TEST(hot_reload_under_load_loses_nothing)
+{
+    char rules[400];
+    rules_copy(rules, sizeof rules);
+    ck_assert_int_eq(daemon_start(&d, rules, "--workers", "2", NULL), 0);
+    struct load_set ls;
+    load_start(&ls);
+    sleep_ms(200);
+
+    /* SIGHUP with a new version on disk. */
+    set_version(rules, "1.0.1");
+    ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+    ck_assert(wait_stat("reloads.ok", 1, 30000));
+    char v[32];
+    ping_version(d.unix_addr, v, sizeof v);
+    ck_assert_str_eq(v, "1.0.1");
+
+    /* A storm of SIGHUPs folds into few reloads; nothing fails. */
+    for (int i = 0; i < 20; i++) {
+        kill(d.pid, SIGHUP);
+        sleep_ms(5);
+    }
+
+    /* The reload method, on the Unix socket. */
+    set_version(rules, "1.0.2");
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_object res;
+    struct rpc_client *c;
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), 0);
+    ck_assert(obj_is_str(obj_get(obj_get(&res, "ruleset"), "version"), "1.0.2"));
+    ck_assert_int_eq(obj_int_at(&res, "cases_passed"), 7);
+    rpc_client_free(c);
+    ping_version(d.tcp_addr, v, sizeof v);
+    ck_assert_str_eq(v, "1.0.2");
+
+    /* Every load connection moves to the new ruleset. */
+    bool moved = false;
+    for (int i = 0; i < 400 && !moved; i++) {
+        moved = load_saw_version(&ls, "1.0.2");
+        if (!moved)
+            sleep_ms(25);
+    }
+    long ok, failed;
+    load_stop(&ls, &ok, &failed);
+    ck_assert(moved);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_ge(stats_int(&d, "reloads.ok"), 3);
+    ck_assert_int_eq(stats_int(&d, "reloads.failed"), 0);
+    proto_error_close(&err);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+}
+END_TEST
+
+static bool details_mention(const struct proto_error *err, const char *needle)
+{
+    for (size_t i = 0; i < err->n_details; i++)
+        if (strstr(err->details[i], needle))
+            return true;
+    return false;
+}
+
+START_TEST(broken_reload_keeps_old_ruleset)
+{
+    char rules[400], path[600], src[600], v[32];
+    rules_copy(rules, sizeof rules);
+    ck_assert_int_eq(daemon_start(&d, rules, "--workers", "2", NULL), 0);
+    struct load_set ls;
+    load_start(&ls);
+
+    /* A syntax error in a rules file. */
+    set_version(rules, "2.0.0");
+    snprintf(path, sizeof path, "%s/rules.clp", rules);
+    append_file(path, "\n(defrule broken (patient (age ?a)) => (assert (finding (id x)\n");
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_object res;
+    struct rpc_client *c;
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
+    ck_assert_msg(details_mention(&err, "rules.clp"), "details do not name rules.clp: %s",
+                  err.message);
+    proto_error_close(&err);
+    rpc_client_free(c);
+    ping_version(d.unix_addr, v, sizeof v);
+    ck_assert_str_eq(v, "1.0.0");
+
+    /* Good rules again, but a test case that now fails. */
+    snprintf(src, sizeof src, "%s/rules.clp", harness_rules());
+    copy_tree(src, path);
+    snprintf(path, sizeof path, "%s/tests/cases.json", rules);
+    write_file(path,
+               "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
+               "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
+               "              \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
+               "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
+    ck_assert_msg(details_mention(&err, "pregnancy is fine"), "details do not name the case: %s",
+                  err.message);
+    proto_error_close(&err);
+    rpc_client_free(c);
+
+    /* And through SIGHUP: logged, counted, old ruleset still serving. */
+    ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
+    ck_assert(wait_stat("reloads.failed", 3, 30000));
+    ck_assert(daemon_log_contains(&d, "reload failed"));
+    ping_version(d.tcp_addr, v, sizeof v);
+    ck_assert_str_eq(v, "1.0.0");
+
+    long ok, failed;
+    load_stop(&ls, &ok, &failed);
+    ck_assert_int_eq(failed, 0);
+    ck_assert_int_gt(ok, 0);
+    ck_assert_int_eq(stats_int(&d, "reloads.ok"), 0);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+}
+END_TEST
+
+START_TEST(sigterm_answers_inflight_then_exits)
+{
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--workers", "1", "--rule-deadline",
+                                  "20000", NULL), 0);
+    struct rpc_client *c = client_open(d.unix_addr);
+    struct rpc_client *t = client_open(d.tcp_addr);
+    struct proto_error err;
+    proto_error_init(&err);
+    uint32_t id;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(rpc_client_send(c, "assess", pack_patient, "slow:300", &id, &err), 0);
+    ck_assert_int_eq(rpc_client_send(t, "assess", pack_isotretinoin, NULL, &id, &err), 0);
+    sleep_ms(100);
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    for (int i = 0; i < 3; i++) {
+        struct proto_message m;
+        ck_assert_int_eq(rpc_client_recv(c, &m, &err), 0);
+        ck_assert_int_eq(error_code_of(&m.error), 0);
+        ck_assert(obj_is_str(obj_get(&m.result, "verdict"), "suitable"));
+    }
+    struct proto_message m;
+    ck_assert_int_eq(rpc_client_recv(t, &m, &err), 0);
+    ck_assert_int_eq(error_code_of(&m.error), 0);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+    struct stat sb;
+    ck_assert_int_ne(stat(d.sock, &sb), 0);   /* socket file removed */
+    ck_assert(daemon_log_contains(&d, "shutting down"));
+    rpc_client_free(c);
+    rpc_client_free(t);
+    proto_error_close(&err);
+}
+END_TEST
+
+START_TEST(shutdown_deadline_bounds_the_wait)
+{
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--workers", "1", "--rule-deadline",
+                                  "3000", "--shutdown-timeout", "1", NULL), 0);
+    struct rpc_client *c = client_open(d.unix_addr);
+    struct proto_error err;
+    proto_error_init(&err);
+    uint32_t id;
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(rpc_client_send(c, "assess", pack_patient, "slow:3000", &id, &err), 0);
+    sleep_ms(100);
+    /* SIGINT is graceful too. */
+    ck_assert_int_eq(kill(d.pid, SIGINT), 0);
+    ck_assert_int_eq(daemon_stop(&d, SIGINT, 30), 0);
+    ck_assert(daemon_log_contains(&d, "shutdown deadline reached"));
+    rpc_client_free(c);
+    proto_error_close(&err);
+}
+END_TEST
+
+START_TEST(admin_refused_on_tcp)
+{
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), NULL), 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_object res;
+    struct rpc_client *c;
+    ck_assert_int_eq(reload_call(d.tcp_addr, &err, &res, &c), PROTO_E_NOT_PERMITTED);
+    proto_error_close(&err);
+    /* The connection stays usable for everything else. */
+    call_ok(c, "stats", pack_no_params, NULL, &res);
+    ck_assert_int_eq(obj_int_at(&res, "reloads.ok"), 0);
+    rpc_client_free(c);
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), 0);
+    rpc_client_free(c);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+}
+END_TEST
+
+START_TEST(stale_socket_is_replaced)
+{
+    daemon_prepare(&d);
+    /* A socket file nobody listens on, as a crash leaves it. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    ck_assert_uint_lt(strlen(d.sock), sizeof sa.sun_path);
+    memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(fd);
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), NULL), 0);
+    ck_assert(daemon_log_contains(&d, "stale socket"));
+    struct rpc_client *c = client_open(d.unix_addr);
+    msgpack_object res;
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    rpc_client_free(c);
+
+    /* kill -9, then restart at once. */
+    ck_assert_int_eq(daemon_stop(&d, SIGKILL, 20), -1);
+    struct stat sb;
+    ck_assert_int_eq(stat(d.sock, &sb), 0);
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), NULL), 0);
+    c = client_open(d.unix_addr);
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    rpc_client_free(c);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+}
+END_TEST
+
+START_TEST(live_daemon_is_not_replaced)
+{
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), NULL), 0);
+    daemon_prepare(&d2);
+    ck_assert_int_eq(daemon_start(&d2, harness_rules(), "--socket", d.sock, NULL), -1);
+    ck_assert_int_ne(d2.status, 0);
+    ck_assert(daemon_log_contains(&d2, "already listening"));
+    /* The first daemon and its socket file are untouched. */
+    struct rpc_client *c = client_open(d.unix_addr);
+    msgpack_object res;
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    rpc_client_free(c);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+}
+END_TEST
+
+START_TEST(drops_root_to_user)
+{
+    struct passwd *pw = getpwnam("nobody");
+    if (geteuid() != 0 || !pw)
+        return;   /* needs root and a "nobody" user */
+    uid_t uid = pw->pw_uid;
+    daemon_prepare(&d);
+    /* The dropped user must be able to remove its socket at exit. */
+    ck_assert_int_eq(chmod(d.dir, 0777), 0);
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--user", "nobody", NULL), 0);
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)d.pid);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    unsigned r = 0, e = 0, s = 0, fs = 0;
+    bool found = false;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Uid: %u %u %u %u", &r, &e, &s, &fs) == 4)
+            found = true;
+    fclose(f);
+    ck_assert(found);
+    ck_assert_uint_eq(r, uid);
+    ck_assert_uint_eq(e, uid);
+    ck_assert_uint_eq(s, uid);
+    struct stat sb;
+    ck_assert_int_eq(stat(d.sock, &sb), 0);
+    ck_assert_uint_eq(sb.st_mode & 0777, 0660);
+    ck_assert_uint_eq(sb.st_uid, uid);
+    struct rpc_client *c = client_open(d.unix_addr);
+    msgpack_object res;
+    call_ok(c, "assess", pack_isotretinoin, NULL, &res);
+    rpc_client_free(c);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+    ck_assert_int_ne(stat(d.sock, &sb), 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("daemon_ops");
+    struct {
+        const char *name;
+        const TTest *t;
+    } cases[] = {
+        {"hot_reload", hot_reload_under_load_loses_nothing},
+        {"broken_reload", broken_reload_keeps_old_ruleset},
+        {"sigterm", sigterm_answers_inflight_then_exits},
+        {"shutdown_deadline", shutdown_deadline_bounds_the_wait},
+        {"admin_tcp", admin_refused_on_tcp},
+        {"stale_socket", stale_socket_is_replaced},
+        {"live_socket", live_daemon_is_not_replaced},
+        {"drop_root", drops_root_to_user},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        TCase *tc = tcase_create(cases[i].name);
+        tcase_add_checked_fixture(tc, NULL, teardown);
+        tcase_set_timeout(tc, 180);
+        tcase_add_test(tc, cases[i].t);
+        suite_add_tcase(s, tc);
+    }
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
