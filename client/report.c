@@ -217,7 +217,8 @@ static void report_side_effects(const struct report_ctx *r, const json_t *effect
     report_heading(r, "Side effects for this patient");
     static const struct {
         const char *kind, *label;
-    } kinds[] = {{"expected", "Expected"}, {"serious", "Serious (rare but important)"}};
+    } kinds[] = {{"expected", "Expected"},
+                 {"serious", "Serious (tell the patient what to watch for)"}};
     size_t i;
     json_t *e;
     for (size_t k = 0; k < 2; k++) {

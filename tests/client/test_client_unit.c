@@ -398,7 +398,7 @@ static const char want_defer[] =
     "Side effects for this patient\n"
     "  Expected\n"
     "    - Redness (common): settles in 1-3 days\n"
-    "  Serious (rare but important)\n"
+    "  Serious (tell the patient what to watch for)\n"
     "    - Infection (rare)\n"
     "\n"
     "Course plan (if treatment goes ahead later)\n"
