@@ -129,6 +129,10 @@ START_TEST(test_flags_variants)
     ck_assert_str_eq(a.err,
                      "--procedure expects NAME:DAYS, e.g. --procedure botulinum-toxin:10");
     cli_args_close(&a);
+    const char *bad_cond[] = {"suit", "check", "--condition", "sunburn:soon", NULL};
+    ck_assert_int_eq(parse(&a, bad_cond), -1);
+    ck_assert_str_eq(a.err, "--condition expects NAME or NAME:DAYS, e.g. --condition sunburn:5");
+    cli_args_close(&a);
     const char *bad_depth[] = {"suit", "check", "--depth", "deep", NULL};
     ck_assert_int_eq(parse(&a, bad_depth), -1);
     cli_args_close(&a);
@@ -545,6 +549,37 @@ START_TEST(test_vocab_terms)
 }
 END_TEST
 
+START_TEST(test_info_render_forms)
+{
+    json_t *ping = load("{\"version\": \"0.1.0\", \"ruleset\": {\"name\": \"m\","
+                        " \"version\": \"1\", \"sha256\": \"0123456789abcdef\"}}");
+    struct capture c;
+    info_render_ping(cap_open(&c), ping, 0.25);
+    char *s = cap_close(&c);
+    ck_assert_str_eq(s, "suitd 0.1.0 is up (round trip 0.250 ms)\n"
+                        "Ruleset: m 1 (0123456789ab)\n");
+    free(s);
+    json_decref(ping);
+
+    /* Policy as a list of {name, value, description} is read too. */
+    json_t *rs = load("{\"name\": \"m\", \"version\": \"1\", \"sha256\": \"ab\","
+                      " \"rule_count\": 9, \"policy\": [{\"name\": \"nsaid-hold-days\","
+                      " \"value\": 3, \"description\": \"Days to hold NSAIDs\"}],"
+                      " \"synonyms\": {\"botox\": \"botulinum-toxin\"}}");
+    info_render(cap_open(&c), rs);
+    s = cap_close(&c);
+    ck_assert_str_eq(s, "Ruleset: m 1 (ab)\n"
+                        "  sha256: ab\n"
+                        "  rule_count: 9\n"
+                        "\nPolicy\n"
+                        "  nsaid-hold-days  3  Days to hold NSAIDs\n"
+                        "\nSynonyms (accepted, and read as)\n"
+                        "  botox -> botulinum-toxin\n");
+    free(s);
+    json_decref(rs);
+}
+END_TEST
+
 static const char canned_stats[] =
     "{\"uptime_s\": 42, \"connections\": {\"current\": 1, \"total\": 7, \"refused\": 0},"
     " \"requests\": {\"ping\": 2, \"assess\": 5},"
@@ -648,6 +683,7 @@ static Suite *client_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("render");
     tcase_add_test(tc, test_vocab_terms);
+    tcase_add_test(tc, test_info_render_forms);
     tcase_add_test(tc, test_prometheus);
     tcase_add_test(tc, test_stats_text);
     suite_add_tcase(s, tc);
