@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Builds the fuzz seed corpus from real requests.
+
+Every patient in rules/tests/*.json (the bundled ruleset's own cases)
+becomes `assess` params, [patient] and for some [patient, {"explain": true}],
+for fuzz_patient and fuzz_assess; and a whole request frame
+[0, msgid, "assess", params], preceded by the chunk-size byte the harness
+reads first, for fuzz_decoder.  A few frames of the other methods, a
+notification, a pipelined pair and the hostile headers from issue 7 are
+added by hand.  Files are named by the SHA-1 of their contents, as libFuzzer
+names its own, so rerunning is idempotent.
+
+usage: tests/fuzz/make-corpus.py [--rules DIR] [--out DIR]
+(defaults: rules/ and tests/fuzz/corpus/ of this source tree)
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "fault"))
+import mpack  # noqa: E402
+
+
+def write_seed(directory, data):
+    os.makedirs(directory, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()
+    path = os.path.join(directory, name)
+    if not os.path.exists(path):
+        with open(path, "wb") as f:
+            f.write(data)
+    return name
+
+
+def frame(msgid, method, params):
+    return mpack.packb([0, msgid, method, params])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rules", default=os.path.join(HERE, "..", "..", "rules"))
+    ap.add_argument("--out", default=os.path.join(HERE, "corpus"))
+    args = ap.parse_args()
+
+    patients = []
+    for path in sorted(glob.glob(os.path.join(args.rules, "tests", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            for case in json.load(f):
+                if "patient" in case:
+                    patients.append(case["patient"])
+    if not patients:
+        sys.exit("make-corpus: no cases found under %s/tests" % args.rules)
+
+    params_dirs = [os.path.join(args.out, "patient"), os.path.join(args.out, "assess")]
+    dec_dir = os.path.join(args.out, "decoder")
+    names = set()
+    for i, p in enumerate(patients):
+        params = [p, {"explain": True}] if i % 5 == 0 else [p]
+        data = mpack.packb(params)
+        for d in params_dirs:
+            names.add(write_seed(d, data))
+        # The harness's first byte picks the feed size (byte % 17 + 1):
+        # spread the seeds over all of them.
+        names.add(write_seed(dec_dir, bytes([i % 17]) + frame(i + 1, "assess", params)))
+
+    # Hand-made seeds: the other methods, frames the daemon must ignore or
+    # refuse, and the huge declared lengths of issue 7.
+    extra_params = [
+        mpack.packb([]),
+        mpack.packb([{}]),
+        mpack.packb([{"age": 35}, {"explain": False}]),
+        mpack.packb([{"age": -1, "fitzpatrick": 9, "area": "x" * 200}]),
+        mpack.packb([{"medications": [{"name": "isotretinoin", "days_since_last_dose": 1.5}]}]),
+        mpack.packb([{"conditions": [{"name": "a\u00e9\u4e2d"}], "allergies": [{"name": "nickel"}]}]),
+    ]
+    for data in extra_params:
+        for d in params_dirs:
+            write_seed(d, data)
+    ping = frame(1, "ping", [])
+    extra_frames = [
+        ping,
+        frame(2, "stats", []),
+        frame(3, "ruleset", []),
+        frame(4, "reload", []),
+        frame(5, "auth", ["secret-token"]),
+        frame(6, "nosuchmethod", []),
+        mpack.packb([2, "hello", []]),
+        mpack.packb([1, 7, None, True]),
+        mpack.packb([0, "x", "ping", []]),
+        ping + frame(8, "assess", [patients[0]]),
+        ping[:3],
+        b"\xdb\xff\xff\xff\xff",
+        b"\x94\x00\x01\xa6assess\x91\xdd\x10\x00\x00\x00",
+        b"\x94\x00\x01\xa6assess\x91\xdf\x08\x00\x00\x00",
+        b"\xc1",
+    ]
+    for i, data in enumerate(extra_frames):
+        write_seed(dec_dir, bytes([(i * 7) % 17]) + data)
+    print("make-corpus: %d patients -> %s" % (len(patients), args.out))
+
+
+if __name__ == "__main__":
+    main()
