@@ -592,8 +592,10 @@ static void on_shutdown_deadline(uv_timer_t *t)
     }
     /* Workers may still hold jobs; stopping them hands those back. */
     if (srv->workers_open) {
-        workers_close(&srv->workers);
+        /* Cleared first: workers_close runs job callbacks that come back
+         * here through server_check_drained. */
         srv->workers_open = false;
+        workers_close(&srv->workers);
     }
     server_check_drained(srv);
 }
@@ -627,8 +629,10 @@ void server_check_drained(struct server *srv)
         return;
     srv->finished = true;
     if (srv->workers_open) {
-        workers_close(&srv->workers);
+        /* Cleared first: workers_close runs job callbacks that come back
+         * here through server_check_drained. */
         srv->workers_open = false;
+        workers_close(&srv->workers);
     }
     if (srv->handles_open) {
         srv->handles_open = false;
@@ -651,8 +655,10 @@ void server_close(struct server *srv)
         if (srv->listeners[i].open)
             close_listener(&srv->listeners[i]);
     if (srv->workers_open) {
-        workers_close(&srv->workers);
+        /* Cleared first: workers_close runs job callbacks that come back
+         * here through server_check_drained. */
         srv->workers_open = false;
+        workers_close(&srv->workers);
     }
     if (srv->handles_open) {
         srv->handles_open = false;
