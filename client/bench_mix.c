@@ -1,0 +1,186 @@
+/*
+ * bench_mix.c: see bench_mix.h.
+ */
+#include "bench_mix.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int add_request(struct bench_mix *m, const char *name, const char *method,
+                       const json_t *patient, struct proto_error *err)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* [0, msgid, method, params]: the msgid is packed by hand as a fixed
+     * uint32 so that it can be patched in place. */
+    static const char head[] = { (char)0x94, 0x00, (char)0xce, 0, 0, 0, 0 };
+    msgpack_sbuffer_write(&sb, head, sizeof head);
+    proto_pack_str(&pk, method);
+    size_t params_off = sb.size;
+    if (patient) {
+        msgpack_pack_array(&pk, 1);
+        int rc = proto_json_to_msgpack(patient, &pk, err);
+        if (rc < 0) {
+            msgpack_sbuffer_destroy(&sb);
+            return rc;
+        }
+    } else {
+        msgpack_pack_array(&pk, 0);
+    }
+    struct bench_request *grown = realloc(m->reqs, (m->len + 1) * sizeof(*grown));
+    char *nm = strdup(name);
+    if (!grown || !nm) {
+        if (grown)
+            m->reqs = grown;
+        free(nm);
+        msgpack_sbuffer_destroy(&sb);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    m->reqs = grown;
+    size_t len = sb.size;   /* release() zeroes it */
+    m->reqs[m->len++] = (struct bench_request){
+        .name = nm, .len = len, .params_off = params_off,
+    };
+    m->reqs[m->len - 1].bytes = msgpack_sbuffer_release(&sb);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names of the *.json files in dir; NULL on error (err filled). */
+static char **list_cases(const char *dir, size_t *n, struct proto_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        proto_error_set(err, PROTO_E_INTERNAL, "cannot open %s: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char **names = NULL;
+    size_t len = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") || de->d_name[0] == '.')
+            continue;
+        char **grown = realloc(names, (len + 1) * sizeof(*grown));
+        char *s = strdup(de->d_name);
+        if (!grown || !s) {
+            free(s);
+            names = grown ? grown : names;
+            for (size_t i = 0; i < len; i++)
+                free(names[i]);
+            free(names);
+            closedir(d);
+            proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            return NULL;
+        }
+        names = grown;
+        names[len++] = s;
+    }
+    closedir(d);
+    qsort(names, len, sizeof(*names), cmp_str);
+    *n = len;
+    if (!names)
+        names = calloc(1, sizeof(*names));
+    return names;
+}
+
+static int load_file(struct bench_mix *m, const char *path, struct proto_error *err)
+{
+    json_error_t je;
+    json_t *cases = json_load_file(path, 0, &je);
+    if (!cases)
+        return proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s:%d: %s", path, je.line, je.text);
+    if (!json_is_array(cases)) {
+        json_decref(cases);
+        return proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s: expected an array of cases",
+                               path);
+    }
+    size_t i;
+    json_t *c;
+    int rc = 0;
+    json_array_foreach(cases, i, c) {
+        json_t *patient = json_object_get(c, "patient");
+        json_t *expect = json_object_get(c, "expect");
+        const char *name = json_string_value(json_object_get(c, "name"));
+        if (!json_is_object(patient))
+            continue;
+        if (json_object_get(expect, "error")) {
+            m->skipped++;
+            continue;
+        }
+        if ((rc = add_request(m, name ? name : "?", "assess", patient, err)) < 0)
+            break;
+    }
+    json_decref(cases);
+    return rc;
+}
+
+int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_dir, long only,
+                   struct proto_error *err)
+{
+    memset(m, 0, sizeof(*m));
+    int rc = 0;
+    if (!strcmp(method, "ping")) {
+        rc = add_request(m, "ping", "ping", NULL, err);
+    } else if (!strcmp(method, "assess")) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/tests", rules_dir);
+        size_t n = 0;
+        char **names = list_cases(dir, &n, err);
+        if (!names)
+            return err->code ? err->code : PROTO_E_INTERNAL;
+        for (size_t i = 0; i < n; i++) {
+            char path[4096 + 256];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+            if (rc == 0)
+                rc = load_file(m, path, err);
+            free(names[i]);
+        }
+        free(names);
+    } else {
+        return proto_error_set(err, PROTO_E_INVALID_PARAMS,
+                               "unknown method '%s': expected assess or ping", method);
+    }
+    if (rc == 0 && m->len == 0)
+        rc = proto_error_set(err, PROTO_E_INVALID_PARAMS, "no patients in %s/tests/*.json",
+                             rules_dir);
+    if (rc == 0 && only >= 0) {
+        if ((size_t)only >= m->len) {
+            rc = proto_error_set(err, PROTO_E_INVALID_PARAMS,
+                                 "--patient %ld: the mix has only %zu cases", only, m->len);
+        } else {
+            /* Keep one: swap it to the front and free the rest. */
+            struct bench_request keep = m->reqs[only];
+            m->reqs[only] = m->reqs[0];
+            m->reqs[0] = keep;
+            for (size_t i = 1; i < m->len; i++) {
+                free(m->reqs[i].name);
+                free(m->reqs[i].bytes);
+            }
+            m->len = 1;
+        }
+    }
+    if (rc < 0)
+        bench_mix_close(m);
+    return rc;
+}
+
+void bench_mix_close(struct bench_mix *m)
+{
+    for (size_t i = 0; i < m->len; i++) {
+        free(m->reqs[i].name);
+        free(m->reqs[i].bytes);
+    }
+    free(m->reqs);
+    memset(m, 0, sizeof(*m));
+}

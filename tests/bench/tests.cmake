@@ -1,0 +1,7 @@
+# suit-bench smoke run (issue 6): the tool against a real daemon for 5
+# seconds.  It checks that the tool works (exit 0, answers, no errors),
+# never a timing: the measurements live in BENCHMARKS.md (bench/run.sh).
+add_test(NAME bench_smoke
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench/smoke.sh
+                 $<TARGET_FILE:suitd> $<TARGET_FILE:suit-bench> ${CMAKE_SOURCE_DIR}/rules)
+set_tests_properties(bench_smoke PROPERTIES TIMEOUT 120)
