@@ -407,17 +407,18 @@ int proto_decoder_next(struct proto_decoder *d, msgpack_object *obj)
     memset(obj, 0, sizeof(*obj));
     if (d->err_code && !d->err_pending)
         return d->err_code;
-    if (d->have_obj) {
+    if (d->have_obj && d->mpac.z) {
         /* The last object lives in the unpacker's zone: clear it for reuse
-         * instead of giving each message a zone of its own. */
+         * instead of giving each message a zone of its own.  msgpack-c 4
+         * creates the zone lazily: a lone scalar leaves it NULL. */
         if (!msgpack_unpacker_flush_zone(&d->mpac)) {
             dec_fail(d, PROTO_E_INTERNAL, "out of memory");
             d->err_pending = false;
             return d->err_code;
         }
         msgpack_unpacker_reset_zone(&d->mpac);
-        d->have_obj = false;
     }
+    d->have_obj = false;
     int rc = msgpack_unpacker_execute(&d->mpac);
     if (rc > 0) {
         *obj = msgpack_unpacker_data(&d->mpac);

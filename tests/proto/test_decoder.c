@@ -93,6 +93,13 @@ static void sample_stream(struct tbuf *t, size_t *n_objects)
     RAW(t, "\xdf\x00\x00\x00\x01" "\xa1k\xdd\x00\x00\x00\x00");
     n++;
 
+    /* bare top-level scalars (msgpack-c allocates no zone for these) */
+    msgpack_pack_uint8(pk, 0);
+    msgpack_pack_nil(pk);
+    msgpack_pack_double(pk, 3.5);
+    RAW(t, "\xa0");                                   /* empty str */
+    n += 4;
+
     /* a response with an error object, and 16 levels of nesting */
     msgpack_pack_array(pk, 4);
     msgpack_pack_uint8(pk, 1);
