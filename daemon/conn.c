@@ -230,19 +230,19 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(base, (unsigned)len);
 }
 
-/* The stream cannot be trusted any more.  No msgid can be recovered from
- * bytes that are not MessagePack, and msgpack-rpc has no frame for an
- * unaddressed error, so nothing is sent for this one: the connection reads
- * no further, still answers what it received before, then closes.  A frame
- * that is valid MessagePack but not valid RPC is answered when its msgid
- * can be read (see dispatch_frame). */
+/* The stream cannot be trusted any more: no msgid can be recovered from
+ * bytes that are not MessagePack.  As PROTOCOL.md section 7 specifies, the
+ * error goes out under msgid 0 (clients number their requests from 1, so
+ * it cannot be mistaken for an answer), then the connection reads no
+ * further, still answers the requests it received before the bad bytes,
+ * and closes once all that is written. */
 static void parse_failed(struct conn *c, int code, const char *why)
 {
     struct server *srv = c->srv;
     log_warn(srv->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
              proto_code_name(code), why ? why : "?");
-    stats_error(&srv->stats, code);
     srv->stats.dropped[STATS_DROP_PARSE_ERROR]++;
+    dispatch_reply_error(c, 0, code, "%s", why && *why ? why : proto_code_name(code));
     c->broken = true;
     c->read_done = true;
     c->drained = true;

@@ -351,7 +351,7 @@ static void do_stats(struct conn *c, const struct proto_message *m)
     struct server *srv = c->srv;
     struct stats_extra x = {
         .now_ns = server_now(srv),
-        .queue_depth = workers_outstanding(&srv->workers),
+        .queue_depth = workers_waiting(&srv->workers),
         .workers = srv->cfg->workers,
         .ruleset = ruleset_id(srv->rs),
     };
@@ -479,14 +479,14 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
                 err.code = PROTO_E_INVALID_REQUEST;
             reply_proto_error(c, m.msgid, &err);
         } else {
-            /* Valid MessagePack, but no way to address an answer: treat
-             * the stream as garbage (see parse_failed in conn.c). */
-            log_warn(srv->log, "conn %llu: invalid frame without msgid: %s; closing",
-                     (unsigned long long)c->id, err.message);
-            stats_error(&srv->stats, PROTO_E_INVALID_REQUEST);
-            srv->stats.dropped[STATS_DROP_PARSE_ERROR]++;
-            c->broken = true;
-            conn_stop_reading(c);
+            /* Valid MessagePack but no usable msgid: answered under msgid
+             * 0 (PROTOCOL.md section 7).  The stream is still in step, so
+             * the connection stays open. */
+            if (!err.code)
+                err.code = PROTO_E_INVALID_REQUEST;
+            log_debug(srv->log, "conn %llu: invalid frame without msgid: %s",
+                      (unsigned long long)c->id, err.message);
+            reply_proto_error(c, 0, &err);
         }
         proto_error_close(&err);
         return;

@@ -373,9 +373,9 @@ static int tcp_listener_checks(struct server *srv, struct listener *lis, const s
                   CONFIG_DEFAULT_PORT);
         return -1;
     }
-    /* With a token configured every TCP listener requires it; the Unix
-     * socket is guarded by its file permissions instead. */
-    lis->need_token = srv->token != NULL;
+    /* Loopback clients are local users, like those of the Unix socket
+     * (guarded by its file mode): only remote clients must authenticate. */
+    lis->need_token = !loopback;
     return 0;
 }
 

@@ -21,7 +21,7 @@ static const int codes[STATS_N_CODES] = {
     PROTO_E_PARSE, PROTO_E_INVALID_REQUEST, PROTO_E_METHOD_NOT_FOUND,
     PROTO_E_INVALID_PARAMS, PROTO_E_INTERNAL, PROTO_E_TOO_LARGE,
     PROTO_E_OVERLOADED, PROTO_E_TIMEOUT, PROTO_E_RULESET,
-    PROTO_E_NOT_PERMITTED, 0 /* anything else */,
+    PROTO_E_NOT_PERMITTED,
 };
 
 void stats_init(struct stats *s, uint64_t now_ns)
@@ -50,12 +50,13 @@ const char *stats_drop_name(enum stats_drop d)
 
 void stats_error(struct stats *s, int code)
 {
-    for (int i = 0; i < STATS_N_CODES - 1; i++)
+    for (int i = 0; i < STATS_N_CODES; i++)
         if (codes[i] == code) {
             s->errors[i]++;
             return;
         }
-    s->errors[STATS_N_CODES - 1]++;
+    /* Not a code the daemon defines: count it as internal. */
+    s->errors[4]++;
 }
 
 static unsigned bucket_of(uint64_t us)
@@ -129,7 +130,8 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         msgpack_pack_uint64(pk, s->requests[i]);
     }
 
-    /* Only codes that happened, keyed by the decimal code as a string. */
+    /* Only codes that happened, keyed by the code as an integer
+     * (PROTOCOL.md section 4.4). */
     unsigned n = 0;
     for (int i = 0; i < STATS_N_CODES; i++)
         n += s->errors[i] != 0;
@@ -138,12 +140,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
     for (int i = 0; i < STATS_N_CODES; i++) {
         if (!s->errors[i])
             continue;
-        char key[16];
-        if (codes[i])
-            snprintf(key, sizeof key, "%d", codes[i]);
-        else
-            snprintf(key, sizeof key, "other");
-        pack_key(pk, key);
+        msgpack_pack_int(pk, codes[i]);
         msgpack_pack_uint64(pk, s->errors[i]);
     }
 

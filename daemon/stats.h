@@ -35,7 +35,7 @@ enum stats_drop {
     STATS_DROP_COUNT
 };
 
-#define STATS_N_CODES 11
+#define STATS_N_CODES 10
 #define STATS_HIST_BUCKETS (16 + 40 * 16)
 
 struct stats {

@@ -171,6 +171,14 @@ size_t workers_outstanding(const struct workers *w)
     return w->outstanding;
 }
 
+size_t workers_waiting(struct workers *w)
+{
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->waiting;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 void workers_set_ruleset(struct workers *w, struct ruleset *rs)
 {
     struct ruleset *ref = ruleset_ref(rs);

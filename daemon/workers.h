@@ -71,6 +71,8 @@ int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset 
 void workers_submit(struct workers *w, struct workers_job *job);
 /* Jobs submitted and not yet returned to the loop (waiting + running). */
 size_t workers_outstanding(const struct workers *w);
+/* Jobs waiting for a worker (not yet started). */
+size_t workers_waiting(struct workers *w);
 /* Publishes rs (a ref is taken) for every worker's next job. */
 void workers_set_ruleset(struct workers *w, struct ruleset *rs);
 /* Stops and joins the threads (jobs still waiting are returned through

@@ -92,9 +92,19 @@ START_TEST(errors_are_answered)
     ck_assert_uint_eq(m.msgid, 4242);
     ck_assert_int_eq(error_code_of(&m.error), PROTO_E_INVALID_REQUEST);
     check_assess_defer(c);
+
+    /* Valid MessagePack that is no frame at all: answered under msgid 0,
+     * and the stream stays usable. */
+    const unsigned char seven = 0x07;
+    ck_assert_int_eq(rpc_client_send_raw(c, &seven, 1, &err), 0);
+    ck_assert_int_eq(rpc_client_recv(c, &m, &err), 0);
+    ck_assert_uint_eq(m.msgid, 0);
+    ck_assert_int_eq(error_code_of(&m.error), PROTO_E_INVALID_REQUEST);
+    check_assess_defer(c);
     rpc_client_free(c);
 
     ck_assert_int_ge(stats_int(&d, "errors.-32601"), 1);
+    ck_assert_int_ge(stats_int(&d, "errors.-32600"), 2);
     ck_assert_int_ge(stats_int(&d, "requests.unknown"), 1);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
 }
@@ -262,12 +272,33 @@ START_TEST(token_on_non_loopback_tcp)
     ck_assert_int_lt(rpc_client_recv(c, &m, &err), 0);
     proto_error_close(&err);
     rpc_client_free(c);
+    ck_assert_int_eq(stats_int(&d, "dropped.auth"), 1);
 
     /* The Unix socket needs no token. */
     c = client_open(d.unix_addr);
     call_ok(c, "ping", pack_no_params, NULL, &res);
     rpc_client_free(c);
-    ck_assert_int_eq(stats_int(&d, "dropped.auth"), 1);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+
+    /* Nor does loopback TCP, token file or not; auth there is a no-op. */
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--listen", "0.0.0.0:0", "--listen",
+                                  "127.0.0.1:0", "--token-file", tok, NULL), 0);
+    ck_assert(daemon_log_contains(&d, "listening on tcp:0.0.0.0:"));
+    char *lo = strstr(d.tcp_addr, "0.0.0.0") ? NULL : d.tcp_addr;
+    ck_assert_ptr_null(lo);   /* the harness parsed the first TCP line */
+    FILE *lf = fopen(d.log, "r");
+    char line[512], loaddr[64] = "";
+    while (lf && fgets(line, sizeof line, lf))
+        if (sscanf(line, "suitd: listening on tcp:127.0.0.1:%63s", loaddr) == 1)
+            break;
+    if (lf)
+        fclose(lf);
+    ck_assert(loaddr[0]);
+    snprintf(addr, sizeof addr, "127.0.0.1:%s", loaddr);
+    c = client_open(addr);
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    call_ok(c, "auth", pack_token, "anything", &res);
+    rpc_client_free(c);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
 }
 END_TEST

@@ -34,6 +34,18 @@ static void assess_defer_ok(const char *addr)
     rpc_client_free(c);
 }
 
+/* The last word before a close: the error under msgid 0. */
+static void expect_unaddressed_error(struct rpc_client *c, int code)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct proto_message m;
+    ck_assert_int_eq(rpc_client_recv(c, &m, &err), 0);
+    ck_assert_uint_eq(m.msgid, 0);
+    ck_assert_int_eq(error_code_of(&m.error), code);
+    proto_error_close(&err);
+}
+
 /* True once the peer has closed: recv gets EOF or a reset in time. */
 static bool closed_by_peer(int fd, int timeout_ms)
 {
@@ -222,6 +234,7 @@ START_TEST(garbage_closes_only_that_connection)
     char junk[4096];
     memset(junk, 0xc1, sizeof junk);
     ck_assert_int_eq(rpc_client_send_raw(bad, junk, sizeof junk, &err), 0);
+    expect_unaddressed_error(bad, PROTO_E_PARSE);
     ck_assert(closed_by_peer(rpc_client_fd(bad), 10000));
     rpc_client_free(bad);
 
@@ -255,6 +268,7 @@ START_TEST(oversized_messages_refused)
     struct rpc_client *c = client_open(d.unix_addr);
     const unsigned char huge[] = {0x94, 0x00, 0x01, 0xdb, 0xff, 0xff, 0xff, 0xff};
     ck_assert_int_eq(rpc_client_send_raw(c, huge, sizeof huge, &err), 0);
+    expect_unaddressed_error(c, PROTO_E_TOO_LARGE);
     ck_assert(closed_by_peer(rpc_client_fd(c), 10000));
     rpc_client_free(c);
 
@@ -265,6 +279,7 @@ START_TEST(oversized_messages_refused)
     big[sizeof big - 1] = '\0';
     uint32_t id;
     ck_assert_int_eq(rpc_client_send(c, "assess", pack_patient, big, &id, &err), 0);
+    expect_unaddressed_error(c, PROTO_E_TOO_LARGE);
     ck_assert(closed_by_peer(rpc_client_fd(c), 10000));
     rpc_client_free(c);
 
