@@ -373,9 +373,10 @@ static int tcp_listener_checks(struct server *srv, struct listener *lis, const s
                   CONFIG_DEFAULT_PORT);
         return -1;
     }
-    /* Loopback clients are local users, like those of the Unix socket
-     * (guarded by its file mode): only remote clients must authenticate. */
-    lis->need_token = !loopback;
+    /* With a token configured every TCP listener requires it: unlike the
+     * Unix socket (mode 0660), loopback TCP is open to every local user.
+     * Without one, only loopback is allowed at all (checked above). */
+    lis->need_token = srv->token != NULL;
     return 0;
 }
 
