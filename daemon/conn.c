@@ -72,6 +72,9 @@ void conn_close(struct conn *c, int drop)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     srv->stats.conn_current--;
+    /* Nobody will read the answers: spare the workers what has not
+     * started yet. */
+    dispatch_conn_closed(c);
     uv_close(&c->u.h, on_close);
 }
 

@@ -31,6 +31,7 @@
 
 struct server;
 struct listener;
+struct request;
 
 struct conn {
     union {
@@ -56,6 +57,7 @@ struct conn {
     bool out_failed;                    /* allocation failure while packing */
 
     unsigned inflight;                  /* requests not answered yet */
+    struct request *requests;           /* at the workers or the reload */
     uint64_t last_active_ns;
     bool reading;
     bool read_done;                     /* EOF, parse error, or shutdown */

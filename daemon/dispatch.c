@@ -23,6 +23,7 @@ struct request {
     struct server *srv;
     struct conn *conn;
     struct request *tprev, *tnext;
+    struct request *cprev, *cnext;     /* conn->requests */
     bool in_tq;
     bool answered;
     enum stats_method method;
@@ -96,12 +97,22 @@ static struct request *request_new(struct conn *c, uint32_t msgid, enum stats_me
     atomic_init(&r->job.cancelled, false);
     conn_ref(c);
     c->inflight++;
+    r->cnext = c->requests;
+    if (c->requests)
+        c->requests->cprev = r;
+    c->requests = r;
     return r;
 }
 
 static void request_free(struct request *r)
 {
     struct conn *c = r->conn;
+    if (r->cprev)
+        r->cprev->cnext = r->cnext;
+    else
+        c->requests = r->cnext;
+    if (r->cnext)
+        r->cnext->cprev = r->cprev;
     suit_patient_close(&r->patient);
     suit_result_close(&r->result);
     proto_error_close(&r->err);
@@ -169,6 +180,12 @@ static void request_answered(struct request *r)
     r->answered = true;
     tq_remove(r);
     conn_request_done(r->conn);
+}
+
+void dispatch_conn_closed(struct conn *c)
+{
+    for (struct request *r = c->requests; r; r = r->cnext)
+        atomic_store(&r->job.cancelled, true);
 }
 
 void dispatch_expire(struct server *srv)
@@ -239,11 +256,17 @@ static void job_done(struct workers_job *job)
         uint64_t now = server_now(srv);
         double ms = (double)(now - r->t0_ns) / 1e6;
         int code = r->code;
+        if (job->skipped && c->closing) {
+            /* Cancelled because its client left: nobody to tell. */
+            request_answered(r);
+            request_free(r);
+            server_check_drained(srv);
+            return;
+        }
         if (job->skipped) {
-            /* Only happens when the workers were stopped under it. */
+            /* The workers were stopped under it (shutdown deadline). */
             code = PROTO_E_INTERNAL;
-            if (!c->closing)
-                dispatch_reply_error(c, r->msgid, code, "the daemon is shutting down");
+            dispatch_reply_error(c, r->msgid, code, "the daemon is shutting down");
         } else {
             if (code)
                 stats_error(&srv->stats, code);

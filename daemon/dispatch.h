@@ -18,6 +18,9 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj);
 /* Answers [1, msgid, {code, message}, nil] on c and counts the error. */
 void dispatch_reply_error(struct conn *c, uint32_t msgid, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The connection closed: cancels its requests still waiting for a worker
+ * (they come back skipped and are freed unanswered). */
+void dispatch_conn_closed(struct conn *c);
 /* Timer callback body: answers every request past its deadline. */
 void dispatch_expire(struct server *srv);
 

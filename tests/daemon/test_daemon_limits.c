@@ -324,6 +324,41 @@ START_TEST(clients_vanishing_mid_request)
 }
 END_TEST
 
+START_TEST(work_of_vanished_clients_is_cancelled)
+{
+    daemon_prepare(&d);
+    char path[400];
+    snprintf(path, sizeof path, "%s/decisions.jsonl", d.dir);
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--workers", "1", "--rule-deadline",
+                                  "20000", "--decision-log", path, NULL), 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct rpc_client *c = client_open(d.unix_addr);
+    uint32_t id;
+    for (int k = 0; k < 20; k++)
+        ck_assert_int_eq(rpc_client_send(c, "assess", pack_patient, "slow:200", &id, &err), 0);
+    sleep_ms(50);
+    struct linger lg = {1, 0};
+    setsockopt(rpc_client_fd(c), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    rpc_client_free(c);
+    /* Queued behind whatever of the 20 was not cancelled. */
+    assess_defer_ok(d.unix_addr);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[4096];
+    int lines = 0;
+    while (fgets(line, sizeof line, f))
+        lines++;
+    fclose(f);
+    /* Only assessments that ran are logged: the vanished client's queued
+     * ones never did. */
+    ck_assert_int_lt(lines, 21);
+    ck_assert_int_ge(lines, 1);
+    proto_error_close(&err);
+}
+END_TEST
+
 START_TEST(backpressure_keeps_answering)
 {
     ck_assert_int_eq(daemon_start(&d, harness_rules(), "--workers", "1", "--max-inflight", "2",
@@ -404,6 +439,7 @@ static Suite *suite(void)
         {"garbage", garbage_closes_only_that_connection},
         {"oversized", oversized_messages_refused},
         {"vanishing", clients_vanishing_mid_request},
+        {"cancelled", work_of_vanished_clients_is_cancelled},
         {"backpressure", backpressure_keeps_answering},
         {"thousand", thousand_concurrent_connections},
     };
