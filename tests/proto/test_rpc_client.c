@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,7 +21,7 @@
 
 struct server {
     char dir[64];
-    char path[128];
+    char path[128];     /* the address to connect to */
     pid_t pid;
 };
 
@@ -122,13 +124,38 @@ static void server_start(struct server *s)
     close(lfd);
 }
 
+/* The same server on TCP loopback, on a port the kernel picks. */
+static void server_start_tcp(struct server *s)
+{
+    s->dir[0] = '\0';
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = 0 };
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    socklen_t len = sizeof(sin);
+    ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    snprintf(s->path, sizeof(s->path), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
+    s->pid = fork();
+    ck_assert_int_ge(s->pid, 0);
+    if (s->pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        serve(lfd);
+    }
+    close(lfd);
+}
+
 static int server_stop(struct server *s)
 {
     int status = 0;
     kill(s->pid, SIGTERM);
     waitpid(s->pid, &status, 0);
-    unlink(s->path);
-    rmdir(s->dir);
+    if (s->dir[0]) {
+        unlink(s->path);
+        rmdir(s->dir);
+    }
     return status;
 }
 
@@ -216,6 +243,32 @@ START_TEST(timeout_and_close)
 }
 END_TEST
 
+START_TEST(over_tcp)
+{
+    struct server s;
+    server_start_tcp(&s);
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    char addr[160];
+    /* both spellings, host:port and tcp:host:port; the server takes one
+     * connection, so each gets a fresh one */
+    for (int i = 0; i < 2; i++) {
+        if (i == 1) {
+            server_stop(&s);
+            server_start_tcp(&s);
+        }
+        snprintf(addr, sizeof(addr), "%s%s", i ? "tcp:" : "", s.path);
+        ck_assert_msg(rpc_client_connect(addr, 5000, &c, &e) == 0, "%s: %s", addr, e.message);
+        msgpack_object r;
+        ck_assert_int_eq(rpc_client_call(c, "echo", pack_echo, "over tcp", &r, &e), 0);
+        ck_assert_obj_str(&r.via.array.ptr[0], "over tcp");
+        rpc_client_free(c);
+    }
+    server_stop(&s);
+}
+END_TEST
+
 START_TEST(bad_addresses)
 {
     struct rpc_client *c = (struct rpc_client *)1;
@@ -257,6 +310,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, call_and_error);
     tcase_add_test(tc, pipelined_out_of_order);
     tcase_add_test(tc, timeout_and_close);
+    tcase_add_test(tc, over_tcp);
     tcase_add_test(tc, bad_addresses);
     tcase_add_test(tc, error_objects_from_other_servers);
     suite_add_tcase(s, tc);
