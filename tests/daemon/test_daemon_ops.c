@@ -4,6 +4,7 @@
  * TCP, stale and live sockets, dropping root.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -431,6 +432,75 @@ START_TEST(drops_root_to_user)
 }
 END_TEST
 
+#ifdef SUITD_TEST_SYSTEMD
+static bool recv_notify(int fd, const char *want, int timeout_ms)
+{
+    char buf[512];
+    for (int t = 0; t < timeout_ms; t += 50) {
+        ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n > 0) {
+            buf[n] = '\0';
+            if (strstr(buf, want))
+                return true;
+            continue;
+        }
+        sleep_ms(50);
+    }
+    return false;
+}
+
+/* Under systemd: the listening socket comes as fd 3 (LISTEN_FDS) and the
+ * daemon reports READY=1 / STOPPING=1 on NOTIFY_SOCKET. */
+START_TEST(systemd_socket_activation_and_notify)
+{
+    daemon_prepare(&d);
+    char npath[400];
+    snprintf(npath, sizeof npath, "%s/notify", d.dir);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ck_assert_uint_lt(strlen(npath), sizeof sa.sun_path);
+    memcpy(sa.sun_path, npath, strlen(npath) + 1);
+    ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert_int_eq(listen(lfd, 64), 0);
+
+    int logfd = open(d.log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(lfd, 3);           /* dup2 clears close-on-exec */
+        dup2(logfd, 2);
+        char num[32];
+        snprintf(num, sizeof num, "%d", (int)getpid());
+        setenv("LISTEN_PID", num, 1);
+        setenv("LISTEN_FDS", "1", 1);
+        setenv("NOTIFY_SOCKET", npath, 1);
+        execl(getenv("SUITD_BIN"), "suitd", "serve", "--rules", harness_rules(), (char *)NULL);
+        _exit(127);
+    }
+    close(logfd);
+    close(lfd);
+    d.pid = pid;
+    ck_assert(recv_notify(nfd, "READY=1", 30000));
+    ck_assert(daemon_log_contains(&d, "listening on unix:"));
+    ck_assert(daemon_log_contains(&d, "from systemd"));
+
+    struct rpc_client *c = client_open(d.unix_addr);
+    msgpack_object res;
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    call_ok(c, "reload", pack_no_params, NULL, &res);   /* Unix socket: admin */
+    rpc_client_free(c);
+
+    kill(d.pid, SIGTERM);
+    ck_assert(recv_notify(nfd, "STOPPING=1", 30000));
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+    close(nfd);
+}
+END_TEST
+#endif
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("daemon_ops");
@@ -446,6 +516,9 @@ static Suite *suite(void)
         {"stale_socket", stale_socket_is_replaced},
         {"live_socket", live_daemon_is_not_replaced},
         {"drop_root", drops_root_to_user},
+#ifdef SUITD_TEST_SYSTEMD
+        {"systemd", systemd_socket_activation_and_notify},
+#endif
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
