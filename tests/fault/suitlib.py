@@ -58,7 +58,10 @@ class Daemon:
         self.own_dir = tmpdir is None
         self.dir = tmpdir or tempfile.mkdtemp(prefix="suitd-fault-")
         self.sock = socket_path or os.path.join(self.dir, "suitd.sock")
-        self.log = os.path.join(self.dir, "stderr.log")
+        # Unique per daemon: a restart in the same directory must not see
+        # the previous one's "ready" line.
+        fd, self.log = tempfile.mkstemp(prefix="stderr-", suffix=".log", dir=self.dir)
+        os.close(fd)
         self.rules = rules or RULES
         self.args = list(args)
         self.listen = listen
@@ -185,6 +188,7 @@ class Client:
         self.sock = sock
         self.unpacker = mpack.Unpacker()
         self.msgid = 0
+        self.early = {}     # responses read while waiting for another msgid
 
     @classmethod
     def unix(cls, path, timeout=10):
@@ -219,10 +223,16 @@ class Client:
             self.unpacker.feed(data)
 
     def response(self, msgid):
+        """(error, result) of the response to msgid; responses may come out
+        of order, so others are kept for later."""
+        if msgid in self.early:
+            return self.early.pop(msgid)
         while True:
             o = self.read_obj()
-            if isinstance(o, list) and len(o) == 4 and o[0] == 1 and o[1] == msgid:
-                return o[2], o[3]
+            if isinstance(o, list) and len(o) == 4 and o[0] == 1:
+                if o[1] == msgid:
+                    return o[2], o[3]
+                self.early[o[1]] = (o[2], o[3])
 
     def call_raw(self, method, params=None):
         """Returns (error, result) as sent."""
