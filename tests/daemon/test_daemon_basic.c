@@ -377,6 +377,46 @@ START_TEST(help_and_bad_flags)
 }
 END_TEST
 
+static void pack_odd_area(msgpack_packer *pk, void *arg)
+{
+    (void)arg;
+    msgpack_pack_array(pk, 1);
+    msgpack_pack_map(pk, 2);
+    proto_pack_str(pk, "age");
+    msgpack_pack_int(pk, 41);
+    proto_pack_str(pk, "area");
+    proto_pack_str(pk, "elbow-zqx");
+}
+
+/* Even at debug level the log holds no patient facts, unless asked. */
+START_TEST(logs_hold_no_patient_facts)
+{
+    for (int facts = 0; facts < 2; facts++) {
+        if (facts)
+            ck_assert_int_eq(daemon_start(&d, harness_rules(), "--log-level", "debug",
+                                          "--log-facts", NULL), 0);
+        else
+            ck_assert_int_eq(daemon_start(&d, harness_rules(), "--log-level", "debug", NULL), 0);
+        struct rpc_client *c = client_open(d.unix_addr);
+        struct proto_error err;
+        proto_error_init(&err);
+        msgpack_object res;
+        ck_assert_int_eq(rpc_client_call(c, "assess", pack_odd_area, NULL, &res, &err),
+                         PROTO_E_INVALID_PARAMS);
+        proto_error_close(&err);
+        check_assess_defer(c);
+        rpc_client_free(c);
+        ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
+        ck_assert(daemon_log_contains(&d, "suitd: debug: "));
+        ck_assert(!daemon_log_contains(&d, "isotretinoin"));
+        if (facts)
+            ck_assert(daemon_log_contains(&d, "elbow-zqx"));
+        else
+            ck_assert(!daemon_log_contains(&d, "elbow-zqx"));
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("daemon_basic");
@@ -393,6 +433,7 @@ static Suite *suite(void)
         {"decision_log", decision_log_has_no_patient_facts},
         {"config", config_file_and_flags},
         {"flags", help_and_bad_flags},
+        {"log_facts", logs_hold_no_patient_facts},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -11,3 +11,10 @@ endforeach()
 if(SYSTEMD_FOUND)
   target_compile_definitions(test_daemon_ops PRIVATE SUITD_TEST_SYSTEMD=1)
 endif()
+
+# The stats module on its own (histogram percentiles, packed map).
+suitd_check_test(test_daemon_stats ${_daemon_tests}/test_daemon_stats.c
+                 ${_daemon_tests}/harness.c ${CMAKE_SOURCE_DIR}/daemon/stats.c)
+target_include_directories(test_daemon_stats PRIVATE ${CMAKE_SOURCE_DIR}/daemon)
+target_compile_definitions(test_daemon_stats PRIVATE SUITD_VERSION="${PROJECT_VERSION}")
+target_link_libraries(test_daemon_stats PRIVATE m)

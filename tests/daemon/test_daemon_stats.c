@@ -1,0 +1,110 @@
+/*
+ * test_daemon_stats.c: the stats module on its own: percentiles from the
+ * log-linear histogram, error counting and the packed `stats` map.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "stats.h"
+#include "harness.h"
+
+static bool near(double got, double want, double rel)
+{
+    return fabs(got - want) <= want * rel;
+}
+
+START_TEST(percentiles_of_uniform_latencies)
+{
+    struct stats s;
+    stats_init(&s, 0);
+    ck_assert(stats_percentile(&s, 0.5) == 0.0);
+    for (uint64_t ms = 1; ms <= 1000; ms++)
+        stats_latency(&s, ms * 1000000u);
+    ck_assert_msg(near(stats_percentile(&s, 0.50), 500, 0.07), "p50 %f", stats_percentile(&s, 0.50));
+    ck_assert_msg(near(stats_percentile(&s, 0.90), 900, 0.07), "p90 %f", stats_percentile(&s, 0.90));
+    ck_assert_msg(near(stats_percentile(&s, 0.99), 990, 0.07), "p99 %f", stats_percentile(&s, 0.99));
+    ck_assert_msg(near(stats_percentile(&s, 0.999), 999, 0.07), "p99.9 %f",
+                  stats_percentile(&s, 0.999));
+}
+END_TEST
+
+START_TEST(percentiles_small_and_huge)
+{
+    struct stats s;
+    stats_init(&s, 0);
+    stats_latency(&s, 3000);                 /* 3 us */
+    ck_assert(near(stats_percentile(&s, 0.5), 0.003, 0.01));
+    stats_init(&s, 0);
+    stats_latency(&s, (uint64_t)1 << 62);    /* absurdly slow: lands in the last bucket */
+    ck_assert(stats_percentile(&s, 0.999) > 0);
+    /* One slow outlier among many fast ones shows at p99.9 only. */
+    stats_init(&s, 0);
+    for (int i = 0; i < 999; i++)
+        stats_latency(&s, 1000000u);
+    stats_latency(&s, 2000000000u);
+    ck_assert(near(stats_percentile(&s, 0.99), 1.0, 0.07));
+    ck_assert(near(stats_percentile(&s, 0.9999), 2000.0, 0.07));
+}
+END_TEST
+
+START_TEST(packed_map)
+{
+    struct stats s;
+    stats_init(&s, 0);
+    stats_error(&s, PROTO_E_INVALID_PARAMS);
+    stats_error(&s, PROTO_E_INVALID_PARAMS);
+    stats_error(&s, 12345);                  /* unknown: counted as internal */
+    s.requests[STATS_M_ASSESS] = 7;
+    s.dropped[STATS_DROP_IDLE] = 2;
+    struct suit_ruleset_id id = {"n", "v", "0123"};
+    struct stats_extra x = {.now_ns = 5000000000u, .queue_depth = 3, .workers = 2, .ruleset = &id};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    stats_pack(&s, &x, &pk);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, &off), MSGPACK_UNPACK_SUCCESS);
+    ck_assert_uint_eq(off, sb.size);
+    const msgpack_object *o = &u.data;
+    ck_assert_int_eq(obj_int_at(o, "uptime_s"), 5);
+    ck_assert_int_eq(obj_int_at(o, "requests.assess"), 7);
+    ck_assert_int_eq(obj_int_at(o, "errors.-32602"), 2);
+    ck_assert_int_eq(obj_int_at(o, "errors.-32603"), 1);
+    ck_assert_int_eq(obj_int_at(o, "dropped.idle"), 2);
+    ck_assert_int_eq(obj_int_at(o, "queue_depth"), 3);
+    ck_assert_int_eq(obj_int_at(o, "workers"), 2);
+    ck_assert(obj_is_str(obj_get(obj_get(o, "ruleset"), "sha256"), "0123"));
+    ck_assert_ptr_nonnull(obj_get(obj_get(o, "latency_ms"), "p99_9"));
+    msgpack_unpacked_destroy(&u);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(method_names)
+{
+    ck_assert_int_eq(stats_method_of("assess", 6), STATS_M_ASSESS);
+    ck_assert_int_eq(stats_method_of("assessx", 7), STATS_M_UNKNOWN);
+    ck_assert_int_eq(stats_method_of("asses", 5), STATS_M_UNKNOWN);
+    ck_assert_str_eq(stats_drop_name(STATS_DROP_SLOW_READER), "slow_reader");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("daemon_stats");
+    TCase *tc = tcase_create("stats");
+    tcase_add_test(tc, percentiles_of_uniform_latencies);
+    tcase_add_test(tc, percentiles_small_and_huge);
+    tcase_add_test(tc, packed_map);
+    tcase_add_test(tc, method_names);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
