@@ -121,13 +121,17 @@ static void rules_copy(char *out, size_t len)
 
 static void set_version(const char *rules, const char *version)
 {
-    char path[600], text[512];
+    char path[600], tmp[610], text[512];
     snprintf(path, sizeof path, "%s/manifest.ini", rules);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
     snprintf(text, sizeof text,
              "[ruleset]\nname = daemon-test\nversion = %s\n"
              "files = templates.clp data.clp rules.clp verdict.clp slow.clp\ntests = tests\n",
              version);
-    write_file(path, text);
+    /* Renamed into place: a reload running now must never read half a
+     * file (as an operator's editor would also do). */
+    write_file(tmp, text);
+    ck_assert_int_eq(rename(tmp, path), 0);
 }
 
 static void ping_version(const char *addr, char *out, size_t len)
