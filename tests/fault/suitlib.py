@@ -120,6 +120,18 @@ class Daemon:
                     return int(line.split()[1])
         return -1
 
+    def vm_peak_kb(self):
+        return int(self.status_field("VmPeak").split()[0])
+
+    def sanitized(self):
+        """True for an AddressSanitizer build, whose quarantine keeps up to
+        256 MB of freed memory resident: RSS checks get that much slack."""
+        with open("/proc/%d/maps" % self.proc.pid) as f:
+            return any("asan" in line for line in f)
+
+    def rss_slack_kb(self, kb):
+        return kb + (320 * 1024 if self.sanitized() else 0)
+
     def status_field(self, name):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
