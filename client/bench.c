@@ -341,6 +341,19 @@ static void print_json(const struct report *rp)
     }
     json_object_set_new(o, "errors_by_code", codes);
     json_object_set_new(o, "latency_us", latency_json(&res->hist));
+    json_object_set_new(o, "self_cpu_s", json_real(res->self_cpu_s));
+    if (res->daemon_cpu_s >= 0) {
+        json_object_set_new(o, "daemon_cpu_s", json_real(res->daemon_cpu_s));
+        json_object_set_new(o, "daemon_cores",
+                            json_real(res->elapsed_s > 0 ? res->daemon_cpu_s / res->elapsed_s : 0));
+        json_object_set_new(o, "daemon_cpu_us_per_request",
+                            json_real(res->hist.count ? 1e6 * res->daemon_cpu_s /
+                                                            (double)res->hist.count : 0));
+    }
+    if (b->in_process)
+        json_object_set_new(o, "cpu_us_per_request",
+                            json_real(res->hist.count ? 1e6 * res->self_cpu_s /
+                                                            (double)res->hist.count : 0));
     json_t *rss = json_object();
     if (rp->rss_before >= 0)
         json_object_set_new(rss, "before", json_integer(rp->rss_before));
@@ -414,6 +427,13 @@ static void print_text(const struct report *rp)
                (unsigned long long)res->late);
     printf("\n");
     print_latency("latency", &res->hist);
+    if (res->daemon_cpu_s >= 0 && res->elapsed_s > 0 && res->hist.count)
+        printf("cpu        daemon %.2f s (%.2f cores, %.1f us/request), suit-bench %.2f s\n",
+               res->daemon_cpu_s, res->daemon_cpu_s / res->elapsed_s,
+               1e6 * res->daemon_cpu_s / (double)res->hist.count, res->self_cpu_s);
+    else if (b->in_process && res->hist.count)
+        printf("cpu        %.2f s (%.1f us/request)\n", res->self_cpu_s,
+               1e6 * res->self_cpu_s / (double)res->hist.count);
     if (rp->engine_hist) {
         double busy = (double)rp->engine_hist->sum_ns / 1e9;
         printf("engine     engine_assess alone: %.1f req/s\n",
@@ -487,10 +507,12 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
     uint64_t end = b->load.duration_s > 0 ? warm_end + (uint64_t)(b->load.duration_s * 1e9) : 0;
     bool measuring = b->load.warmup_s <= 0;
     uint64_t measure_start = start, now = start;
+    double cpu0 = bench_cpu_seconds(0);
     for (uint64_t i = 0;; i++) {
         if (!measuring && now >= warm_end) {
             measuring = true;
             measure_start = now;
+            cpu0 = bench_cpu_seconds(0);
         }
         if ((end && now >= end) || (b->load.requests && res->sent >= b->load.requests))
             break;
@@ -547,6 +569,8 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
         proto_error_close(&err);
     }
     res->elapsed_s = (double)(now - measure_start) / 1e9;
+    res->self_cpu_s = bench_cpu_seconds(0) - cpu0;
+    res->daemon_cpu_s = -1;
     msgpack_sbuffer_destroy(&sb);
     proto_decoder_free(dec);
     engine_free(eng);
@@ -668,6 +692,7 @@ int main(int argc, char **argv)
             if (b.pid)
                 rp.rss_idle = read_rss_kib(b.pid);
         }
+        b.load.cpu_pid = b.pid;
         if (status == 0 && b.load.conns > 0) {
             if (bench_load_run(&b.load, &mix, &res, msg, sizeof msg) < 0) {
                 fprintf(stderr, "suit-bench: %s\n", msg);
@@ -676,6 +701,7 @@ int main(int argc, char **argv)
         } else {
             memset(&res, 0, sizeof(res));
             bench_hist_init(&res.hist);
+            res.daemon_cpu_s = -1;
             if (status == 0 && b.load.duration_s > 0)
                 usleep((useconds_t)(b.load.duration_s * 1e6));
         }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,6 +63,36 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+double bench_cpu_seconds(long pid)
+{
+    if (pid == 0) {
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) < 0)
+            return -1;
+        return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char buf[1024];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* The command name may hold spaces and parentheses: fields count from
+     * the last ')'.  utime and stime are fields 14 and 15. */
+    char *p = strrchr(buf, ')');
+    if (!p)
+        return -1;
+    unsigned long long ut = 0, st = 0;
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+        return -1;
+    long hz = sysconf(_SC_CLK_TCK);
+    return hz > 0 ? (double)(ut + st) / (double)hz : -1;
 }
 
 const char *bench_code_name(int code)
@@ -386,6 +417,7 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
                    struct bench_load_result *res, char *msg, size_t msglen)
 {
     memset(res, 0, sizeof(*res));
+    res->daemon_cpu_s = -1;
     bench_hist_init(&res->hist);
     if (o->depth == 0 || o->depth > MAX_DEPTH || o->conns == 0) {
         snprintf(msg, msglen, "need 1 <= -P <= %u and -c >= 1", MAX_DEPTH);
@@ -410,6 +442,8 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
     r.measure_ns = r.start_ns + warm_ns;
     r.measuring = warm_ns == 0;
     r.sending = true;
+    double cpu0 = o->cpu_pid > 0 ? bench_cpu_seconds(o->cpu_pid) : -1;
+    double self0 = bench_cpu_seconds(0);
     const uint64_t send_end = o->duration_s > 0
                                   ? r.measure_ns + (uint64_t)(o->duration_s * 1e9) : 0;
     const uint64_t interval = o->rate > 0 ? (uint64_t)(1e9 / o->rate) : 0;
@@ -437,6 +471,8 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
         if (!r.measuring && now >= r.measure_ns) {
             r.measuring = true;
             r.measure_ns = now;
+            cpu0 = o->cpu_pid > 0 ? bench_cpu_seconds(o->cpu_pid) : -1;
+            self0 = bench_cpu_seconds(0);
         }
         if (r.sending && ((send_end && now >= send_end) ||
                           (o->requests && res->sent >= o->requests))) {
@@ -498,6 +534,9 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
         if (!alive)
             break;
     }
+    double cpu1 = o->cpu_pid > 0 ? bench_cpu_seconds(o->cpu_pid) : -1;
+    res->daemon_cpu_s = cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1;
+    res->self_cpu_s = bench_cpu_seconds(0) - self0;
     uint64_t end = r.last_answer_ns > r.measure_ns ? r.last_answer_ns : now_ns();
     res->elapsed_s = (double)(end - r.measure_ns) / 1e9;
     for (unsigned i = 0; i < r.n_conns; i++)

@@ -29,6 +29,7 @@ struct bench_load_opts {
     unsigned interval_ms;       /* timeline step; 0 = no timeline */
     double reload_at_s;         /* >0: send `reload` this long after the start */
     double drain_s;             /* wait for late answers after the end */
+    long cpu_pid;               /* >0: the daemon, for its CPU time */
 };
 
 #define BENCH_MAX_CODES 16
@@ -43,6 +44,10 @@ struct bench_load_result {
     unsigned n_codes;
     uint64_t late;              /* open loop: started >1 ms behind schedule */
     double elapsed_s;
+    /* CPU time over the measured part: the daemon's (-1 unknown) and this
+     * process's own, so that a figure taken on a shared machine can be
+     * told apart from one taken on an idle one. */
+    double daemon_cpu_s, self_cpu_s;
     struct bench_hist hist;     /* every answered request, errors included */
     uint64_t *timeline;         /* answers per interval */
     unsigned n_timeline;
@@ -61,5 +66,7 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
                    struct bench_load_result *res, char *msg, size_t msglen);
 void bench_load_result_close(struct bench_load_result *res);
 const char *bench_code_name(int code);
+/* utime + stime of pid in seconds (0: this process), -1 if unknown. */
+double bench_cpu_seconds(long pid);
 
 #endif
