@@ -485,8 +485,10 @@ void conn_sweep_idle(struct server *srv, uint64_t now_ns, uint64_t idle_ns)
     struct conn *c = srv->conns;
     while (c) {
         struct conn *next = c->next;
-        if (!c->inflight && !c->writing && !c->out_len && now_ns - c->last_active_ns >= idle_ns)
-            conn_close(c, STATS_DROP_IDLE);
+        /* Output stuck that long means a peer that stopped reading: the
+         * same fate, counted as a slow reader. */
+        if (!c->inflight && now_ns - c->last_active_ns >= idle_ns)
+            conn_close(c, c->writing || c->out_len ? STATS_DROP_SLOW_READER : STATS_DROP_IDLE);
         c = next;
     }
 }

@@ -189,7 +189,13 @@ static void on_connection(uv_stream_t *s, int status)
 {
     struct listener *lis = s->data;
     if (status < 0) {
-        log_warn(lis->srv->log, "accept on %s: %s", lis->name, uv_strerror(status));
+        /* Out of descriptors repeats for every waiting client: say it once
+         * a second at most. */
+        uint64_t now = server_now(lis->srv);
+        if (now - lis->srv->last_accept_warn_ns >= 1000000000u) {
+            lis->srv->last_accept_warn_ns = now;
+            log_warn(lis->srv->log, "accept on %s: %s", lis->name, uv_strerror(status));
+        }
         return;
     }
     conn_accept(lis);

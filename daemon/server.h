@@ -57,6 +57,7 @@ struct server {
 
     struct conn *conns;         /* every open connection */
     uint64_t next_conn_id;
+    uint64_t last_accept_warn_ns;
     struct conn *dirty;         /* connections with output to write */
     struct conn *backlog;       /* connections with frames left to decode */
 
@@ -75,7 +76,7 @@ struct server {
 
     bool shutting_down;
     bool finished;
-    int exit_code;
+    int exit_code;              /* serve_main's status once the loop ends */
 };
 
 /* Sets up everything but the listeners and the workers. */
