@@ -35,6 +35,11 @@
 #define DEC_HARD_MAX_DEPTH 31   /* MSGPACK_EMBED_STACK_SIZE (32, unpack_define.h) - 1 */
 #define DEC_INITIAL_BUFFER (16u * 1024u)
 #define DEC_HDR_MAX 9
+/* Memory kept between messages; above this it is given back.  (A macro
+ * the fuzzing build may set small, to reach that path often.) */
+#ifndef DEC_KEEP_BYTES
+#define DEC_KEEP_BYTES (256u * 1024u)
+#endif
 
 enum hdr_kind {
     HK_SCALAR,    /* complete once the header is (nil, bool, ints, floats) */
@@ -59,6 +64,7 @@ struct proto_decoder {
     msgpack_unpacker mpac;
     bool mpac_ok;
     bool have_obj;          /* zone holds the object returned last time */
+    size_t last_size;       /* bytes of that object */
 
     /* scanner */
     unsigned char hdr[DEC_HDR_MAX];
@@ -402,6 +408,21 @@ int proto_decoder_feed(struct proto_decoder *d, const char *buf, size_t len)
     return 0;
 }
 
+/* msgpack-c never shrinks its buffer: when a large message has grown it
+ * and nothing is pending (no bytes unparsed, no message half parsed), start
+ * over with a small one. */
+static int shrink_if_idle(struct proto_decoder *d)
+{
+    msgpack_unpacker *m = &d->mpac;
+    if (m->used + m->free <= DEC_KEEP_BYTES || m->used != m->off || m->parsed != 0)
+        return 0;
+    msgpack_unpacker_destroy(m);
+    d->mpac_ok = msgpack_unpacker_init(m, DEC_INITIAL_BUFFER);
+    if (!d->mpac_ok)
+        return dec_fail(d, PROTO_E_INTERNAL, "out of memory");
+    return 0;
+}
+
 int proto_decoder_next(struct proto_decoder *d, msgpack_object *obj)
 {
     memset(obj, 0, sizeof(*obj));
@@ -410,18 +431,35 @@ int proto_decoder_next(struct proto_decoder *d, msgpack_object *obj)
     if (d->have_obj && d->mpac.z) {
         /* The last object lives in the unpacker's zone: clear it for reuse
          * instead of giving each message a zone of its own.  msgpack-c 4
-         * creates the zone lazily: a lone scalar leaves it NULL. */
-        if (!msgpack_unpacker_flush_zone(&d->mpac)) {
-            dec_fail(d, PROTO_E_INTERNAL, "out of memory");
-            d->err_pending = false;
-            return d->err_code;
+         * creates the zone lazily: a lone scalar leaves it NULL.  After a
+         * big message the zone is freed instead, so that one large request
+         * does not pin its memory for the life of the connection. */
+        if (d->last_size > DEC_KEEP_BYTES) {
+            msgpack_zone *z = msgpack_unpacker_release_zone(&d->mpac);
+            if (!z) {
+                dec_fail(d, PROTO_E_INTERNAL, "out of memory");
+                d->err_pending = false;
+                return d->err_code;
+            }
+            msgpack_zone_free(z);
+        } else {
+            if (!msgpack_unpacker_flush_zone(&d->mpac)) {
+                dec_fail(d, PROTO_E_INTERNAL, "out of memory");
+                d->err_pending = false;
+                return d->err_code;
+            }
+            msgpack_unpacker_reset_zone(&d->mpac);
         }
-        msgpack_unpacker_reset_zone(&d->mpac);
     }
     d->have_obj = false;
+    if (shrink_if_idle(d) < 0) {
+        d->err_pending = false;
+        return d->err_code;
+    }
     int rc = msgpack_unpacker_execute(&d->mpac);
     if (rc > 0) {
         *obj = msgpack_unpacker_data(&d->mpac);
+        d->last_size = d->mpac.parsed;
         msgpack_unpacker_reset(&d->mpac);
         d->have_obj = true;
         return 1;

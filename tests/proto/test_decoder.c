@@ -484,6 +484,16 @@ START_TEST(big_message_byte_by_byte)
             ck_abort_msg("next gave %d at byte %zu: %s", rc, i, proto_decoder_error(d));
     }
     ck_assert_uint_eq(o.via.array.ptr[0].via.str.size, body);
+    ck_assert_int_eq(o.via.array.ptr[0].via.str.ptr[body - 1], 'q');
+    /* after the big message (whose memory is then given back) the decoder
+     * goes on with small ones */
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(proto_decoder_feed(d, "\x94\x00\x07\xa4ping\x91\xa1x", 11), 0);
+        ck_assert_int_eq(proto_decoder_next(d, &o), 1);
+        ck_assert_uint_eq(o.via.array.ptr[1].via.u64, 7);
+        ck_assert_obj_str(&o.via.array.ptr[3].via.array.ptr[0], "x");
+        ck_assert_int_eq(proto_decoder_next(d, &o), 0);
+    }
     proto_decoder_free(d);
 
     /* one byte more is refused at the header */
@@ -493,6 +503,36 @@ START_TEST(big_message_byte_by_byte)
     ck_assert_int_eq(proto_decoder_next(d, &o), PROTO_E_TOO_LARGE);
     ck_assert_str_eq(proto_decoder_error(d),
                      "str32 header declares 1048570 bytes but the message limit allows 1048569 more");
+    proto_decoder_free(d);
+    tbuf_close(&in);
+}
+END_TEST
+
+START_TEST(big_message_without_strings_then_small_ones)
+{
+    /* 400,000 small integers: msgpack-c's buffer grows and, with no string
+     * referencing it, would be kept at that size; it must still work after
+     * the decoder gives that memory back. */
+    struct tbuf in;
+    tbuf_init(&in);
+    msgpack_pack_array(&in.pk, 400000);
+    for (int i = 0; i < 400000; i++)
+        msgpack_pack_uint8(&in.pk, (uint8_t)(i & 0x7f));
+    struct proto_decoder *d;
+    ck_assert_int_eq(proto_decoder_create(NULL, &d), 0);
+    ck_assert_int_eq(proto_decoder_feed(d, in.sb.data, in.sb.size), 0);
+    msgpack_object o;
+    ck_assert_int_eq(proto_decoder_next(d, &o), 1);
+    ck_assert_uint_eq(o.via.array.size, 400000);
+    ck_assert_uint_eq(o.via.array.ptr[399999].via.u64, 399999 & 0x7f);
+    ck_assert_int_eq(proto_decoder_next(d, &o), 0);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(proto_decoder_feed(d, "\x94\x00\x07\xa4ping\x91\xa1x", 11), 0);
+        ck_assert_int_eq(proto_decoder_next(d, &o), 1);
+        ck_assert_obj_str(&o.via.array.ptr[3].via.array.ptr[0], "x");
+        ck_assert_int_eq(proto_decoder_next(d, &o), 0);
+    }
+    ck_assert_uint_eq(proto_decoder_buffered(d), 0);
     proto_decoder_free(d);
     tbuf_close(&in);
 }
@@ -533,6 +573,7 @@ static Suite *decoder_suite(void)
     tcase_add_test(tc, truncated_frames_need_more);
     tcase_add_test(tc, many_messages_reuse);
     tcase_add_test(tc, big_message_byte_by_byte);
+    tcase_add_test(tc, big_message_without_strings_then_small_ones);
     suite_add_tcase(s, tc);
     TCase *th = tcase_create("hostile");
     tcase_set_timeout(th, 120);
