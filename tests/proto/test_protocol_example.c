@@ -21,9 +21,11 @@ static void example_ping_request(msgpack_packer *pk)
 static void example_ping_response(msgpack_packer *pk)
 {
     proto_pack_result_header(pk, 1);
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, 3);
     proto_pack_str(pk, "version");
     proto_pack_str(pk, "0.1.0");
+    proto_pack_str(pk, "protocol");
+    proto_pack_str(pk, PROTO_VERSION);
     proto_pack_str(pk, "ruleset");
     msgpack_pack_map(pk, 3);
     proto_pack_str(pk, "name");    proto_pack_str(pk, "microneedling");
