@@ -184,5 +184,47 @@ def message_over_max_message_refused():
         assert d.alive()
 
 
+def raw_str(b):
+    """MessagePack str header + bytes, for keys that are not valid UTF-8."""
+    return (bytes([0xA0 | len(b)]) if len(b) < 32 else b"\xd9" + bytes([len(b)])) + b
+
+
+@case
+def unknown_keys_with_escapes_answered():
+    """Unknown keys are quoted in the error with unprintable bytes escaped
+    as \\xNN and long ones cut: every mix of escaped and plain bytes, at
+    every length around the cut, at top level and inside a list item, is
+    answered with invalid params and the daemon lives (in an ASan build any
+    overrun of the quoting buffer aborts it: tests/fuzz/crashes/
+    fuzz_*-key-text-stack-overflow)."""
+    with suitlib.Daemon() as d:
+        d.start()
+        c = d.unix()
+        msgid = 0
+        for length in (48, 49, 50, 51, 52, 60, 100):
+            for esc in range(0, length + 1, 1 if length <= 52 else 7):
+                for last_esc in (False, True):
+                    key = b"\xff" * esc + b"a" * (length - esc)
+                    if last_esc and length > 48:
+                        key = key[:48] + b"\x01" + key[49:]
+                    for where in ("top", "item"):
+                        if where == "top":
+                            params = b"\x91\x81" + raw_str(key) + b"\x01"
+                        else:
+                            params = (b"\x91\x81\xabmedications\x91\x82\xa4name\xa8warfarin"
+                                      + raw_str(key) + b"\x01")
+                        msgid += 1
+                        c.send_raw(b"\x94\x00" + mpack.packb(msgid) + b"\xa6assess" + params)
+                        try:
+                            err, _ = c.response(msgid)
+                        except (EOFError, ConnectionResetError):
+                            raise AssertionError("suitd closed the connection on a %d-byte key "
+                                                 "with %d escapes (%s); alive: %s"
+                                                 % (length, esc, where, d.alive()))
+                        assert err is not None and err["code"] == -32602, err
+        assert d.alive()
+        c.close()
+
+
 if __name__ == "__main__":
     suitlib.run("fault_garbage")
