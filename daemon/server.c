@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -584,6 +585,27 @@ static void close_listener(struct listener *lis)
     }
 }
 
+/* Closing a uv_signal restores the default action, which for SIGTERM
+ * would kill the process in the middle of its orderly exit: a signal that
+ * arrives from here on is ignored instead. */
+static void close_handles(struct server *srv)
+{
+    if (!srv->handles_open)
+        return;
+    srv->handles_open = false;
+    uv_close((uv_handle_t *)&srv->flush, NULL);
+    uv_close((uv_handle_t *)&srv->idle, NULL);
+    uv_close((uv_handle_t *)&srv->deadline, NULL);
+    uv_close((uv_handle_t *)&srv->sweep, NULL);
+    uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&srv->sig_hup, NULL);
+    uv_close((uv_handle_t *)&srv->sig_term, NULL);
+    uv_close((uv_handle_t *)&srv->sig_int, NULL);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+}
+
 static void on_shutdown_deadline(uv_timer_t *t)
 {
     struct server *srv = t->data;
@@ -641,17 +663,7 @@ void server_check_drained(struct server *srv)
         srv->workers_open = false;
         workers_close(&srv->workers);
     }
-    if (srv->handles_open) {
-        srv->handles_open = false;
-        uv_close((uv_handle_t *)&srv->flush, NULL);
-        uv_close((uv_handle_t *)&srv->idle, NULL);
-        uv_close((uv_handle_t *)&srv->deadline, NULL);
-        uv_close((uv_handle_t *)&srv->sweep, NULL);
-        uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
-        uv_close((uv_handle_t *)&srv->sig_hup, NULL);
-        uv_close((uv_handle_t *)&srv->sig_term, NULL);
-        uv_close((uv_handle_t *)&srv->sig_int, NULL);
-    }
+    close_handles(srv);
     log_info(srv->log, "stopped: %llu connections served",
              (unsigned long long)srv->stats.conn_total);
 }
@@ -667,17 +679,7 @@ void server_close(struct server *srv)
         srv->workers_open = false;
         workers_close(&srv->workers);
     }
-    if (srv->handles_open) {
-        srv->handles_open = false;
-        uv_close((uv_handle_t *)&srv->flush, NULL);
-        uv_close((uv_handle_t *)&srv->idle, NULL);
-        uv_close((uv_handle_t *)&srv->deadline, NULL);
-        uv_close((uv_handle_t *)&srv->sweep, NULL);
-        uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
-        uv_close((uv_handle_t *)&srv->sig_hup, NULL);
-        uv_close((uv_handle_t *)&srv->sig_term, NULL);
-        uv_close((uv_handle_t *)&srv->sig_int, NULL);
-    }
+    close_handles(srv);
     /* Let the close callbacks run. */
     uv_run(srv->loop, UV_RUN_DEFAULT);
     for (size_t i = 0; i < srv->n_listeners; i++)
