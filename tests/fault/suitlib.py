@@ -69,6 +69,7 @@ class Daemon:
         self.proc = None
         self.port = None
         self.tcp_host = None
+        self.tcp_addrs = []
 
     def command(self):
         cmd = [suitd_bin(), "serve", "--socket", self.sock, "--rules", self.rules]
@@ -88,6 +89,7 @@ class Daemon:
             text = self.log_text()
             if "suitd: ready" in text:
                 m = re.findall(r"listening on tcp:\[?([0-9a-fA-F.:]+?)\]?:(\d+)\n", text)
+                self.tcp_addrs = [(h, int(p)) for h, p in m]
                 if m:
                     self.tcp_host, self.port = m[-1][0], int(m[-1][1])
                 return self

@@ -18,6 +18,7 @@ import resource
 import socket
 import time
 
+import mpack
 import suitlib
 from suitlib import case
 
@@ -103,9 +104,22 @@ def max_connections_refuses_then_recovers():
     with suitlib.Daemon(args=["--max-connections", str(cap)]) as d:
         d.start()
         socks = open_idle(d, cap)
-        # Wait for the daemon to accept all of them; then the next one,
-        # on either listener, is closed at once rather than left hanging.
-        time.sleep(0.5)
+        # Make sure the daemon has accepted every one (a ping answered on
+        # each); then the next one, on either listener, is closed at once
+        # rather than left hanging.
+        ping = mpack.packb([0, 1, "ping", []])
+        for s in socks:
+            s.sendall(ping)
+            u = mpack.Unpacker()
+            while True:
+                data = s.recv(4096)
+                assert data, "a connection under the cap was closed"
+                u.feed(data)
+                try:
+                    u.next()
+                    break
+                except mpack.NeedMore:
+                    pass
         for mk in (d.unix, d.tcp):
             c = mk(timeout=10)
             try:

@@ -86,9 +86,20 @@ def token_required_before_anything_and_checked():
     addr = non_loopback_ipv4()
     with tempfile.TemporaryDirectory() as tmp:
         tok = write_token(tmp, TOKEN + "\n")
-        with suitlib.Daemon(listen=addr + ":0", args=["--token-file", tok]) as d:
+        with suitlib.Daemon(listen=addr + ":0",
+                            args=["--listen", "127.0.0.1:0", "--token-file", tok]) as d:
             d.start()
-            assert d.tcp_host == addr, (d.tcp_host, addr)
+            hosts = sorted(h for h, _ in d.tcp_addrs)
+            assert hosts == sorted([addr, "127.0.0.1"]), d.tcp_addrs
+            # With a token configured, loopback TCP needs it too (it is open
+            # to every local user, unlike the 0660 Unix socket).
+            lo = [a for a in d.tcp_addrs if a[0] == "127.0.0.1"][0]
+            with suitlib.Client.tcp(*lo) as c:
+                err, _ = c.call_raw("assess", [suitlib.PATIENT])
+                assert err is not None and err["code"] == -32005, err
+                assert c.call("auth", [TOKEN]) is True
+                suitlib.check_answer(c.assess())
+            d.tcp_host, d.port = [a for a in d.tcp_addrs if a[0] == addr][0]
             # Before auth: every method is refused, the connection stays.
             with d.tcp() as c:
                 for m, p in (("ping", []), ("assess", [suitlib.PATIENT]), ("stats", []),
