@@ -41,6 +41,43 @@ static int count_passed(const char *report)
     return passed < 0 ? 0 : passed;
 }
 
+#define RELOAD_MAX_LINT_DETAILS 50
+
+int reload_lint(const char *dir, struct proto_error *err)
+{
+    char *report = NULL;
+    size_t report_len = 0;
+    FILE *out = open_memstream(&report, &report_len);
+    if (!out)
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot lint the ruleset: out of memory");
+    int problems = engine_lint(dir, out);
+    fclose(out);
+    if (problems == 0) {
+        free(report);
+        return 0;
+    }
+    if (problems < 0)
+        proto_error_set(err, PROTO_E_RULESET, "%s: the ruleset cannot be linted", dir);
+    else
+        proto_error_set(err, PROTO_E_RULESET, "%s: %d lint problem%s (see suitd check)", dir,
+                        problems, problems == 1 ? "" : "s");
+    int n = 0;
+    for (char *line = report, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!*line)
+            continue;
+        if (++n > RELOAD_MAX_LINT_DETAILS) {
+            proto_error_add_detail(err, "...");
+            break;
+        }
+        proto_error_add_detail(err, "%s", line);
+    }
+    free(report);
+    return PROTO_E_RULESET;
+}
+
 /* Pool thread: everything slow happens here. */
 static void do_reload(uv_work_t *work)
 {
@@ -50,6 +87,11 @@ static void do_reload(uv_work_t *work)
     int rc = ruleset_load(r->dir, r->policy, &rs, &r->err);
     if (rc < 0) {
         r->code = r->err.code ? r->err.code : PROTO_E_RULESET;
+        return;
+    }
+    if ((rc = reload_lint(r->dir, &r->err)) != 0) {
+        r->code = rc;
+        ruleset_unref(rs);
         return;
     }
     /* A ruleset that loads but cannot become an engine must not be swapped

@@ -13,17 +13,21 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 #include "tools.h"
 
-/* Loads the ruleset and builds one engine from it, so a ruleset that
- * cannot serve stops the daemon before it binds anything. */
+/* Loads and lints the ruleset and builds one engine from it, so a ruleset
+ * that cannot (or must not) serve stops the daemon before it binds
+ * anything. */
 static int load_ruleset(const struct config *cfg, const struct logger *lg, struct ruleset **out)
 {
     struct proto_error err;
     proto_error_init(&err);
     struct ruleset *rs = NULL;
     int rc = ruleset_load(cfg->rules_dir, cfg->policy_file, &rs, &err);
+    if (rc == 0)
+        rc = reload_lint(cfg->rules_dir, &err);
     if (rc == 0) {
         struct engine *probe = NULL;
         rc = engine_create(rs, &cfg->engine, &probe, &err);

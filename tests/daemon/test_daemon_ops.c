@@ -266,9 +266,21 @@ START_TEST(broken_reload_keeps_old_ruleset)
     proto_error_close(&err);
     rpc_client_free(c);
 
+    /* Loads and passes its cases, but calls (exit): refused by the lint. */
+    snprintf(path, sizeof path, "%s/tests/cases.json", rules);
+    snprintf(src, sizeof src, "%s/tests/cases.json", harness_rules());
+    copy_tree(src, path);
+    snprintf(path, sizeof path, "%s/rules.clp", rules);
+    append_file(path, "\n(defrule leave (condition (name never-sent)) => (exit))\n");
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
+    ck_assert_msg(details_mention(&err, "forbidden function or construct 'exit'"),
+                  "details do not name the call: %s", err.message);
+    proto_error_close(&err);
+    rpc_client_free(c);
+
     /* And through SIGHUP: logged, counted, old ruleset still serving. */
     ck_assert_int_eq(kill(d.pid, SIGHUP), 0);
-    ck_assert(wait_stat("reloads.failed", 3, 30000));
+    ck_assert(wait_stat("reloads.failed", 4, 30000));
     ck_assert(daemon_log_contains(&d, "reload failed"));
     ping_version(d.tcp_addr, v, sizeof v);
     ck_assert_str_eq(v, "1.0.0");
