@@ -36,12 +36,16 @@ ok() { echo "  ok: $*"; }
 
 TMP=$(mktemp -d)
 daemon_pid=""
+notify_pid=""
 installed=0
 cleanup() {
     status=$?
     if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
         kill "$daemon_pid" 2>/dev/null || true
         wait "$daemon_pid" 2>/dev/null || true
+    fi
+    if [ -n "$notify_pid" ]; then
+        kill "$notify_pid" 2>/dev/null || true
     fi
     if [ "$installed" -eq 1 ] && [ "$keep" -eq 0 ]; then
         $SUDO dpkg --purge suitd >/dev/null 2>&1 || true
@@ -234,7 +238,30 @@ SOCK=$TMP/suitd.sock
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # The shipped configuration, with the socket and port moved out of the way
 # of any system instance (command-line flags win over the file).
-/usr/sbin/suitd serve --config /etc/suitd/suitd.conf --socket "$SOCK" \
+# Stand in for systemd's notification socket: Type=notify needs READY=1.
+python3 - "$TMP/notify" "$TMP/notify.txt" <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(60)
+with open(sys.argv[2], "a") as out:
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            out.write(msg.replace("\n", " ") + "\n")
+            out.flush()
+            if "STOPPING=1" in msg:
+                break
+    except socket.timeout:
+        pass
+EOF
+notify_pid=$!
+i=0
+until [ -S "$TMP/notify" ]; do
+    i=$((i + 1)); [ "$i" -le 50 ] || fail "notify listener did not start"
+    sleep 0.1
+done
+NOTIFY_SOCKET=$TMP/notify /usr/sbin/suitd serve --config /etc/suitd/suitd.conf --socket "$SOCK" \
     --listen "127.0.0.1:$PORT" --workers 2 >"$TMP/suitd.log" 2>&1 &
 daemon_pid=$!
 i=0
@@ -244,6 +271,12 @@ until [ -S "$SOCK" ]; do
     sleep 0.1
 done
 ok "suitd serving on $SOCK and 127.0.0.1:$PORT (pid $daemon_pid)"
+i=0
+until grep -q "READY=1" "$TMP/notify.txt" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -le 50 ] || fail "no READY=1 on NOTIFY_SOCKET (Type=notify would time out)"
+    sleep 0.1
+done
+ok "sd_notify READY=1 received"
 
 /usr/bin/suit --socket "$SOCK" ping || fail "suit ping over the Unix socket"
 /usr/bin/suit --connect "127.0.0.1:$PORT" ping || fail "suit ping over TCP"
@@ -271,11 +304,21 @@ head -n 5 "$TMP/report.txt"
 grep -qi "contraindicated" "$TMP/report.txt" || fail "pregnant patient not reported contraindicated"
 ok "suit ping and suit check answered by the installed daemon"
 
+# systemctl reload: SIGHUP, then RELOADING=1 and READY=1 again once the
+# ruleset's tests have passed and the new one is in place.
 kill -HUP "$daemon_pid"
-sleep 1
-kill -0 "$daemon_pid" 2>/dev/null || { cat "$TMP/suitd.log" >&2; fail "suitd died on SIGHUP"; }
+i=0
+until [ "$(grep -c "READY=1" "$TMP/notify.txt")" -ge 2 ]; do
+    kill -0 "$daemon_pid" 2>/dev/null || { cat "$TMP/suitd.log" >&2; fail "suitd died on SIGHUP"; }
+    i=$((i + 1)); [ "$i" -le 300 ] || fail "no READY=1 after the SIGHUP reload"
+    sleep 0.1
+done
+grep -q "RELOADING=1" "$TMP/notify.txt" || fail "no RELOADING=1 on SIGHUP"
+/usr/bin/suit --socket "$SOCK" stats --json >"$TMP/stats.json" || fail "suit stats after SIGHUP"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["reloads"]; sys.exit(0 if r["ok"] == 1 and r["failed"] == 0 else "reloads: %r" % r)' \
+    "$TMP/stats.json" || fail "the SIGHUP reload did not succeed"
 /usr/bin/suit --socket "$SOCK" ping >/dev/null || fail "suit ping after SIGHUP reload"
-ok "SIGHUP reload keeps serving"
+ok "SIGHUP reloads the installed ruleset (tests passed) and keeps serving"
 
 kill -TERM "$daemon_pid"
 rc=0
@@ -283,6 +326,8 @@ wait "$daemon_pid" || rc=$?
 daemon_pid=""
 [ "$rc" -eq 0 ] || { cat "$TMP/suitd.log" >&2; fail "suitd exited $rc on SIGTERM"; }
 [ ! -e "$SOCK" ] || fail "socket file left after SIGTERM"
+wait "$notify_pid" 2>/dev/null || true
+grep -q "STOPPING=1" "$TMP/notify.txt" || fail "no STOPPING=1 on NOTIFY_SOCKET"
 ok "SIGTERM: clean exit, socket removed"
 
 # --------------------------------------------------------------------------
