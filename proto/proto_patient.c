@@ -39,9 +39,14 @@ static int fail(struct proto_error *e, const char *path, const char *fmt, ...)
  * it comes straight from the client and may hold anything. */
 static void key_text(const msgpack_object_str *k, char *out, size_t cap)
 {
+    /* Non-printable bytes become \xNN; the text is cut after 48 input
+     * bytes.  Each input byte takes at most 4 output bytes and the "..."
+     * marker 3 more, so the loop stops while 4 + 3 + 1 (NUL) still fit: the
+     * cut can never overrun `out`. */
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    for (uint32_t i = 0; i < k->size && o + 5 < cap; i++) {
+    uint32_t i;
+    for (i = 0; i < k->size && i < 48 && o + 8 <= cap; i++) {
         unsigned char c = (unsigned char)k->ptr[i];
         if (c >= 0x20 && c < 0x7f && c != '\\') {
             out[o++] = (char)c;
@@ -51,13 +56,13 @@ static void key_text(const msgpack_object_str *k, char *out, size_t cap)
             out[o++] = hex[c >> 4];
             out[o++] = hex[c & 15];
         }
-        if (i == 48 && k->size > 50) {
-            memcpy(out + o, "...", 3);
-            o += 3;
-            break;
-        }
     }
-    out[o] = '\0';
+    if (i < k->size && o + 4 <= cap) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    if (cap > 0)
+        out[o < cap ? o : cap - 1] = '\0';
 }
 
 static bool key_is(const msgpack_object *k, const char *name)

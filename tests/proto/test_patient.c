@@ -341,6 +341,23 @@ START_TEST(keys)
     ck_assert_int_eq(convert(&t, &p, &e), PROTO_E_INVALID_PARAMS);
     ck_assert_str_eq(e.field, "ag\\x00e\\x0a");
     proto_error_close(&e);
+    /* a long key of bytes that all need escaping is cut with "..." and
+     * never overruns the path buffer (a fuzzer found that it once did) */
+    char longkey[80];
+    memset(longkey, 0x01, sizeof(longkey));
+    memset(longkey + 35, 'a', 13);   /* the mix that used to land 1 byte past */
+    msgpack_sbuffer_clear(&t.sb);
+    msgpack_pack_array(&t.pk, 1);
+    msgpack_pack_map(&t.pk, 1);
+    msgpack_pack_str(&t.pk, sizeof(longkey));
+    msgpack_pack_str_body(&t.pk, longkey, sizeof(longkey));
+    msgpack_pack_uint8(&t.pk, 1);
+    ck_assert_int_eq(convert(&t, &p, &e), PROTO_E_INVALID_PARAMS);
+    ck_assert_ptr_nonnull(e.field);
+    ck_assert_ptr_nonnull(strstr(e.field, "\\x01\\x01"));
+    ck_assert_ptr_nonnull(strstr(e.field, "..."));
+    ck_assert_uint_lt(strlen(e.field), 160);
+    proto_error_close(&e);
     tbuf_close(&t);
 }
 END_TEST
