@@ -331,6 +331,39 @@ grep -q "STOPPING=1" "$TMP/notify.txt" || fail "no STOPPING=1 on NOTIFY_SOCKET"
 ok "SIGTERM: clean exit, socket removed"
 
 # --------------------------------------------------------------------------
+step "system calls against the unit's SystemCallFilter="
+if command -v strace >/dev/null 2>&1; then
+    # The same work as above, traced from the first instruction: start, both
+    # listeners, every method, SIGHUP and reload, SIGTERM.
+    SOCK2=$TMP/traced.sock
+    strace -f -qq -o "$TMP/strace.log" /usr/sbin/suitd serve --config /etc/suitd/suitd.conf \
+        --socket "$SOCK2" --listen "127.0.0.1:$PORT" --workers 2 >"$TMP/suitd-traced.log" 2>&1 &
+    strace_pid=$!
+    i=0
+    until [ -S "$SOCK2" ]; do
+        i=$((i + 1)); [ "$i" -le 300 ] || { cat "$TMP/suitd-traced.log" >&2; fail "traced suitd did not start"; }
+        sleep 0.1
+    done
+    traced_pid=$(pgrep -P "$strace_pid")
+    [ -n "$traced_pid" ] || fail "cannot find the traced suitd"
+    /usr/bin/suit --socket "$SOCK2" ping >/dev/null || fail "ping (traced)"
+    /usr/bin/suit --connect "127.0.0.1:$PORT" info >/dev/null || fail "info over TCP (traced)"
+    /usr/bin/suit --connect "127.0.0.1:$PORT" check --age 52 --pregnant no --breastfeeding no \
+        --fitzpatrick 5 --area face --indication melasma --med isotretinoin:30 >/dev/null || true
+    /usr/bin/suit --socket "$SOCK2" stats >/dev/null || fail "stats (traced)"
+    /usr/bin/suit --socket "$SOCK2" reload >/dev/null || fail "reload (traced)"
+    kill -HUP "$traced_pid"
+    sleep 2
+    kill -TERM "$traced_pid"
+    wait "$strace_pid" || true
+    [ ! -e "$SOCK2" ] || fail "traced suitd did not shut down cleanly"
+    python3 "$SRC/packaging/syscall-check.py" /lib/systemd/system/suitd.service "$TMP/strace.log" \
+        || fail "suitd makes system calls its unit forbids"
+else
+    echo "  (strace not installed: skipped)"
+fi
+
+# --------------------------------------------------------------------------
 step "purge"
 if [ "$keep" -eq 1 ]; then
     echo "  (--keep: left installed)"
