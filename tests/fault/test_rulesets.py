@@ -226,5 +226,27 @@ def system_refused_or_stopped():
     forbidden_case("system", "system")
 
 
+@case
+def forbidden_function_refused_on_reload():
+    """A forbidden call added to the live ruleset: SIGHUP and the admin
+    reload both refuse it, naming it; the old ruleset keeps answering."""
+    with tempfile.TemporaryDirectory() as tmp:
+        live = suitlib.copy_rules(tmp)
+        with suitlib.Daemon(rules=live) as dm:
+            dm.start()
+            with dm.unix() as c:
+                before = c.call("ruleset")
+            with open(os.path.join(live, "candidacy.clp"), "a") as f:
+                f.write("\n(defrule hostile-exit (condition (name call-exit)) => (exit))\n")
+            dm.signal(signal.SIGHUP)
+            suitlib.wait_until(lambda: "reload failed" in dm.log_text(), 120, what="reload failure")
+            assert "exit" in dm.log_text().split("reload failed", 1)[1], dm.log_text()
+            with dm.unix(timeout=120) as c:
+                err, _ = c.call_raw("reload")
+                assert err is not None and err["code"] == -32004, err
+                assert c.call("ruleset") == before
+            assert_keeps_serving(dm)
+
+
 if __name__ == "__main__":
     suitlib.run("fault_rulesets")
