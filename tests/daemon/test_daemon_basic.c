@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -32,6 +33,10 @@ START_TEST(round_trips_unix_and_tcp)
 {
     ck_assert_int_eq(daemon_start(&d, harness_rules(), NULL), 0);
     ck_assert_int_gt(d.port, 0);
+    struct stat sb;
+    ck_assert_int_eq(stat(d.sock, &sb), 0);
+    ck_assert(S_ISSOCK(sb.st_mode));
+    ck_assert_uint_eq(sb.st_mode & 0777, 0660);
     const char *addrs[] = {d.unix_addr, d.tcp_addr};
     for (int i = 0; i < 2; i++) {
         struct rpc_client *c = client_open(addrs[i]);
