@@ -188,8 +188,13 @@ for gz in "$TMP"/root/usr/share/man/man*/*.gz "$TMP"/root/usr/share/doc/suitd/ch
 done
 for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
     readelf -S "$f" | grep -q '\.symtab' && fail "$f is not stripped"
+    # Debian's hardening: PIE, full RELRO (relro + bindnow), fortified calls.
+    readelf -h "$f" | grep -q 'Type: *DYN' || fail "$f is not PIE"
+    readelf -l "$f" | grep -q 'GNU_RELRO' || fail "$f lacks RELRO"
+    readelf -d "$f" | grep -q 'BIND_NOW' || fail "$f lacks BIND_NOW"
+    readelf -W --dyn-syms "$f" | grep -q '__[a-z]*_chk' || fail "$f uses no fortified functions"
 done
-ok "contents: binaries, ruleset, unit, conffiles, man pages, copyright, changelog"
+ok "contents: binaries (stripped, PIE, full RELRO, fortified), ruleset, unit, conffiles, man pages, copyright, changelog"
 
 if command -v lintian >/dev/null 2>&1; then
     step "lintian"
