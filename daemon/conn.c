@@ -406,8 +406,9 @@ static void on_refused_close(uv_handle_t *h)
     free(h);
 }
 
-/* Over --max-connections: accept and close at once, so the client sees the
- * refusal immediately instead of waiting in the kernel's backlog. */
+/* Over --max-connections (or shutting down): accept and close at once, so
+ * the client sees the refusal immediately instead of waiting in the
+ * kernel's backlog, with an `overloaded` error saying why. */
 static void refuse(struct listener *lis)
 {
     struct server *srv = lis->srv;
@@ -427,7 +428,26 @@ static void refuse(struct listener *lis)
         }
         s = (uv_stream_t *)t;
     }
-    uv_accept(&lis->u.s, s);
+    if (uv_accept(&lis->u.s, s) == 0 && !srv->shutting_down) {
+        /* Say why before closing, under msgid 0 (no request to answer yet).
+         * A fresh socket's send buffer always has room for these few bytes,
+         * so a non-blocking try_write is enough; if it fails, the close
+         * alone still tells the client. */
+        struct proto_error e;
+        proto_error_init(&e);
+        proto_error_set(&e, PROTO_E_OVERLOADED,
+                        "too many connections (--max-connections %u); retry later",
+                        srv->cfg->max_connections);
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init(&sb);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+        proto_pack_error_response(&pk, 0, &e);
+        uv_buf_t b = uv_buf_init(sb.data, (unsigned)sb.size);
+        (void)uv_try_write(s, &b, 1);
+        msgpack_sbuffer_destroy(&sb);
+        proto_error_close(&e);
+    }
     uv_close((uv_handle_t *)s, on_refused_close);
     srv->stats.conn_refused++;
     log_debug(srv->log, "refused a connection on %s: --max-connections %u reached", lis->name,

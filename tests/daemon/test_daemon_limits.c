@@ -70,8 +70,15 @@ START_TEST(max_connections_refused)
         c[i] = client_open(d.unix_addr);
         call_ok(c[i], "ping", pack_no_params, NULL, &res);
     }
-    /* The sixth is accepted by the kernel, then closed at once. */
+    /* The sixth is told why under msgid 0, then closed at once. */
     struct rpc_client *extra = client_open(d.tcp_addr);
+    struct proto_message m;
+    struct proto_error rerr;
+    proto_error_init(&rerr);
+    ck_assert_int_eq(rpc_client_recv(extra, &m, &rerr), 0);
+    ck_assert_uint_eq(m.msgid, 0);
+    ck_assert_int_eq(error_code_of(&m.error), PROTO_E_OVERLOADED);
+    proto_error_close(&rerr);
     ck_assert(closed_by_peer(rpc_client_fd(extra), 10000));
     rpc_client_free(extra);
     rpc_client_free(c[0]);
