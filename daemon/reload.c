@@ -135,6 +135,24 @@ static void do_reload(uv_work_t *work)
 
 static void begin(struct reload *r);
 
+/* Answers reload requests that will not run because the daemon is exiting.
+ * Not a failed reload (nothing was loaded), so the publish hook, which
+ * counts outcomes, is not told. */
+static void refuse_waiters(struct reload_waiter *w)
+{
+    struct proto_error e;
+    proto_error_init(&e);
+    proto_error_set(&e, PROTO_E_RULESET, "reload not run: the daemon is shutting down");
+    struct reload_outcome o = {.code = PROTO_E_RULESET, .err = &e};
+    while (w) {
+        struct reload_waiter *next = w->next;
+        w->next = NULL;
+        w->cb(w, &o);
+        w = next;
+    }
+    proto_error_close(&e);
+}
+
 static void after_reload(uv_work_t *work, int status)
 {
     struct reload *r = work->data;
@@ -178,7 +196,12 @@ static void after_reload(uv_work_t *work, int status)
         r->again = false;
         r->current = r->next;
         r->next = NULL;
-        begin(r);
+        if (!r->stopping) {
+            begin(r);
+            return;
+        }
+        refuse_waiters(r->current);
+        r->current = NULL;
     }
 }
 
@@ -197,6 +220,12 @@ static void begin(struct reload *r)
 
 int reload_start(struct reload *r, struct reload_waiter *waiter)
 {
+    if (r->stopping) {
+        if (waiter)
+            waiter->next = NULL;
+        refuse_waiters(waiter);
+        return 0;
+    }
     if (r->running) {
         r->again = true;
         if (waiter) {
@@ -216,6 +245,11 @@ int reload_start(struct reload *r, struct reload_waiter *waiter)
 bool reload_busy(const struct reload *r)
 {
     return r->running;
+}
+
+void reload_stop(struct reload *r)
+{
+    r->stopping = true;
 }
 
 void reload_close(struct reload *r)

@@ -49,6 +49,7 @@ struct reload {
 
     uv_work_t work;
     bool running, again;
+    bool stopping;                      /* no new runs: the daemon is exiting */
     struct reload_waiter *current, *next;
     /* results of the run in progress, written by the pool thread */
     int code;
@@ -70,6 +71,10 @@ int reload_lint(const char *dir, struct proto_error *err);
  * NULL (SIGHUP).  Returns 0 or a negative libuv error. */
 int reload_start(struct reload *r, struct reload_waiter *waiter);
 bool reload_busy(const struct reload *r);
+/* Shutdown: a reload asked for while one runs is not started; its waiters
+ * get a `ruleset` error saying the daemon is shutting down.  The run in
+ * progress finishes (it cannot be interrupted), then reload_busy is false. */
+void reload_stop(struct reload *r);
 /* Nothing to free once no run is in flight; asserts nothing pending. */
 void reload_close(struct reload *r);
 

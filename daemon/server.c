@@ -635,6 +635,8 @@ void server_shutdown(struct server *srv)
         return;
     srv->shutting_down = true;
     notify("STOPPING=1");
+    /* Do not start queued reloads: they would only delay the exit. */
+    reload_stop(&srv->reload);
     for (size_t i = 0; i < srv->n_listeners; i++)
         close_listener(&srv->listeners[i]);
     struct conn *c = srv->conns;

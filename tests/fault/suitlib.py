@@ -154,6 +154,10 @@ class Daemon:
         if rc is None:
             self.proc.kill()
             self.proc.wait()
+        if rc != 0:
+            # The daemon's own words are the quickest diagnosis.
+            print("  suitd stopped with status %r; its log ends:\n%s"
+                  % (rc, self.log_text()[-3000:]))
         return rc
 
     def close(self):
