@@ -1,5 +1,7 @@
 #!/bin/sh
 # Install every Debian package suitd needs to build, test and run.
+# Extra package names on the command line are installed too (CI adds the
+# fuzzing toolchain this way).
 # Idempotent: does nothing when all packages are present, and runs
 # `apt-get update` only when something must be installed and the package
 # lists are missing or stale. Works as root; uses sudo otherwise.
@@ -8,6 +10,8 @@ set -eu
 PKGS="build-essential cmake pkg-config git
 libuv1-dev libclips-dev libmsgpack-dev check libjansson-dev libinih-dev
 libsystemd-dev nettle-dev python3"
+
+PKGS="$PKGS $*"
 
 missing=""
 for p in $PKGS; do
