@@ -147,9 +147,11 @@ if [ "${PROFILE:-0}" = 1 ]; then
     "$BENCH" --socket "$OUT/suitd.sock" --rules "$RULES" -c "$CONNS" -P "$DEPTH" -n 20000 \
         >"$OUT/profile_load.txt"
     stop_daemon
-    callgrind_annotate --inclusive=yes "$OUT/callgrind.out" 2>/dev/null | head -60 \
-        >"$OUT/callgrind_inclusive.txt"
-    callgrind_annotate "$OUT/callgrind.out" 2>/dev/null | head -60 >"$OUT/callgrind_self.txt"
+    # Whole reports to files: `| head` would SIGPIPE the annotator under pipefail.
+    callgrind_annotate --inclusive=yes --tree=calling "$OUT/callgrind.out" \
+        >"$OUT/callgrind_tree.txt" 2>/dev/null
+    callgrind_annotate "$OUT/callgrind.out" >"$OUT/callgrind_self.txt" 2>/dev/null
+    log "profile: $OUT/callgrind_self.txt and $OUT/callgrind_tree.txt"
     start_daemon
 fi
 
