@@ -409,9 +409,9 @@ static void print_text(const struct report *rp)
         printf("suit-bench: %s in-process, one thread, %zu patients (%zu skipped: expect "
                "errors)\n", b->method, rp->mix_len, rp->mix_skipped);
     else
-        printf("suit-bench: %s over %s, %u connections, pipeline %u%s, %zu patients\n",
-               b->method, b->addr, b->load.conns, b->load.depth,
-               b->load.rate > 0 ? " (open loop)" : "", rp->mix_len);
+        printf("suit-bench: %s over %s, %u connections, pipeline %u%s, %zu %s\n", b->method,
+               b->addr, b->load.conns, b->load.depth, b->load.rate > 0 ? " (open loop)" : "",
+               rp->mix_len, strcmp(b->method, "ping") ? "patients" : "request");
     if (rp->engine_hist)
         printf("ruleset    load %.1f ms, engine %.1f ms, own cases %.1f ms (%d failed)\n",
                rp->load_ms, rp->engine_ms, rp->cases_ms, rp->cases_failed);

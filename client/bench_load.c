@@ -275,7 +275,11 @@ static void read_conn(struct run *r, struct bconn *c)
             kill_conn(r, c, BENCH_E_CLOSED);
             return;
         }
-        proto_decoder_commit(c->dec, (size_t)n);
+        if (proto_decoder_commit(c->dec, (size_t)n) < 0) {
+            add_code(r->res, BENCH_E_BAD_FRAME, 1);
+            kill_conn(r, c, BENCH_E_BAD_FRAME);
+            return;
+        }
         uint64_t now = now_ns();
         msgpack_object obj;
         int rc;
