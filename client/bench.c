@@ -47,6 +47,7 @@ struct bench_opts {
     long patient;               /* -1: the whole mix */
     unsigned idle;
     long pid;                   /* 0: no RSS */
+    char token[1024];           /* --token-file: the token, or empty */
     struct bench_load_opts load;
 };
 
@@ -58,6 +59,8 @@ static void usage(FILE *out)
         "Target (one of):\n"
         "  --socket PATH          the daemon's Unix socket\n"
         "  --connect HOST:PORT    the daemon's TCP address\n"
+        "  --token-file FILE      send `auth [token]` on every connection first\n"
+        "                         (TCP listeners with a token require it)\n"
         "  --in-process           no daemon: run the mix through the engine in\n"
         "                         this thread (with --rules DIR)\n"
         "Load:\n"
@@ -100,10 +103,33 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
     return 0;
 }
 
+/* The daemon's token file format: the token, trailing whitespace ignored. */
+static int read_token(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "suit-bench: cannot read the token file %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    size_t len = fread(buf, 1, n - 1, f);
+    bool too_long = !feof(f) || ferror(f);
+    fclose(f);
+    while (len && strchr("\n\r \t", buf[len - 1]))
+        len--;
+    buf[len] = '\0';
+    if (too_long || len == 0) {
+        fprintf(stderr, "suit-bench: token file %s: %s\n", path, len ? "token too long" : "empty");
+        memset(buf, 0, n);
+        return -1;
+    }
+    return 0;
+}
+
 enum {
     OPT_SOCKET = 256, OPT_CONNECT, OPT_RATE, OPT_METHOD, OPT_MIX, OPT_IN_PROCESS, OPT_RULES,
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
-    OPT_HELP,
+    OPT_TOKEN_FILE, OPT_HELP,
 };
 
 /* Returns 0, 1 after --help, -1 on a usage error (message printed). */
@@ -124,6 +150,7 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         { "interval", required_argument, NULL, OPT_INTERVAL },
         { "reload-at", required_argument, NULL, OPT_RELOAD_AT },
         { "patient", required_argument, NULL, OPT_PATIENT },
+        { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -211,6 +238,11 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
             if (parse_num("--patient", optarg, 0, 1e9, &v) < 0)
                 return -1;
             b->patient = (long)v;
+            break;
+        case OPT_TOKEN_FILE:
+            if (read_token(optarg, b->token, sizeof b->token) < 0)
+                return -1;
+            b->load.token = b->token;
             break;
         case OPT_HELP:
             usage(stdout);
@@ -599,14 +631,15 @@ static void pack_no_params(msgpack_packer *pk, void *arg)
 
 /* Opens n connections and pings each once, so the daemon has set each one
  * up completely.  Returns how many are open. */
-static unsigned open_idle(const char *addr, unsigned n, struct rpc_client **out)
+static unsigned open_idle(const char *addr, const char *token, unsigned n,
+                          struct rpc_client **out)
 {
     unsigned i;
     for (i = 0; i < n; i++) {
         struct proto_error err;
         proto_error_init(&err);
         msgpack_object result;
-        int rc = rpc_client_connect(addr, 10000, &out[i], &err);
+        int rc = bench_connect(addr, token, &out[i], &err);
         if (rc == 0)
             rc = rpc_client_call(out[i], "ping", pack_no_params, NULL, &result, &err);
         if (rc < 0) {
@@ -681,7 +714,7 @@ int main(int argc, char **argv)
             rp.rss_before = read_rss_kib(b.pid);
         if (b.idle) {
             idle = calloc(b.idle, sizeof(*idle));
-            n_idle = idle ? open_idle(b.addr, b.idle, idle) : 0;
+            n_idle = idle ? open_idle(b.addr, b.load.token, b.idle, idle) : 0;
             if (n_idle < b.idle) {
                 fprintf(stderr, "suit-bench: opened %u of %u idle connections\n", n_idle,
                         b.idle);
@@ -725,5 +758,6 @@ int main(int argc, char **argv)
     free(idle);
     free(engine_hist);
     bench_mix_close(&mix);
+    memset(b.token, 0, sizeof b.token);
     return status;
 }

@@ -65,6 +65,27 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void pack_token(msgpack_packer *pk, void *arg)
+{
+    msgpack_pack_array(pk, 1);
+    proto_pack_str(pk, arg);
+}
+
+int bench_connect(const char *addr, const char *token, struct rpc_client **out,
+                  struct proto_error *err)
+{
+    int rc = rpc_client_connect(addr, 10000, out, err);
+    if (rc < 0 || !token)
+        return rc;
+    msgpack_object result;
+    rc = rpc_client_call(*out, "auth", pack_token, (void *)token, &result, err);
+    if (rc < 0) {
+        rpc_client_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 double bench_cpu_seconds(long pid)
 {
     if (pid == 0) {
@@ -318,6 +339,7 @@ struct reloader {
     pthread_t tid;
     struct run *run;
     const char *addr;
+    const char *token;
     uint64_t at_ns;             /* absolute CLOCK_MONOTONIC time */
     uint64_t t0, t1, a0, a1;
     int rc;
@@ -344,7 +366,7 @@ static void *reloader_main(void *p)
     struct proto_error err;
     proto_error_init(&err);
     struct rpc_client *rc = NULL;
-    rl->rc = rpc_client_connect(rl->addr, 60000, &rc, &err);
+    rl->rc = bench_connect(rl->addr, rl->token, &rc, &err);
     if (rl->rc == 0) {
         msgpack_object result;
         rl->a0 = atomic_load(&rl->run->answered);
@@ -389,7 +411,7 @@ static int open_conns(struct run *r, char *msg, size_t msglen)
         struct bconn *c = &r->conns[i];
         struct proto_error err;
         proto_error_init(&err);
-        int rc = rpc_client_connect(r->o->addr, 10000, &c->rc, &err);
+        int rc = bench_connect(r->o->addr, r->o->token, &c->rc, &err);
         if (rc < 0) {
             snprintf(msg, msglen, "connection %u: %s", i + 1, err.message);
             proto_error_close(&err);
@@ -455,7 +477,7 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
     uint64_t drain_end = 0;
     unsigned rr = 0;
 
-    struct reloader rl = { .run = &r, .addr = o->addr, .rc = 0 };
+    struct reloader rl = { .run = &r, .addr = o->addr, .token = o->token, .rc = 0 };
     bool reloading = false;
     if (o->reload_at_s > 0) {
         rl.at_ns = r.measure_ns + (uint64_t)(o->reload_at_s * 1e9);

@@ -30,6 +30,7 @@ struct bench_load_opts {
     double reload_at_s;         /* >0: send `reload` this long after the start */
     double drain_s;             /* wait for late answers after the end */
     long cpu_pid;               /* >0: the daemon, for its CPU time */
+    const char *token;          /* non-NULL: send `auth [token]` first */
 };
 
 #define BENCH_MAX_CODES 16
@@ -66,6 +67,12 @@ int bench_load_run(const struct bench_load_opts *o, const struct bench_mix *mix,
                    struct bench_load_result *res, char *msg, size_t msglen);
 void bench_load_result_close(struct bench_load_result *res);
 const char *bench_code_name(int code);
+/* Connects to addr and, with a token, authenticates (`auth [token]`, which
+ * TCP listeners with a token file require).  Returns 0 or a negative code
+ * with err filled. */
+struct rpc_client;
+int bench_connect(const char *addr, const char *token, struct rpc_client **out,
+                  struct proto_error *err);
 /* utime + stime of pid in seconds (0: this process), -1 if unknown. */
 double bench_cpu_seconds(long pid);
 
