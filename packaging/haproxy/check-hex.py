@@ -9,7 +9,9 @@ Keep the resulting haproxy.cfg as private as the token file itself.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# One MessagePack codec for all the repository's Python: the fault tests'.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "fault"))
 import mpack  # noqa: E402
 
 
@@ -20,7 +22,7 @@ def main():
         token = f.read().rstrip(b" \t\r\n").decode()
     if not token:
         sys.exit("check-hex: %s: empty token" % sys.argv[1])
-    print("tcp-check send-binary " + mpack.pack([0, 1, "auth", [token]]).hex())
+    print("tcp-check send-binary " + mpack.packb([0, 1, "auth", [token]]).hex())
 
 
 if __name__ == "__main__":

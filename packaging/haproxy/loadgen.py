@@ -21,7 +21,9 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# One MessagePack codec for all the repository's Python: the fault tests'.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "tests", "fault"))
 import mpack  # noqa: E402
 
 
@@ -66,17 +68,17 @@ class Conn(threading.Thread):
         return s
 
     def _auth(self, s):
-        s.sendall(mpack.pack([0, 0, "auth", [self.args.token]]))
-        buf = bytearray()
+        s.sendall(mpack.packb([0, 0, "auth", [self.args.token]]))
+        dec = mpack.Unpacker()
         while True:
             data = s.recv(4096)
             if not data:
                 raise ConnectionError("closed during auth")
-            buf += data
+            dec.feed(data)
             try:
-                resp, _ = mpack.unpack(buf)
+                resp = dec.next()
                 break
-            except mpack.Incomplete:
+            except mpack.NeedMore:
                 continue
         if resp[2] is not None:
             raise RuntimeError("auth refused: %r" % (resp[2],))
@@ -87,7 +89,7 @@ class Conn(threading.Thread):
         k = self.idx
         sock = None
         inflight = {}                 # msgid -> send time
-        buf = bytearray()
+        dec = mpack.Unpacker()
         while True:
             now = time.monotonic()
             if now >= self.stop_at and not inflight:
@@ -104,12 +106,12 @@ class Conn(threading.Thread):
                     sock = None
                     time.sleep(0.05)
                     continue
-                buf = bytearray()
+                dec = mpack.Unpacker()
             try:
                 out = bytearray()
                 while len(inflight) < self.args.pipeline and time.monotonic() < self.stop_at:
                     msgid += 1
-                    out += mpack.pack([0, msgid, "assess", [self.requests[k % nreq]]])
+                    out += mpack.packb([0, msgid, "assess", [self.requests[k % nreq]]])
                     k += 1
                     inflight[msgid] = time.monotonic()
                 if out:
@@ -117,14 +119,12 @@ class Conn(threading.Thread):
                 data = sock.recv(65536)
                 if not data:
                     raise ConnectionError("closed by peer")
-                buf += data
-                pos = 0
+                dec.feed(data)
                 while True:
                     try:
-                        resp, pos2 = mpack.unpack(buf, pos)
-                    except mpack.Incomplete:
+                        resp = dec.next()
+                    except mpack.NeedMore:
                         break
-                    pos = pos2
                     _, rid, err, _result = resp
                     sent = inflight.pop(rid, None)
                     if sent is None:
@@ -135,7 +135,6 @@ class Conn(threading.Thread):
                     else:
                         code = err.get("code") if isinstance(err, dict) else err
                         self.errors[str(code)] = self.errors.get(str(code), 0) + 1
-                del buf[:pos]
             except socket.timeout:
                 # The run is over and the peer stays silent: count and stop.
                 if time.monotonic() >= self.stop_at + 5:
