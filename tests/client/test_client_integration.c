@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testutil.h"
+
 #ifndef SUIT_GOLDEN_DIR
 #error "SUIT_GOLDEN_DIR must name tests/client/golden"
 #endif
@@ -177,21 +179,6 @@ static bool daemon_available(void)
     return b && *b && access(b, X_OK) == 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    struct buf b = {0};
-    buf_add(&b, "", 0);
-    char tmp[4096];
-    size_t k;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0)
-        buf_add(&b, tmp, k);
-    fclose(f);
-    return b.p;
-}
-
 static void daemon_start(void)
 {
     snprintf(g_dir, sizeof g_dir, "/tmp/suit-test-XXXXXX");
@@ -238,7 +225,7 @@ static void daemon_start(void)
     }
     /* Wait for "suitd: ready", at most 30 s. */
     for (int i = 0; i < 3000; i++) {
-        char *text = slurp(log);
+        char *text = testutil_slurp(log);
         const char *ready = text ? strstr(text, "suitd: ready") : NULL;
         if (ready) {
             const char *tcp = strstr(text, "listening on tcp:");
@@ -366,7 +353,7 @@ static void check_golden(const char *name, char *got)
         ck_assert_int_eq(fclose(f), 0);
         return;
     }
-    char *want = slurp(path);
+    char *want = testutil_slurp(path);
     ck_assert_msg(want != NULL,
                   "golden file %s is missing: create it with SUIT_UPDATE_GOLDEN=1", path);
     if (strcmp(want, got)) {
@@ -884,9 +871,5 @@ int main(void)
                getenv("SUITD_BIN") ? getenv("SUITD_BIN") : "unset");
     }
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

@@ -17,6 +17,7 @@
 #include "render_stats.h"
 #include "report.h"
 #include "suggest.h"
+#include "testutil.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -695,9 +696,5 @@ int main(void)
     /* Dates in the report are local: fix the zone so they are testable. */
     setenv("TZ", "UTC", 1);
     tzset();
-    SRunner *sr = srunner_create(client_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(client_suite());
 }

@@ -2,6 +2,7 @@
  * harness.c: see harness.h.
  */
 #include "harness.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,35 +44,9 @@ void daemon_prepare(struct daemon *d)
     snprintf(d->unix_addr, sizeof d->unix_addr, "unix:%s", d->sock);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t n;
-    while (buf && (n = fread(buf + len, 1, cap - len - 1, f)) > 0) {
-        len += n;
-        if (cap - len < 2) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-            } else {
-                buf = nb;
-            }
-        }
-    }
-    fclose(f);
-    if (buf)
-        buf[len] = '\0';
-    return buf;
-}
-
 bool daemon_log_contains(const struct daemon *d, const char *needle)
 {
-    char *text = slurp(d->log);
+    char *text = testutil_slurp(d->log);
     bool found = text && strstr(text, needle);
     free(text);
     return found;
@@ -154,7 +129,7 @@ int daemon_start(struct daemon *d, const char *rules, ...)
     d->pid = pid;
     /* Wait for the ready line (generous: sanitizer builds start slowly). */
     for (int i = 0; i < 3000; i++) {
-        char *text = slurp(d->log);
+        char *text = testutil_slurp(d->log);
         if (text && strstr(text, "suitd: ready (")) {
             const char *p = strstr(text, "listening on tcp:");
             if (p) {
@@ -206,7 +181,7 @@ void daemon_cleanup(struct daemon *d)
     if (d->dir[0]) {
         /* Show the daemon's log when a test fails, then remove the dir. */
         if (getenv("SUITD_TEST_SHOW_LOG")) {
-            char *text = slurp(d->log);
+            char *text = testutil_slurp(d->log);
             if (text)
                 fprintf(stderr, "---- suitd log ----\n%s-------------------\n", text);
             free(text);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 static struct daemon d;
 
@@ -423,11 +424,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("daemon_basic");
-    struct {
-        const char *name;
-        const TTest *t;
-    } cases[] = {
+    const struct testutil_case cases[] = {
         {"round_trips", round_trips_unix_and_tcp},
         {"errors", errors_are_answered},
         {"notifications", notifications_are_never_answered},
@@ -439,21 +436,10 @@ static Suite *suite(void)
         {"flags", help_and_bad_flags},
         {"log_facts", logs_hold_no_patient_facts},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, NULL, teardown);
-        tcase_set_timeout(tc, 120);
-        tcase_add_test(tc, cases[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return testutil_suite("daemon_basic", cases, sizeof cases / sizeof cases[0], 120, teardown);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(suite());
 }

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "tools.h"
+#include "testutil.h"
 
 /* config.c asks main.c for the default rules directory. */
 const char *tools_default_rules_dir(void)
@@ -173,9 +174,5 @@ int main(void)
     tcase_add_test(tc, file_then_flags_win);
     tcase_add_test(tc, errors_name_their_source);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

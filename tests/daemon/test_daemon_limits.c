@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 static struct daemon d;
 
@@ -433,11 +434,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("daemon_limits");
-    struct {
-        const char *name;
-        const TTest *t;
-    } cases[] = {
+    const struct testutil_case cases[] = {
         {"max_connections", max_connections_refused},
         {"overloaded", overloaded_when_queue_full},
         {"idle_timeout", idle_connections_closed},
@@ -450,21 +447,10 @@ static Suite *suite(void)
         {"backpressure", backpressure_keeps_answering},
         {"thousand", thousand_concurrent_connections},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, NULL, teardown);
-        tcase_set_timeout(tc, 180);
-        tcase_add_test(tc, cases[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return testutil_suite("daemon_limits", cases, sizeof cases / sizeof cases[0], 180, teardown);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(suite());
 }

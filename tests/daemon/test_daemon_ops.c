@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "testutil.h"
 
 static struct daemon d, d2;
 
@@ -219,14 +220,6 @@ START_TEST(hot_reload_under_load_loses_nothing)
 }
 END_TEST
 
-static bool details_mention(const struct proto_error *err, const char *needle)
-{
-    for (size_t i = 0; i < err->n_details; i++)
-        if (strstr(err->details[i], needle))
-            return true;
-    return false;
-}
-
 START_TEST(broken_reload_keeps_old_ruleset)
 {
     char rules[400], path[600], src[600], v[32];
@@ -244,7 +237,7 @@ START_TEST(broken_reload_keeps_old_ruleset)
     msgpack_object res;
     struct rpc_client *c;
     ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
-    ck_assert_msg(details_mention(&err, "rules.clp"), "details do not name rules.clp: %s",
+    ck_assert_msg(testutil_has_detail(&err, "rules.clp"), "details do not name rules.clp: %s",
                   err.message);
     proto_error_close(&err);
     rpc_client_free(c);
@@ -261,7 +254,7 @@ START_TEST(broken_reload_keeps_old_ruleset)
                "              \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
                "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
     ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
-    ck_assert_msg(details_mention(&err, "pregnancy is fine"), "details do not name the case: %s",
+    ck_assert_msg(testutil_has_detail(&err, "pregnancy is fine"), "details do not name the case: %s",
                   err.message);
     proto_error_close(&err);
     rpc_client_free(c);
@@ -273,7 +266,7 @@ START_TEST(broken_reload_keeps_old_ruleset)
     snprintf(path, sizeof path, "%s/rules.clp", rules);
     append_file(path, "\n(defrule leave (condition (name never-sent)) => (exit))\n");
     ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
-    ck_assert_msg(details_mention(&err, "forbidden function or construct 'exit'"),
+    ck_assert_msg(testutil_has_detail(&err, "forbidden function or construct 'exit'"),
                   "details do not name the call: %s", err.message);
     proto_error_close(&err);
     rpc_client_free(c);
@@ -519,11 +512,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("daemon_ops");
-    struct {
-        const char *name;
-        const TTest *t;
-    } cases[] = {
+    const struct testutil_case cases[] = {
         {"hot_reload", hot_reload_under_load_loses_nothing},
         {"broken_reload", broken_reload_keeps_old_ruleset},
         {"sigterm", sigterm_answers_inflight_then_exits},
@@ -536,21 +525,10 @@ static Suite *suite(void)
         {"systemd", systemd_socket_activation_and_notify},
 #endif
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_checked_fixture(tc, NULL, teardown);
-        tcase_set_timeout(tc, 180);
-        tcase_add_test(tc, cases[i].t);
-        suite_add_tcase(s, tc);
-    }
-    return s;
+    return testutil_suite("daemon_ops", cases, sizeof cases / sizeof cases[0], 180, teardown);
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(suite());
 }

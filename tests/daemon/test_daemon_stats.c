@@ -8,6 +8,7 @@
 
 #include "stats.h"
 #include "harness.h"
+#include "testutil.h"
 
 static bool near(double got, double want, double rel)
 {
@@ -102,9 +103,5 @@ int main(void)
     tcase_add_test(tc, packed_map);
     tcase_add_test(tc, method_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

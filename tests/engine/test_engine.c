@@ -13,6 +13,7 @@
 #include <nettle/sha2.h>
 
 #include "engine.h"
+#include "testutil.h"
 
 #define RS(name) ENGINE_TEST_RULESETS "/" name
 
@@ -79,14 +80,6 @@ static const struct suit_finding *find(const struct suit_result *r, const char *
         if (!strcmp(r->findings[i].id, id))
             return &r->findings[i];
     return NULL;
-}
-
-static bool has_detail(const struct proto_error *e, const char *needle)
-{
-    for (size_t i = 0; i < e->n_details; i++)
-        if (strstr(e->details[i], needle))
-            return true;
-    return false;
 }
 
 static void dump_details(const struct proto_error *e)
@@ -157,11 +150,11 @@ START_TEST(test_load_errors_have_file_and_line)
     ck_assert_int_eq(err.code, PROTO_E_RULESET);
     ck_assert_ptr_null(rs);
     ck_assert_uint_eq(err.n_details, 2);
-    ck_assert_msg(has_detail(&err, "bad.clp:4: "), "bad slot reported at bad.clp:4");
-    ck_assert_msg(has_detail(&err, "no-such-slot"), "message names the slot");
-    ck_assert_msg(has_detail(&err, "bad.clp:16: "), "bad function reported at bad.clp:16");
-    ck_assert_msg(has_detail(&err, "no-such-function"), "message names the function");
-    ck_assert_msg(!has_detail(&err, "good.clp"), "the good file has no problem");
+    ck_assert_msg(testutil_has_detail(&err, "bad.clp:4: "), "bad slot reported at bad.clp:4");
+    ck_assert_msg(testutil_has_detail(&err, "no-such-slot"), "message names the slot");
+    ck_assert_msg(testutil_has_detail(&err, "bad.clp:16: "), "bad function reported at bad.clp:16");
+    ck_assert_msg(testutil_has_detail(&err, "no-such-function"), "message names the function");
+    ck_assert_msg(!testutil_has_detail(&err, "good.clp"), "the good file has no problem");
     proto_error_close(&err);
 }
 END_TEST
@@ -178,8 +171,8 @@ START_TEST(test_load_missing_file_and_contract)
     ck_assert_int_eq(ruleset_load(RS("nocontract"), NULL, &rs, &err), PROTO_E_RULESET);
     dump_details(&err);
     ck_assert_ptr_null(rs);
-    ck_assert(has_detail(&err, "deftemplate 'patient' is missing"));
-    ck_assert(has_detail(&err, "deftemplate 'finding' is missing"));
+    ck_assert(testutil_has_detail(&err, "deftemplate 'patient' is missing"));
+    ck_assert(testutil_has_detail(&err, "deftemplate 'finding' is missing"));
     proto_error_close(&err);
 }
 END_TEST
@@ -290,9 +283,9 @@ START_TEST(test_policy_unknown_name_refused)
     ck_assert_ptr_null(rs);
     char want[600];
     snprintf(want, sizeof want, "%s:3: unknown policy 'no-such-policy'", pol);
-    ck_assert_msg(has_detail(&err, want), "want %s", want);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
     snprintf(want, sizeof want, "%s:4: isotretinoin-washout-days: 'soon' is not a number", pol);
-    ck_assert_msg(has_detail(&err, want), "want %s", want);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
     proto_error_close(&err);
     unlink(pol);
     free(pol);
@@ -412,7 +405,7 @@ START_TEST(test_unknown_area_invalid_params)
     p.setting = strdup("bathroom");
     ck_assert_int_eq(engine_assess(e, &p, &r, &err), PROTO_E_INVALID_PARAMS);
     ck_assert_str_eq(err.field, "setting");
-    ck_assert(has_detail(&err, "home-roller"));
+    ck_assert(testutil_has_detail(&err, "home-roller"));
     proto_error_close(&err);
     suit_result_close(&r);
 
@@ -890,7 +883,7 @@ START_TEST(test_cases_runner)
     ck_assert(strstr(out, "missing findings: nsaid-hold"));
     ck_assert(strstr(out, "\n2 passed, 1 failed\n"));
     ck_assert(strstr(out, "not fired by any case: cold-sore (rules.clp:30)"));
-    ck_assert(has_detail(&err, "fails on purpose: wrong verdict"));
+    ck_assert(testutil_has_detail(&err, "fails on purpose: wrong verdict"));
     free(out);
     proto_error_close(&err);
 
@@ -949,9 +942,5 @@ static Suite *engine_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(engine_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(engine_suite());
 }

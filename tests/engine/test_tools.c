@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tools.h"
+#include "testutil.h"
 
 #define RS(name) ENGINE_TEST_RULESETS "/" name
 
@@ -37,12 +38,8 @@ static char *run_tool(int (*fn)(int, char **), int argc, char **argv, const char
     dup2(saved, STDOUT_FILENO);
     close(saved);
     close(out);
-    FILE *f = fopen(out_path, "r");
-    ck_assert_ptr_nonnull(f);
-    char *buf = calloc(1, 1 << 20);
-    size_t n = fread(buf, 1, (1 << 20) - 1, f);
-    buf[n] = '\0';
-    fclose(f);
+    char *buf = testutil_slurp(out_path);
+    ck_assert_ptr_nonnull(buf);
     unlink(in_path);
     unlink(out_path);
     fprintf(stderr, "%s", buf);
@@ -124,9 +121,5 @@ int main(void)
     tcase_add_test(t, test_test_tool);
     tcase_add_test(t, test_assess_tool);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return testutil_run(s);
 }

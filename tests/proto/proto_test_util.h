@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "testutil.h"
 
 /* A packer writing into an sbuffer owned by the same struct. */
 struct tbuf {
@@ -63,14 +64,5 @@ static inline bool obj_str_is(const msgpack_object *o, const char *s)
 }
 
 #define ck_assert_obj_str(o, s) ck_assert_msg(obj_str_is((o), (s)), "expected string \"%s\"", (s))
-
-static inline int run_suite(Suite *s)
-{
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
 
 #endif

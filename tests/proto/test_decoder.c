@@ -593,5 +593,5 @@ static Suite *decoder_suite(void)
 
 int main(void)
 {
-    return run_suite(decoder_suite());
+    return testutil_run(decoder_suite());
 }

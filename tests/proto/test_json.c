@@ -136,5 +136,5 @@ static Suite *json_suite(void)
 
 int main(void)
 {
-    return run_suite(json_suite());
+    return testutil_run(json_suite());
 }

@@ -544,5 +544,5 @@ static Suite *message_suite(void)
 
 int main(void)
 {
-    return run_suite(message_suite());
+    return testutil_run(message_suite());
 }

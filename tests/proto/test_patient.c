@@ -423,5 +423,5 @@ static Suite *patient_suite(void)
 
 int main(void)
 {
-    return run_suite(patient_suite());
+    return testutil_run(patient_suite());
 }

@@ -115,15 +115,8 @@ static char *read_doc(void)
     ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set");
     char path[4096];
     snprintf(path, sizeof(path), "%s/proto/PROTOCOL.md", src);
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *doc = malloc((size_t)n + 1);
-    ck_assert_uint_eq(fread(doc, 1, (size_t)n, f), (size_t)n);
-    doc[n] = '\0';
-    fclose(f);
+    char *doc = testutil_slurp(path);
+    ck_assert_msg(doc != NULL, "cannot read %s", path);
     return doc;
 }
 
@@ -188,5 +181,5 @@ int main(int argc, char **argv)
     tcase_add_test(tc, examples_decode_as_frames);
     tcase_add_test(tc, document_matches_library);
     suite_add_tcase(s, tc);
-    return run_suite(s);
+    return testutil_run(s);
 }

@@ -320,5 +320,5 @@ static Suite *client_suite(void)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    return run_suite(client_suite());
+    return testutil_run(client_suite());
 }

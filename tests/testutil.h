@@ -1,0 +1,34 @@
+/*
+ * testutil.h: helpers every Check test binary shares (suitd_check_test in
+ * tests/CMakeLists.txt links testutil.c into each one).
+ */
+#ifndef SUITD_TESTUTIL_H
+#define SUITD_TESTUTIL_H
+
+#include <check.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proto.h"
+
+/* Runs every case of s (Check prints its summary line) and frees it;
+ * returns EXIT_SUCCESS or EXIT_FAILURE for main. */
+int testutil_run(Suite *s);
+
+/* One named test per TCase, so each case runs in its own process with its
+ * own timeout; teardown (may be NULL) runs after each as a checked fixture. */
+struct testutil_case {
+    const char *name;
+    const TTest *test;
+};
+Suite *testutil_suite(const char *name, const struct testutil_case *cases, size_t n,
+                      int timeout_s, SFun teardown);
+
+/* The whole file, NUL-terminated (caller frees); NULL when it cannot be
+ * opened or read. */
+char *testutil_slurp(const char *path);
+
+/* Whether any detail line of e contains needle. */
+bool testutil_has_detail(const struct proto_error *e, const char *needle);
+
+#endif
