@@ -41,6 +41,15 @@ struct request {
 
 /* ---- replies ------------------------------------------------------- */
 
+static void reply_proto_error(struct conn *c, uint32_t msgid, const struct proto_error *e)
+{
+    stats_error(&c->srv->stats, e->code);
+    msgpack_packer pk;
+    conn_pack_begin(c, &pk);
+    proto_pack_error_response(&pk, msgid, e);
+    conn_pack_end(c);
+}
+
 void dispatch_reply_error(struct conn *c, uint32_t msgid, int code, const char *fmt, ...)
 {
     struct proto_error e;
@@ -50,21 +59,8 @@ void dispatch_reply_error(struct conn *c, uint32_t msgid, int code, const char *
     va_start(ap, fmt);
     vsnprintf(e.message, sizeof e.message, fmt, ap);
     va_end(ap);
-    stats_error(&c->srv->stats, code);
-    msgpack_packer pk;
-    conn_pack_begin(c, &pk);
-    proto_pack_error_response(&pk, msgid, &e);
-    conn_pack_end(c);
+    reply_proto_error(c, msgid, &e);
     proto_error_close(&e);
-}
-
-static void reply_proto_error(struct conn *c, uint32_t msgid, const struct proto_error *e)
-{
-    stats_error(&c->srv->stats, e->code);
-    msgpack_packer pk;
-    conn_pack_begin(c, &pk);
-    proto_pack_error_response(&pk, msgid, e);
-    conn_pack_end(c);
 }
 
 static void pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id)
@@ -278,14 +274,11 @@ static void job_done(struct workers_job *job)
                 stats_latency(&srv->stats, now - r->t0_ns);
             if (decision_log_write(&srv->dlog, c->id, r->msgid, &r->result, code, ms) < 0)
                 log_error(srv->log, "cannot write the decision log %s", srv->dlog.path);
-            if (code && log_enabled(srv->log, LOG_LEVEL_DEBUG)) {
+            if (code) {
                 /* Error messages may quote what the client sent. */
-                if (log_facts(srv->log))
-                    log_debug(srv->log, "conn %llu: msgid %u: assess: %s", (unsigned long long)c->id,
-                              r->msgid, r->err.message);
-                else
-                    log_debug(srv->log, "conn %llu: msgid %u: assess: %s", (unsigned long long)c->id,
-                              r->msgid, proto_code_name(code));
+                const char *why = log_facts(srv->log) ? r->err.message : proto_code_name(code);
+                log_debug(srv->log, "conn %llu: msgid %u: assess: %s", (unsigned long long)c->id,
+                          r->msgid, why);
             }
         }
         request_answered(r);
@@ -443,22 +436,16 @@ static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0;
 }
 
-static void do_auth(struct conn *c, const struct proto_message *m)
+/* Checks the token of an auth request on a listener that needs one;
+ * false when it has already been answered with an error. */
+static bool auth_check(struct conn *c, const struct proto_message *m)
 {
     struct server *srv = c->srv;
     const msgpack_object *p = &m->params;
-    if (!c->lis->need_token) {
-        msgpack_packer pk;
-        conn_pack_begin(c, &pk);
-        proto_pack_result_header(&pk, m->msgid);
-        msgpack_pack_true(&pk);
-        conn_pack_end(c);
-        return;
-    }
     if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 1 ||
         p->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
         dispatch_reply_error(c, m->msgid, PROTO_E_INVALID_PARAMS, "auth expects [token]");
-        return;
+        return false;
     }
     const msgpack_object_str *t = &p->via.array.ptr[0].via.str;
     if (!token_equal(t->ptr, t->size, srv->token, srv->token_len)) {
@@ -469,9 +456,18 @@ static void do_auth(struct conn *c, const struct proto_message *m)
         /* One guess per connection. */
         c->broken = true;
         conn_stop_reading(c);
-        return;
+        return false;
     }
     c->authed = true;
+    return true;
+}
+
+/* Listeners without a token accept auth as a no-op, so one client
+ * configuration works against both kinds. */
+static void do_auth(struct conn *c, const struct proto_message *m)
+{
+    if (c->lis->need_token && !auth_check(c, m))
+        return;
     msgpack_packer pk;
     conn_pack_begin(c, &pk);
     proto_pack_result_header(&pk, m->msgid);
@@ -497,16 +493,14 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
     proto_error_init(&err);
     int rc = proto_message_parse(obj, &m, &err);
     if (rc < 0) {
+        if (!err.code)
+            err.code = PROTO_E_INVALID_REQUEST;
         if (m.has_msgid && m.type == PROTO_REQUEST) {
-            if (!err.code)
-                err.code = PROTO_E_INVALID_REQUEST;
             reply_proto_error(c, m.msgid, &err);
         } else {
             /* Valid MessagePack but no usable msgid: answered under msgid
              * 0 (PROTOCOL.md section 7).  The stream is still in step, so
              * the connection stays open. */
-            if (!err.code)
-                err.code = PROTO_E_INVALID_REQUEST;
             log_debug(srv->log, "conn %llu: invalid frame without msgid: %s",
                       (unsigned long long)c->id, err.message);
             reply_proto_error(c, 0, &err);
