@@ -125,6 +125,11 @@ def max_connections_refuses_then_recovers():
             try:
                 c.request("ping")
                 try:
+                    # At most the refusal itself (overloaded, under msgid 0),
+                    # never an answer to the ping; then the close.
+                    o = c.read_obj()
+                    assert o[0] == 1 and o[1] == 0 and o[2]["code"] == -32002, \
+                        "connection over the cap was served: %r" % (o,)
                     o = c.read_obj()
                     raise AssertionError("connection over the cap was served: %r" % (o,))
                 except (EOFError, ConnectionResetError, BrokenPipeError):
