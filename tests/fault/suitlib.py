@@ -78,12 +78,20 @@ class Daemon:
         return cmd + self.args
 
     def start(self, timeout=30, expect_ready=True):
+        """Spawns the daemon and, unless expect_ready is False, waits for
+        its ready line (wait_ready).  Call once per Daemon."""
+        assert self.proc is None, "Daemon.start called twice: the first process would leak"
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self.logf, stderr=self.logf,
                                      env=self.env, preexec_fn=_raise_nofile)
         if not expect_ready:
             return self
+        return self.wait_ready(timeout)
+
+    def wait_ready(self, timeout=30):
+        """Waits for "suitd: ready" and reads the TCP ports from the log;
+        raises DaemonError if the daemon exits first."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             text = self.log_text()
@@ -183,12 +191,20 @@ class Daemon:
 
 
 def _raise_nofile():
-    """The daemon inherits the test's file limit: raise it to the hard one so
-    --max-connections above 1024 can be tested."""
+    """Runs in the child before exec.  The daemon inherits the test's file
+    limit: raise it to the hard one so --max-connections above 1024 can be
+    tested.  And ask the kernel to kill the daemon if the test dies (a CTest
+    timeout, a crash of the script), so no daemon outlives its test."""
+    import ctypes
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 class RpcError(Exception):

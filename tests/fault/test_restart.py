@@ -27,14 +27,16 @@ def kill9_under_load_then_restart_on_same_socket():
     with tempfile.TemporaryDirectory() as tmp:
         sock = os.path.join(tmp, "suitd.sock")
         a = suitlib.Daemon(socket_path=sock, tmpdir=tmp)
-        a.start()
-        load = suitlib.Load(a.unix, clients=3).start()
-        time.sleep(1)
+        try:
+            a.start()
+            load = suitlib.Load(a.unix, clients=3).start()
+            time.sleep(1)
+            a.proc.kill()   # SIGKILL: no cleanup at all
+            a.proc.wait()
+            load.stop()
+        finally:
+            a.close()   # kills it if an error came first; tmp is not its own
         assert load.ok > 0, load.summary()
-        a.proc.kill()   # SIGKILL: no cleanup at all
-        a.proc.wait()
-        load.stop()
-        a.logf.close()
         assert stat.S_ISSOCK(os.stat(sock).st_mode), "the stale socket file is gone?"
         # The same path, at once.
         b = suitlib.Daemon(socket_path=sock, tmpdir=tmp)

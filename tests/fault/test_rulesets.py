@@ -202,7 +202,7 @@ def forbidden_case(kind, name):
                 assert name in dm.log_text(), "refused without naming (%s): %s" % (
                     name, dm.log_text())
                 return
-            dm.start(timeout=1)   # parses the ports from the ready log
+            dm.wait_ready(timeout=1)   # parses the ports from the ready log
             with dm.unix() as c:
                 err, res = c.call_raw("assess", [trigger_patient(trigger)])
             assert dm.alive(), "(%s) ended the daemon" % name
