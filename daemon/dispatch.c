@@ -63,17 +63,6 @@ void dispatch_reply_error(struct conn *c, uint32_t msgid, int code, const char *
     proto_error_close(&e);
 }
 
-static void pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id)
-{
-    msgpack_pack_map(pk, 3);
-    proto_pack_str(pk, "name");
-    proto_pack_str(pk, id->name);
-    proto_pack_str(pk, "version");
-    proto_pack_str(pk, id->version);
-    proto_pack_str(pk, "sha256");
-    proto_pack_str(pk, id->sha256);
-}
-
 /* ---- request life cycle -------------------------------------------- */
 
 static struct request *request_new(struct conn *c, uint32_t msgid, enum stats_method m)
@@ -358,7 +347,7 @@ static void do_ping(struct conn *c, const struct proto_message *m)
     proto_pack_str(&pk, "protocol");
     proto_pack_str(&pk, PROTO_VERSION);
     proto_pack_str(&pk, "ruleset");
-    pack_ruleset_id(&pk, ruleset_id(c->srv->rs));
+    proto_pack_ruleset_id(&pk, ruleset_id(c->srv->rs));
     conn_pack_end(c);
 }
 
@@ -391,7 +380,7 @@ static void reload_done(struct reload_waiter *w, const struct reload_outcome *o)
             proto_pack_result_header(&pk, r->msgid);
             msgpack_pack_map(&pk, 2);
             proto_pack_str(&pk, "ruleset");
-            pack_ruleset_id(&pk, ruleset_id(o->rs));
+            proto_pack_ruleset_id(&pk, ruleset_id(o->rs));
             proto_pack_str(&pk, "cases_passed");
             msgpack_pack_int(&pk, o->cases_passed);
             conn_pack_end(c);

@@ -170,17 +170,10 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
     msgpack_pack_uint64(pk, s->reloads_failed);
 
     pack_key(pk, "ruleset");
-    if (x->ruleset) {
-        msgpack_pack_map(pk, 3);
-        pack_key(pk, "name");
-        proto_pack_str(pk, x->ruleset->name);
-        pack_key(pk, "version");
-        proto_pack_str(pk, x->ruleset->version);
-        pack_key(pk, "sha256");
-        proto_pack_str(pk, x->ruleset->sha256);
-    } else {
+    if (x->ruleset)
+        proto_pack_ruleset_id(pk, x->ruleset);
+    else
         msgpack_pack_nil(pk);
-    }
 
     pack_key(pk, "dropped");
     msgpack_pack_map(pk, STATS_DROP_COUNT);

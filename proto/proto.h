@@ -129,6 +129,8 @@ void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid,
 void proto_pack_str(msgpack_packer *pk, const char *s);    /* NULL -> nil */
 /* The `assess` result map exactly as PROTOCOL.md documents it. */
 void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
+/* {name, version, sha256}: how ping, stats, reload and assess name a ruleset. */
+void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id);
 
 /* ---- assess params -------------------------------------------------- */
 

@@ -133,7 +133,7 @@ static void pack_plan(msgpack_packer *pk, const struct suit_plan *p)
     pack_key(pk, "max");                 msgpack_pack_int(pk, p->course_cost_max);
 }
 
-static void pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id)
+void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id)
 {
     msgpack_pack_map(pk, 3);
     pack_key(pk, "name");     proto_pack_str(pk, id->name);
@@ -163,7 +163,7 @@ void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r)
     pack_key(pk, "missing");
     pack_str_list(pk, r->missing, r->n_missing);
     pack_key(pk, "ruleset");
-    pack_ruleset_id(pk, &r->ruleset);
+    proto_pack_ruleset_id(pk, &r->ruleset);
     if (r->has_trace) {
         pack_key(pk, "trace");
         pack_str_list(pk, r->trace, r->n_trace);
