@@ -48,15 +48,19 @@ const char *stats_drop_name(enum stats_drop d)
     return (unsigned)d < STATS_DROP_COUNT ? drop_names[d] : "unknown";
 }
 
-void stats_error(struct stats *s, int code)
+static int code_index(int code)
 {
     for (int i = 0; i < STATS_N_CODES; i++)
-        if (codes[i] == code) {
-            s->errors[i]++;
-            return;
-        }
+        if (codes[i] == code)
+            return i;
+    return -1;
+}
+
+void stats_error(struct stats *s, int code)
+{
+    int i = code_index(code);
     /* Not a code the daemon defines: count it as internal. */
-    s->errors[4]++;
+    s->errors[i >= 0 ? i : code_index(PROTO_E_INTERNAL)]++;
 }
 
 static unsigned bucket_of(uint64_t us)
