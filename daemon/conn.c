@@ -162,7 +162,8 @@ void conn_send(struct conn *c, const char *data, size_t len)
 {
     if (c->closing)
         return;
-    out_write(c, data, len);
+    /* A failure sets out_failed, which conn_pack_end reports. */
+    (void)out_write(c, data, len);
     conn_pack_end(c);
 }
 
@@ -499,8 +500,10 @@ void conn_accept(struct listener *lis)
         conn_close(c, -1);
         return;
     }
+    /* Without it small answers wait for delayed ACKs; failing to set it
+     * only costs latency, so the connection goes on either way. */
     if (!lis->is_unix)
-        uv_tcp_nodelay(&c->u.tcp, 1);
+        (void)uv_tcp_nodelay(&c->u.tcp, 1);
     log_debug(srv->log, "conn %llu: accepted on %s", (unsigned long long)c->id, lis->name);
     update_reading(c);
 }

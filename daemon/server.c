@@ -53,7 +53,8 @@ static void on_idle(uv_idle_t *i)
 
 void server_wake_backlog(struct server *srv)
 {
-    uv_idle_start(&srv->idle, on_idle);
+    /* Fails only on a NULL callback; starting a started handle is a no-op. */
+    (void)uv_idle_start(&srv->idle, on_idle);
 }
 
 static void on_sweep(uv_timer_t *t)
@@ -102,7 +103,7 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     if (srv->shutting_down) {
         log_warn(srv->log, "second %s: not waiting any longer", strsignal(signum));
-        uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline, 0, 0);
+        (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline, 0, 0);
         return;
     }
     log_info(srv->log, "%s: shutting down", strsignal(signum));
@@ -161,25 +162,29 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         }
     }
 
-    uv_prepare_init(loop, &srv->flush);
-    uv_idle_init(loop, &srv->idle);
-    uv_timer_init(loop, &srv->deadline);
-    uv_timer_init(loop, &srv->sweep);
-    uv_timer_init(loop, &srv->shutdown_timer);
-    uv_signal_init(loop, &srv->sig_hup);
-    uv_signal_init(loop, &srv->sig_term);
-    uv_signal_init(loop, &srv->sig_int);
+    /* None of these can fail on an initialised loop: prepare, idle and
+     * timer handles only fill in the struct, and the signal pipe was
+     * opened by uv_loop_init.  The starts below fail only on a NULL
+     * callback or an invalid signal number. */
+    (void)uv_prepare_init(loop, &srv->flush);
+    (void)uv_idle_init(loop, &srv->idle);
+    (void)uv_timer_init(loop, &srv->deadline);
+    (void)uv_timer_init(loop, &srv->sweep);
+    (void)uv_timer_init(loop, &srv->shutdown_timer);
+    (void)uv_signal_init(loop, &srv->sig_hup);
+    (void)uv_signal_init(loop, &srv->sig_term);
+    (void)uv_signal_init(loop, &srv->sig_int);
     srv->flush.data = srv->idle.data = srv->deadline.data = srv->sweep.data = srv;
     srv->shutdown_timer.data = srv;
     srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
     srv->handles_open = true;
-    uv_prepare_start(&srv->flush, on_flush);
-    uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
-    uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+    (void)uv_prepare_start(&srv->flush, on_flush);
+    (void)uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
+    (void)uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+    (void)uv_signal_start(&srv->sig_int, on_signal, SIGINT);
     if (cfg->idle_timeout_s) {
         uint64_t every = cfg->idle_timeout_s < 10 ? 250 : 1000;
-        uv_timer_start(&srv->sweep, on_sweep, every, every);
+        (void)uv_timer_start(&srv->sweep, on_sweep, every, every);
     }
     return 0;
 }
@@ -645,8 +650,8 @@ void server_shutdown(struct server *srv)
         conn_stop_reading(c);
         c = next;
     }
-    uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
-                   (uint64_t)srv->cfg->shutdown_timeout_s * 1000u, 0);
+    (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
+                         (uint64_t)srv->cfg->shutdown_timeout_s * 1000u, 0);
     server_check_drained(srv);
 }
 
