@@ -36,6 +36,18 @@ static void refresh_engine(struct workers *w, unsigned index, struct engine **en
     proto_error_close(&err);
 }
 
+/* Appends a job that ran (or was skipped) to the list the loop thread
+ * hands back to its owner.  The caller holds w->mu. */
+static void done_append(struct workers *w, struct workers_job *job)
+{
+    job->next = NULL;
+    if (w->done_tail)
+        w->done_tail->next = job;
+    else
+        w->done_head = job;
+    w->done_tail = job;
+}
+
 static void *worker_main(void *p)
 {
     struct worker_arg *arg = p;
@@ -76,14 +88,10 @@ static void *worker_main(void *p)
             job->run(job, eng);
 
         pthread_mutex_lock(&w->mu);
-        if (w->done_tail)
-            w->done_tail->next = job;
-        else
-            w->done_head = job;
-        w->done_tail = job;
-        pthread_mutex_unlock(&w->mu);
-        uv_async_send(&w->async);
-        pthread_mutex_lock(&w->mu);
+        done_append(w, job);
+        /* Only fails on a handle that is not an async one or is closing;
+         * the pool closes it only after every worker has been joined. */
+        (void)uv_async_send(&w->async);
     }
     pthread_mutex_unlock(&w->mu);
     if (eng)
@@ -215,20 +223,13 @@ void workers_close(struct workers *w)
     struct workers_job *job = w->head;
     w->head = w->tail = NULL;
     w->waiting = 0;
-    pthread_mutex_unlock(&w->mu);
     while (job) {
         struct workers_job *next = job->next;
         job->skipped = true;
-        job->next = NULL;
-        pthread_mutex_lock(&w->mu);
-        if (w->done_tail)
-            w->done_tail->next = job;
-        else
-            w->done_head = job;
-        w->done_tail = job;
-        pthread_mutex_unlock(&w->mu);
+        done_append(w, job);
         job = next;
     }
+    pthread_mutex_unlock(&w->mu);
     if (w->async_open)
         on_async(&w->async);
 
