@@ -162,25 +162,18 @@ static void cmd_print_json(FILE *out, const json_t *j)
     fputc('\n', out);
 }
 
-/* The daemon's token file format: the token, trailing whitespace ignored. */
+/* Reads the token as the daemon does (proto_token_read). */
 static int cmd_read_token(const char *path, char *buf, size_t n, FILE *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(err, "suit: cannot read the token file %s: %s\n", path, strerror(errno));
-        return CLI_EXIT_NOINPUT;
-    }
-    size_t len = fread(buf, 1, n - 1, f);
-    bool too_long = !feof(f) || ferror(f);
-    fclose(f);
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-                   buf[len - 1] == '\t'))
-        len--;
-    buf[len] = '\0';
-    if (too_long || len == 0) {
-        fprintf(err, "suit: token file %s: %s\n", path, len ? "token too long" : "empty");
-        memset(buf, 0, n);
+    int rc = proto_token_read(path, buf, n);
+    if (rc == PROTO_E_TOO_LARGE || rc == PROTO_E_INVALID_PARAMS) {
+        fprintf(err, "suit: token file %s: %s\n", path,
+                rc == PROTO_E_TOO_LARGE ? "token too long" : "empty");
         return CLI_EXIT_DATAERR;
+    }
+    if (rc < 0) {
+        fprintf(err, "suit: cannot read the token file %s: %s\n", path, strerror(-rc));
+        return CLI_EXIT_NOINPUT;
     }
     return 0;
 }

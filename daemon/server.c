@@ -114,25 +114,19 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static int read_token(struct server *srv, const char *path)
 {
-    FILE *f = fopen(path, "re");
-    if (!f) {
-        log_error(srv->log, "cannot read --token-file %s: %s", path, strerror(errno));
-        return -1;
-    }
     char buf[1024];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    int bad = ferror(f) || !feof(f);
-    fclose(f);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-        n--;
-    if (bad || n == 0) {
+    int n = proto_token_read(path, buf, sizeof buf);
+    if (n == PROTO_E_TOO_LARGE || n == PROTO_E_INVALID_PARAMS) {
         log_error(srv->log, "--token-file %s: %s", path,
-                  n ? "token longer than 1023 bytes" : "empty token");
+                  n == PROTO_E_TOO_LARGE ? "token longer than 1023 bytes" : "empty token");
         return -1;
     }
-    buf[n] = '\0';
+    if (n < 0) {
+        log_error(srv->log, "cannot read --token-file %s: %s", path, strerror(-n));
+        return -1;
+    }
     srv->token = strdup(buf);
-    srv->token_len = n;
+    srv->token_len = (size_t)n;
     memset(buf, 0, sizeof buf);
     return srv->token ? 0 : -1;
 }

@@ -132,6 +132,15 @@ void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
 /* {name, version, sha256}: how ping, stats, reload and assess name a ruleset. */
 void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id);
 
+/* ---- shared token --------------------------------------------------- */
+
+/* Reads a --token-file: the file's bytes with trailing blanks, CRs and
+ * newlines dropped, NUL-terminated in buf (n bytes).  Returns the token's
+ * length; -errno when the file cannot be read; PROTO_E_TOO_LARGE when the
+ * file does not fit in n - 1 bytes; PROTO_E_INVALID_PARAMS when the token
+ * is empty.  On error buf is wiped. */
+int proto_token_read(const char *path, char *buf, size_t n);
+
 /* ---- assess params -------------------------------------------------- */
 
 /* params is the request's params: [patient] or [patient, options].  Type

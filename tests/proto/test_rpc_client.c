@@ -302,6 +302,37 @@ START_TEST(error_objects_from_other_servers)
 }
 END_TEST
 
+/* Writes text to a fresh temp file and reads it back as a token. */
+static int token_of(const char *text, size_t len, char *buf, size_t n)
+{
+    char path[] = "/tmp/suitd-token-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+    ck_assert_int_eq(close(fd), 0);
+    int rc = proto_token_read(path, buf, n);
+    unlink(path);
+    return rc;
+}
+
+START_TEST(token_files)
+{
+    char buf[8];
+    ck_assert_int_eq(token_of("s3cret\n", 7, buf, sizeof buf), 6);
+    ck_assert_str_eq(buf, "s3cret");
+    char big[16];
+    ck_assert_int_eq(token_of("ab cd \r\n\t", 9, big, sizeof big), 5);
+    ck_assert_str_eq(big, "ab cd");
+    /* exactly n - 1 bytes fit; one more does not, and the buffer is wiped */
+    ck_assert_int_eq(token_of("1234567", 7, buf, sizeof buf), 7);
+    ck_assert_str_eq(buf, "1234567");
+    ck_assert_int_eq(token_of("12345678", 8, buf, sizeof buf), PROTO_E_TOO_LARGE);
+    ck_assert_str_eq(buf, "");
+    ck_assert_int_eq(token_of(" \n\n", 3, buf, sizeof buf), PROTO_E_INVALID_PARAMS);
+    ck_assert_int_eq(proto_token_read("/nonexistent/suitd-token", buf, sizeof buf), -ENOENT);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
     Suite *s = suite_create("rpc_client");
@@ -313,6 +344,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, over_tcp);
     tcase_add_test(tc, bad_addresses);
     tcase_add_test(tc, error_objects_from_other_servers);
+    tcase_add_test(tc, token_files);
     suite_add_tcase(s, tc);
     return s;
 }
