@@ -289,9 +289,14 @@ static int cmd_check(struct cmd_conn *cc)
     if (rc)
         return rc;
     json_t *params = json_array();
-    json_array_append(params, patient);
-    if (cc->a->explain)
-        json_array_append_new(params, json_pack("{s:b}", "explain", 1));
+    if (!params || json_array_append(params, patient) ||
+        (cc->a->explain &&
+         json_array_append_new(params, json_pack("{s:b}", "explain", 1)))) {
+        fprintf(cc->env->err, "suit: out of memory\n");
+        json_decref(params);
+        json_decref(patient);
+        return CLI_EXIT_SOFTWARE;
+    }
 
     /* Convert once up front: a failure here is bad input, before any
      * connection is made. */
@@ -369,18 +374,17 @@ static int cmd_simple(struct cmd_conn *cc)
         info_render_ping(out, result, ms);
     } else if (a->cmd == CLI_CMD_INFO) {
         info_render(out, result);
-    } else if (a->cmd == CLI_CMD_STATS) {
-        if (a->prometheus ? stats_render_prometheus(out, result) : (stats_render_text(out, result), 0))
+    } else if (a->cmd == CLI_CMD_STATS && a->prometheus) {
+        if (stats_render_prometheus(out, result))
             rc = CLI_EXIT_SOFTWARE;
+    } else if (a->cmd == CLI_CMD_STATS) {
+        stats_render_text(out, result);
     } else {
+        /* reload answers {ruleset, cases_passed} (PROTOCOL.md 4.5) */
         const json_t *rs = json_object_get(result, "ruleset");
-        if (!json_is_object(rs) && json_object_get(result, "sha256"))
-            rs = result;
         fprintf(out, "Reloaded.\n");
         if (json_is_object(rs))
             report_ruleset_line(out, rs);
-        else if (json_is_object(result))
-            stats_render_text(out, result);
     }
     json_decref(result);
     return rc;
