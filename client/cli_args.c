@@ -487,7 +487,7 @@ void cli_usage(FILE *out, enum cli_command cmd)
         "  reload   load the ruleset again (Unix socket only)\n"
         "  help [COMMAND]   this help, or one command's (also: suit COMMAND --help)\n"
         "\n"
-        "Options: --help, --version, and\n%s\n%s\n"
+        "Options: --help, --version, and the connection options below.\n\n%s\n%s\n"
         "suit is decision support for a licensed professional; the decision stays with\n"
         "the clinician.\n", cli_conn_help, cli_exit_table);
 }
