@@ -35,6 +35,7 @@ struct engine {
      * rulesets are reset before every request instead. */
     bool reset_each;
     bool dirty;                /* the next request must reset first */
+    bool has_settings;         /* the ruleset has a `setting` vocabulary */
     void *t_patient, *t_condition, *t_medication, *t_procedure, *t_allergy;
     void *t_unrecognised, *t_missing, *t_policy;
     void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
@@ -323,6 +324,8 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
         return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
     }
     e->reset_each = EnvGetNextActivation(e->env, NULL) != NULL;
+    for (size_t i = 0; i < rs->n_terms && !e->has_settings; i++)
+        e->has_settings = !strcmp(rs->terms[i].kind, "setting");
     eng_buf_clear(&e->cap->err);
     eng_buf_clear(&e->cap->out);
     *out = e;
@@ -725,6 +728,50 @@ static int assess_facts(struct engine *e, const struct suit_patient *p, struct s
     return 0;
 }
 
+/* The setting through the ruleset's vocabulary; a ruleset without one
+ * gets the patient template's two values. */
+static int resolve_setting(const struct engine *e, const char *value, const char **out,
+                           struct proto_error *err)
+{
+    const char *s = value ? value : "clinic";
+    if (e->has_settings)
+        return resolve_required(e->rs, "setting", "setting", s, out, err);
+    static const char *const builtin[] = {"clinic", "home-roller"};
+    char folded[32];
+    snprintf(folded, sizeof folded, "%s", s);
+    fold(folded);
+    *out = NULL;
+    for (size_t i = 0; i < 2; i++)
+        if (strlen(s) < sizeof folded && !strcmp(folded, builtin[i]))
+            *out = builtin[i];
+    if (*out)
+        return 0;
+    proto_error_set(err, PROTO_E_INVALID_PARAMS,
+                    "setting: unknown term '%.64s'; allowed: clinic, home-roller", s);
+    proto_error_set_field(err, "setting");
+    proto_error_add_detail(err, "clinic");
+    proto_error_add_detail(err, "home-roller");
+    return PROTO_E_INVALID_PARAMS;
+}
+
+/* Copies the fired rules' names into the result's trace. */
+static int copy_trace(struct suit_result *r, const struct eng_fired *fired)
+{
+    r->has_trace = true;
+    if (!fired->len)
+        return 0;
+    r->trace = calloc(fired->len, sizeof *r->trace);
+    if (!r->trace)
+        return -1;
+    for (size_t i = 0; i < fired->len; i++) {
+        r->trace[i] = eng_strdup(fired->names[i]);
+        if (!r->trace[i])
+            return -1;
+        r->n_trace++;
+    }
+    return 0;
+}
+
 int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct suit_result *r,
                         struct eng_fired *fired, struct proto_error *err)
 {
@@ -733,33 +780,8 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
     int rc = resolve_required(rs, "area", "area", p->area, &area, err);
     if (!rc)
         rc = resolve_required(rs, "indication", "indication", p->indication, &indication, err);
-    if (!rc) {
-        bool have_settings = false;
-        for (size_t i = 0; i < rs->n_terms && !have_settings; i++)
-            have_settings = !strcmp(rs->terms[i].kind, "setting");
-        const char *s = p->setting ? p->setting : "clinic";
-        if (have_settings) {
-            rc = resolve_required(rs, "setting", "setting", s, &setting, err);
-        } else {
-            /* a ruleset without setting terms gets the template's values */
-            static const char *const builtin[] = {"clinic", "home-roller"};
-            char folded[32];
-            snprintf(folded, sizeof folded, "%s", s);
-            fold(folded);
-            setting = NULL;
-            for (size_t i = 0; i < 2; i++)
-                if (strlen(s) < sizeof folded && !strcmp(folded, builtin[i]))
-                    setting = builtin[i];
-            if (!setting) {
-                proto_error_set(err, PROTO_E_INVALID_PARAMS,
-                                "setting: unknown term '%.64s'; allowed: clinic, home-roller", s);
-                proto_error_set_field(err, "setting");
-                proto_error_add_detail(err, "clinic");
-                proto_error_add_detail(err, "home-roller");
-                rc = PROTO_E_INVALID_PARAMS;
-            }
-        }
-    }
+    if (!rc)
+        rc = resolve_setting(e, p->setting, &setting, err);
     if (rc)
         return rc;
 
@@ -832,27 +854,12 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
             rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
             goto out;
         }
-        if (p->explain) {
-            r->has_trace = true;
-            if (dst->len) {
-                r->trace = calloc(dst->len, sizeof *r->trace);
-                if (!r->trace) {
-                    eng_fired_free(&local);
-                    rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-                    goto out;
-                }
-                for (size_t i = 0; i < dst->len; i++) {
-                    r->trace[i] = eng_strdup(dst->names[i]);
-                    if (!r->trace[i]) {
-                        eng_fired_free(&local);
-                        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-                        goto out;
-                    }
-                    r->n_trace++;
-                }
-            }
-        }
+        int trc = p->explain ? copy_trace(r, dst) : 0;
         eng_fired_free(&local);
+        if (trc < 0) {
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            goto out;
+        }
     }
     if (!rc)
         rc = read_results(e, r, err);
