@@ -1,11 +1,12 @@
 /*
  * engine.c: one CLIPS environment built from a ruleset, and assessments.
  *
- * Data facts (terms, policy, sources) are asserted once by EnvReset and kept:
- * re-asserting them per request costs ten times the assessment itself.  After
- * each run the request's facts and every output fact are retracted, and the
- * data facts are checked against the baseline taken after the reset; if a
- * rule disturbed them the environment is reset in full.
+ * Deffacts facts (data: terms, policy, sources; and constant output such as
+ * aftercare) are asserted once by EnvReset and kept: re-asserting them per
+ * request costs ten times the assessment itself.  After each run the
+ * request's facts and every fact the rules asserted are retracted, and the
+ * deffacts facts are checked against the baseline taken after the reset; if
+ * a rule disturbed them the environment is reset in full.
  *
  * Request data never becomes CLIPS text: every fact is built slot by slot
  * through EnvCreateFact/EnvPutFactSlot and asserted one at a time, so values
@@ -218,8 +219,9 @@ static int engine_reset(struct engine *e)
     return 0;
 }
 
-/* Removes the request's facts and every output fact; returns true when the
- * data facts and an empty agenda are left exactly as after the reset. */
+/* Removes the request's facts and every fact the rules asserted; returns
+ * true when the deffacts facts and an empty agenda are left exactly as after
+ * the reset. */
 static bool engine_cleanup(struct engine *e)
 {
     void *env = e->env;
@@ -520,6 +522,28 @@ static int aftercare_cmp(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
+static int side_effect_rank(const struct suit_side_effect *x)
+{
+    if (!strcmp(x->kind, "expected"))
+        return 0;
+    return strcmp(x->kind, "serious") ? 2 : 1;
+}
+
+/* Expected before serious, otherwise in fact order: constant deffacts first
+ * in the order written, then the rules' in firing order.  Insertion sort
+ * because it is stable and the lists are short. */
+static void sort_side_effects(struct suit_side_effect *v, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        struct suit_side_effect x = v[i];
+        int rank = side_effect_rank(&x);
+        size_t j = i;
+        for (; j > 0 && side_effect_rank(&v[j - 1]) > rank; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+}
+
 static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
 {
     void *env = e->env;
@@ -577,6 +601,7 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         if (!x->effect || !x->kind || !x->likelihood || !x->note)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
+    sort_side_effects(r->side_effects, r->n_side_effects);
 
     n = count_facts(env, e->t_plan);
     if (n > 1)

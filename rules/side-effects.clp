@@ -5,20 +5,20 @@
 ;;; diabetes and metal allergy have their own findings).
 
 ;;; ---- expected, for everyone (ART, SP, CHU) --------------------------------
+;;; Constant output: deffacts asserted once at load and read into every
+;;; result, not re-asserted per request.
 
-(defrule side-effects-expected
-  (patient)
-  =>
-  (assert (side-effect (effect "redness") (kind expected) (likelihood common)
-            (note "Like a moderate sunburn; mostly gone within 1 to 3 days (ART, SP, CHU)."))
-          (side-effect (effect "irritation and tightness") (kind expected) (likelihood common)
-            (note "Settles within about 7 days (ART, SP, CHU)."))
-          (side-effect (effect "swelling") (kind expected) (likelihood common)
-            (note "Mild; settles within about 7 days (ART, SP, CHU)."))
-          (side-effect (effect "dryness and flaking") (kind expected) (likelihood common)
-            (note "Settles within about 7 days (ART, SP, CHU)."))
-          (side-effect (effect "pinpoint bleeding") (kind expected) (likelihood common)
-            (note "During treatment only (ART, SP, CHU)."))))
+(deffacts side-effects-expected
+  (side-effect (effect "redness") (kind expected) (likelihood common)
+    (note "Like a moderate sunburn; mostly gone within 1 to 3 days (ART, SP, CHU)."))
+  (side-effect (effect "irritation and tightness") (kind expected) (likelihood common)
+    (note "Settles within about 7 days (ART, SP, CHU)."))
+  (side-effect (effect "swelling") (kind expected) (likelihood common)
+    (note "Mild; settles within about 7 days (ART, SP, CHU)."))
+  (side-effect (effect "dryness and flaking") (kind expected) (likelihood common)
+    (note "Settles within about 7 days (ART, SP, CHU)."))
+  (side-effect (effect "pinpoint bleeding") (kind expected) (likelihood common)
+    (note "During treatment only (ART, SP, CHU).")))
 
 (defrule side-effects-bruising-usual
   (patient)

@@ -676,6 +676,47 @@ START_TEST(test_data_facts_restored)
 }
 END_TEST
 
+/* Output templates may have deffacts (the same for every patient): they stay
+ * across requests, appear in every result, and side effects come expected
+ * first, deffacts before the rules' own. */
+START_TEST(test_constant_output)
+{
+    struct ruleset *rs = load_ok(RS("constant"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_result r;
+    struct proto_error err;
+    proto_error_init(&err);
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(assess_condition(e, NULL, "forehead", &r, &err), 0);
+        ck_assert_uint_eq(r.n_side_effects, 3);
+        ck_assert_str_eq(r.side_effects[0].effect, "redness");
+        ck_assert_str_eq(r.side_effects[0].note, "everyone");
+        ck_assert_str_eq(r.side_effects[1].effect, "bruising");
+        ck_assert_str_eq(r.side_effects[2].effect, "scarring");
+        ck_assert_str_eq(r.side_effects[2].kind, "serious");
+        ck_assert_uint_eq(r.n_aftercare, 2);
+        ck_assert_str_eq(r.aftercare[0], "No makeup for 24 hours");
+        ck_assert_str_eq(r.aftercare[1], "Sunscreen");
+        suit_result_close(&r);
+
+        ck_assert_int_eq(assess_condition(e, NULL, "face", &r, &err), 0);
+        ck_assert_uint_eq(r.n_side_effects, 1);
+        ck_assert_str_eq(r.side_effects[0].effect, "redness");
+        ck_assert_uint_eq(r.n_aftercare, 2);
+        suit_result_close(&r);
+
+        /* a rule retracts the constant side effect for this patient only */
+        ck_assert_int_eq(assess_condition(e, "sunburn", "face", &r, &err), 0);
+        ck_assert_uint_eq(r.n_side_effects, 0);
+        ck_assert_uint_eq(r.n_aftercare, 2);
+        suit_result_close(&r);
+    }
+    proto_error_close(&err);
+    engine_free(e);
+    ruleset_unref(rs);
+}
+END_TEST
+
 START_TEST(test_runtime_error_is_ruleset_error)
 {
     struct ruleset *rs = load_ok(RS("hostile"), NULL);
@@ -926,6 +967,7 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_deadline_loop_in_lhs);
     tcase_add_test(t, test_exit_is_neutralised);
     tcase_add_test(t, test_data_facts_restored);
+    tcase_add_test(t, test_constant_output);
     tcase_add_test(t, test_runtime_error_is_ruleset_error);
     suite_add_tcase(s, t);
 
