@@ -52,22 +52,31 @@ int decision_log_write(struct decision_log *d, uint64_t conn_id, uint32_t msgid,
     json_t *o = json_object();
     if (!o)
         return -ENOMEM;
-    json_object_set_new(o, "time", json_string(when));
-    json_object_set_new(o, "msgid", json_integer(msgid));
-    json_object_set_new(o, "conn", json_integer((json_int_t)conn_id));
+    /* A line missing a key would be a wrong audit record: any failure
+     * (jansson's setters fail on a NULL value, i.e. out of memory) drops
+     * the whole line instead. */
+    int bad = json_object_set_new(o, "time", json_string(when));
+    bad |= json_object_set_new(o, "msgid", json_integer(msgid));
+    bad |= json_object_set_new(o, "conn", json_integer((json_int_t)conn_id));
     if (error_code) {
-        json_object_set_new(o, "error", json_integer(error_code));
+        bad |= json_object_set_new(o, "error", json_integer(error_code));
     } else {
-        json_object_set_new(o, "ruleset", r->ruleset.sha256 ? json_string(r->ruleset.sha256) : json_null());
-        json_object_set_new(o, "verdict", json_string(suit_verdict_name(r->verdict)));
+        bad |= json_object_set_new(o, "ruleset", r->ruleset.sha256 ? json_string(r->ruleset.sha256)
+                                                                    : json_null());
+        bad |= json_object_set_new(o, "verdict", json_string(suit_verdict_name(r->verdict)));
         if (r->defer_days >= 0)
-            json_object_set_new(o, "defer_days", json_integer(r->defer_days));
+            bad |= json_object_set_new(o, "defer_days", json_integer(r->defer_days));
         json_t *ids = json_array();
         for (size_t i = 0; ids && i < r->n_findings; i++)
-            json_array_append_new(ids, json_string(r->findings[i].id ? r->findings[i].id : ""));
-        json_object_set_new(o, "findings", ids ? ids : json_null());
+            bad |= json_array_append_new(ids, json_string(r->findings[i].id ? r->findings[i].id
+                                                                            : ""));
+        bad |= json_object_set_new(o, "findings", ids);
     }
-    json_object_set_new(o, "latency_ms", json_real(latency_ms));
+    bad |= json_object_set_new(o, "latency_ms", json_real(latency_ms));
+    if (bad) {
+        json_decref(o);
+        return -ENOMEM;
+    }
     char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!line)
