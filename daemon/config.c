@@ -106,6 +106,16 @@ static int set_str(char **slot, const char *val)
     return 0;
 }
 
+/* An optional path: an empty value clears it (back to "none"). */
+static int set_opt_str(char **slot, const char *val)
+{
+    if (*val)
+        return set_str(slot, val);
+    free(*slot);
+    *slot = NULL;
+    return 0;
+}
+
 static void clear_listen(struct config *c)
 {
     for (size_t i = 0; i < c->n_listen; i++)
@@ -190,13 +200,13 @@ static int config_set(struct load_state *st, const char *key, const char *val)
     if (!strcmp(key, "rules"))
         return set_str(&c->rules_dir, val);
     if (!strcmp(key, "policy"))
-        return *val ? set_str(&c->policy_file, val) : (free(c->policy_file), c->policy_file = NULL, 0);
+        return set_opt_str(&c->policy_file, val);
     if (!strcmp(key, "decision_log"))
-        return *val ? set_str(&c->decision_log, val) : (free(c->decision_log), c->decision_log = NULL, 0);
+        return set_opt_str(&c->decision_log, val);
     if (!strcmp(key, "token_file"))
-        return *val ? set_str(&c->token_file, val) : (free(c->token_file), c->token_file = NULL, 0);
+        return set_opt_str(&c->token_file, val);
     if (!strcmp(key, "user"))
-        return *val ? set_str(&c->user, val) : (free(c->user), c->user = NULL, 0);
+        return set_opt_str(&c->user, val);
     if (!strcmp(key, "log_level")) {
         int l = log_level_parse(val);
         if (l < 0)
@@ -205,40 +215,41 @@ static int config_set(struct load_state *st, const char *key, const char *val)
         return 0;
     }
 
-    static const struct {
+    /* Numeric settings, each with the field it sets (exactly one of the
+     * typed pointers); max keeps every value within its field. */
+    const struct {
         const char *name;
         uint64_t min, max;
+        unsigned *u;
+        size_t *z;
+        uint64_t *u64;
+        uint32_t *u32;
     } nums[] = {
-        {"workers", 1, 1024},
-        {"max_connections", 1, 1000000},
-        {"max_message", 64, (uint64_t)1 << 30},
-        {"max_inflight", 1, 1000000},
-        {"max_queue", 1, 10000000},
-        {"idle_timeout", 0, 86400 * 365},
-        {"request_timeout", 1, 3600 * 1000},
-        {"max_output", 1024, (uint64_t)1 << 34},
-        {"shutdown_timeout", 0, 3600},
-        {"max_firings", 1, (uint64_t)1 << 40},
-        {"rule_deadline", 1, 3600 * 1000},
+        {"workers", 1, 1024, .u = &c->workers},
+        {"max_connections", 1, 1000000, .u = &c->max_connections},
+        {"max_message", 64, (uint64_t)1 << 30, .z = &c->max_message},
+        {"max_inflight", 1, 1000000, .u = &c->max_inflight},
+        {"max_queue", 1, 10000000, .u = &c->max_queue},
+        {"idle_timeout", 0, 86400 * 365, .u = &c->idle_timeout_s},
+        {"request_timeout", 1, 3600 * 1000, .u = &c->request_timeout_ms},
+        {"max_output", 1024, (uint64_t)1 << 34, .z = &c->max_output},
+        {"shutdown_timeout", 0, 3600, .u = &c->shutdown_timeout_s},
+        {"max_firings", 1, (uint64_t)1 << 40, .u64 = &c->engine.max_firings},
+        {"rule_deadline", 1, 3600 * 1000, .u32 = &c->engine.deadline_ms},
     };
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         if (strcmp(key, nums[i].name))
             continue;
         if (parse_uint(st, key, val, nums[i].min, nums[i].max, &v) < 0)
             return -1;
-        switch (i) {
-        case 0: c->workers = (unsigned)v; break;
-        case 1: c->max_connections = (unsigned)v; break;
-        case 2: c->max_message = (size_t)v; break;
-        case 3: c->max_inflight = (unsigned)v; break;
-        case 4: c->max_queue = (unsigned)v; break;
-        case 5: c->idle_timeout_s = (unsigned)v; break;
-        case 6: c->request_timeout_ms = (unsigned)v; break;
-        case 7: c->max_output = (size_t)v; break;
-        case 8: c->shutdown_timeout_s = (unsigned)v; break;
-        case 9: c->engine.max_firings = v; break;
-        case 10: c->engine.deadline_ms = (uint32_t)v; break;
-        }
+        if (nums[i].u)
+            *nums[i].u = (unsigned)v;
+        else if (nums[i].z)
+            *nums[i].z = (size_t)v;
+        else if (nums[i].u64)
+            *nums[i].u64 = v;
+        else
+            *nums[i].u32 = (uint32_t)v;
         return 0;
     }
     return fail(st, key, "%s", "unknown setting");
