@@ -17,12 +17,33 @@
 #include <string.h>
 
 #include <clips/clips.h>
+#include <clips/tmpltutl.h>
 
 #include "engine_internal.h"
 
 #define ENGINE_DEFAULT_FIRINGS 10000
 #define ENGINE_DEFAULT_DEADLINE_MS 1000
 #define ENGINE_MEM_CAP (256L * 1024L * 1024L)
+
+/* Positions (1-based, as FindSlot gives them) of the output slots read per
+ * request: EnvGetFactSlot would hash each slot's name on every call. */
+enum { FS_ID, FS_CATEGORY, FS_SEVERITY, FS_SUMMARY, FS_DETAIL, FS_SOURCE, FS_ACTION,
+       FS_DEFER_DAYS, FS_N };
+enum { SS_EFFECT, SS_KIND, SS_LIKELIHOOD, SS_NOTE, SS_N };
+enum { PS_N = 7 };
+enum { AS_ORDER, AS_TEXT, AS_N };
+
+static const char *const finding_slots[FS_N] = {
+    "id", "category", "severity", "summary", "detail", "source", "action", "defer-days"};
+static const char *const side_effect_slots[SS_N] = {"effect", "kind", "likelihood", "note"};
+static const char *const plan_slots[PS_N] = {
+    "sessions-min", "sessions-max", "interval-weeks", "interval-weeks-max",
+    "cost-min", "cost-typical", "cost-max"};
+static const char *const aftercare_slots[AS_N] = {"order", "text"};
+
+struct eng_out_slots {
+    short finding[FS_N], side_effect[SS_N], plan[PS_N], aftercare[AS_N];
+};
 
 struct engine {
     struct ruleset *rs;
@@ -40,6 +61,7 @@ struct engine {
     void *t_patient, *t_condition, *t_medication, *t_procedure, *t_allergy;
     void *t_unrecognised, *t_missing, *t_policy;
     void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
+    struct eng_out_slots slots;
 };
 
 void engine_limits_default(struct engine_limits *l)
@@ -267,6 +289,31 @@ static bool engine_cleanup(struct engine *e)
     return ok;
 }
 
+static int find_slots(void *env, void *tmpl, const char *tname, const char *const *names,
+                      size_t n, short *pos, struct proto_error *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!FindSlot(tmpl, EnvAddSymbol(env, names[i]), &pos[i]) || pos[i] < 1)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate '%s' has no slot '%s'",
+                                   tname, names[i]);
+    return 0;
+}
+
+static int resolve_out_slots(struct engine *e, struct proto_error *err)
+{
+    struct eng_out_slots *s = &e->slots;
+    int rc = find_slots(e->env, e->t_finding, "finding", finding_slots, FS_N, s->finding, err);
+    if (!rc)
+        rc = find_slots(e->env, e->t_side_effect, "side-effect", side_effect_slots, SS_N,
+                        s->side_effect, err);
+    if (!rc)
+        rc = find_slots(e->env, e->t_plan, "plan", plan_slots, PS_N, s->plan, err);
+    if (!rc)
+        rc = find_slots(e->env, e->t_aftercare, "aftercare", aftercare_slots, AS_N,
+                        s->aftercare, err);
+    return rc;
+}
+
 /* ---- create / free ------------------------------------------------------ */
 
 void engine_free(struct engine *e)
@@ -320,6 +367,11 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
             return proto_error_set(err, PROTO_E_RULESET, "ruleset has no deftemplate '%s'",
                                    t[i].name);
         }
+    }
+    rc = resolve_out_slots(e, err);
+    if (rc) {
+        engine_free(e);
+        return rc;
     }
     if (engine_reset(e) < 0) {
         engine_free(e);
@@ -464,29 +516,32 @@ static int add_missing(struct engine *e, struct suit_result *r, const char *what
 
 /* ---- reading results ------------------------------------------------------ */
 
-static char *slot_dup(void *env, void *f, const char *slot)
+/* The slot's value in place, as EnvGetFactSlot reads it. */
+static const struct field *slot_at(void *f, short pos)
 {
-    DATA_OBJECT d;
-    if (!EnvGetFactSlot(env, f, slot, &d))
-        return eng_strdup("");
-    if (GetType(d) == STRING)
-        return eng_strdup(DOToString(d));
-    if (GetType(d) == SYMBOL)
-        return eng_strdup(strcmp(DOToString(d), "nil") ? DOToString(d) : "");
+    return &((struct fact *)f)->theProposition.theFields[pos - 1];
+}
+
+static char *slot_dup(void *f, short pos)
+{
+    const struct field *v = slot_at(f, pos);
+    if (v->type == STRING)
+        return eng_strdup(ValueToString(v->value));
+    if (v->type == SYMBOL)
+        return eng_strdup(strcmp(ValueToString(v->value), "nil") ? ValueToString(v->value)
+                                                                   : "");
     return eng_strdup("");
 }
 
-static int slot_int(void *env, void *f, const char *slot, long long *v)
+static int slot_int(void *f, short pos, long long *v)
 {
-    DATA_OBJECT d;
-    if (!EnvGetFactSlot(env, f, slot, &d))
-        return -1;
-    if (GetType(d) == INTEGER) {
-        *v = DOToLong(d);
+    const struct field *x = slot_at(f, pos);
+    if (x->type == INTEGER) {
+        *v = ValueToLong(x->value);
         return 0;
     }
-    if (GetType(d) == FLOAT) {
-        *v = (long long)DOToDouble(d);
+    if (x->type == FLOAT) {
+        *v = (long long)ValueToDouble(x->value);
         return 0;
     }
     return -1;
@@ -557,13 +612,14 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
          f = EnvGetNextFactInTemplate(env, e->t_finding, f)) {
         struct suit_finding *x = &r->findings[r->n_findings++];
         x->defer_days = -1;
-        x->id = slot_dup(env, f, "id");
-        x->category = slot_dup(env, f, "category");
-        x->summary = slot_dup(env, f, "summary");
-        x->detail = slot_dup(env, f, "detail");
-        x->source = slot_dup(env, f, "source");
-        x->action = slot_dup(env, f, "action");
-        char *sev = slot_dup(env, f, "severity");
+        const short *fs = e->slots.finding;
+        x->id = slot_dup(f, fs[FS_ID]);
+        x->category = slot_dup(f, fs[FS_CATEGORY]);
+        x->summary = slot_dup(f, fs[FS_SUMMARY]);
+        x->detail = slot_dup(f, fs[FS_DETAIL]);
+        x->source = slot_dup(f, fs[FS_SOURCE]);
+        x->action = slot_dup(f, fs[FS_ACTION]);
+        char *sev = slot_dup(f, fs[FS_SEVERITY]);
         if (!x->id || !x->category || !x->summary || !x->detail || !x->source || !x->action ||
             !sev) {
             free(sev);
@@ -579,7 +635,7 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         free(sev);
         x->severity = (enum suit_severity)s;
         long long dd;
-        if (slot_int(env, f, "defer-days", &dd) == 0)
+        if (slot_int(f, fs[FS_DEFER_DAYS], &dd) == 0)
             x->defer_days = dd < 0 ? 0 : dd;
     }
     if (r->n_findings > 1)
@@ -594,10 +650,11 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     for (void *f = EnvGetNextFactInTemplate(env, e->t_side_effect, NULL); f;
          f = EnvGetNextFactInTemplate(env, e->t_side_effect, f)) {
         struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
-        x->effect = slot_dup(env, f, "effect");
-        x->kind = slot_dup(env, f, "kind");
-        x->likelihood = slot_dup(env, f, "likelihood");
-        x->note = slot_dup(env, f, "note");
+        const short *ss = e->slots.side_effect;
+        x->effect = slot_dup(f, ss[SS_EFFECT]);
+        x->kind = slot_dup(f, ss[SS_KIND]);
+        x->likelihood = slot_dup(f, ss[SS_LIKELIHOOD]);
+        x->note = slot_dup(f, ss[SS_NOTE]);
         if (!x->effect || !x->kind || !x->likelihood || !x->note)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
@@ -610,19 +667,16 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     void *pf = EnvGetNextFactInTemplate(env, e->t_plan, NULL);
     if (pf) {
         struct suit_plan *pl = &r->plan;
-        struct { const char *slot; int *v; } s[] = {
-            {"sessions-min", &pl->sessions_min}, {"sessions-max", &pl->sessions_max},
-            {"interval-weeks", &pl->interval_weeks},
-            {"interval-weeks-max", &pl->interval_weeks_max},
-            {"cost-min", &pl->cost_min}, {"cost-typical", &pl->cost_typical},
-            {"cost-max", &pl->cost_max},
-        };
-        for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        /* in the order of plan_slots */
+        int *dst[PS_N] = {&pl->sessions_min, &pl->sessions_max, &pl->interval_weeks,
+                          &pl->interval_weeks_max, &pl->cost_min, &pl->cost_typical,
+                          &pl->cost_max};
+        for (size_t i = 0; i < PS_N; i++) {
             long long v;
-            if (slot_int(env, pf, s[i].slot, &v) < 0 || v < 0 || v > 1000000)
+            if (slot_int(pf, e->slots.plan[i], &v) < 0 || v < 0 || v > 1000000)
                 return proto_error_set(err, PROTO_E_RULESET, "ruleset error: plan slot '%s' "
-                                       "is not a sane integer", s[i].slot);
-            *s[i].v = (int)v;
+                                       "is not a sane integer", plan_slots[i]);
+            *dst[i] = (int)v;
         }
         pl->present = true;
         pl->course_cost_min = pl->sessions_min * pl->cost_min;
@@ -642,8 +696,8 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         for (void *f = EnvGetNextFactInTemplate(env, e->t_aftercare, NULL); f && k < n;
              f = EnvGetNextFactInTemplate(env, e->t_aftercare, f)) {
             a[k].order = 0;
-            (void)slot_int(env, f, "order", &a[k].order);
-            a[k].text = slot_dup(env, f, "text");
+            (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[k].order);
+            a[k].text = slot_dup(f, e->slots.aftercare[AS_TEXT]);
             if (!a[k++].text)
                 rc = -1;
         }
