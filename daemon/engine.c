@@ -50,8 +50,11 @@ struct engine {
     struct engine_limits lim;
     void *env;
     struct eng_capture *cap;
-    long long *baseline;       /* fact indices of the data facts, ascending */
+    /* The deffacts facts as the reset left them: how many, and the highest
+     * fact index among them.  Every later fact has a higher index and sits
+     * after them at the end of the fact list. */
     size_t n_baseline;
+    long long last_baseline;
     /* Some rulesets have rules activated by data facts alone; keeping the
      * data facts across requests would fire those only once, so such
      * rulesets are reset before every request instead. */
@@ -147,41 +150,18 @@ static int finish_fact(void *env, void *f, int rc)
 
 /* ---- baseline ------------------------------------------------------------ */
 
-static int take_baseline(struct engine *e)
+static void take_baseline(struct engine *e)
 {
-    size_t n = 0, cap = 0;
-    long long *v = NULL;
+    size_t n = 0;
+    long long last = -1;
     for (void *f = EnvGetNextFact(e->env, NULL); f; f = EnvGetNextFact(e->env, f)) {
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            long long *nv = realloc(v, cap * sizeof *nv);
-            if (!nv) {
-                free(v);
-                return -1;
-            }
-            v = nv;
-        }
-        v[n++] = EnvFactIndex(e->env, f);
+        long long idx = EnvFactIndex(e->env, f);
+        if (idx > last)
+            last = idx;
+        n++;
     }
-    free(e->baseline);
-    e->baseline = v;
     e->n_baseline = n;
-    return 0;
-}
-
-static bool in_baseline(const struct engine *e, long long idx)
-{
-    size_t lo = 0, hi = e->n_baseline;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (e->baseline[mid] == idx)
-            return true;
-        if (e->baseline[mid] < idx)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return false;
+    e->last_baseline = last;
 }
 
 static void clear_halt(void *env)
@@ -235,8 +215,9 @@ static int engine_reset(struct engine *e)
     clear_halt(e->env);
     EnvReset(e->env);
     clear_halt(e->env);
-    if (apply_policy(e) < 0 || take_baseline(e) < 0)
+    if (apply_policy(e) < 0)
         return -1;
+    take_baseline(e);
     e->dirty = false;
     return 0;
 }
@@ -247,14 +228,15 @@ static int engine_reset(struct engine *e)
 static bool engine_cleanup(struct engine *e)
 {
     void *env = e->env;
-    size_t kept = 0, n = 0, cap = 0;
+    size_t n = 0, cap = 0;
     void **gone = NULL;
     bool ok = true;
-    for (void *f = EnvGetNextFact(env, NULL); f; f = EnvGetNextFact(env, f)) {
-        if (in_baseline(e, EnvFactIndex(env, f))) {
-            kept++;
-            continue;
-        }
+    /* Walks back from the end over the request's facts only: the baseline,
+     * about 200 facts, is never visited.  A fact that replaced a baseline
+     * fact has a new index, so it is removed here and the count below
+     * comes out short. */
+    for (struct fact *f = FactData(env)->LastFact; f && f->factIndex > e->last_baseline;
+         f = f->previousFact) {
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
             void **ng = realloc(gone, cap * sizeof *ng);
@@ -269,23 +251,17 @@ static bool engine_cleanup(struct engine *e)
         EnvIncrementFactCount(env, f);
         gone[n++] = f;
     }
-    for (size_t i = 0; i < n; i++)
+    /* in assertion order, as they were made */
+    for (size_t i = n; i-- > 0;)
         EnvRetract(env, gone[i]);
     for (size_t i = 0; i < n; i++)
         EnvDecrementFactCount(env, gone[i]);
     free(gone);
     clear_halt(env);
-    if (kept != e->n_baseline)
+    if (ok && GetNumberOfFacts(env) != e->n_baseline)
         ok = false;
     if (ok && EnvGetNextActivation(env, NULL) != NULL)
         ok = false;
-    if (ok) {
-        /* a rule may have retracted a data fact and asserted a copy */
-        size_t count = 0;
-        for (void *f = EnvGetNextFact(env, NULL); f; f = EnvGetNextFact(env, f))
-            count++;
-        ok = count == e->n_baseline;
-    }
     return ok;
 }
 
@@ -321,7 +297,6 @@ void engine_free(struct engine *e)
     if (!e)
         return;
     eng_env_destroy(e->env, e->cap);
-    free(e->baseline);
     ruleset_unref(e->rs);
     free(e);
 }
