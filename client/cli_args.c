@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,9 +115,16 @@ static const struct cli_opt *cli_opt_find(const char *name)
     return NULL;
 }
 
-static int cli_fail(struct cli_args *a, const char *fmt, const char *arg)
+static int cli_fail(struct cli_args *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Puts the message in a->err for the caller to print; returns -1. */
+static int cli_fail(struct cli_args *a, const char *fmt, ...)
 {
-    snprintf(a->err, sizeof a->err, fmt, arg);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->err, sizeof a->err, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -133,18 +141,17 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
         return 0;
     case OPT_SOCKET:
         if (!*val)
-            return cli_fail(a, "--socket needs a path%s", "");
+            return cli_fail(a, "--socket needs a path");
         a->socket = val;
         return 0;
     case OPT_CONNECT:
         if (!strchr(val, ':'))
-            return cli_fail(a, "--connect expects HOST:PORT, e.g. --connect 127.0.0.1:7433%s",
-                            "");
+            return cli_fail(a, "--connect expects HOST:PORT, e.g. --connect 127.0.0.1:7433");
         a->connect = val;
         return 0;
     case OPT_TOKEN_FILE:
         if (!*val)
-            return cli_fail(a, "--token-file needs a file name%s", "");
+            return cli_fail(a, "--token-file needs a file name");
         a->token_file = val;
         return 0;
     case OPT_TIMEOUT: {
@@ -178,22 +185,21 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
         return 0;
     case OPT_FILE:
         if (!*val)
-            return cli_fail(a, "-f needs a file name, or - for standard input%s", "");
+            return cli_fail(a, "-f needs a file name, or - for standard input");
         a->file = val;
         return 0;
     case OPT_PATIENT:
         if (!a->flags_patient && !(a->flags_patient = json_object()))
-            return cli_fail(a, "out of memory%s", "");
+            return cli_fail(a, "out of memory");
         a->has_patient_flags = true;
         return pflags_apply(a->flags_patient, name, val, a->err, sizeof a->err);
     }
-    return cli_fail(a, "internal error parsing options%s", "");
+    return cli_fail(a, "internal error parsing options");
 }
 
 int cli_args_parse(struct cli_args *a, int argc, char **argv)
 {
     enum cli_command cmd = CLI_CMD_NONE;
-    enum cli_command help_for = CLI_CMD_NONE;
     bool want_help = false, saw_help_cmd = false;
     const struct cli_opt *used[64];
     const char *used_names[64];
@@ -274,10 +280,9 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
     }
     if (a->cmd == CLI_CMD_VERSION && cmd == CLI_CMD_NONE)
         return 0;
-    (void)help_for;
     if (cmd == CLI_CMD_NONE)
         return cli_fail(a, "no command given (commands: check, ping, info, stats, reload; "
-                           "see suit --help)%s", "");
+                           "see suit --help)");
     a->cmd = cmd;
 
     for (size_t i = 0; i < n_used; i++) {
@@ -285,18 +290,17 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
             if (used[i]->id == OPT_PATIENT)
                 return cli_fail(a, "patient facts are options of 'suit check', not '%s'",
                                 cli_command_name(cmd));
-            snprintf(a->err, sizeof a->err, "option '--%s' does not apply to 'suit %s'",
-                     used_names[i], cli_command_name(cmd));
-            return -1;
+            return cli_fail(a, "option '--%s' does not apply to 'suit %s'", used_names[i],
+                            cli_command_name(cmd));
         }
     }
     if (a->socket && a->connect)
-        return cli_fail(a, "give either --socket or --connect, not both%s", "");
+        return cli_fail(a, "give either --socket or --connect, not both");
     if (a->json && a->prometheus)
-        return cli_fail(a, "give either --json or --prometheus, not both%s", "");
+        return cli_fail(a, "give either --json or --prometheus, not both");
     if (cmd == CLI_CMD_CHECK && !a->file && !a->has_patient_flags)
         return cli_fail(a, "suit check needs the patient's facts: flags such as --age 34 "
-                           "--pregnant no ..., or -f FILE (see suit check --help)%s", "");
+                           "--pregnant no ..., or -f FILE (see suit check --help)");
     return 0;
 }
 
