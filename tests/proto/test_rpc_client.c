@@ -101,6 +101,21 @@ static void serve(int lfd)
     _exit(0);
 }
 
+/* Runs serve() on the listening socket lfd in a child process. */
+static void server_fork(struct server *s, int lfd)
+{
+    s->pid = fork();
+    ck_assert_int_ge(s->pid, 0);
+    if (s->pid == 0) {
+        /* Check's runner handles SIGTERM by killing the whole process
+         * group; the server must just die when told to. */
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        serve(lfd);
+    }
+    close(lfd);
+}
+
 static void server_start(struct server *s)
 {
     strcpy(s->dir, "/tmp/suitd-proto-test-XXXXXX");
@@ -112,16 +127,7 @@ static void server_start(struct server *s)
     strcpy(sun.sun_path, s->path);
     ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
     ck_assert_int_eq(listen(lfd, 4), 0);
-    s->pid = fork();
-    ck_assert_int_ge(s->pid, 0);
-    if (s->pid == 0) {
-        /* Check's runner handles SIGTERM by killing the whole process
-         * group; the server must just die when told to. */
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        serve(lfd);
-    }
-    close(lfd);
+    server_fork(s, lfd);
 }
 
 /* The same server on TCP loopback, on a port the kernel picks. */
@@ -137,14 +143,7 @@ static void server_start_tcp(struct server *s)
     ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
     ck_assert_int_eq(listen(lfd, 4), 0);
     snprintf(s->path, sizeof(s->path), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
-    s->pid = fork();
-    ck_assert_int_ge(s->pid, 0);
-    if (s->pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        serve(lfd);
-    }
-    close(lfd);
+    server_fork(s, lfd);
 }
 
 static int server_stop(struct server *s)
