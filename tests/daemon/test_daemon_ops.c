@@ -407,8 +407,11 @@ END_TEST
 START_TEST(drops_root_to_user)
 {
     struct passwd *pw = getpwnam("nobody");
-    if (geteuid() != 0 || !pw)
-        return;   /* needs root and a "nobody" user */
+    if (geteuid() != 0 || !pw) {
+        /* Say so: a silent return would read as a pass. */
+        printf("drop_root: SKIPPED: needs root and a \"nobody\" user\n");
+        return;
+    }
     uid_t uid = pw->pw_uid;
     daemon_prepare(&d);
     /* The dropped user must be able to remove its socket at exit. */
