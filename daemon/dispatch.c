@@ -30,6 +30,10 @@ struct request {
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
     struct suit_patient patient;
+    /* The decision log reads the result on the loop thread; without one the
+     * worker frees the result and patient itself, so the loop does not pay
+     * for freeing what another thread allocated. */
+    bool keep_result;
 
     /* written by the worker */
     int code;
@@ -75,6 +79,7 @@ static struct request *request_new(struct conn *c, uint32_t msgid, enum stats_me
     r->msgid = msgid;
     r->method = m;
     r->t0_ns = server_now(c->srv);
+    r->keep_result = c->srv->dlog.f != NULL;
     suit_patient_init(&r->patient);
     suit_result_init(&r->result);
     proto_error_init(&r->err);
@@ -211,12 +216,16 @@ static void run_assess(struct workers_job *job, struct engine *eng)
         r->has_result = true;
         proto_pack_result_header(&pk, r->msgid);
         proto_pack_assess_result(&pk, &r->result);
-        return;
+    } else {
+        if (!r->err.code)
+            proto_error_set(&r->err, PROTO_E_INTERNAL, "assessment failed");
+        r->code = r->err.code;
+        proto_pack_error_response(&pk, r->msgid, &r->err);
     }
-    if (!r->err.code)
-        proto_error_set(&r->err, PROTO_E_INTERNAL, "assessment failed");
-    r->code = r->err.code;
-    proto_pack_error_response(&pk, r->msgid, &r->err);
+    if (!r->keep_result) {
+        suit_result_close(&r->result);
+        suit_patient_close(&r->patient);
+    }
 }
 
 static void run_ruleset(struct workers_job *job, struct engine *eng)
