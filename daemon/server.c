@@ -6,6 +6,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
@@ -62,6 +65,32 @@ static void on_sweep(uv_timer_t *t)
     struct server *srv = t->data;
     conn_sweep_idle(srv, server_now(srv), (uint64_t)srv->cfg->idle_timeout_s * 1000000000u);
 }
+
+#define SERVER_TRIM_EVERY_MS 1000
+
+/* After a burst glibc keeps the freed heap of the loop's and the workers'
+ * arenas (after a million requests RSS stayed at 17 MiB against 12 MiB
+ * idle).  Once a whole tick has passed with no request and no job in
+ * flight, hand it back, once per idle period: a few hundred microseconds,
+ * never on a busy daemon. */
+#ifdef __GLIBC__
+static void on_trim(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+    uint64_t seen = 0;
+    for (size_t i = 0; i < STATS_M_COUNT; i++)
+        seen += srv->stats.requests[i];
+    if (seen != srv->trim_seen) {
+        srv->trim_seen = seen;
+        srv->trimmed = false;
+        return;
+    }
+    if (srv->trimmed || (srv->workers_open && workers_outstanding(&srv->workers)))
+        return;
+    malloc_trim(0);
+    srv->trimmed = true;
+}
+#endif
 
 /* ---- ruleset and reload -------------------------------------------- */
 
@@ -165,11 +194,12 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     (void)uv_timer_init(loop, &srv->deadline);
     (void)uv_timer_init(loop, &srv->sweep);
     (void)uv_timer_init(loop, &srv->shutdown_timer);
+    (void)uv_timer_init(loop, &srv->trim);
     (void)uv_signal_init(loop, &srv->sig_hup);
     (void)uv_signal_init(loop, &srv->sig_term);
     (void)uv_signal_init(loop, &srv->sig_int);
     srv->flush.data = srv->idle.data = srv->deadline.data = srv->sweep.data = srv;
-    srv->shutdown_timer.data = srv;
+    srv->shutdown_timer.data = srv->trim.data = srv;
     srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
     srv->handles_open = true;
     (void)uv_prepare_start(&srv->flush, on_flush);
@@ -180,6 +210,9 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uint64_t every = cfg->idle_timeout_s < 10 ? 250 : 1000;
         (void)uv_timer_start(&srv->sweep, on_sweep, every, every);
     }
+#ifdef __GLIBC__
+    (void)uv_timer_start(&srv->trim, on_trim, SERVER_TRIM_EVERY_MS, SERVER_TRIM_EVERY_MS);
+#endif
     return 0;
 }
 
@@ -597,6 +630,7 @@ static void close_handles(struct server *srv)
     uv_close((uv_handle_t *)&srv->deadline, NULL);
     uv_close((uv_handle_t *)&srv->sweep, NULL);
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&srv->trim, NULL);
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);

@@ -71,6 +71,9 @@ struct server {
     uv_timer_t deadline;        /* request timeouts */
     uv_timer_t sweep;           /* idle connections */
     uv_timer_t shutdown_timer;
+    uv_timer_t trim;            /* gives free heap back once idle (glibc) */
+    uint64_t trim_seen;         /* requests counted at the last trim tick */
+    bool trimmed;               /* already trimmed in this idle period */
     uv_signal_t sig_hup, sig_term, sig_int;
     bool handles_open;
 
