@@ -167,6 +167,10 @@ static void after_reload(uv_work_t *work, int status)
     struct reload_outcome o = {
         .code = r->code, .err = &r->err, .rs = r->rs, .cases_passed = r->cases_passed,
     };
+    /* The run is over: say so before telling anyone, because the callbacks
+     * below are where the server checks whether a shutdown can finish (a
+     * SIGTERM during a reload used to wait for a check that never came). */
+    r->running = false;
     if (r->code) {
         log_error(r->log, "reload failed, keeping the old ruleset: %s", r->err.message);
         for (size_t i = 0; i < r->err.n_details; i++)
@@ -191,7 +195,6 @@ static void after_reload(uv_work_t *work, int status)
         ruleset_unref(r->rs);
     r->rs = NULL;
     proto_error_close(&r->err);
-    r->running = false;
     if (r->again) {
         r->again = false;
         r->current = r->next;
@@ -244,7 +247,8 @@ int reload_start(struct reload *r, struct reload_waiter *waiter)
 
 bool reload_busy(const struct reload *r)
 {
-    return r->running;
+    /* A reload asked for during a run is still to come, unless stopping. */
+    return r->running || (r->again && !r->stopping);
 }
 
 void reload_stop(struct reload *r)

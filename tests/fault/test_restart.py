@@ -137,5 +137,22 @@ def sigterm_under_load_drains_and_exits_zero():
         print("  SIGTERM: %d of %d pipelined requests answered" % (answered, len(ids)))
 
 
+@case
+def sigterm_during_reload_exits():
+    # A SIGTERM that lands while a SIGHUP reload runs (loading, linting and
+    # running the ruleset's cases takes a few hundred ms) once left the
+    # daemon waiting for a drained check that never came.
+    for attempt in range(3):
+        with suitlib.Daemon() as d:
+            d.start()
+            d.signal(signal.SIGHUP)
+            time.sleep(0.05 * attempt)
+            d.signal(signal.SIGTERM)
+            rc = d.wait_exit(20)
+            assert rc is not None, "suitd hung after SIGTERM during a reload:\n%s" % (
+                d.log_text()[-2000:],)
+            assert rc == 0, "exit status %r after SIGTERM during a reload" % rc
+
+
 if __name__ == "__main__":
     suitlib.run("fault_restart")
