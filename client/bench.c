@@ -103,29 +103,6 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
     return 0;
 }
 
-/* The daemon's token file format: the token, trailing whitespace ignored. */
-static int read_token(const char *path, char *buf, size_t n)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "suit-bench: cannot read the token file %s: %s\n", path,
-                strerror(errno));
-        return -1;
-    }
-    size_t len = fread(buf, 1, n - 1, f);
-    bool too_long = !feof(f) || ferror(f);
-    fclose(f);
-    while (len && strchr("\n\r \t", buf[len - 1]))
-        len--;
-    buf[len] = '\0';
-    if (too_long || len == 0) {
-        fprintf(stderr, "suit-bench: token file %s: %s\n", path, len ? "token too long" : "empty");
-        memset(buf, 0, n);
-        return -1;
-    }
-    return 0;
-}
-
 enum {
     OPT_SOCKET = 256, OPT_CONNECT, OPT_RATE, OPT_METHOD, OPT_MIX, OPT_IN_PROCESS, OPT_RULES,
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
@@ -239,11 +216,18 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
                 return -1;
             b->patient = (long)v;
             break;
-        case OPT_TOKEN_FILE:
-            if (read_token(optarg, b->token, sizeof b->token) < 0)
+        case OPT_TOKEN_FILE: {
+            int rc = proto_token_read(optarg, b->token, sizeof b->token);
+            if (rc < 0) {
+                fprintf(stderr, "suit-bench: token file %s: %s\n", optarg,
+                        rc == PROTO_E_TOO_LARGE     ? "token too long"
+                        : rc == PROTO_E_INVALID_PARAMS ? "empty"
+                                                      : strerror(-rc));
                 return -1;
+            }
             b->load.token = b->token;
             break;
+        }
         case OPT_HELP:
             usage(stdout);
             return 1;
