@@ -17,6 +17,9 @@
 # Every run writes its suit-bench JSON into $OUT (default a temp dir,
 # printed at the end) so a figure in the table can be traced to its run.
 set -euo pipefail
+# A test rig run as root: its daemons use root-owned temporary directories,
+# so let them stay root (suitd otherwise refuses root without --user).
+export SUITD_ALLOW_ROOT=1
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$src/build-bench}

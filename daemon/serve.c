@@ -7,7 +7,9 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
@@ -63,6 +65,22 @@ int serve_main(int argc, char **argv)
     log_init(&lg, cfg.log_level, cfg.log_facts);
     if (cfg.log_facts)
         log_warn(&lg, "--log-facts: patient facts may appear in debug logs");
+
+    /* Never serve as root by accident: rules are code and clients are
+     * untrusted, so a root daemon turns any engine bug into a root bug.
+     * Root must say which user to become (--user, dropped after binding);
+     * --user root or SUITD_ALLOW_ROOT=1 (test rigs) insists, with a warning. */
+    if (geteuid() == 0 && !cfg.user) {
+        const char *allow = getenv("SUITD_ALLOW_ROOT");
+        if (!allow || strcmp(allow, "1") != 0) {
+            log_error(&lg, "refusing to run as root: pass --user NAME (e.g. --user nobody) to "
+                           "drop privileges after binding, or use the packaged systemd unit "
+                           "(DynamicUser); --user root or SUITD_ALLOW_ROOT=1 insists");
+            config_close(&cfg);
+            return 2;
+        }
+        log_warn(&lg, "SUITD_ALLOW_ROOT=1: running as root");
+    }
 
     /* A client that disconnects must not kill the daemon on write. */
     signal(SIGPIPE, SIG_IGN);

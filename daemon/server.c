@@ -273,7 +273,11 @@ static int clear_stale_socket(struct server *srv, const char *path)
     return 0;
 }
 
-/* Creates the default /run/suitd when it is missing (we are root there). */
+/* Creates the socket's directory when it is missing (the default
+ * /run/suitd, as root).  When root will drop to --user, that user must be
+ * able to remove its socket at exit, so it gets the directory if we made
+ * it, or if it is the default /run/suitd (suitd's own runtime directory,
+ * perhaps left by an earlier run). */
 static void make_socket_dir(struct server *srv, const char *path)
 {
     char dir[4096];
@@ -282,15 +286,14 @@ static void make_socket_dir(struct server *srv, const char *path)
     if (!slash || slash == dir)
         return;
     *slash = '\0';
-    if (mkdir(dir, 0755) == 0) {
+    bool created = mkdir(dir, 0755) == 0;
+    if (created)
         log_info(srv->log, "created %s", dir);
-        if (srv->cfg->user && geteuid() == 0) {
-            struct passwd *pw = getpwnam(srv->cfg->user);
-            /* The dropped user must be able to remove its socket at exit. */
-            if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
-                log_warn(srv->log, "chown %s: %s", dir, strerror(errno));
-        }
-    }
+    if (!srv->cfg->user || geteuid() != 0 || (!created && strcmp(dir, "/run/suitd") != 0))
+        return;
+    struct passwd *pw = getpwnam(srv->cfg->user);
+    if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+        log_warn(srv->log, "chown %s: %s", dir, strerror(errno));
 }
 
 static int listen_unix(struct server *srv, struct listener *lis, const char *path)
@@ -553,10 +556,8 @@ int server_drop_privileges(struct server *srv)
             log_debug(srv->log, "not root: --user %s ignored", user);
         return 0;
     }
-    if (!user) {
-        log_warn(srv->log, "running as root: pass --user NAME to drop privileges after binding");
-        return 0;
-    }
+    if (!user)
+        return 0;   /* serve_main refused this unless SUITD_ALLOW_ROOT=1 */
     errno = 0;
     struct passwd *pw = getpwnam(user);
     if (!pw) {

@@ -5,6 +5,9 @@
 #
 # usage: smoke.sh SUITD SUIT_BENCH RULES_DIR
 set -u
+# A test rig run as root: its daemons use root-owned temporary directories,
+# so let them stay root (suitd otherwise refuses root without --user).
+export SUITD_ALLOW_ROOT=1
 suitd=$1 bench=$2 rules=$3
 dir=$(mktemp -d "${TMPDIR:-/tmp}/suit-bench-smoke.XXXXXX") || exit 1
 pid=

@@ -12,6 +12,9 @@
 #   SOAK_CLIENTS        client threads (default 4)
 #   SOAK_RSS_GROWTH_KB  allowed RSS growth (default 65536)
 set -euo pipefail
+# A test rig run as root: its daemons use root-owned temporary directories,
+# so let them stay root (suitd otherwise refuses root without --user).
+export SUITD_ALLOW_ROOT=1
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 if [ -z "${SUITD_BIN:-}" ]; then

@@ -224,14 +224,25 @@ def privileges_dropped_with_user():
 
 
 @case
-def root_without_user_warns():
-    """Started as root without --user the daemon keeps running as root and
-    says how to fix it (the systemd unit uses DynamicUser= instead)."""
+def root_without_user_refused():
+    """Started as root without --user the daemon refuses to start and says
+    how to fix it; SUITD_ALLOW_ROOT=1 (what these test rigs set) insists,
+    with a warning.  The systemd unit uses DynamicUser= instead."""
     if os.geteuid() != 0:
         return "not root"
-    with suitlib.Daemon() as d:
+    env = dict(os.environ)
+    env.pop("SUITD_ALLOW_ROOT", None)
+    with suitlib.Daemon(env=env) as d:
+        d.start(expect_ready=False)
+        rc = d.wait_exit(20)
+        assert rc == 2, "exit status %r, log: %s" % (rc, d.log_text())
+        assert "refusing to run as root" in d.log_text(), d.log_text()
+        assert "--user NAME" in d.log_text(), d.log_text()
+        assert not os.path.exists(d.sock), "a refused daemon left its socket"
+    env["SUITD_ALLOW_ROOT"] = "1"
+    with suitlib.Daemon(env=env) as d:
         d.start()
-        assert "pass --user NAME" in d.log_text(), d.log_text()
+        assert "SUITD_ALLOW_ROOT=1: running as root" in d.log_text(), d.log_text()
 
 
 if __name__ == "__main__":
