@@ -502,7 +502,7 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
     uint64_t t2 = now_ns();
     char cases[4200];
     snprintf(cases, sizeof cases, "%s/tests", b->rules_dir);
-    rp->cases_failed = engine_run_cases(rs, cases, 0, NULL, &err);
+    rp->cases_failed = engine_run_cases(rs, cases, 0, NULL, NULL, &err);
     uint64_t t3 = now_ns();
     proto_error_close(&err);
     rp->load_ms = (double)(t1 - t0) / 1e6;

@@ -78,9 +78,10 @@ int engine_lint(const char *dir, FILE *out);
 /* Runs the case files DIR/tests/ *.json against rs.  Writes per-case results
  * (and a readable diff for failures) to out (may be NULL), then the line
  * "N passed, N failed".  With coverage, lists rules no case fired.  Returns
- * the number of failed cases, <0 on error (err filled).  Failed case names
- * are added to err->details so a failed reload can report them. */
+ * the number of failed cases, <0 on error (err filled); *passed (if not
+ * NULL) gets the number that passed.  Failed case names are added to
+ * err->details so a failed reload can report them. */
 int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage,
-                     FILE *out, struct proto_error *err);
+                     FILE *out, int *passed, struct proto_error *err);
 
 #endif

@@ -380,8 +380,10 @@ static int report_coverage(struct ruleset *rs, struct case_stats *st, FILE *out,
 }
 
 int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FILE *out,
-                     struct proto_error *err)
+                     int *passed, struct proto_error *err)
 {
+    if (passed)
+        *passed = 0;
     char *dflt = NULL;
     if (!cases_dir) {
         size_t n = strlen(rs->dir) + strlen(rs->tests) + 2;
@@ -454,6 +456,8 @@ int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FI
     engine_free(e);
     if (rc)
         return rc < 0 ? rc : PROTO_E_INTERNAL;
+    if (passed)
+        *passed = st.passed;
     if (st.failed || uncovered)
         proto_error_set(err, PROTO_E_RULESET, "%d case%s failed%s", st.failed,
                         st.failed == 1 ? "" : "s",

@@ -132,7 +132,7 @@ int tools_test_main(int argc, char **argv)
     struct proto_error err;
     proto_error_init(&err);
     fflush(stdout);
-    rc = engine_run_cases(rs, NULL, o.coverage, stdout, &err);
+    rc = engine_run_cases(rs, NULL, o.coverage, stdout, NULL, &err);
     if (rc < 0) {
         fprintf(stderr, "suitd test: ");
         print_error(stderr, &err);

@@ -895,7 +895,7 @@ static char *cases_output(struct ruleset *rs, const char *dir, int coverage, int
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     ck_assert_ptr_nonnull(out);
-    *rc = engine_run_cases(rs, dir, coverage, out, err);
+    *rc = engine_run_cases(rs, dir, coverage, out, NULL, err);
     fclose(out);
     fprintf(stderr, "%s", buf);
     return buf;
