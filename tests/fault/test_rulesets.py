@@ -157,10 +157,10 @@ def syntax_error_refused_by_check_and_serve():
             dm.close()
 
 
-@case
-def syntax_error_refused_on_reload_old_ruleset_kept():
-    """SIGHUP with a broken ruleset in place: the reload fails, the old one
-    keeps answering."""
+def refused_on_reload(bad_rule, must_name):
+    """Appends bad_rule to the live ruleset's candidacy.clp: SIGHUP and the
+    admin reload both refuse it, the log's reload error names must_name,
+    and the old ruleset keeps answering."""
     with tempfile.TemporaryDirectory() as tmp:
         live = suitlib.copy_rules(tmp)
         with suitlib.Daemon(rules=live) as dm:
@@ -168,18 +168,28 @@ def syntax_error_refused_on_reload_old_ruleset_kept():
             with dm.unix() as c:
                 before = c.call("ruleset")
             with open(os.path.join(live, "candidacy.clp"), "a") as f:
-                f.write("\n(defrule hostile-broken (condition (name x)) =>\n")
+                f.write(bad_rule)
             dm.signal(signal.SIGHUP)
             suitlib.wait_until(lambda: "reload failed" in dm.log_text(), 120, what="reload failure")
             log = dm.log_text()
-            assert "candidacy.clp:" in log, "the reload error does not name the file: %s" % log
+            assert must_name in log.split("reload failed", 1)[1], \
+                "the reload error does not name %r: %s" % (must_name, log)
             assert_keeps_serving(dm)
-            with dm.unix() as c:
+            with dm.unix(timeout=120) as c:
                 assert c.call("ruleset") == before, "the ruleset changed"
                 # The admin method reports the same refusal to its caller.
                 err, _ = c.call_raw("reload")
                 assert err is not None and err["code"] == -32004, err
+                assert c.call("ruleset") == before
+            assert_keeps_serving(dm)
             assert dm.alive()
+
+
+@case
+def syntax_error_refused_on_reload_old_ruleset_kept():
+    """SIGHUP with a broken ruleset in place: the reload fails, naming the
+    file, and the old one keeps answering."""
+    refused_on_reload("\n(defrule hostile-broken (condition (name x)) =>\n", "candidacy.clp:")
 
 
 def forbidden_case(kind, name):
@@ -230,22 +240,7 @@ def system_refused_or_stopped():
 def forbidden_function_refused_on_reload():
     """A forbidden call added to the live ruleset: SIGHUP and the admin
     reload both refuse it, naming it; the old ruleset keeps answering."""
-    with tempfile.TemporaryDirectory() as tmp:
-        live = suitlib.copy_rules(tmp)
-        with suitlib.Daemon(rules=live) as dm:
-            dm.start()
-            with dm.unix() as c:
-                before = c.call("ruleset")
-            with open(os.path.join(live, "candidacy.clp"), "a") as f:
-                f.write("\n(defrule hostile-exit (condition (name call-exit)) => (exit))\n")
-            dm.signal(signal.SIGHUP)
-            suitlib.wait_until(lambda: "reload failed" in dm.log_text(), 120, what="reload failure")
-            assert "exit" in dm.log_text().split("reload failed", 1)[1], dm.log_text()
-            with dm.unix(timeout=120) as c:
-                err, _ = c.call_raw("reload")
-                assert err is not None and err["code"] == -32004, err
-                assert c.call("ruleset") == before
-            assert_keeps_serving(dm)
+    refused_on_reload("\n(defrule hostile-exit (condition (name call-exit)) => (exit))\n", "exit")
 
 
 if __name__ == "__main__":
