@@ -45,7 +45,7 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 fi
 cmake --build "$BUILD" --target suitd suit-bench -j2 >/dev/null
 SUITD=$BUILD/daemon/suitd
-BENCH=$BUILD/client/suit-bench
+BENCH=$BUILD/bench/suit-bench
 ulimit -n 8192 2>/dev/null || true
 
 pid=

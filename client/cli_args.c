@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "patient_flags.h"
+#include "proto.h"
 
 static const char *const cli_command_names[] = {
     [CLI_CMD_NONE] = "", [CLI_CMD_CHECK] = "check", [CLI_CMD_PING] = "ping",
@@ -304,20 +305,6 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
     return 0;
 }
 
-int cli_default_socket(char *buf, size_t n, const char *xdg, uid_t euid)
-{
-    int len;
-    /* The same order as suitd's own default (daemon/config.c): root's
-     * daemon is the system one even when root has a runtime directory. */
-    if (euid == 0)
-        len = snprintf(buf, n, "/run/suitd/suitd.sock");
-    else if (xdg && *xdg)
-        len = snprintf(buf, n, "%s/suitd.sock", xdg);
-    else
-        len = snprintf(buf, n, "/tmp/suitd-%lu.sock", (unsigned long)euid);
-    return len < 0 || (size_t)len >= n ? -1 : 0;
-}
-
 /* SUIT_ADDR holds a path (it has a '/') or host:port, optionally with the
  * unix: / tcp: prefix rpc_client also understands. */
 static int cli_addr_from_env(const char *s, char *buf, size_t n)
@@ -348,7 +335,7 @@ int cli_resolve_addr(const struct cli_args *a, const char *env_addr, const char 
         return 0;
     } else {
         char path[1024];
-        if (cli_default_socket(path, sizeof path, xdg, euid)) {
+        if (proto_default_socket(path, sizeof path, xdg, euid)) {
             snprintf(err, errlen, "XDG_RUNTIME_DIR is too long");
             return -1;
         }

@@ -76,12 +76,6 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv);
 /* Prints the general help, or one command's help. */
 void cli_usage(FILE *out, enum cli_command cmd);
 
-/* The daemon's default socket, in suitd's order: /run/suitd/suitd.sock for
- * root, else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.  `xdg` is the
- * value of XDG_RUNTIME_DIR (NULL or empty when unset).  Returns 0, or -1
- * when the path does not fit. */
-int cli_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
-
 /* Where to connect, as an address rpc_client understands ("unix:/path" or
  * "tcp:host:port"): --socket or --connect, else SUIT_ADDR (`env_addr`, a
  * path or host:port), else the default socket.  Returns 0, or -1 with

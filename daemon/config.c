@@ -15,7 +15,6 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "tools.h"
 
 struct load_state {
     struct config *c;
@@ -61,7 +60,7 @@ void config_usage(FILE *out)
         "\n"
         "Signals: SIGHUP reloads the ruleset (after its own tests pass);\n"
         "SIGTERM and SIGINT drain and exit.\n",
-        tools_default_rules_dir());
+        proto_default_rules_dir());
 }
 
 static int fail(struct load_state *st, const char *key, const char *fmt, const char *val)
@@ -291,13 +290,8 @@ static void defaults(struct config *c)
 static int default_socket(struct config *c)
 {
     char buf[4096];
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    if (geteuid() == 0)
-        snprintf(buf, sizeof buf, "/run/suitd/suitd.sock");
-    else if (xdg && *xdg)
-        snprintf(buf, sizeof buf, "%s/suitd.sock", xdg);
-    else
-        snprintf(buf, sizeof buf, "/tmp/suitd-%u.sock", (unsigned)getuid());
+    if (proto_default_socket(buf, sizeof buf, getenv("XDG_RUNTIME_DIR"), geteuid()) < 0)
+        return -1;
     return set_str(&c->socket_path, buf);
 }
 
@@ -413,7 +407,7 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
     if (!st.listen_set && add_listen(c, "127.0.0.1:" CONFIG_DEFAULT_PORT,
                                      strlen("127.0.0.1:" CONFIG_DEFAULT_PORT)) < 0)
         goto oom;
-    if (!c->rules_dir && set_str(&c->rules_dir, tools_default_rules_dir()) < 0)
+    if (!c->rules_dir && set_str(&c->rules_dir, proto_default_rules_dir()) < 0)
         goto oom;
     if (!c->workers) {
         unsigned n = uv_available_parallelism();

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "serve.h"
 #include "tools.h"
 
 static void usage(FILE *out)
@@ -20,13 +21,7 @@ static void usage(FILE *out)
         "\n"
         "DIR defaults to $SUITD_RULES, else %s.\n"
         "suitd is decision support for licensed professionals; the decision stays\n"
-        "with the clinician.\n", tools_default_rules_dir());
-}
-
-const char *tools_default_rules_dir(void)
-{
-    const char *env = getenv("SUITD_RULES");
-    return env && *env ? env : SUITD_DEFAULT_RULES_DIR;
+        "with the clinician.\n", proto_default_rules_dir());
 }
 
 int main(int argc, char **argv)

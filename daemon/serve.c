@@ -17,7 +17,7 @@
 #include "log.h"
 #include "reload.h"
 #include "server.h"
-#include "tools.h"
+#include "serve.h"
 
 /* Loads and lints the ruleset and builds one engine from it, so a ruleset
  * that cannot (or must not) serve stops the daemon before it binds

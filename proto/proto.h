@@ -12,6 +12,7 @@
  *   proto_patient_*  typed conversion of `assess` params to struct suit_patient
  *   proto_pack_*     packing responses and results
  *   proto_json_*     JSON <-> MessagePack (client, rule-author tools, tests)
+ *   proto_default_*  the default rules folder and socket (proto_paths.c)
  *
  * All functions return 0 on success or a negative PROTO_E_* code.
  * See proto/PROTOCOL.md for the contract other languages implement.
@@ -23,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "suit_types.h"
 
@@ -160,5 +162,20 @@ int proto_patient_from_params(const msgpack_object *params, struct suit_patient 
 struct json_t;
 int proto_json_to_msgpack(const struct json_t *j, msgpack_packer *pk, struct proto_error *e);
 struct json_t *proto_msgpack_to_json(const msgpack_object *o);
+
+/* ---- default paths -------------------------------------------------- */
+
+/* The system daemon's socket (the Debian package's). */
+#define PROTO_SYSTEM_SOCKET "/run/suitd/suitd.sock"
+/* The default TCP listener. */
+#define PROTO_DEFAULT_TCP "127.0.0.1:7433"
+/* The rules folder used when none is given: $SUITD_RULES, else the
+ * compiled-in SUITD_DEFAULT_RULES_DIR (the package's). */
+const char *proto_default_rules_dir(void);
+/* The daemon's default Unix socket, for a process with effective uid euid
+ * and XDG_RUNTIME_DIR xdg (NULL or empty when unset): the system socket
+ * for root, else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.
+ * Returns 0, or -1 when the path does not fit in n bytes. */
+int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
 
 #endif

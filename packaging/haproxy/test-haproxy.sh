@@ -159,7 +159,7 @@ ok "health checks (auth + ping) mark both instances UP"
 "$SUIT" --connect "127.0.0.1:$PF" --token-file "$TMP/token" ping || fail "suit ping through HAProxy"
 
 # The project's benchmark through the proxy, when it can authenticate.
-BENCH=$BUILD/client/suit-bench
+BENCH=$BUILD/bench/suit-bench
 if cmake --build "$BUILD" -j2 --target suit-bench >>"$TMP/build.log" 2>&1 \
     && "$BENCH" --help 2>&1 | grep -q -- "--token-file"; then
     step "suit-bench through HAProxy"

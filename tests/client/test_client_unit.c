@@ -247,15 +247,15 @@ END_TEST
 START_TEST(test_addresses)
 {
     char buf[256], err[128];
-    ck_assert_int_eq(cli_default_socket(buf, sizeof buf, "/run/user/1000", 1000), 0);
+    ck_assert_int_eq(proto_default_socket(buf, sizeof buf, "/run/user/1000", 1000), 0);
     ck_assert_str_eq(buf, "/run/user/1000/suitd.sock");
-    ck_assert_int_eq(cli_default_socket(buf, sizeof buf, "", 0), 0);
+    ck_assert_int_eq(proto_default_socket(buf, sizeof buf, "", 0), 0);
     ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
-    ck_assert_int_eq(cli_default_socket(buf, sizeof buf, "/run/user/0", 0), 0);
+    ck_assert_int_eq(proto_default_socket(buf, sizeof buf, "/run/user/0", 0), 0);
     ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
-    ck_assert_int_eq(cli_default_socket(buf, sizeof buf, NULL, 1234), 0);
+    ck_assert_int_eq(proto_default_socket(buf, sizeof buf, NULL, 1234), 0);
     ck_assert_str_eq(buf, "/tmp/suitd-1234.sock");
-    ck_assert_int_eq(cli_default_socket(buf, 8, NULL, 1234), -1);
+    ck_assert_int_eq(proto_default_socket(buf, 8, NULL, 1234), -1);
 
     struct cli_args a;
     cli_args_init(&a);

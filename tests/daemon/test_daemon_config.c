@@ -10,14 +10,7 @@
 #include <uv.h>
 
 #include "config.h"
-#include "tools.h"
 #include "testutil.h"
-
-/* config.c asks main.c for the default rules directory. */
-const char *tools_default_rules_dir(void)
-{
-    return "/default/rules";
-}
 
 static char conf_path[64];
 
@@ -168,6 +161,8 @@ END_TEST
 
 int main(void)
 {
+    /* The default rules folder (proto_default_rules_dir) comes from here. */
+    setenv("SUITD_RULES", "/default/rules", 1);
     Suite *s = suite_create("daemon_config");
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults);

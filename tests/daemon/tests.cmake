@@ -14,12 +14,9 @@ endif()
 
 # The stats module on its own (histogram percentiles, packed map).
 suitd_check_test(test_daemon_stats ${_daemon_tests}/test_daemon_stats.c
-                 ${_daemon_tests}/harness.c ${CMAKE_SOURCE_DIR}/daemon/stats.c)
-target_include_directories(test_daemon_stats PRIVATE ${CMAKE_SOURCE_DIR}/daemon)
-target_compile_definitions(test_daemon_stats PRIVATE SUITD_VERSION="${PROJECT_VERSION}")
-target_link_libraries(test_daemon_stats PRIVATE m)
+                 ${_daemon_tests}/harness.c)
+target_link_libraries(test_daemon_stats PRIVATE suitdaemon m)
 
 # Settings: defaults, INI file, flags (config.c on its own).
-suitd_check_test(test_daemon_config ${_daemon_tests}/test_daemon_config.c
-                 ${CMAKE_SOURCE_DIR}/daemon/config.c ${CMAKE_SOURCE_DIR}/daemon/log.c)
-target_link_libraries(test_daemon_config PRIVATE suitengine PkgConfig::UV PkgConfig::INIH)
+suitd_check_test(test_daemon_config ${_daemon_tests}/test_daemon_config.c)
+target_link_libraries(test_daemon_config PRIVATE suitdaemon)

@@ -4,9 +4,3 @@ target_link_libraries(test_engine PRIVATE suitengine)
 target_compile_definitions(test_engine PRIVATE
   ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
 
-# The rule-author subcommands (tools.c) driven in-process.
-suitd_check_test(test_engine_tools ${CMAKE_CURRENT_LIST_DIR}/test_tools.c
-                 ${CMAKE_CURRENT_LIST_DIR}/../../daemon/tools.c)
-target_link_libraries(test_engine_tools PRIVATE suitengine)
-target_compile_definitions(test_engine_tools PRIVATE
-  ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")

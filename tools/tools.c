@@ -54,7 +54,7 @@ static int parse_opts(const char *cmd, int argc, char **argv, bool allow_policy,
         }
     }
     if (!o->dir)
-        o->dir = tools_default_rules_dir();
+        o->dir = proto_default_rules_dir();
     return 0;
 }
 
@@ -91,7 +91,7 @@ int tools_check_main(int argc, char **argv)
                "valid; cited sources exist; vocabularies are consistent; no forbidden\n"
                "functions (system, eval, build, file I/O ...).  Problems are printed as\n"
                "file:line: message.  Exit status 0 when clean, 1 on problems.\n"
-               "DIR defaults to %s.\n", tools_default_rules_dir());
+               "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
     }
     if (rc)
@@ -121,7 +121,7 @@ int tools_test_main(int argc, char **argv)
                "                 makes findings counts as a failure\n"
                "  --policy FILE  apply a policy override file first\n"
                "Exit status 0 when every case passed, 1 otherwise.\n"
-               "DIR defaults to %s.\n", tools_default_rules_dir());
+               "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
     }
     if (rc)
@@ -194,7 +194,7 @@ int tools_assess_main(int argc, char **argv)
                "on an error prints the error object and exits 1.\n"
                "  --explain      include the rules fired, in order (trace)\n"
                "  --policy FILE  apply a policy override file first\n"
-               "DIR defaults to %s.\n", tools_default_rules_dir());
+               "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
     }
     if (rc)

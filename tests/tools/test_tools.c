@@ -13,12 +13,6 @@
 
 #define RS(name) ENGINE_TEST_RULESETS "/" name
 
-/* main.c is not linked here; the tools only need this from it. */
-const char *tools_default_rules_dir(void)
-{
-    return RS("basic");
-}
-
 /* Runs fn with stdin from `input` and returns what it printed on stdout. */
 static char *run_tool(int (*fn)(int, char **), int argc, char **argv, const char *input,
                       int *status)
@@ -115,6 +109,8 @@ END_TEST
 
 int main(void)
 {
+    /* The default rules folder (proto_default_rules_dir) comes from here. */
+    setenv("SUITD_RULES", RS("basic"), 1);
     Suite *s = suite_create("engine_tools");
     TCase *t = tcase_create("tools");
     tcase_add_test(t, test_check_tool);

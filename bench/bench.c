@@ -33,9 +33,6 @@
 #include "proto.h"
 #include "rpc_client.h"
 
-#ifndef SUITD_DEFAULT_RULES_DIR
-#define SUITD_DEFAULT_RULES_DIR "/usr/share/suitd/rules"
-#endif
 
 struct bench_opts {
     char addr[4200];
@@ -86,7 +83,7 @@ static void usage(FILE *out)
         "  --help\n"
         "\n"
         "Exit status: 0 = no errors, 1 = some requests failed, 2 = could not run.\n",
-        SUITD_DEFAULT_RULES_DIR);
+        proto_default_rules_dir());
 }
 
 static int parse_num(const char *opt, const char *s, double lo, double hi, double *out)
@@ -134,7 +131,7 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
     memset(b, 0, sizeof(*b));
     b->method = "assess";
     b->patient = -1;
-    b->rules_dir = getenv("SUITD_RULES") ? getenv("SUITD_RULES") : SUITD_DEFAULT_RULES_DIR;
+    b->rules_dir = proto_default_rules_dir();
     b->load.conns = 1;
     b->load.depth = 1;
     b->load.drain_s = 10;
