@@ -13,6 +13,7 @@
  *   proto_pack_*     packing responses and results
  *   proto_json_*     JSON <-> MessagePack (client, rule-author tools, tests)
  *   proto_default_*  the default rules folder and socket (proto_paths.c)
+ *   proto_addr_*     where a client looks for the daemon, in order (proto_paths.c)
  *
  * All functions return 0 on success or a negative PROTO_E_* code.
  * See proto/PROTOCOL.md for the contract other languages implement.
@@ -177,5 +178,51 @@ const char *proto_default_rules_dir(void);
  * for root, else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.
  * Returns 0, or -1 when the path does not fit in n bytes. */
 int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
+
+/* ---- where a client finds the daemon ------------------------------- */
+
+/* The order in which suit and suit-bench look for a daemon:
+ *   1. the address on the command line (--socket PATH, --connect HOST:PORT),
+ *   2. else $SUIT_ADDR,
+ *   3. else the user's own daemon (proto_default_socket; skipped for root,
+ *      whose own daemon is the system one),
+ *   4. the system daemon, PROTO_SYSTEM_SOCKET (the package's),
+ *   5. TCP on PROTO_DEFAULT_TCP (not with PROTO_ADDR_UNIX_ONLY: the admin
+ *      methods are refused on TCP anyway).
+ * An address given by 1 or 2 is the only candidate: what a person or a
+ * script named is never silently replaced by another daemon. */
+enum proto_addr_origin {
+    PROTO_ADDR_GIVEN = 0,      /* the command line */
+    PROTO_ADDR_ENV,            /* $SUIT_ADDR */
+    PROTO_ADDR_USER,           /* the user's own daemon's default socket */
+    PROTO_ADDR_SYSTEM,         /* the system daemon's socket */
+    PROTO_ADDR_TCP_DEFAULT,    /* the default TCP listener */
+};
+#define PROTO_ADDR_LEN 1100            /* "unix:" + a path, or "tcp:host:port" */
+#define PROTO_ADDR_MAX_CANDIDATES 4
+#define PROTO_ADDR_UNIX_ONLY 0x1u      /* flag: leave out the TCP fallback */
+
+struct proto_addr_candidate {
+    char addr[PROTO_ADDR_LEN];         /* as rpc_client_connect takes it */
+    enum proto_addr_origin origin;
+};
+struct proto_addr_list {
+    struct proto_addr_candidate c[PROTO_ADDR_MAX_CANDIDATES];
+    size_t n;
+};
+
+/* Fills l with the candidates in the order above.  `given` is the command
+ * line's address already in rpc_client form ("unix:/path", "tcp:host:port")
+ * or NULL; `env` is $SUIT_ADDR (NULL or empty when unset; see
+ * proto_addr_normalise); xdg and euid as for proto_default_socket.
+ * Returns 0, or -1 when an address does not fit PROTO_ADDR_LEN. */
+int proto_addr_candidates(struct proto_addr_list *l, const char *given, const char *env,
+                          const char *xdg, uid_t euid, unsigned flags);
+/* A $SUIT_ADDR value as an rpc_client address: a path (it has a '/', or no
+ * ':') becomes "unix:PATH", host:port becomes "tcp:host:port"; the unix:
+ * and tcp: prefixes are kept.  Returns 0, or -1 when it does not fit. */
+int proto_addr_normalise(const char *s, char *buf, size_t n);
+/* For messages: "--socket/--connect", "SUIT_ADDR", "your own daemon", ... */
+const char *proto_addr_origin_name(enum proto_addr_origin o);
 
 #endif

@@ -147,9 +147,10 @@ static int connect_tcp(const char *hostport, int64_t deadline, struct proto_erro
     hints.ai_socktype = SOCK_STREAM;
     int gai = getaddrinfo(host, port, &hints, &res);
     if (gai != 0) {
-        proto_error_set(err, PROTO_E_INTERNAL, "cannot resolve %s: %s", hostport,
-                        gai_strerror(gai));
-        return -EHOSTUNREACH;
+        /* EAI_SYSTEM (resolver I/O) is the only failure that sets errno. */
+        proto_error_set(err, PROTO_E_INTERNAL, "cannot resolve host '%s': %s", host,
+                        gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+        return RPC_E_NOHOST;
     }
     int rc = -ECONNREFUSED;
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
@@ -218,6 +219,34 @@ int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out
     c->fd = rc;
     *out = c;
     return 0;
+}
+
+/* Failures that mean "no daemon of ours here": try the next candidate. */
+static bool connect_try_next(int rc)
+{
+    return rc == -ENOENT || rc == -ECONNREFUSED || rc == -ENOTSOCK || rc == -ENOTDIR ||
+           rc == -EACCES || rc == -EPERM;
+}
+
+int rpc_client_connect_first(const struct proto_addr_list *l, int timeout_ms,
+                             struct rpc_client **out, struct rpc_attempts *tried)
+{
+    *out = NULL;
+    memset(tried, 0, sizeof *tried);
+    int rc = -ENOENT;
+    for (size_t i = 0; i < l->n && i < PROTO_ADDR_MAX_CANDIDATES; i++) {
+        struct rpc_attempt *a = &tried->a[tried->n++];
+        struct proto_error e;
+        proto_error_init(&e);
+        a->cand = &l->c[i];
+        rc = a->rc = rpc_client_connect(l->c[i].addr, timeout_ms, out, &e);
+        if (rc)
+            snprintf(a->message, sizeof a->message, "%s", e.message);
+        proto_error_close(&e);
+        if (rc == 0 || !connect_try_next(rc))
+            return rc;
+    }
+    return rc;
 }
 
 void rpc_client_free(struct rpc_client *c)

@@ -5,7 +5,8 @@
  *
  * Addresses: "unix:/path", "/path" (Unix socket), "tcp:host:port" or
  * "host:port".  Functions return 0 or a negative value: PROTO_E_* for
- * protocol problems, or -errno for system errors (message in err).
+ * protocol problems, -errno for system errors, or RPC_E_NOHOST when a host
+ * name does not resolve (message in err).
  */
 #ifndef RPC_CLIENT_H
 #define RPC_CLIENT_H
@@ -15,10 +16,34 @@
 
 struct rpc_client;   /* opaque */
 
+/* A host name that does not resolve (err says getaddrinfo's reason).
+ * Outside both the errno range and the protocol's codes. */
+#define RPC_E_NOHOST (-5001)
+
 /* timeout_ms applies to connect and to each recv (0 = wait forever). */
 int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out,
                        struct proto_error *err);
 void rpc_client_free(struct rpc_client *c);
+
+/* One attempt of rpc_client_connect_first. */
+struct rpc_attempt {
+    const struct proto_addr_candidate *cand;
+    int rc;                 /* 0: connected; else what rpc_client_connect returned */
+    char message[600];      /* its error message, empty when connected */
+};
+struct rpc_attempts {
+    struct rpc_attempt a[PROTO_ADDR_MAX_CANDIDATES];
+    size_t n;
+};
+/* Connects to the first candidate of l (proto_addr_candidates) that
+ * answers.  It moves on only when nothing listens there (-ENOENT,
+ * -ECONNREFUSED, -ENOTSOCK, -ENOTDIR) or the socket is not this user's to
+ * use (-EACCES, -EPERM); any other failure ends the search, so that a
+ * daemon that is there but slow is never silently replaced by another.
+ * Every attempt is recorded in *tried.  Returns 0 with *out set (the last
+ * attempt is the one that connected), or the last attempt's rc. */
+int rpc_client_connect_first(const struct proto_addr_list *l, int timeout_ms,
+                             struct rpc_client **out, struct rpc_attempts *tried);
 int rpc_client_fd(const struct rpc_client *c);
 
 /* Packs a request: params_fn packs the params array into pk.  Returns the

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,15 +105,24 @@ static void serve(int lfd)
 /* Runs serve() on the listening socket lfd in a child process. */
 static void server_fork(struct server *s, int lfd)
 {
+    /* Check's runner handles SIGTERM by killing the whole process group;
+     * the server must just die when told to.  SIGTERM stays blocked until
+     * the child has reset it: a server_stop right after the fork must not
+     * reach Check's handler (it did, now and then, killing the test). */
+    sigset_t term, old;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigaddset(&term, SIGINT);
+    ck_assert_int_eq(sigprocmask(SIG_BLOCK, &term, &old), 0);
     s->pid = fork();
-    ck_assert_int_ge(s->pid, 0);
     if (s->pid == 0) {
-        /* Check's runner handles SIGTERM by killing the whole process
-         * group; the server must just die when told to. */
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         serve(lfd);
     }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    ck_assert_int_ge(s->pid, 0);
     close(lfd);
 }
 
@@ -332,6 +342,168 @@ START_TEST(token_files)
 }
 END_TEST
 
+/* A name under .invalid never resolves (RFC 6761): the error says so, and
+ * is not mistaken for "No route to host". */
+START_TEST(host_does_not_resolve)
+{
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_client_connect("tcp:nosuch.invalid:7433", 5000, &c, &e), RPC_E_NOHOST);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(e.message, "cannot resolve host 'nosuch.invalid': "), "%s", e.message);
+    ck_assert_ptr_null(strstr(e.message, "route"));
+    proto_error_close(&e);
+}
+END_TEST
+
+/* A Unix socket that listens, bound in dir (mode 0755 so that another
+ * user can look inside) with the given mode. */
+static void unix_server_at(struct server *s, const char *path, mode_t mode)
+{
+    s->dir[0] = '\0';
+    snprintf(s->path, sizeof s->path, "%s", path);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    ck_assert_int_ge(lfd, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    ck_assert_int_eq(chmod(path, mode), 0);
+    ck_assert_int_eq(listen(lfd, 4), 0);
+    server_fork(s, lfd);
+}
+
+/* The candidates for a user with uid 4242 and XDG_RUNTIME_DIR=dir, with
+ * the system socket and the TCP fallback moved to test addresses (the
+ * real ones belong to the machine's daemon). */
+static void test_candidates(struct proto_addr_list *l, const char *dir, const char *system,
+                            const char *tcp)
+{
+    ck_assert_int_eq(proto_addr_candidates(l, NULL, NULL, dir, 4242, 0), 0);
+    ck_assert_uint_eq(l->n, 3);
+    ck_assert_int_eq(l->c[0].origin, PROTO_ADDR_USER);
+    ck_assert_int_eq(l->c[1].origin, PROTO_ADDR_SYSTEM);
+    ck_assert_str_eq(l->c[1].addr, "unix:" PROTO_SYSTEM_SOCKET);
+    ck_assert_int_eq(l->c[2].origin, PROTO_ADDR_TCP_DEFAULT);
+    ck_assert_str_eq(l->c[2].addr, "tcp:" PROTO_DEFAULT_TCP);
+    snprintf(l->c[1].addr, sizeof l->c[1].addr, "unix:%s", system);
+    snprintf(l->c[2].addr, sizeof l->c[2].addr, "tcp:%s", tcp);
+}
+
+/* Runs rpc_client_connect_first on l as user nobody when root (so that a
+ * socket's mode counts), and returns "rc0,rc1,...>chosen" for the
+ * attempts, e.g. "-2,-13,0>2". */
+static void connect_first_as_user(const struct proto_addr_list *l, char *out, size_t n)
+{
+    int p[2];
+    ck_assert_int_eq(pipe(p), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(p[0]);
+        if (geteuid() == 0 && (setgid(65534) < 0 || setuid(65534) < 0))
+            _exit(90);
+        struct rpc_attempts t;
+        struct rpc_client *c;
+        int rc = rpc_client_connect_first(l, 2000, &c, &t);
+        char buf[256];
+        size_t k = 0;
+        for (size_t i = 0; i < t.n; i++)
+            k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%d", i ? "," : "", t.a[i].rc);
+        snprintf(buf + k, sizeof buf - k, ">%d", rc == 0 ? (int)(t.n - 1) : rc);
+        if (rc == 0)
+            rpc_client_free(c);
+        ssize_t w = write(p[1], buf, strlen(buf));
+        _exit(w > 0 ? 0 : 91);
+    }
+    close(p[1]);
+    ssize_t r = read(p[0], out, n - 1);
+    out[r > 0 ? r : 0] = '\0';
+    close(p[0]);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child failed: %d", st);
+}
+
+/* The default order on real sockets: the user's own socket, then the
+ * system socket, then TCP; the search moves on past a missing socket, a
+ * refused connection and a socket this user may not use, and stops at
+ * anything else. */
+START_TEST(connect_first_order)
+{
+    char dir[] = "/tmp/suitd-order-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    char own[96], sys[96], got[256], want[64];
+    snprintf(own, sizeof own, "%s/suitd.sock", dir);
+    snprintf(sys, sizeof sys, "%s/system.sock", dir);
+    struct server tcp, un;
+    struct proto_addr_list l;
+
+    /* Own socket missing, system socket not ours (0600, another owner when
+     * root): TCP answers. */
+    server_start_tcp(&tcp);
+    unix_server_at(&un, sys, 0600);
+    if (geteuid() != 0)
+        ck_assert_int_eq(chmod(sys, 0000), 0);
+    test_candidates(&l, dir, sys, tcp.path);
+    connect_first_as_user(&l, got, sizeof got);
+    snprintf(want, sizeof want, "%d,%d,0>2", -ENOENT, -EACCES);
+    ck_assert_str_eq(got, want);
+    server_stop(&un);
+    unlink(sys);
+
+    /* The system socket, once usable, comes before TCP. */
+    unix_server_at(&un, sys, 0666);
+    test_candidates(&l, dir, sys, tcp.path);
+    connect_first_as_user(&l, got, sizeof got);
+    snprintf(want, sizeof want, "%d,0>1", -ENOENT);
+    ck_assert_str_eq(got, want);
+    server_stop(&un);
+    unlink(sys);
+
+    /* The user's own socket comes first. */
+    unix_server_at(&un, own, 0666);
+    test_candidates(&l, dir, sys, tcp.path);
+    connect_first_as_user(&l, got, sizeof got);
+    ck_assert_str_eq(got, "0>0");
+    server_stop(&un);
+    unlink(own);
+    server_stop(&tcp);
+
+    /* Nothing anywhere: a stale socket file (nobody listens: refused) and
+     * a TCP port nobody listens on. */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", sys);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+    ck_assert_int_eq(chmod(sys, 0666), 0);
+    close(fd);
+    test_candidates(&l, dir, sys, "127.0.0.1:1");
+    connect_first_as_user(&l, got, sizeof got);
+    snprintf(want, sizeof want, "%d,%d,%d>%d", -ENOENT, -ECONNREFUSED, -ECONNREFUSED,
+             -ECONNREFUSED);
+    ck_assert_str_eq(got, want);
+    unlink(sys);
+
+    /* Any other failure ends the search: a path too long for a socket
+     * does not fall through to a daemon that does listen. */
+    unix_server_at(&un, own, 0666);
+    test_candidates(&l, dir, sys, "127.0.0.1:1");
+    char longp[200];
+    memset(longp, 'x', sizeof longp - 1);
+    longp[sizeof longp - 1] = '\0';
+    snprintf(l.c[0].addr, sizeof l.c[0].addr, "unix:/%s", longp);
+    snprintf(l.c[1].addr, sizeof l.c[1].addr, "unix:%s", own);
+    connect_first_as_user(&l, got, sizeof got);
+    snprintf(want, sizeof want, "%d>%d", -ENAMETOOLONG, -ENAMETOOLONG);
+    ck_assert_str_eq(got, want);
+    server_stop(&un);
+    unlink(own);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
     Suite *s = suite_create("rpc_client");
@@ -344,6 +516,8 @@ static Suite *client_suite(void)
     tcase_add_test(tc, bad_addresses);
     tcase_add_test(tc, error_objects_from_other_servers);
     tcase_add_test(tc, token_files);
+    tcase_add_test(tc, host_does_not_resolve);
+    tcase_add_test(tc, connect_first_order);
     suite_add_tcase(s, tc);
     return s;
 }
