@@ -53,7 +53,8 @@ static void usage(FILE *out)
     fprintf(out,
         "usage: suit-bench [OPTIONS]\n"
         "\n"
-        "Target (one of):\n"
+        "Target (one of; without any, the daemon is found as suit finds it:\n"
+        "$SUIT_ADDR, else your own socket, the system socket, then 127.0.0.1:7433):\n"
         "  --socket PATH          the daemon's Unix socket\n"
         "  --connect HOST:PORT    the daemon's TCP address\n"
         "  --token-file FILE      send `auth [token]` on every connection first\n"
@@ -105,6 +106,33 @@ enum {
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
     OPT_TOKEN_FILE, OPT_HELP,
 };
+
+/* No --socket or --connect: look where suit looks (SUIT_ADDR, the user's
+ * own socket, the system socket, 127.0.0.1:7433; proto_addr_candidates),
+ * and keep the first address that takes a connection. */
+static int find_daemon(struct bench_opts *b)
+{
+    struct proto_addr_list l;
+    if (proto_addr_candidates(&l, NULL, getenv("SUIT_ADDR"), getenv("XDG_RUNTIME_DIR"),
+                              geteuid(), 0) < 0) {
+        fprintf(stderr, "suit-bench: SUIT_ADDR or XDG_RUNTIME_DIR is too long\n");
+        return -1;
+    }
+    struct rpc_attempts tried;
+    struct rpc_client *c;
+    if (rpc_client_connect_first(&l, 10000, &c, &tried) == 0) {
+        snprintf(b->addr, sizeof b->addr, "%s", tried.a[tried.n - 1].cand->addr);
+        rpc_client_free(c);
+        return 0;
+    }
+    fprintf(stderr, "suit-bench: cannot reach suitd; tried, in order:\n");
+    for (size_t i = 0; i < tried.n; i++)
+        fprintf(stderr, "  %s (%s)\n", tried.a[i].message,
+                proto_addr_origin_name(tried.a[i].cand->origin));
+    fprintf(stderr, "suit-bench: start it, say where it is (--socket PATH, --connect "
+                    "HOST:PORT or SUIT_ADDR), or use --in-process\n");
+    return -1;
+}
 
 /* Returns 0, 1 after --help, -1 on a usage error (message printed). */
 static int parse_args(struct bench_opts *b, int argc, char **argv)
@@ -237,11 +265,8 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         fprintf(stderr, "suit-bench: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (!b->in_process && !b->addr[0]) {
-        fprintf(stderr, "suit-bench: say where the daemon is (--socket PATH or "
-                        "--connect HOST:PORT), or use --in-process\n");
+    if (!b->in_process && !b->addr[0] && find_daemon(b) < 0)
         return -1;
-    }
     if (b->in_process && strcmp(b->method, "assess")) {
         fprintf(stderr, "suit-bench: --in-process runs assess only\n");
         return -1;
