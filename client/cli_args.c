@@ -15,47 +15,63 @@
 
 #include "patient_flags.h"
 #include "proto.h"
+#include "suggest.h"
 
 static const char *const cli_command_names[] = {
     [CLI_CMD_NONE] = "", [CLI_CMD_CHECK] = "check", [CLI_CMD_PING] = "ping",
     [CLI_CMD_INFO] = "info", [CLI_CMD_STATS] = "stats", [CLI_CMD_RELOAD] = "reload",
-    [CLI_CMD_HELP] = "help", [CLI_CMD_VERSION] = "version",
+    [CLI_CMD_BENCH] = "bench", [CLI_CMD_HELP] = "help", [CLI_CMD_VERSION] = "version",
 };
+#define CLI_N_COMMANDS (sizeof cli_command_names / sizeof cli_command_names[0])
+#define CLI_COMMAND_LIST "check, ping, info, stats, reload, bench"
 
 const char *cli_command_name(enum cli_command c)
 {
-    if ((size_t)c < sizeof cli_command_names / sizeof cli_command_names[0])
+    if ((size_t)c < CLI_N_COMMANDS)
         return cli_command_names[c];
     return "";
 }
 
 static enum cli_command cli_command_parse(const char *s)
 {
-    for (size_t i = 1; i < sizeof cli_command_names / sizeof cli_command_names[0]; i++)
+    for (size_t i = 1; i < CLI_N_COMMANDS; i++)
         if (!strcmp(cli_command_names[i], s))
             return (enum cli_command)i;
     return CLI_CMD_NONE;
 }
 
+/* The exit codes of the verdicts are enum suit_verdict's values. */
+#define CLI_SAME(x, y) ((int)(x) == (int)(y))
+_Static_assert(CLI_SAME(CLI_EXIT_SUITABLE, SUIT_VERDICT_SUITABLE) &&
+                   CLI_SAME(CLI_EXIT_PRECAUTIONS, SUIT_VERDICT_PRECAUTIONS) &&
+                   CLI_SAME(CLI_EXIT_INCOMPLETE, SUIT_VERDICT_INCOMPLETE) &&
+                   CLI_SAME(CLI_EXIT_DEFER, SUIT_VERDICT_DEFER) &&
+                   CLI_SAME(CLI_EXIT_REFER, SUIT_VERDICT_REFER) &&
+                   CLI_SAME(CLI_EXIT_CONTRAINDICATED, SUIT_VERDICT_CONTRAINDICATED),
+               "verdict exit codes follow the protocol's verdict order");
+
 int cli_exit_for_verdict(const char *verdict)
 {
-    static const struct {
-        const char *name;
-        int code;
-    } map[] = {
-        {"suitable", CLI_EXIT_SUITABLE},
-        {"suitable-with-precautions", CLI_EXIT_PRECAUTIONS},
-        {"defer", CLI_EXIT_DEFER},
-        {"refer", CLI_EXIT_REFER},
-        {"contraindicated", CLI_EXIT_CONTRAINDICATED},
-        {"incomplete", CLI_EXIT_INCOMPLETE},
-    };
-    if (!verdict)
+    int v = verdict ? suit_verdict_parse(verdict) : -1;
+    return v < 0 ? CLI_EXIT_SOFTWARE : v;
+}
+
+int cli_exit_for_error(int code)
+{
+    switch (code) {
+    case PROTO_E_INVALID_PARAMS:
+    case PROTO_E_TOO_LARGE:
+        return CLI_EXIT_DATAERR;
+    case PROTO_E_OVERLOADED:
+    case PROTO_E_TIMEOUT:
+        return CLI_EXIT_TEMPFAIL;
+    case PROTO_E_NOT_PERMITTED:
+        return CLI_EXIT_NOPERM;
+    case PROTO_E_RULESET:
+        return CLI_EXIT_CONFIG;
+    default:   /* parse error, invalid request, no such method, internal */
         return CLI_EXIT_SOFTWARE;
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(map[i].name, verdict))
-            return map[i].code;
-    return CLI_EXIT_SOFTWARE;
+    }
 }
 
 void cli_args_init(struct cli_args *a)
@@ -163,6 +179,7 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
             return cli_fail(a, "--timeout expects seconds greater than 0, e.g. --timeout 10 "
                                "(got '%s')", val);
         a->timeout_s = t;
+        a->timeout_given = true;
         return 0;
     }
     case OPT_COLOR:
@@ -198,6 +215,38 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
     return cli_fail(a, "internal error parsing options");
 }
 
+/* "unknown option '--agee'; did you mean '--age'? (see suit --help)" */
+static int cli_unknown_option(struct cli_args *a, const char *arg, const char *name)
+{
+    const char *cands[sizeof cli_opts / sizeof cli_opts[0] + 32];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof cli_opts / sizeof cli_opts[0]; i++)
+        cands[n++] = cli_opts[i].name;
+    for (size_t i = 0; pflags_flag_name(i) && n < sizeof cands / sizeof cands[0]; i++)
+        cands[n++] = pflags_flag_name(i);
+    const char *best = name ? suggest_closest(name, cands, n) : NULL;
+    if (best)
+        return cli_fail(a, "unknown option '%s'; did you mean '--%s'? (see suit --help)", arg,
+                        best);
+    return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+}
+
+/* "unknown command 'chek'; did you mean 'check'? (commands: ...)" */
+static int cli_unknown_command(struct cli_args *a, const char *arg)
+{
+    const char *cands[CLI_N_COMMANDS];
+    size_t n = 0;
+    for (size_t i = 1; i < CLI_N_COMMANDS; i++)
+        if (i != CLI_CMD_VERSION)
+            cands[n++] = cli_command_names[i];
+    const char *best = suggest_closest(arg, cands, n);
+    if (best)
+        return cli_fail(a, "unknown command '%s'; did you mean '%s'? (commands: "
+                           CLI_COMMAND_LIST "; see suit --help)", arg, best);
+    return cli_fail(a, "unknown command '%s' (commands: " CLI_COMMAND_LIST
+                       "; see suit --help)", arg);
+}
+
 int cli_args_parse(struct cli_args *a, int argc, char **argv)
 {
     enum cli_command cmd = CLI_CMD_NONE;
@@ -222,30 +271,36 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
             const char *eq = strchr(arg + 2, '=');
             size_t len = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
             if (len >= sizeof name)
-                return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+                return cli_unknown_option(a, arg, NULL);
             memcpy(name, arg + 2, len);
             name[len] = '\0';
             o = cli_opt_find(name);
             if (!o)
-                return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+                return cli_unknown_option(a, arg, name);
             if (eq) {
                 if (!o->has_arg)
                     return cli_fail(a, "option '--%s' takes no value", name);
                 val = eq + 1;
             }
         } else if (arg[0] == '-' && arg[1]) {
-            return cli_fail(a, "unknown option '%s' (see suit --help)", arg);
+            return cli_unknown_option(a, arg, arg + 1);
         } else {
             /* A word: the command, or the topic of `suit help`. */
             enum cli_command c = cli_command_parse(arg);
             if (cmd == CLI_CMD_NONE && !saw_help_cmd) {
                 if (c == CLI_CMD_NONE || c == CLI_CMD_VERSION)
-                    return cli_fail(a, "unknown command '%s' (commands: check, ping, info, "
-                                       "stats, reload; see suit --help)", arg);
-                if (c == CLI_CMD_HELP)
+                    return cli_unknown_command(a, arg);
+                if (c == CLI_CMD_HELP) {
                     saw_help_cmd = true;
-                else
+                } else if (c == CLI_CMD_BENCH && !want_help) {
+                    /* Everything after `bench` is suit-bench's. */
                     cmd = c;
+                    a->bench_argv = argv + i + 1;
+                    a->bench_argc = argc - i - 1;
+                    break;
+                } else {
+                    cmd = c;
+                }
                 continue;
             }
             if (saw_help_cmd && cmd == CLI_CMD_NONE && c != CLI_CMD_NONE &&
@@ -282,9 +337,10 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
     if (a->cmd == CLI_CMD_VERSION && cmd == CLI_CMD_NONE)
         return 0;
     if (cmd == CLI_CMD_NONE)
-        return cli_fail(a, "no command given (commands: check, ping, info, stats, reload; "
-                           "see suit --help)");
+        return cli_fail(a, "no command given (commands: " CLI_COMMAND_LIST "; see suit --help)");
     a->cmd = cmd;
+    if (!a->timeout_given && cmd == CLI_CMD_RELOAD)
+        a->timeout_s = CLI_RELOAD_TIMEOUT_S;
 
     for (size_t i = 0; i < n_used; i++) {
         if (used[i]->cmds && !(used[i]->cmds & CMD_BIT(cmd))) {
@@ -305,71 +361,59 @@ int cli_args_parse(struct cli_args *a, int argc, char **argv)
     return 0;
 }
 
-/* SUIT_ADDR holds a path (it has a '/') or host:port, optionally with the
- * unix: / tcp: prefix rpc_client also understands. */
-static int cli_addr_from_env(const char *s, char *buf, size_t n)
+int cli_addr_candidates(const struct cli_args *a, const char *env_addr, const char *xdg,
+                        uid_t euid, struct proto_addr_list *l, char *err, size_t errlen)
 {
-    int len;
-    if (!strncmp(s, "unix:", 5) || !strncmp(s, "tcp:", 4))
-        len = snprintf(buf, n, "%s", s);
-    else if (strchr(s, '/') || !strchr(s, ':'))
-        len = snprintf(buf, n, "unix:%s", s);
-    else
-        len = snprintf(buf, n, "tcp:%s", s);
-    return len < 0 || (size_t)len >= n ? -1 : 0;
-}
-
-int cli_resolve_addr(const struct cli_args *a, const char *env_addr, const char *xdg,
-                     uid_t euid, char *buf, size_t n, char *err, size_t errlen)
-{
-    int len;
-    if (a->socket) {
-        len = snprintf(buf, n, "unix:%s", a->socket);
-    } else if (a->connect) {
-        len = snprintf(buf, n, "tcp:%s", a->connect);
-    } else if (env_addr && *env_addr) {
-        if (cli_addr_from_env(env_addr, buf, n)) {
-            snprintf(err, errlen, "SUIT_ADDR is too long");
-            return -1;
-        }
-        return 0;
-    } else {
-        char path[1024];
-        if (proto_default_socket(path, sizeof path, xdg, euid)) {
-            snprintf(err, errlen, "XDG_RUNTIME_DIR is too long");
-            return -1;
-        }
-        len = snprintf(buf, n, "unix:%s", path);
-    }
-    if (len < 0 || (size_t)len >= n) {
+    char given[PROTO_ADDR_LEN];
+    int len = 0;
+    if (a->socket)
+        len = snprintf(given, sizeof given, "unix:%s", a->socket);
+    else if (a->connect)
+        len = snprintf(given, sizeof given, "tcp:%s", a->connect);
+    if (len < 0 || (size_t)len >= sizeof given) {
         snprintf(err, errlen, "address is too long");
+        return -1;
+    }
+    unsigned flags = a->cmd == CLI_CMD_RELOAD ? PROTO_ADDR_UNIX_ONLY : 0;
+    if (proto_addr_candidates(l, len ? given : NULL, env_addr, xdg, euid, flags)) {
+        snprintf(err, errlen, "%s is too long",
+                 env_addr && *env_addr && !len ? "SUIT_ADDR" : "XDG_RUNTIME_DIR");
         return -1;
     }
     return 0;
 }
 
-bool cli_use_color(enum cli_color c, bool is_tty, const char *no_color)
+bool cli_use_color(enum cli_color c, bool is_tty, const char *no_color, const char *term)
 {
     if (c == CLI_COLOR_ALWAYS)
         return true;
     if (c == CLI_COLOR_NEVER)
         return false;
-    return is_tty && !(no_color && *no_color);
+    return is_tty && !(no_color && *no_color) && !(term && !strcmp(term, "dumb"));
 }
 
+/* The verdict codes rise with severity (enum suit_verdict); the others are
+ * sysexits(3). */
 static const char cli_exit_table[] =
-    "Exit status:\n"
+    "Exit status (check: the verdict class; a larger code is never a milder outcome,\n"
+    "and anything above 1 means do not treat today):\n"
     "  0   suitable\n"
     "  1   suitable with precautions\n"
-    "  2   defer (come back later)\n"
-    "  3   refer to a physician\n"
-    "  4   contraindicated\n"
-    "  5   incomplete (required facts missing)\n"
+    "  2   incomplete (required facts missing: ask, then assess again)\n"
+    "  3   defer (come back later)\n"
+    "  4   refer to a physician\n"
+    "  5   contraindicated\n"
     "  64  usage error (bad command line)\n"
-    "  65  bad input data (the patient JSON cannot be parsed)\n"
+    "  65  bad input data (unreadable patient JSON, or the daemon's invalid params:\n"
+    "      an unknown area, an age out of range, an unknown key ...)\n"
     "  66  the -f FILE (or the --token-file) cannot be read\n"
-    "  69  daemon unavailable (cannot connect, or the connection failed)\n"
-    "  70  protocol or server error (an error response, e.g. invalid params)\n";
+    "  68  the daemon's host name does not resolve\n"
+    "  69  daemon unavailable (nothing listens, or the connection failed)\n"
+    "  70  protocol or internal error\n"
+    "  75  temporary failure: the daemon is overloaded or timed out; retry later\n"
+    "  77  permission denied: the socket's group, a wrong or missing token, or an\n"
+    "      admin method (reload) on TCP\n"
+    "  78  the daemon's ruleset is at fault (a reload refused: its tests failed)\n";
 
 static const char cli_conn_help[] =
     "Connection options (any command):\n"
@@ -377,12 +421,14 @@ static const char cli_conn_help[] =
     "  --connect HOST:PORT  the daemon's TCP address\n"
     "  --token-file FILE    send the shared token in FILE first (TCP listeners of a\n"
     "                       daemon started with --token-file; also SUIT_TOKEN_FILE)\n"
-    "  --timeout SECONDS    for connecting and for each answer (default 10)\n"
-    "  --color=WHEN         auto (default: only on a terminal, and NO_COLOR unset),\n"
-    "                       always or never\n"
+    "  --timeout SECONDS    for connecting and for each answer (default 10; 120 for\n"
+    "                       reload)\n"
+    "  --color=WHEN         auto (default: only on a terminal, with NO_COLOR unset\n"
+    "                       and TERM not dumb), always or never\n"
     "Without --socket or --connect, suit uses $SUIT_ADDR (a socket path or\n"
-    "HOST:PORT), else the daemon's default socket: /run/suitd/suitd.sock for root,\n"
-    "else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.\n";
+    "HOST:PORT); else it tries, in order, your own daemon's socket\n"
+    "($XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock; not for root), the\n"
+    "system daemon's /run/suitd/suitd.sock (group suitd), then 127.0.0.1:7433.\n";
 
 void cli_usage(FILE *out, enum cli_command cmd)
 {
@@ -426,8 +472,9 @@ void cli_usage(FILE *out, enum cli_command cmd)
         fprintf(out,
             "usage: suit ping [--json] [OPTIONS]\n"
             "\n"
-            "Ask the daemon for its version and ruleset, and print the round-trip time.\n"
-            "Exit status 0 when it answers, 69 when it cannot be reached.\n\n%s",
+            "Ask the daemon for its version and ruleset, and print the round-trip time\n"
+            "(--json: the daemon's answer plus \"round_trip_ms\").  Exit status 0 when it\n"
+            "answers, 69 when nothing listens, 77 when the socket is not yours to use.\n\n%s",
             cli_conn_help);
         return;
     case CLI_CMD_INFO:
@@ -455,12 +502,27 @@ void cli_usage(FILE *out, enum cli_command cmd)
         return;
     case CLI_CMD_RELOAD:
         fprintf(out,
-            "usage: suit reload [--json] [OPTIONS]\n"
+            "usage: suit reload [--json] [--timeout SECONDS] [OPTIONS]\n"
             "\n"
-            "Ask the daemon to load its ruleset and policy again.  The new ruleset's own\n"
-            "test cases must pass before it replaces the old one; when they do not, the\n"
-            "old ruleset keeps serving and suit prints why (exit status 70).  Accepted on\n"
-            "the Unix socket only.\n\n%s", cli_conn_help);
+            "Ask the daemon to load its ruleset and policy again, and wait until it has.\n"
+            "The new ruleset's own test cases must pass before it replaces the old one;\n"
+            "when they do not, the old ruleset keeps serving and suit prints why (exit\n"
+            "status 78).  Accepted on the Unix socket only (root and the suitd group), so\n"
+            "the TCP fallback is not tried.  suit waits up to --timeout (default 120 s);\n"
+            "past that it exits 75 while the daemon carries on with the reload.  The\n"
+            "package's `systemctl reload suitd` runs this command.\n\n%s", cli_conn_help);
+        return;
+    case CLI_CMD_BENCH:
+        fprintf(out,
+            "usage: suit [--socket PATH | --connect HOST:PORT] [--token-file FILE] bench\n"
+            "            [SUIT-BENCH OPTIONS]\n"
+            "\n"
+            "Run suit-bench, suitd's load generator (installed next to suit), with every\n"
+            "argument after `bench`; suit's --socket, --connect and --token-file (or\n"
+            "SUIT_TOKEN_FILE) are passed on.  Like suit, suit-bench finds the daemon by\n"
+            "SUIT_ADDR, your own socket, the system socket, then 127.0.0.1:7433.\n"
+            "`suit bench --help` lists its options; suit-bench(1) has the rest.\n"
+            "Example: suit bench -c 4 -P 8 -d 10\n");
         return;
     default:
         break;
@@ -475,7 +537,8 @@ void cli_usage(FILE *out, enum cli_command cmd)
         "  ping     check that the daemon answers; version, ruleset, round-trip time\n"
         "  info     the ruleset in force, its policy values and vocabularies\n"
         "  stats    the daemon's counters (readable, --json, or --prometheus)\n"
-        "  reload   load the ruleset again (Unix socket only)\n"
+        "  reload   load the ruleset again and wait for the outcome (Unix socket only)\n"
+        "  bench    run suit-bench, the load generator, against the daemon\n"
         "  help [COMMAND]   this help, or one command's (also: suit COMMAND --help)\n"
         "\n"
         "Options: --help, --version, and the connection options below.\n\n%s\n%s\n"

@@ -1,5 +1,6 @@
 /*
- * commands.c: check, ping, info, stats and reload over one connection.
+ * commands.c: check, ping, info, stats and reload over one connection;
+ * bench hands over to suit-bench.
  *
  * Results are turned into JSON (proto_msgpack_to_json) before anything is
  * printed, so the renderers are pure functions of JSON that the unit tests
@@ -9,9 +10,12 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "patient_flags.h"
 #include "proto.h"
@@ -28,18 +32,107 @@ static bool cmd_is_errno(int rc)
     return rc < 0 && rc > -4096;
 }
 
-void cmd_connect_message(char *buf, size_t n, const char *addr, const char *syserr)
+static bool cmd_denied(int rc)
 {
-    if (!strncmp(addr, "unix:", 5))
-        snprintf(buf, n,
-                 "cannot connect to %s: %s (is suitd running? start it with: "
-                 "suitd serve --socket %s)", addr, syserr, addr + 5);
+    return rc == -EACCES || rc == -EPERM;
+}
+
+static bool cmd_is_system_socket(const char *addr)
+{
+    return !strncmp(addr, "unix:", 5) && !strcmp(addr + 5, PROTO_SYSTEM_SOCKET);
+}
+
+/* Why one attempt failed, for people. */
+static const char *cmd_attempt_reason(const struct rpc_attempt *a)
+{
+    if (a->rc == RPC_E_NOHOST)
+        return a->message;
+    if (cmd_is_errno(a->rc))
+        return strerror(-a->rc);
+    return a->message[0] ? a->message : proto_code_name(a->rc);
+}
+
+static const char cmd_group_hint[] =
+    "permission denied: add yourself to the suitd group, or use SUIT_ADDR=" PROTO_DEFAULT_TCP;
+
+/* How to start the daemon that `addr` belongs to. */
+static void cmd_start_hint(char *buf, size_t n, const char *addr, bool packaged)
+{
+    if (packaged && cmd_is_system_socket(addr))
+        snprintf(buf, n, "systemctl start suitd");
+    else if (!strncmp(addr, "unix:", 5))
+        snprintf(buf, n, "suitd serve --socket %s", addr + 5);
     else if (!strncmp(addr, "tcp:", 4))
-        snprintf(buf, n,
-                 "cannot connect to %s: %s (is suitd running? start it with: "
-                 "suitd serve --listen %s)", addr, syserr, addr + 4);
+        snprintf(buf, n, "suitd serve --listen %s", addr + 4);
     else
-        snprintf(buf, n, "cannot connect to %s: %s (is suitd running?)", addr, syserr);
+        snprintf(buf, n, "suitd serve");
+}
+
+int cmd_connect_failure(char *buf, size_t n, const struct rpc_attempts *tried, bool packaged)
+{
+    buf[0] = '\0';
+    if (tried->n == 0) {
+        snprintf(buf, n, "no address to connect to");
+        return CLI_EXIT_UNAVAILABLE;
+    }
+    const struct rpc_attempt *last = &tried->a[tried->n - 1];
+    if (tried->n == 1 && last->cand->origin <= PROTO_ADDR_ENV) {
+        /* The address a person or script gave: one line about it. */
+        const char *addr = last->cand->addr;
+        if (cmd_denied(last->rc)) {
+            snprintf(buf, n, "cannot connect to %s: %s", addr,
+                     cmd_is_system_socket(addr) ? cmd_group_hint
+                                                : "permission denied: this user may not "
+                                                  "use that socket (see its owner, group "
+                                                  "and mode)");
+            return CLI_EXIT_NOPERM;
+        }
+        if (last->rc == RPC_E_NOHOST) {
+            snprintf(buf, n, "cannot connect to %s: %s", addr, last->message);
+            return CLI_EXIT_NOHOST;
+        }
+        char hint[PROTO_ADDR_LEN + 32];
+        cmd_start_hint(hint, sizeof hint, addr, packaged);
+        snprintf(buf, n, "cannot connect to %s: %s (is suitd running? start it with: %s)",
+                 addr, cmd_attempt_reason(last), hint);
+        return CLI_EXIT_UNAVAILABLE;
+    }
+
+    /* The default addresses: list each, then say what to do. */
+    size_t k = (size_t)snprintf(buf, n, "cannot reach suitd; tried, in order:");
+    const struct rpc_attempt *denied = NULL;
+    for (size_t i = 0; i < tried->n && k < n; i++) {
+        const struct rpc_attempt *a = &tried->a[i];
+        if (cmd_denied(a->rc) && !denied)
+            denied = a;
+        k += (size_t)snprintf(buf + k, n - k, "\n  %s (%s): %s", a->cand->addr,
+                              proto_addr_origin_name(a->cand->origin), cmd_attempt_reason(a));
+    }
+    if (k >= n)
+        return denied ? CLI_EXIT_NOPERM : CLI_EXIT_UNAVAILABLE;
+    if (denied) {
+        if (cmd_is_system_socket(denied->cand->addr))
+            snprintf(buf + k, n - k, "\nsuit: %s", cmd_group_hint);
+        else
+            snprintf(buf + k, n - k, "\nsuit: permission denied on %s: that socket is not "
+                                     "this user's to use", denied->cand->addr);
+        return CLI_EXIT_NOPERM;
+    }
+    bool nothing_there = true;
+    for (size_t i = 0; i < tried->n; i++)
+        if (tried->a[i].rc != -ENOENT && tried->a[i].rc != -ECONNREFUSED)
+            nothing_there = false;
+    if (nothing_there && packaged)
+        snprintf(buf + k, n - k, "\nsuit: suitd is not running: start it with: "
+                                 "systemctl start suitd");
+    else if (nothing_there)
+        snprintf(buf + k, n - k, "\nsuit: is suitd running? start it with: suitd serve "
+                                 "(or point suit at a daemon with --socket, --connect or "
+                                 "SUIT_ADDR)");
+    else
+        snprintf(buf + k, n - k, "\nsuit: %s did not take the connection; suit stopped "
+                                 "looking there", last->cand->addr);
+    return CLI_EXIT_UNAVAILABLE;
 }
 
 void cmd_unknown_term_message(char *buf, size_t n, const char *kind, const char *value,
@@ -62,6 +155,8 @@ struct cmd_conn {
     const struct cli_args *a;
     const struct cmd_env *env;
     struct rpc_client *c;
+    const char *addr;           /* the address connected to */
+    const char *denied_addr;    /* an earlier candidate that refused this user */
 };
 
 static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn fn, void *arg,
@@ -70,22 +165,21 @@ static int cmd_auth(struct cmd_conn *cc);
 
 static int cmd_connect(struct cmd_conn *cc)
 {
-    struct proto_error e;
-    proto_error_init(&e);
     int ms = (int)(cc->a->timeout_s * 1000.0 + 0.5);
-    int rc = rpc_client_connect(cc->env->addr, ms > 0 ? ms : 1, &cc->c, &e);
+    struct rpc_attempts tried;
+    int rc = rpc_client_connect_first(cc->env->addrs, ms > 0 ? ms : 1, &cc->c, &tried);
+    for (size_t i = 0; i < tried.n; i++)
+        if (cmd_denied(tried.a[i].rc) && !cc->denied_addr)
+            cc->denied_addr = tried.a[i].cand->addr;
     if (rc == 0) {
-        proto_error_close(&e);
+        cc->addr = tried.a[tried.n - 1].cand->addr;
         return cc->env->token_file ? cmd_auth(cc) : 0;
     }
-    char msg[1400];
-    const char *why = cmd_is_errno(rc) ? strerror(-rc) : (e.message[0] ? e.message
-                                                                        : proto_code_name(rc));
-    cmd_connect_message(msg, sizeof msg, cc->env->addr, why);
+    char msg[4096];
+    int status = cmd_connect_failure(msg, sizeof msg, &tried, cc->env->packaged);
     fprintf(cc->env->err, "suit: %s\n", msg);
-    proto_error_close(&e);
     cc->c = NULL;
-    return CLI_EXIT_UNAVAILABLE;
+    return status;
 }
 
 static void cmd_pack_empty(msgpack_packer *pk, void *arg)
@@ -113,11 +207,16 @@ static void cmd_print_error(const struct cmd_conn *cc, const char *method,
             e->code);
     for (size_t i = 0; i < e->n_details; i++)
         fprintf(cc->env->err, "  %s\n", e->details[i]);
+    /* Refused over the TCP fallback, after the Unix socket refused us. */
+    if (e->code == PROTO_E_NOT_PERMITTED && cc->denied_addr)
+        fprintf(cc->env->err, "suit: (%s refused this user: %s)\n", cc->denied_addr,
+                cmd_is_system_socket(cc->denied_addr) ? cmd_group_hint
+                                                      : "permission denied");
 }
 
 /* One call.  Returns 0 with *result (JSON, caller frees), or an exit
  * status; with `e_out` non-NULL an error response is left there for the
- * caller to explain (not printed) and CLI_EXIT_SOFTWARE is returned. */
+ * caller to explain (not printed), and its exit status returned. */
 static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn fn, void *arg,
                     json_t **result, struct proto_error *e_out)
 {
@@ -136,24 +235,35 @@ static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn 
         return 0;
     }
     if (cmd_is_errno(rc)) {
-        if (rc == -ETIMEDOUT || rc == -EAGAIN)
+        int status = CLI_EXIT_UNAVAILABLE;
+        if ((rc == -ETIMEDOUT || rc == -EAGAIN) && !strcmp(method, "reload")) {
+            fprintf(cc->env->err,
+                    "suit: the reload did not finish within %g s (--timeout); the daemon "
+                    "carries on with it and the old ruleset serves until the new one has "
+                    "passed its tests: see `suit stats` (reloads) or the daemon's log, or "
+                    "wait longer with --timeout\n", cc->a->timeout_s);
+            status = CLI_EXIT_TEMPFAIL;
+        } else if (rc == -ETIMEDOUT || rc == -EAGAIN) {
             fprintf(cc->env->err, "suit: no answer from %s within %g s (--timeout)\n",
-                    cc->env->addr, cc->a->timeout_s);
-        else
-            fprintf(cc->env->err, "suit: connection to %s failed: %s\n", cc->env->addr,
+                    cc->addr, cc->a->timeout_s);
+            status = CLI_EXIT_TEMPFAIL;
+        } else {
+            fprintf(cc->env->err, "suit: connection to %s failed: %s\n", cc->addr,
                     e.message[0] ? e.message : strerror(-rc));
+        }
         proto_error_close(&e);
-        return CLI_EXIT_UNAVAILABLE;
+        return status;
     }
     if (e.code == PROTO_OK)
         e.code = rc;
+    int status = cli_exit_for_error(e.code);
     if (e_out) {
         *e_out = e;   /* ownership of the strings moves to the caller */
-        return CLI_EXIT_SOFTWARE;
+        return status;
     }
     cmd_print_error(cc, method, &e);
     proto_error_close(&e);
-    return CLI_EXIT_SOFTWARE;
+    return status;
 }
 
 static void cmd_print_json(FILE *out, const json_t *j)
@@ -319,7 +429,7 @@ static int cmd_check(struct cmd_conn *cc)
     json_t *result = NULL;
     if ((rc = cmd_connect(cc)) == 0)
         rc = cmd_call(cc, "assess", cmd_pack_json, params, &result, &e);
-    if (rc == CLI_EXIT_SOFTWARE && e.code != PROTO_OK) {
+    if (rc && e.code != PROTO_OK) {
         if (e.code != PROTO_E_INVALID_PARAMS || !cmd_explain_unknown_term(cc, patient, &e))
             cmd_print_error(cc, "assess", &e);
     }
@@ -368,7 +478,14 @@ static int cmd_simple(struct cmd_conn *cc)
     if (rc)
         return rc;
     FILE *out = cc->env->out;
-    if (a->json) {
+    if (a->json && a->cmd == CLI_CMD_PING) {
+        /* The daemon's answer plus what only the client can measure;
+         * microseconds are all a round trip can honestly claim. */
+        if (json_is_object(result))
+            json_object_set_new(result, "round_trip_ms", json_real(round(ms * 1000.0) / 1000.0));
+        json_dumpf(result, out, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+        fputc('\n', out);
+    } else if (a->json) {
         cmd_print_json(out, result);
     } else if (a->cmd == CLI_CMD_PING) {
         info_render_ping(out, result, ms);
@@ -390,9 +507,73 @@ static int cmd_simple(struct cmd_conn *cc)
     return rc;
 }
 
+/* ---- bench --------------------------------------------------------------- */
+
+/* suit-bench next to this suit (the package installs both in /usr/bin),
+ * else in ../bench/ (a build tree: build/client/suit, build/bench/
+ * suit-bench); empty when neither exists, and then PATH decides. */
+static void cmd_bench_path(char *buf, size_t n)
+{
+    char self[PATH_MAX];
+    buf[0] = '\0';
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0)
+        return;
+    self[len] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    static const char *const rel[] = {"/suit-bench", "/../bench/suit-bench"};
+    for (size_t i = 0; i < 2; i++) {
+        int k = snprintf(buf, n, "%s%s", self, rel[i]);
+        if (k > 0 && (size_t)k < n && access(buf, X_OK) == 0)
+            return;
+    }
+    buf[0] = '\0';
+}
+
+/* Replaces this process with suit-bench; returns only when that fails. */
+static int cmd_bench(const struct cli_args *a, const struct cmd_env *env)
+{
+    char path[PATH_MAX];
+    cmd_bench_path(path, sizeof path);
+    size_t max = (size_t)a->bench_argc + 8;
+    char **argv = calloc(max, sizeof *argv);
+    if (!argv) {
+        fprintf(env->err, "suit: out of memory\n");
+        return CLI_EXIT_SOFTWARE;
+    }
+    size_t k = 0;
+    argv[k++] = "suit-bench";
+    if (a->socket) {
+        argv[k++] = "--socket";
+        argv[k++] = (char *)a->socket;
+    } else if (a->connect) {
+        argv[k++] = "--connect";
+        argv[k++] = (char *)a->connect;
+    }
+    if (env->token_file) {
+        argv[k++] = "--token-file";
+        argv[k++] = (char *)env->token_file;
+    }
+    for (int i = 0; i < a->bench_argc; i++)
+        argv[k++] = a->bench_argv[i];
+    argv[k] = NULL;
+    fflush(env->out);
+    if (path[0])
+        execv(path, argv);
+    else
+        execvp("suit-bench", argv);
+    fprintf(env->err, "suit: cannot run suit-bench: %s (the suitd package installs it next "
+                      "to suit; a build tree has it in build/bench/)\n", strerror(errno));
+    free(argv);
+    return CLI_EXIT_UNAVAILABLE;
+}
+
 int cmd_run(const struct cli_args *a, const struct cmd_env *env)
 {
-    struct cmd_conn cc = {a, env, NULL};
+    struct cmd_conn cc = {a, env, NULL, NULL, NULL};
     int rc;
     switch (a->cmd) {
     case CLI_CMD_CHECK:
@@ -403,6 +584,9 @@ int cmd_run(const struct cli_args *a, const struct cmd_env *env)
     case CLI_CMD_STATS:
     case CLI_CMD_RELOAD:
         rc = cmd_simple(&cc);
+        break;
+    case CLI_CMD_BENCH:
+        rc = cmd_bench(a, env);
         break;
     default:
         fprintf(env->err, "suit: nothing to do\n");

@@ -65,6 +65,11 @@ bool pflags_is_flag(const char *name)
     return pflags_find(name) != NULL;
 }
 
+const char *pflags_flag_name(size_t i)
+{
+    return i < sizeof pflags_defs / sizeof pflags_defs[0] ? pflags_defs[i].flag : NULL;
+}
+
 const char *pflags_flag_for_fact(const char *fact)
 {
     for (size_t i = 0; i < sizeof pflags_fact_flags / sizeof pflags_fact_flags[0]; i++)

@@ -17,6 +17,9 @@ struct json_t;
 /* True when `name` (without the leading "--") is a patient flag.  All of
  * them take a value. */
 bool pflags_is_flag(const char *name);
+/* The i-th patient flag's name (without "--"), NULL past the last: the
+ * candidates of "did you mean". */
+const char *pflags_flag_name(size_t i);
 
 /* Applies one flag to `patient` (a JSON object): scalars are set (the last
  * one wins), list flags append.  Returns 0, or -1 with a usage message in

@@ -30,16 +30,19 @@ int main(int argc, char **argv)
         rc = 0;
         goto done;
     }
-    char addr[1200], err[256];
-    if (cli_resolve_addr(&a, getenv("SUIT_ADDR"), getenv("XDG_RUNTIME_DIR"), geteuid(), addr,
-                         sizeof addr, err, sizeof err)) {
+    struct proto_addr_list addrs;
+    char err[256];
+    if (cli_addr_candidates(&a, getenv("SUIT_ADDR"), getenv("XDG_RUNTIME_DIR"), geteuid(),
+                            &addrs, err, sizeof err)) {
         fprintf(stderr, "suit: %s\n", err);
         rc = CLI_EXIT_USAGE;
         goto done;
     }
     struct cmd_env env = {
-        .addr = addr, .out = stdout, .err = stderr, .in = stdin,
-        .color = cli_use_color(a.color, isatty(STDOUT_FILENO), getenv("NO_COLOR")),
+        .addrs = &addrs, .packaged = access(CMD_SYSTEM_UNIT, F_OK) == 0,
+        .out = stdout, .err = stderr, .in = stdin,
+        .color = cli_use_color(a.color, isatty(STDOUT_FILENO), getenv("NO_COLOR"),
+                               getenv("TERM")),
         .token_file = a.token_file,
     };
     const char *tf = getenv("SUIT_TOKEN_FILE");

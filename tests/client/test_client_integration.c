@@ -14,6 +14,7 @@
  *     SUIT_UPDATE_GOLDEN=1 ctest --test-dir build -R test_client_integration
  * and review the diff (git diff tests/client/golden) before committing.
  */
+#define _XOPEN_SOURCE 700   /* posix_openpt and friends, for the terminal test */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +27,12 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,28 +75,64 @@ static void buf_add(struct buf *b, const char *d, size_t n)
     b->p[b->len] = '\0';
 }
 
-/* Runs argv (NULL-terminated; argv[0] is a path) with `input` on stdin and
- * `env` ("NAME=value" or NULL) added to the environment. */
-static void run_argv(const char *const *argv, const char *input, const char *env,
-                     struct run *r)
+/* How to run a child: extra environment ("NAME=value"; a bare "NAME"
+ * unsets it), as another user (uid 0 = as we are), stdout on a terminal. */
+struct run_opts {
+    const char *env[4];
+    uid_t uid;
+    bool tty;
+};
+
+/* Runs argv (NULL-terminated; argv[0] is a path) with `input` on stdin. */
+static void run_argv_opts(const char *const *argv, const char *input,
+                          const struct run_opts *o, struct run *r)
 {
     int in[2], out[2], err[2];
     ck_assert_int_eq(pipe(in), 0);
     ck_assert_int_eq(pipe(out), 0);
     ck_assert_int_eq(pipe(err), 0);
+    int pty = -1;
+    if (o && o->tty) {
+        /* stdout on a pseudo-terminal; the parent reads its master side */
+        pty = posix_openpt(O_RDWR | O_NOCTTY);
+        ck_assert_int_ge(pty, 0);
+        ck_assert_int_eq(grantpt(pty), 0);
+        ck_assert_int_eq(unlockpt(pty), 0);
+    }
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
         dup2(err[1], 2);
+        if (pty >= 0) {
+            int slave = open(ptsname(pty), O_RDWR | O_NOCTTY);
+            if (slave < 0)
+                _exit(126);
+            struct termios t;
+            if (tcgetattr(slave, &t) == 0) {
+                t.c_oflag &= ~(tcflag_t)OPOST;   /* no \n -> \r\n */
+                tcsetattr(slave, TCSANOW, &t);
+            }
+            dup2(slave, 1);
+            close(slave);
+            close(pty);
+        }
         for (int i = 0; i < 2; i++) {
             close(in[i]);
             close(out[i]);
             close(err[i]);
         }
-        if (env)
-            putenv((char *)env);
+        for (size_t i = 0; o && i < 4 && o->env[i]; i++) {
+            if (strchr(o->env[i], '='))
+                putenv((char *)o->env[i]);
+            else
+                unsetenv(o->env[i]);
+        }
+        if (o && o->uid && (setgroups(0, NULL) < 0 || setgid(o->uid) < 0 || setuid(o->uid) < 0)) {
+            fprintf(stderr, "cannot become uid %u: %s\n", (unsigned)o->uid, strerror(errno));
+            _exit(126);
+        }
         execv(argv[0], (char *const *)argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
@@ -108,6 +149,11 @@ static void run_argv(const char *const *argv, const char *input, const char *env
     struct buf bo = {0}, be = {0};
     buf_add(&bo, "", 0);
     buf_add(&be, "", 0);
+    /* With a terminal, stdout is its master side (the pipe stays empty). */
+    if (pty >= 0) {
+        close(out[0]);
+        out[0] = pty;
+    }
     struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
     int open_fds = 2;
     while (open_fds > 0) {
@@ -118,7 +164,7 @@ static void run_argv(const char *const *argv, const char *input, const char *env
                 continue;
             char tmp[4096];
             ssize_t k = read(fds[i].fd, tmp, sizeof tmp);
-            if (k <= 0) {
+            if (k <= 0) {   /* a pty master reads EIO once the child is gone */
                 close(fds[i].fd);
                 fds[i].fd = -1;
                 open_fds--;
@@ -132,6 +178,13 @@ static void run_argv(const char *const *argv, const char *input, const char *env
     r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     r->out = bo.p;
     r->err = be.p;
+}
+
+static void run_argv(const char *const *argv, const char *input, const char *env,
+                     struct run *r)
+{
+    struct run_opts o = {{env}, 0, false};
+    run_argv_opts(argv, input, &o, r);
 }
 
 static const char *suit_bin(void)
@@ -152,7 +205,19 @@ static void run_suit_env(const char *input, const char *env, struct run *r,
     argv[n] = NULL;
     run_argv(argv, input, env, r);
 }
+/* Runs suit with run_opts. */
+static void run_suit_opts(const struct run_opts *o, struct run *r, const char *const *args)
+{
+    const char *argv[48];
+    size_t n = 0;
+    argv[n++] = suit_bin();
+    for (; *args && n < 46; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    run_argv_opts(argv, NULL, o, r);
+}
 #define SUIT(r, ...) run_suit_env(NULL, NULL, (r), (const char *const[]){__VA_ARGS__, NULL})
+#define SUIT_OPTS(r, o, ...) run_suit_opts((o), (r), (const char *const[]){__VA_ARGS__, NULL})
 #define SUIT_IN(r, input, ...) \
     run_suit_env((input), NULL, (r), (const char *const[]){__VA_ARGS__, NULL})
 #define SUIT_ENV(r, env, ...) \
@@ -292,12 +357,12 @@ static const struct verdict_case verdict_cases[] = {
     {"check_suitable", "suitable", 0, NULL, {BASE}},
     {"check_precautions", "suitable-with-precautions", 1, "rosacea-quiescent",
      {BASE, "--condition", "rosacea"}},
-    {"check_defer", "defer", 2, "isotretinoin-washout", {BASE, "--med", "isotretinoin:120"}},
-    {"check_refer", "refer", 3, "anticoagulant", {BASE, "--med", "warfarin:0"}},
-    {"check_contraindicated", "contraindicated", 4, "pregnant",
+    {"check_defer", "defer", 3, "isotretinoin-washout", {BASE, "--med", "isotretinoin:120"}},
+    {"check_refer", "refer", 4, "anticoagulant", {BASE, "--med", "warfarin:0"}},
+    {"check_contraindicated", "contraindicated", 5, "pregnant",
      {"--age", "35", "--pregnant", "yes", "--breastfeeding", "no", "--fitzpatrick", "2",
       "--area", "cheeks", "--indication", "acne-scars"}},
-    {"check_incomplete", "incomplete", 5, "missing-age", {BASE_NO_AGE}},
+    {"check_incomplete", "incomplete", 2, "missing-age", {BASE_NO_AGE}},
 };
 #define N_VERDICT_CASES (sizeof verdict_cases / sizeof verdict_cases[0])
 
@@ -463,7 +528,7 @@ START_TEST(test_defer_date)
 {
     struct run r;
     run_check(&verdict_cases[2], NULL, NULL, &r);
-    expect_status(&r, 2);
+    expect_status(&r, 3);
     char want[64], date[16];
     time_t when = time(NULL);
     struct tm tm;
@@ -483,13 +548,13 @@ START_TEST(test_explain)
 {
     struct run r;
     run_check(&verdict_cases[2], "--explain", NULL, &r);
-    expect_status(&r, 2);
+    expect_status(&r, 3);
     ck_assert_ptr_nonnull(strstr(r.out, "\nRules fired, in order\n  1. "));
     check_golden("check_defer_explain", r.out);
     run_free(&r);
 
     run_check(&verdict_cases[2], "--explain", "--json", &r);
-    expect_status(&r, 2);
+    expect_status(&r, 3);
     json_t *j = parse_json(r.out);
     json_t *trace = json_object_get(j, "trace");
     ck_assert(json_is_array(trace));
@@ -508,7 +573,7 @@ START_TEST(test_patient_file_and_stdin)
     struct run flags, in, file;
     run_check(&verdict_cases[2], "--json", NULL, &flags);
     SUIT_IN(&in, patient, "check", "--socket", g_sock, "-f", "-", "--json");
-    expect_status(&in, 2);
+    expect_status(&in, 3);
     ck_assert_str_eq(in.out, flags.out);
 
     char path[400];
@@ -518,13 +583,13 @@ START_TEST(test_patient_file_and_stdin)
     fputs(patient, f);
     fclose(f);
     SUIT(&file, "check", "--socket", g_sock, "-f", path, "--json");
-    expect_status(&file, 2);
+    expect_status(&file, 3);
     ck_assert_str_eq(file.out, flags.out);
     run_free(&file);
 
     /* Flags are merged over the file: pregnancy makes it contraindicated. */
     SUIT(&file, "check", "--socket", g_sock, "-f", path, "--pregnant", "yes");
-    expect_status(&file, 4);
+    expect_status(&file, 5);
     unlink(path);
     run_free(&file);
     run_free(&in);
@@ -537,7 +602,7 @@ START_TEST(test_unknown_area)
     struct run r;
     SUIT(&r, "check", "--socket", g_sock, "--age", "35", "--pregnant", "no", "--breastfeeding",
          "no", "--fitzpatrick", "2", "--area", "cheks", "--indication", "acne-scars");
-    expect_status(&r, 70);
+    expect_status(&r, 65);
     ck_assert_msg(strstr(r.err, "suit: unknown area 'cheks'; did you mean 'cheeks'? allowed: "),
                   "%s", r.err);
     ck_assert_ptr_nonnull(strstr(r.err, "forehead"));
@@ -546,7 +611,7 @@ START_TEST(test_unknown_area)
 
     SUIT(&r, "check", "--socket", g_sock, "--age", "35", "--pregnant", "no", "--breastfeeding",
          "no", "--fitzpatrick", "2", "--area", "cheeks", "--indication", "acne-scra");
-    expect_status(&r, 70);
+    expect_status(&r, 65);
     ck_assert_msg(strstr(r.err, "suit: unknown indication 'acne-scra'; did you mean "
                                 "'acne-scars'? allowed: "), "%s", r.err);
     run_free(&r);
@@ -557,7 +622,7 @@ START_TEST(test_invalid_params)
 {
     struct run r;
     SUIT(&r, "check", "--socket", g_sock, BASE, "--fitzpatrick", "9");
-    expect_status(&r, 70);
+    expect_status(&r, 65);
     ck_assert_msg(strstr(r.err, "suit: assess failed: ") && strstr(r.err, "fitzpatrick") &&
                       strstr(r.err, "invalid params"), "%s", r.err);
     run_free(&r);
@@ -671,8 +736,169 @@ START_TEST(test_reload)
     run_free(&r);
     /* Admin methods are refused on TCP: a server error, not a crash. */
     SUIT(&r, "reload", "--connect", g_tcp);
-    expect_status(&r, 70);
+    expect_status(&r, 77);
     ck_assert_msg(strstr(r.err, "suit: reload failed: "), "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
+/* Input the daemon refuses is a data error (65), not a server error. */
+START_TEST(test_invalid_input_exit_codes)
+{
+    struct run r;
+    SUIT(&r, "check", "--socket", g_sock, BASE, "--age", "200");
+    expect_status(&r, 65);
+    ck_assert_msg(strstr(r.err, "age") && strstr(r.err, "invalid params"), "%s", r.err);
+    run_free(&r);
+    SUIT(&r, "check", "--socket", g_sock, BASE, "--fitzpatrick", "7");
+    expect_status(&r, 65);
+    run_free(&r);
+    /* An unknown JSON key: a typo must not silently drop a fact. */
+    SUIT_IN(&r, "{\"age\": 35, \"pregnant\": false, \"breastfeeding\": false, "
+                "\"fitzpatrick\": 2, \"area\": \"cheeks\", \"indication\": \"acne-scars\", "
+                "\"medication\": []}", "check", "--socket", g_sock, "-f", "-");
+    expect_status(&r, 65);
+    ck_assert_msg(strstr(r.err, "medication"), "%s", r.err);
+    run_free(&r);
+}
+END_TEST
+
+/* ping --json keeps the round-trip time that the readable output shows. */
+START_TEST(test_ping_json_round_trip)
+{
+    struct run r;
+    SUIT(&r, "ping", "--socket", g_sock, "--json");
+    expect_status(&r, 0);
+    json_t *j = parse_json(r.out);
+    json_t *rtt = json_object_get(j, "round_trip_ms");
+    ck_assert_msg(json_is_real(rtt), "no round_trip_ms in %s", r.out);
+    ck_assert(json_real_value(rtt) > 0 && json_real_value(rtt) < 30000);
+    ck_assert(json_is_object(json_object_get(j, "ruleset")));
+    json_decref(j);
+    run_free(&r);
+}
+END_TEST
+
+/* Colour only on a terminal that can show it: a real pseudo-terminal,
+ * with TERM=xterm and TERM=dumb. */
+START_TEST(test_color_on_terminal)
+{
+    struct run r;
+    struct run_opts o = {{"TERM=xterm", "NO_COLOR"}, 0, true};
+    SUIT_OPTS(&r, &o, "check", "--socket", g_sock, BASE);
+    expect_status(&r, 0);
+    ck_assert_msg(strchr(r.out, '\033'), "no colour on a terminal:\n%s", r.out);
+    run_free(&r);
+    o.env[0] = "TERM=dumb";
+    SUIT_OPTS(&r, &o, "check", "--socket", g_sock, BASE);
+    expect_status(&r, 0);
+    ck_assert_msg(!strchr(r.out, '\033'), "colour with TERM=dumb:\n%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "Suitable"));
+    run_free(&r);
+    o.env[0] = "TERM=dumb";
+    SUIT_OPTS(&r, &o, "check", "--socket", g_sock, "--color=always", BASE);
+    ck_assert_ptr_nonnull(strchr(r.out, '\033'));
+    run_free(&r);
+}
+END_TEST
+
+/* Whether anything accepts connections at a Unix path or TCP address. */
+static bool something_listens(const char *addr)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(7433)};
+    int fd;
+    int rc;
+    if (addr[0] == '/') {
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s", addr);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    } else {
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+    }
+    close(fd);
+    return rc == 0;
+}
+
+/* Without an address, a user's own daemon ($XDG_RUNTIME_DIR/suitd.sock)
+ * is found first; a socket the user may not use is skipped and named.
+ * Root's own daemon is the system one, so as root this runs suit as
+ * nobody, with the test daemon's socket handed to nobody. */
+START_TEST(test_default_own_socket)
+{
+    bool root = geteuid() == 0;
+    uid_t user = root ? 65534 : 0;
+    char xdg[320];
+    snprintf(xdg, sizeof xdg, "XDG_RUNTIME_DIR=%s", g_dir);
+    struct run_opts o = {{xdg, "SUIT_ADDR"}, user, false};
+    ck_assert_int_eq(chmod(g_dir, 0711), 0);
+    if (root)
+        ck_assert_int_eq(chown(g_sock, 65534, 65534), 0);
+    struct run r;
+    SUIT_OPTS(&r, &o, "ping");
+    expect_status(&r, 0);
+    ck_assert_msg(strstr(r.out, " is up (round trip "), "%s", r.out);
+    run_free(&r);
+
+    /* The socket no longer this user's: permission denied, named. */
+    if (root)
+        ck_assert_int_eq(chown(g_sock, 0, 0), 0);
+    else
+        ck_assert_int_eq(chmod(g_sock, 0), 0);
+    SUIT_OPTS(&r, &o, "ping", "--socket", g_sock);
+    expect_status(&r, 77);
+    ck_assert_msg(strstr(r.err, "permission denied: this user may not use that socket"), "%s",
+                  r.err);
+    run_free(&r);
+    if (something_listens(PROTO_SYSTEM_SOCKET) || something_listens("127.0.0.1:7433")) {
+        printf("test_default_own_socket: a daemon listens on this machine's default "
+               "addresses: the fall-through part is not run\n");
+    } else {
+        SUIT_OPTS(&r, &o, "ping");
+        expect_status(&r, 77);
+        char want[512];
+        snprintf(want, sizeof want, "suit: cannot reach suitd; tried, in order:\n"
+                 "  unix:%s (your own daemon): Permission denied\n"
+                 "  unix:/run/suitd/suitd.sock (the system daemon): ", g_sock);
+        ck_assert_msg(!strncmp(r.err, want, strlen(want)), "%s", r.err);
+        ck_assert_msg(strstr(r.err, "  tcp:127.0.0.1:7433 (the default TCP address): "
+                                    "Connection refused\n"), "%s", r.err);
+        ck_assert_msg(strstr(r.err, "suit: permission denied on unix:"), "%s", r.err);
+        run_free(&r);
+    }
+    if (!root)
+        ck_assert_int_eq(chmod(g_sock, 0660), 0);
+    ck_assert_int_eq(chmod(g_dir, 0700), 0);
+}
+END_TEST
+
+/* `suit bench` runs suit-bench with suit's address. */
+START_TEST(test_bench)
+{
+    struct run r;
+    SUIT(&r, "bench", "--help");
+    expect_status(&r, 0);
+    ck_assert_msg(strstr(r.out, "usage: suit-bench"), "%s%s", r.out, r.err);
+    run_free(&r);
+    SUIT(&r, "--socket", g_sock, "bench", "--method", "ping", "-n", "50", "--json");
+    expect_status(&r, 0);
+    json_t *j = parse_json(r.out);
+    char want[400];
+    snprintf(want, sizeof want, "unix:%s", g_sock);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "address")), want);
+    json_decref(j);
+    run_free(&r);
+    /* suit-bench finds the daemon as suit does: here through SUIT_ADDR. */
+    char env[400];
+    snprintf(env, sizeof env, "SUIT_ADDR=%s", g_tcp);
+    SUIT_ENV(&r, env, "bench", "--method", "ping", "-n", "20", "--json");
+    expect_status(&r, 0);
+    j = parse_json(r.out);
+    snprintf(want, sizeof want, "tcp:%s", g_tcp);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "address")), want);
+    json_decref(j);
     run_free(&r);
 }
 END_TEST
@@ -689,7 +915,7 @@ START_TEST(test_token)
     struct run r;
     ck_assert_msg(g_tcp[0], "the daemon did not log a TCP address");
     SUIT(&r, "ping", "--connect", g_tcp);
-    expect_status(&r, 70);
+    expect_status(&r, 77);
     ck_assert_msg(strstr(r.err, "suit: ping failed: ") && strstr(r.err, "not permitted"),
                   "%s", r.err);
     run_free(&r);
@@ -710,7 +936,7 @@ START_TEST(test_token)
     fputs("guess\n", f);
     fclose(f);
     SUIT(&r, "ping", "--connect", g_tcp, "--token-file", wrong);
-    expect_status(&r, 70);
+    expect_status(&r, 77);
     ck_assert_msg(strstr(r.err, "suit: auth failed: wrong token"), "%s", r.err);
     run_free(&r);
     unlink(wrong);
@@ -746,7 +972,8 @@ START_TEST(test_daemon_down)
 END_TEST
 
 /* A server that accepts connections and never answers: --timeout ends the
- * wait, with exit status 69. */
+ * wait, with exit status 75 (EX_TEMPFAIL: retry later).  A reload that
+ * runs out of time says that the daemon carries on with it. */
 START_TEST(test_timeout)
 {
     char dir[] = "/tmp/suit-timeout-XXXXXX";
@@ -759,15 +986,50 @@ START_TEST(test_timeout)
     ck_assert_int_eq(listen(fd, 4), 0);
     struct run r;
     SUIT(&r, "ping", "--socket", sa.sun_path, "--timeout", "0.3");
-    expect_status(&r, 69);
+    expect_status(&r, 75);
     char want[200];
     snprintf(want, sizeof want, "suit: no answer from unix:%s within 0.3 s (--timeout)\n",
              sa.sun_path);
     ck_assert_str_eq(r.err, want);
     run_free(&r);
+    SUIT(&r, "reload", "--socket", sa.sun_path, "--timeout", "0.3");
+    expect_status(&r, 75);
+    ck_assert_msg(strstr(r.err, "suit: the reload did not finish within 0.3 s (--timeout); "
+                                "the daemon carries on with it"), "%s", r.err);
+    run_free(&r);
     close(fd);
     unlink(sa.sun_path);
     rmdir(dir);
+}
+END_TEST
+
+/* A host name that does not resolve says so (exit 68, EX_NOHOST). */
+START_TEST(test_host_does_not_resolve)
+{
+    struct run r;
+    SUIT(&r, "ping", "--connect", "nosuch.invalid:7433");
+    expect_status(&r, 68);
+    ck_assert_msg(strstr(r.err, "suit: cannot connect to tcp:nosuch.invalid:7433: cannot "
+                                "resolve host 'nosuch.invalid': "), "%s", r.err);
+    ck_assert_ptr_null(strstr(r.err, "route"));
+    run_free(&r);
+}
+END_TEST
+
+/* Did you mean, for commands and options. */
+START_TEST(test_did_you_mean)
+{
+    struct run r;
+    SUIT(&r, "chek", "--age", "3");
+    expect_status(&r, 64);
+    ck_assert_msg(strstr(r.err, "suit: unknown command 'chek'; did you mean 'check'?"), "%s",
+                  r.err);
+    run_free(&r);
+    SUIT(&r, "check", "--agee", "35");
+    expect_status(&r, 64);
+    ck_assert_msg(strstr(r.err, "suit: unknown option '--agee'; did you mean '--age'?"), "%s",
+                  r.err);
+    run_free(&r);
 }
 END_TEST
 
@@ -814,7 +1076,7 @@ START_TEST(test_help)
     SUIT(&r, "--help");
     expect_status(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "usage: suit COMMAND"));
-    ck_assert_ptr_nonnull(strstr(r.out, "Exit status:"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Exit status (check: the verdict class;"));
     run_free(&r);
     SUIT(&r, "check", "--help");
     expect_status(&r, 0);
@@ -841,6 +1103,8 @@ int main(void)
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_bad_json);
     tcase_add_test(tc, test_help);
+    tcase_add_test(tc, test_host_does_not_resolve);
+    tcase_add_test(tc, test_did_you_mean);
     suite_add_tcase(s, tc);
 
     bool have_daemon = daemon_available();
@@ -859,6 +1123,11 @@ int main(void)
         tcase_add_test(tc, test_info);
         tcase_add_test(tc, test_stats);
         tcase_add_test(tc, test_reload);
+        tcase_add_test(tc, test_invalid_input_exit_codes);
+        tcase_add_test(tc, test_ping_json_round_trip);
+        tcase_add_test(tc, test_color_on_terminal);
+        tcase_add_test(tc, test_bench);
+        tcase_add_test(tc, test_default_own_socket);
         suite_add_tcase(s, tc);
         tc = tcase_create("token");
         tcase_add_unchecked_fixture(tc, daemon_start_token, daemon_stop);

@@ -4,6 +4,7 @@
  * and the stats renderers.  No daemon needed.
  */
 #include <check.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +148,16 @@ START_TEST(test_args_usage_errors)
         const char *want;   /* substring of the message */
     } cases[] = {
         {{"suit", NULL}, "no command given"},
-        {{"suit", "chek", NULL}, "unknown command 'chek'"},
-        {{"suit", "check", "--bogus", NULL}, "unknown option '--bogus'"},
+        {{"suit", "chek", NULL}, "unknown command 'chek'; did you mean 'check'? (commands: "},
+        {{"suit", "relaod", NULL}, "unknown command 'relaod'; did you mean 'reload'?"},
+        {{"suit", "launch", NULL}, "unknown command 'launch' (commands: check, ping"},
+        {{"suit", "check", "--bogus", NULL}, "unknown option '--bogus' (see suit --help)"},
+        {{"suit", "check", "--agee", "3", NULL},
+         "unknown option '--agee'; did you mean '--age'? (see suit --help)"},
+        {{"suit", "check", "--pregant", "no", NULL}, "did you mean '--pregnant'?"},
+        {{"suit", "ping", "--jsn", NULL}, "unknown option '--jsn'; did you mean '--json'?"},
+        {{"suit", "ping", "--sockett=/x", NULL}, "did you mean '--socket'?"},
+        {{"suit", "ping", "-json", NULL}, "unknown option '-json'; did you mean '--json'?"},
         {{"suit", "stats", "--age", "3", NULL}, "patient facts are options of 'suit check'"},
         {{"suit", "ping", "--prometheus", NULL}, "'--prometheus' does not apply to 'suit ping'"},
         {{"suit", "check", NULL}, "needs the patient's facts"},
@@ -222,27 +231,70 @@ START_TEST(test_help_texts)
         struct capture c;
         cli_usage(cap_open(&c), cmds[i]);
         char *s = cap_close(&c);
-        ck_assert_ptr_nonnull(strstr(s, "  69  daemon unavailable"));
-        ck_assert_ptr_nonnull(strstr(s, "  4   contraindicated"));
+        ck_assert_ptr_nonnull(strstr(s, "  2   incomplete"));
+        ck_assert_ptr_nonnull(strstr(s, "  5   contraindicated"));
+        ck_assert_ptr_nonnull(strstr(s, "a larger code is never a milder outcome"));
         ck_assert_ptr_nonnull(strstr(s, "  64  usage error"));
+        ck_assert_ptr_nonnull(strstr(s, "  65  bad input data"));
+        ck_assert_ptr_nonnull(strstr(s, "  68  the daemon's host name does not resolve"));
+        ck_assert_ptr_nonnull(strstr(s, "  69  daemon unavailable"));
+        ck_assert_ptr_nonnull(strstr(s, "  70  protocol or internal error"));
+        ck_assert_ptr_nonnull(strstr(s, "  75  temporary failure"));
+        ck_assert_ptr_nonnull(strstr(s, "  77  permission denied"));
+        ck_assert_ptr_nonnull(strstr(s, "  78  the daemon's ruleset"));
         ck_assert_ptr_nonnull(strstr(s, "SUIT_ADDR"));
+        ck_assert_ptr_nonnull(strstr(s, "/run/suitd/suitd.sock (group suitd), then "
+                                        "127.0.0.1:7433"));
         free(s);
     }
+    struct capture c;
+    cli_usage(cap_open(&c), CLI_CMD_BENCH);
+    char *s = cap_close(&c);
+    ck_assert_ptr_nonnull(strstr(s, "Run suit-bench"));
+    free(s);
+    cli_usage(cap_open(&c), CLI_CMD_RELOAD);
+    s = cap_close(&c);
+    ck_assert_ptr_nonnull(strstr(s, "default 120 s"));
+    free(s);
 }
 END_TEST
 
 START_TEST(test_exit_codes)
 {
-    ck_assert_int_eq(cli_exit_for_verdict("suitable"), 0);
-    ck_assert_int_eq(cli_exit_for_verdict("suitable-with-precautions"), 1);
-    ck_assert_int_eq(cli_exit_for_verdict("defer"), 2);
-    ck_assert_int_eq(cli_exit_for_verdict("refer"), 3);
-    ck_assert_int_eq(cli_exit_for_verdict("contraindicated"), 4);
-    ck_assert_int_eq(cli_exit_for_verdict("incomplete"), 5);
+    /* The protocol's verdict order: a larger code is never milder. */
+    static const char *const order[] = {"suitable", "suitable-with-precautions", "incomplete",
+                                        "defer", "refer", "contraindicated"};
+    for (int i = 0; i < 6; i++) {
+        ck_assert_int_eq(cli_exit_for_verdict(order[i]), i);
+        ck_assert_int_eq(cli_exit_for_verdict(order[i]), suit_verdict_parse(order[i]));
+    }
     ck_assert_int_eq(cli_exit_for_verdict("maybe"), 70);
     ck_assert_int_eq(cli_exit_for_verdict(NULL), 70);
+
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_INVALID_PARAMS), 65);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_TOO_LARGE), 65);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_OVERLOADED), 75);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_TIMEOUT), 75);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_NOT_PERMITTED), 77);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_RULESET), 78);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_PARSE), 70);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_INVALID_REQUEST), 70);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_METHOD_NOT_FOUND), 70);
+    ck_assert_int_eq(cli_exit_for_error(PROTO_E_INTERNAL), 70);
+    ck_assert_int_eq(cli_exit_for_error(-1), 70);
 }
 END_TEST
+
+static void expect_addrs(const struct proto_addr_list *l, const char *const *want)
+{
+    size_t n = 0;
+    while (want[n])
+        n++;
+    ck_assert_uint_eq(l->n, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(l->c[i].addr, want[i]);
+}
+#define EXPECT_ADDRS(l, ...) expect_addrs((l), (const char *const[]){__VA_ARGS__, NULL})
 
 START_TEST(test_addresses)
 {
@@ -257,40 +309,113 @@ START_TEST(test_addresses)
     ck_assert_str_eq(buf, "/tmp/suitd-1234.sock");
     ck_assert_int_eq(proto_default_socket(buf, 8, NULL, 1234), -1);
 
+    /* The order: own socket, system socket, default TCP. */
+    struct proto_addr_list l;
     struct cli_args a;
     cli_args_init(&a);
-    ck_assert_int_eq(cli_resolve_addr(&a, NULL, NULL, 1234, buf, sizeof buf, err, sizeof err), 0);
-    ck_assert_str_eq(buf, "unix:/tmp/suitd-1234.sock");
-    ck_assert_int_eq(cli_resolve_addr(&a, "/srv/s.sock", NULL, 0, buf, sizeof buf, err,
-                                      sizeof err), 0);
-    ck_assert_str_eq(buf, "unix:/srv/s.sock");
-    ck_assert_int_eq(cli_resolve_addr(&a, "127.0.0.1:7433", NULL, 0, buf, sizeof buf, err,
-                                      sizeof err), 0);
-    ck_assert_str_eq(buf, "tcp:127.0.0.1:7433");
-    ck_assert_int_eq(cli_resolve_addr(&a, "tcp:db:1", NULL, 0, buf, sizeof buf, err,
-                                      sizeof err), 0);
-    ck_assert_str_eq(buf, "tcp:db:1");
-    a.connect = "10.0.0.1:9";   /* flags win over SUIT_ADDR */
-    ck_assert_int_eq(cli_resolve_addr(&a, "/srv/s.sock", NULL, 0, buf, sizeof buf, err,
-                                      sizeof err), 0);
-    ck_assert_str_eq(buf, "tcp:10.0.0.1:9");
+    a.cmd = CLI_CMD_PING;
+    ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock",
+                 "tcp:127.0.0.1:7433");
+    ck_assert_int_eq(l.c[0].origin, PROTO_ADDR_USER);
+    ck_assert_int_eq(l.c[1].origin, PROTO_ADDR_SYSTEM);
+    ck_assert_int_eq(l.c[2].origin, PROTO_ADDR_TCP_DEFAULT);
+    ck_assert_int_eq(cli_addr_candidates(&a, "", "/run/user/1000", 1000, &l, err, sizeof err),
+                     0);
+    EXPECT_ADDRS(&l, "unix:/run/user/1000/suitd.sock", "unix:/run/suitd/suitd.sock",
+                 "tcp:127.0.0.1:7433");
+    /* Root's own daemon is the system one: listed once. */
+    ck_assert_int_eq(cli_addr_candidates(&a, NULL, "/run/user/0", 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:/run/suitd/suitd.sock", "tcp:127.0.0.1:7433");
+    /* reload is Unix-only: no TCP fallback. */
+    a.cmd = CLI_CMD_RELOAD;
+    ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock");
+    a.cmd = CLI_CMD_PING;
+
+    /* SUIT_ADDR, in each form, is the only candidate. */
+    ck_assert_int_eq(cli_addr_candidates(&a, "/srv/s.sock", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:/srv/s.sock");
+    ck_assert_int_eq(l.c[0].origin, PROTO_ADDR_ENV);
+    ck_assert_int_eq(cli_addr_candidates(&a, "127.0.0.1:7433", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "tcp:127.0.0.1:7433");
+    ck_assert_int_eq(cli_addr_candidates(&a, "tcp:db:1", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "tcp:db:1");
+    ck_assert_int_eq(cli_addr_candidates(&a, "unix:rel.sock", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:rel.sock");
+    ck_assert_int_eq(cli_addr_candidates(&a, "suitd.sock", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:suitd.sock");
+    /* Flags win over SUIT_ADDR. */
+    a.connect = "10.0.0.1:9";
+    ck_assert_int_eq(cli_addr_candidates(&a, "/srv/s.sock", NULL, 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "tcp:10.0.0.1:9");
+    ck_assert_int_eq(l.c[0].origin, PROTO_ADDR_GIVEN);
     a.connect = NULL;
     a.socket = "/x.sock";
-    ck_assert_int_eq(cli_resolve_addr(&a, "h:1", "/run/user/1", 0, buf, sizeof buf, err,
-                                      sizeof err), 0);
-    ck_assert_str_eq(buf, "unix:/x.sock");
+    ck_assert_int_eq(cli_addr_candidates(&a, "h:1", "/run/user/1", 0, &l, err, sizeof err), 0);
+    EXPECT_ADDRS(&l, "unix:/x.sock");
+    a.socket = NULL;
+    /* Too long for an address: a usage error naming the culprit. */
+    char longpath[PROTO_ADDR_LEN + 10];
+    memset(longpath, 'x', sizeof longpath - 1);
+    longpath[0] = '/';
+    longpath[sizeof longpath - 1] = '\0';
+    ck_assert_int_eq(cli_addr_candidates(&a, longpath, NULL, 0, &l, err, sizeof err), -1);
+    ck_assert_str_eq(err, "SUIT_ADDR is too long");
+    ck_assert_int_eq(cli_addr_candidates(&a, NULL, longpath, 1000, &l, err, sizeof err), -1);
+    ck_assert_str_eq(err, "XDG_RUNTIME_DIR is too long");
+    cli_args_close(&a);
+
+    /* The timeout default is the command's. */
+    const char *ping[] = {"suit", "ping", NULL};
+    ck_assert_int_eq(parse(&a, ping), 0);
+    ck_assert(a.timeout_s == CLI_DEFAULT_TIMEOUT_S);
+    cli_args_close(&a);
+    const char *reload[] = {"suit", "reload", NULL};
+    ck_assert_int_eq(parse(&a, reload), 0);
+    ck_assert(a.timeout_s == CLI_RELOAD_TIMEOUT_S && a.timeout_s >= 120);
+    cli_args_close(&a);
+    const char *reload5[] = {"suit", "reload", "--timeout", "5", NULL};
+    ck_assert_int_eq(parse(&a, reload5), 0);
+    ck_assert(a.timeout_s == 5);
+    cli_args_close(&a);
+}
+END_TEST
+
+/* `suit bench ...` keeps everything after `bench` for suit-bench. */
+START_TEST(test_args_bench)
+{
+    struct cli_args a;
+    const char *b[] = {"suit", "--socket", "/x.sock", "bench", "-c", "4", "--json", "--help",
+                       NULL};
+    ck_assert_int_eq(parse(&a, b), 0);
+    ck_assert_int_eq(a.cmd, CLI_CMD_BENCH);
+    ck_assert_str_eq(a.socket, "/x.sock");
+    ck_assert_int_eq(a.bench_argc, 4);
+    ck_assert_str_eq(a.bench_argv[0], "-c");
+    ck_assert_str_eq(a.bench_argv[3], "--help");
+    cli_args_close(&a);
+    const char *h[] = {"suit", "help", "bench", NULL};
+    ck_assert_int_eq(parse(&a, h), 0);
+    ck_assert_int_eq(a.cmd, CLI_CMD_HELP);
+    ck_assert_int_eq(a.help_for, CLI_CMD_BENCH);
+    cli_args_close(&a);
+    const char *j[] = {"suit", "--json", "bench", NULL};
+    ck_assert_int_eq(parse(&a, j), -1);
+    ck_assert_ptr_nonnull(strstr(a.err, "'--json' does not apply to 'suit bench'"));
     cli_args_close(&a);
 }
 END_TEST
 
 START_TEST(test_color_choice)
 {
-    ck_assert(cli_use_color(CLI_COLOR_AUTO, true, NULL));
-    ck_assert(cli_use_color(CLI_COLOR_AUTO, true, ""));
-    ck_assert(!cli_use_color(CLI_COLOR_AUTO, true, "1"));
-    ck_assert(!cli_use_color(CLI_COLOR_AUTO, false, NULL));
-    ck_assert(cli_use_color(CLI_COLOR_ALWAYS, false, "1"));
-    ck_assert(!cli_use_color(CLI_COLOR_NEVER, true, NULL));
+    ck_assert(cli_use_color(CLI_COLOR_AUTO, true, NULL, NULL));
+    ck_assert(cli_use_color(CLI_COLOR_AUTO, true, "", "xterm-256color"));
+    ck_assert(!cli_use_color(CLI_COLOR_AUTO, true, "1", "xterm"));
+    ck_assert(!cli_use_color(CLI_COLOR_AUTO, false, NULL, "xterm"));
+    ck_assert(!cli_use_color(CLI_COLOR_AUTO, true, NULL, "dumb"));   /* TERM=dumb */
+    ck_assert(cli_use_color(CLI_COLOR_ALWAYS, false, "1", "dumb"));
+    ck_assert(!cli_use_color(CLI_COLOR_NEVER, true, NULL, NULL));
 }
 END_TEST
 
@@ -345,12 +470,86 @@ START_TEST(test_messages)
     ck_assert_str_eq(buf, "unknown area 'elbow'; allowed: face, neck, scalp");
     cmd_unknown_term_message(buf, sizeof buf, "indication", "x", NULL, 0);
     ck_assert_str_eq(buf, "unknown indication 'x'");
-    cmd_connect_message(buf, sizeof buf, "unix:/tmp/s.sock", "No such file or directory");
+}
+END_TEST
+
+/* Attempts as rpc_client_connect_first records them. */
+static void add_attempt(struct rpc_attempts *t, struct proto_addr_list *l, const char *addr,
+                        enum proto_addr_origin origin, int rc, const char *message)
+{
+    struct proto_addr_candidate *c = &l->c[l->n++];
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    c->origin = origin;
+    struct rpc_attempt *a = &t->a[t->n++];
+    a->cand = c;
+    a->rc = rc;
+    snprintf(a->message, sizeof a->message, "%s", message ? message : "");
+}
+
+START_TEST(test_connect_messages)
+{
+    char buf[2048];
+    struct rpc_attempts t;
+    struct proto_addr_list l;
+
+    /* An address that was given: one line about it. */
+    memset(&t, 0, sizeof t);
+    memset(&l, 0, sizeof l);
+    add_attempt(&t, &l, "unix:/tmp/s.sock", PROTO_ADDR_GIVEN, -ENOENT, NULL);
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, false), 69);
     ck_assert_str_eq(buf, "cannot connect to unix:/tmp/s.sock: No such file or directory "
                           "(is suitd running? start it with: suitd serve --socket /tmp/s.sock)");
-    cmd_connect_message(buf, sizeof buf, "tcp:127.0.0.1:9", "Connection refused");
+    memset(&t, 0, sizeof t);
+    memset(&l, 0, sizeof l);
+    add_attempt(&t, &l, "tcp:127.0.0.1:9", PROTO_ADDR_ENV, -ECONNREFUSED, NULL);
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, true), 69);
     ck_assert_str_eq(buf, "cannot connect to tcp:127.0.0.1:9: Connection refused "
                           "(is suitd running? start it with: suitd serve --listen 127.0.0.1:9)");
+    /* The system socket on a packaged system: systemctl. */
+    memset(&t, 0, sizeof t);
+    memset(&l, 0, sizeof l);
+    add_attempt(&t, &l, "unix:/run/suitd/suitd.sock", PROTO_ADDR_GIVEN, -ENOENT, NULL);
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, true), 69);
+    ck_assert_ptr_nonnull(strstr(buf, "(is suitd running? start it with: systemctl start suitd)"));
+    /* EACCES on the system socket: the group, or TCP. */
+    t.a[0].rc = -EACCES;
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, true), 77);
+    ck_assert_str_eq(buf, "cannot connect to unix:/run/suitd/suitd.sock: permission denied: add "
+                          "yourself to the suitd group, or use SUIT_ADDR=127.0.0.1:7433");
+    /* A host that does not resolve says so (it used to say "No route to host"). */
+    memset(&t, 0, sizeof t);
+    memset(&l, 0, sizeof l);
+    add_attempt(&t, &l, "tcp:nosuch.invalid:7433", PROTO_ADDR_GIVEN, RPC_E_NOHOST,
+                "cannot resolve host 'nosuch.invalid': Name or service not known");
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, false), 68);
+    ck_assert_str_eq(buf, "cannot connect to tcp:nosuch.invalid:7433: cannot resolve host "
+                          "'nosuch.invalid': Name or service not known");
+
+    /* The defaults: every address tried, then what to do. */
+    memset(&t, 0, sizeof t);
+    memset(&l, 0, sizeof l);
+    add_attempt(&t, &l, "unix:/run/user/1000/suitd.sock", PROTO_ADDR_USER, -ENOENT, NULL);
+    add_attempt(&t, &l, "unix:/run/suitd/suitd.sock", PROTO_ADDR_SYSTEM, -EACCES, NULL);
+    add_attempt(&t, &l, "tcp:127.0.0.1:7433", PROTO_ADDR_TCP_DEFAULT, -ECONNREFUSED, NULL);
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, true), 77);
+    ck_assert_str_eq(buf,
+        "cannot reach suitd; tried, in order:\n"
+        "  unix:/run/user/1000/suitd.sock (your own daemon): No such file or directory\n"
+        "  unix:/run/suitd/suitd.sock (the system daemon): Permission denied\n"
+        "  tcp:127.0.0.1:7433 (the default TCP address): Connection refused\n"
+        "suit: permission denied: add yourself to the suitd group, or use "
+        "SUIT_ADDR=127.0.0.1:7433");
+    t.a[1].rc = -ENOENT;
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, true), 69);
+    ck_assert_ptr_nonnull(strstr(buf, "\nsuit: suitd is not running: start it with: "
+                                      "systemctl start suitd"));
+    ck_assert_int_eq(cmd_connect_failure(buf, sizeof buf, &t, false), 69);
+    ck_assert_ptr_nonnull(strstr(buf, "\nsuit: is suitd running? start it with: suitd serve"));
+    ck_assert_ptr_null(strstr(buf, "systemctl"));
+    /* A tiny buffer truncates, never overflows. */
+    char small[16];
+    ck_assert_int_eq(cmd_connect_failure(small, sizeof small, &t, false), 69);
+    ck_assert_uint_eq(strlen(small), sizeof small - 1);
 }
 END_TEST
 
@@ -668,12 +867,14 @@ static Suite *client_suite(void)
     tcase_add_test(tc, test_help_texts);
     tcase_add_test(tc, test_exit_codes);
     tcase_add_test(tc, test_addresses);
+    tcase_add_test(tc, test_args_bench);
     tcase_add_test(tc, test_color_choice);
     tcase_add_test(tc, test_merge);
     suite_add_tcase(s, tc);
     tc = tcase_create("suggest");
     tcase_add_test(tc, test_distance);
     tcase_add_test(tc, test_messages);
+    tcase_add_test(tc, test_connect_messages);
     suite_add_tcase(s, tc);
     tc = tcase_create("report");
     tcase_add_test(tc, test_report_defer);

@@ -10,4 +10,4 @@ suitd_check_test(test_client_integration ${_client_tests}/test_client_integratio
 target_link_libraries(test_client_integration PRIVATE PkgConfig::JANSSON)
 target_compile_definitions(test_client_integration PRIVATE
   SUIT_GOLDEN_DIR="${_client_tests}/golden")
-add_dependencies(test_client_integration suit)
+add_dependencies(test_client_integration suit suit-bench)
