@@ -236,6 +236,7 @@ static char g_sock[300];
 static char g_tcp[64];
 static pid_t g_daemon = -1;
 static bool g_with_token;      /* start the daemon with --token-file */
+static bool g_rules_copy;      /* serve a copy of the ruleset in g_dir/rules */
 static char g_token[320];      /* the token file's path */
 
 static bool daemon_available(void)
@@ -264,6 +265,17 @@ static void daemon_start(void)
         }
     }
     const char *rules = getenv("SUITD_RULES");
+    char copy[400];
+    if (g_rules_copy) {
+        snprintf(copy, sizeof copy, "%s/rules", g_dir);
+        char cmd[1000];
+        snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", rules ? rules : "rules", copy);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "cannot copy the ruleset: %s\n", cmd);
+            exit(1);
+        }
+        rules = copy;
+    }
     g_daemon = fork();
     if (g_daemon < 0) {
         perror("fork");
@@ -336,6 +348,12 @@ static void daemon_stop(void)
     unlink(path);
     unlink(g_sock);
     unlink(g_token);
+    if (g_rules_copy) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/rules'", g_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cannot remove %s/rules\n", g_dir);
+    }
     rmdir(g_dir);
 }
 
@@ -903,8 +921,36 @@ START_TEST(test_bench)
 }
 END_TEST
 
+static void daemon_start_copy(void)
+{
+    g_rules_copy = true;
+    daemon_start();
+}
+
+/* A reload whose ruleset does not load is refused (78, EX_CONFIG); the old
+ * ruleset keeps serving. */
+START_TEST(test_reload_refused)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/rules/plan.clp", g_dir);
+    FILE *f = fopen(path, "a");
+    ck_assert_ptr_nonnull(f);
+    fputs("\n(defrule broken-on-purpose\n", f);
+    ck_assert_int_eq(fclose(f), 0);
+    struct run r;
+    SUIT(&r, "reload", "--socket", g_sock);
+    expect_status(&r, 78);
+    ck_assert_msg(strstr(r.err, "suit: reload failed: "), "%s", r.err);
+    run_free(&r);
+    SUIT(&r, "check", "--socket", g_sock, BASE);
+    expect_status(&r, 0);
+    run_free(&r);
+}
+END_TEST
+
 static void daemon_start_token(void)
 {
+    g_rules_copy = false;
     g_with_token = true;
     daemon_start();
 }
@@ -1128,6 +1174,11 @@ int main(void)
         tcase_add_test(tc, test_color_on_terminal);
         tcase_add_test(tc, test_bench);
         tcase_add_test(tc, test_default_own_socket);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("reload_refused");
+        tcase_add_unchecked_fixture(tc, daemon_start_copy, daemon_stop);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_reload_refused);
         suite_add_tcase(s, tc);
         tc = tcase_create("token");
         tcase_add_unchecked_fixture(tc, daemon_start_token, daemon_stop);
