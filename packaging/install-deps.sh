@@ -7,9 +7,11 @@
 # lists are missing or stale. Works as root; uses sudo otherwise.
 set -eu
 
+# systemd: its systemd-socket-activate runs the socket-activation test
+# (tests/packaging/socket_activation.sh); nothing is started by installing it.
 PKGS="build-essential cmake pkg-config git
 libuv1-dev libclips-dev libmsgpack-dev check libjansson-dev libinih-dev
-libsystemd-dev nettle-dev python3"
+libsystemd-dev nettle-dev python3 systemd"
 
 PKGS="$PKGS $*"
 
