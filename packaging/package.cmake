@@ -6,10 +6,11 @@
 # packaging/test-package.sh does this with Debian's hardening flags, then
 # inspects, installs, runs and purges the package.
 #
-# The binaries and the ruleset are installed by daemon/ and client/; this file
-# adds what only a system installation needs: the unit, the configuration,
-# the man pages and the Debian metadata.  Included last from the top-level
-# CMakeLists.txt, so it sees every target.
+# The binaries and the ruleset are installed by daemon/, client/ and bench/;
+# this file adds what only a system installation needs: the units, the
+# suitd group, the configuration, the man pages, the documentation and the
+# Debian metadata.  Included last from the top-level CMakeLists.txt, so it
+# sees every target.
 
 include(GNUInstallDirs)
 
@@ -22,34 +23,51 @@ set(SUITD_DEB_REVISION 1)
 set(SUITD_DEB_VERSION "${PROJECT_VERSION}-${SUITD_DEB_REVISION}")
 
 # GNUInstallDirs maps sysconfdir to /etc for the /usr prefix, the one a .deb
-# uses.  The unit directory follows Debian 12 (/lib, not /usr/lib).
+# uses.  The unit directory follows Debian 12 (/lib, not /usr/lib);
+# sysusers.d files live under /usr/lib there.
 set(SUITD_CONF_DIR ${CMAKE_INSTALL_FULL_SYSCONFDIR}/suitd)
 if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
   set(SUITD_UNIT_DIR /lib/systemd/system)
 else()
   set(SUITD_UNIT_DIR ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 endif()
+set(SUITD_SYSUSERS_DIR ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d)
+set(SUITD_DOC_DIR ${CMAKE_INSTALL_DATADIR}/doc/suitd)
 
-# Man pages are shipped compressed with gzip -9n (no name, no timestamp) so
-# the package is reproducible.  suit.1 comes from the client's author and is
-# skipped, with a note, until it exists.
-set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1)
-set(_suitd_man_outputs)
-foreach(page IN LISTS SUITD_MAN_PAGES)
-  if(NOT EXISTS ${SUITD_PKG_DIR}/${page})
-    message(STATUS "packaging: ${page} not written yet; the package omits it")
-    continue()
-  endif()
-  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
-  set(out ${SUITD_PKG_OUT}/${page}.gz)
+# Man pages and documentation are shipped compressed with gzip -9n (no name,
+# no timestamp) so the package is reproducible.
+set(_suitd_gz_outputs)
+function(suitd_install_gz src dest)
+  get_filename_component(name ${src} NAME)
+  string(MAKE_C_IDENTIFIER "${dest}/${name}" id)
+  set(out ${SUITD_PKG_OUT}/gz/${id}/${name}.gz)
   add_custom_command(OUTPUT ${out}
-    COMMAND gzip -9n -c ${SUITD_PKG_DIR}/${page} > ${out}
-    DEPENDS ${SUITD_PKG_DIR}/${page}
-    COMMENT "Compressing man page ${page}"
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${SUITD_PKG_OUT}/gz/${id}
+    COMMAND gzip -9n -c ${src} > ${out}
+    DEPENDS ${src}
+    COMMENT "Compressing ${name}"
     VERBATIM)
-  list(APPEND _suitd_man_outputs ${out})
-  install(FILES ${out} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+  set(_suitd_gz_outputs ${_suitd_gz_outputs} ${out} PARENT_SCOPE)
+  install(FILES ${out} DESTINATION ${dest})
+endfunction()
+
+set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1 suit-bench.1)
+foreach(page IN LISTS SUITD_MAN_PAGES)
+  string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
+  suitd_install_gz(${SUITD_PKG_DIR}/${page} ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
+
+# /usr/share/doc/suitd: what an operator, an integrator and a rule author
+# read (README.md, SECURITY.md, PROTOCOL.md; rules/ with the guide, the
+# engine contract and the clinical reference).  The example patient stays
+# uncompressed: suit check -f reads it as it is.
+foreach(doc README.md SECURITY.md proto/PROTOCOL.md)
+  suitd_install_gz(${CMAKE_SOURCE_DIR}/${doc} ${SUITD_DOC_DIR})
+endforeach()
+foreach(doc README.md REFERENCE.md CONTRACT.md)
+  suitd_install_gz(${CMAKE_SOURCE_DIR}/rules/${doc} ${SUITD_DOC_DIR}/rules)
+endforeach()
+install(FILES ${CMAKE_SOURCE_DIR}/examples/patient.json DESTINATION ${SUITD_DOC_DIR}/examples)
 
 configure_file(${SUITD_PKG_DIR}/changelog.Debian.in
                ${SUITD_PKG_OUT}/changelog.Debian @ONLY)
@@ -58,7 +76,7 @@ add_custom_command(OUTPUT ${SUITD_PKG_OUT}/changelog.Debian.gz
   DEPENDS ${SUITD_PKG_OUT}/changelog.Debian
   VERBATIM)
 add_custom_target(suitd-package-files ALL
-  DEPENDS ${_suitd_man_outputs} ${SUITD_PKG_OUT}/changelog.Debian.gz)
+  DEPENDS ${_suitd_gz_outputs} ${SUITD_PKG_OUT}/changelog.Debian.gz)
 
 # A stripped install (cpack, cmake --install --strip) also drops the compiler
 # identification sections, as dh_strip does.  Runs after the daemon's and the
@@ -66,7 +84,8 @@ add_custom_target(suitd-package-files ALL
 if(CMAKE_OBJCOPY)
   install(CODE "
     if(CMAKE_INSTALL_DO_STRIP)
-      foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\")
+      foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\"
+                \"${CMAKE_INSTALL_BINDIR}/suit-bench\")
         set(p \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/\${f}\")
         if(EXISTS \"\${p}\")
           execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment
@@ -80,11 +99,14 @@ if(CMAKE_OBJCOPY)
     endif()")
 endif()
 
-install(FILES ${SUITD_PKG_DIR}/suitd.service DESTINATION ${SUITD_UNIT_DIR})
+install(FILES ${SUITD_PKG_DIR}/suitd.service ${SUITD_PKG_DIR}/suitd.socket
+        DESTINATION ${SUITD_UNIT_DIR})
+install(FILES ${SUITD_PKG_DIR}/suitd.sysusers DESTINATION ${SUITD_SYSUSERS_DIR}
+        RENAME suitd.conf)
 install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
         DESTINATION ${SUITD_CONF_DIR})
 install(FILES ${SUITD_PKG_DIR}/copyright ${SUITD_PKG_OUT}/changelog.Debian.gz
-        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/suitd)
+        DESTINATION ${SUITD_DOC_DIR})
 if(EXISTS ${SUITD_PKG_DIR}/lintian-overrides)
   install(FILES ${SUITD_PKG_DIR}/lintian-overrides
           DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
@@ -109,8 +131,10 @@ or incomplete), each finding with its reason and source, the side effects
 that apply, a course plan with a cost range, and aftercare.
 
 The package holds the daemon suitd, with its rule-author tools (check, test,
-assess), the command-line client suit, the micro-needling ruleset in CLIPS
-with its test cases, and a hardened systemd unit.
+assess), the command-line client suit, the load generator suit-bench, the
+micro-needling ruleset in CLIPS with its test cases and its clinical
+reference, and hardened systemd units: a socket unit (a Unix socket for the
+suitd group, loopback TCP) and the service.
 
 suitd is decision support for licensed professionals; the decision stays
 with the clinician.")

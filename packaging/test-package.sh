@@ -1,7 +1,9 @@
 #!/bin/sh
 # test-package.sh: build the suitd Debian package, inspect it, install it on
 # this machine, run the installed daemon against the installed ruleset, query
-# it with the installed client, then purge it and check nothing is left.
+# it with the installed client, run it the way its units say (socket
+# activation, the suitd group, ExecReload=), then purge it and check nothing
+# is left.
 #
 # usage: sh packaging/test-package.sh [--lintian] [--keep]
 #   --lintian  install lintian if missing and fail on its errors and warnings
@@ -9,8 +11,11 @@
 #   --keep     leave the package installed at the end
 #
 # Runs as root (or through sudo for the apt/dpkg steps).  Builds in build-pkg/.
-# No systemd is needed: the daemon is started by hand on a private socket.
-# Exits non-zero on the first failure.
+# No running systemd is needed: the daemon is started by hand on a private
+# socket, then under systemd-socket-activate(1) on the units' own addresses
+# (/run/suitd/suitd.sock and 127.0.0.1:7433, which must be free), standing in
+# for suitd.socket and suitd.service.  It creates two throw-away users for
+# the group checks and removes them.  Exits non-zero on the first failure.
 set -eu
 # A test rig run as root: its daemons use root-owned temporary directories,
 # so let them stay root (suitd otherwise refuses root without --user).
@@ -40,16 +45,32 @@ ok() { echo "  ok: $*"; }
 TMP=$(mktemp -d)
 daemon_pid=""
 notify_pid=""
+activated_pid=""
+made_run_dir=0
+test_users=""
+policy_backup=""
 installed=0
 cleanup() {
     status=$?
-    if [ -n "$daemon_pid" ] && kill -0 "$daemon_pid" 2>/dev/null; then
-        kill "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-    fi
+    for p in $daemon_pid $activated_pid; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill "$p" 2>/dev/null || true
+            wait "$p" 2>/dev/null || true
+        fi
+    done
     if [ -n "$notify_pid" ]; then
         kill "$notify_pid" 2>/dev/null || true
     fi
+    if [ -n "$policy_backup" ] && [ -f "$policy_backup" ]; then
+        $SUDO cp "$policy_backup" /etc/suitd/policy.ini || true
+    fi
+    if [ "$made_run_dir" -eq 1 ]; then
+        $SUDO rm -f /run/suitd/suitd.sock
+        $SUDO rmdir /run/suitd 2>/dev/null || true
+    fi
+    for u in $test_users; do
+        $SUDO userdel "$u" >/dev/null 2>&1 || true
+    done
     if [ "$installed" -eq 1 ] && [ "$keep" -eq 0 ]; then
         $SUDO dpkg --purge suitd >/dev/null 2>&1 || true
     fi
@@ -96,12 +117,21 @@ for key in socket listen token_file rules policy workers max_connections \
     grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
 done
 ok "suitd.conf and suitd.conf(5) document every setting"
-for page in packaging/suitd.8 packaging/suitd.conf.5 packaging/suit.1; do
+for page in packaging/suitd.8 packaging/suitd.conf.5 packaging/suit.1 packaging/suit-bench.1; do
     [ -f "$page" ] || fail "$page is missing"
     warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
     [ -z "$warnings" ] || { echo "$warnings" >&2; fail "groff warnings in $page"; }
 done
 ok "man pages format without groff warnings"
+# systemd bounds ExecReload= by TimeoutStartSec=: it must outlast suit
+# reload's own --timeout, so that suit's message says what happened.
+reload_wait=$(sed -n 's/^ExecReload=.* --timeout \([0-9]*\).*/\1/p' packaging/suitd.service)
+start_timeout=$(sed -n 's/^TimeoutStartSec=\([0-9]*\)s$/\1/p' packaging/suitd.service)
+[ -n "$reload_wait" ] && [ -n "$start_timeout" ] || fail "suitd.service: no ExecReload= --timeout or TimeoutStartSec="
+[ "$start_timeout" -gt "$reload_wait" ] || fail "TimeoutStartSec=${start_timeout}s does not outlast suit reload --timeout $reload_wait"
+grep -q "^#define CLI_RELOAD_TIMEOUT_S $reload_wait\.0\$" client/cli_args.h \
+    || fail "suit reload's default timeout differs from the unit's --timeout $reload_wait"
+ok "reload: suit waits ${reload_wait} s, systemd ${start_timeout} s"
 
 # --------------------------------------------------------------------------
 step "build the package"
@@ -114,8 +144,8 @@ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/u
     -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >"$TMP/configure.log" 2>&1 \
     || { cat "$TMP/configure.log" >&2; fail "cmake configure"; }
 # Only what the package holds: the tests are built and run by CI elsewhere.
-cmake --build "$BUILD" -j2 --target suitd suit suitd-package-files \
-    || fail "cmake --build (suitd, suit)"
+cmake --build "$BUILD" -j2 --target suitd suit suit-bench suitd-package-files \
+    || fail "cmake --build (suitd, suit, suit-bench)"
 rm -f "$BUILD"/suitd_*.deb
 (cd "$BUILD" && cpack -G DEB) >"$TMP/cpack.log" 2>&1 || { cat "$TMP/cpack.log" >&2; fail "cpack -G DEB"; }
 if grep -E "dpkg-shlibdeps: warning|could avoid a useless dependency" "$TMP/cpack.log" >&2; then
@@ -144,7 +174,7 @@ case "$depends" in
 esac
 # Every dependency must provide a library that suitd or suit really loads.
 dpkg-deb -x "$DEB" "$TMP/root"
-needed=$(for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
+needed=$(for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench"; do
     objdump -p "$f" | sed -n 's/^ *NEEDED *//p'; done | sort -u)
 echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//' | while read -r dep; do
     [ -n "$dep" ] || continue
@@ -165,11 +195,18 @@ printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n' | diff -u - "$TMP/conffi
 ok "control archive: md5sums, conffiles, maintainer scripts"
 
 dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
-expect="/usr/sbin/suitd /usr/bin/suit /usr/share/suitd/rules/manifest.ini
-/usr/share/suitd/rules/policy.clp /etc/suitd/suitd.conf /etc/suitd/policy.ini
-/lib/systemd/system/suitd.service /usr/share/man/man8/suitd.8.gz
+DOCS="/usr/share/doc/suitd/README.md.gz /usr/share/doc/suitd/SECURITY.md.gz
+/usr/share/doc/suitd/PROTOCOL.md.gz /usr/share/doc/suitd/rules/README.md.gz
+/usr/share/doc/suitd/rules/REFERENCE.md.gz /usr/share/doc/suitd/rules/CONTRACT.md.gz
+/usr/share/doc/suitd/examples/patient.json"
+expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini
+/usr/share/suitd/rules/policy.clp /usr/share/suitd/rules/REFERENCE.md
+/etc/suitd/suitd.conf /etc/suitd/policy.ini
+/lib/systemd/system/suitd.service /lib/systemd/system/suitd.socket
+/usr/lib/sysusers.d/suitd.conf /usr/share/man/man8/suitd.8.gz
 /usr/share/man/man5/suitd.conf.5.gz /usr/share/man/man1/suit.1.gz
-/usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz"
+/usr/share/man/man1/suit-bench.1.gz
+/usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz $DOCS"
 for f in $expect; do
     grep -q " $f\$" "$TMP/contents" || fail "package lacks $f"
 done
@@ -177,19 +214,19 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini)|lib/systemd/system/suitd\.service|usr/share/man/man[158]/[a-z.]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini)|lib/systemd/system/suitd\.(service|socket)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
-printf '/usr/bin/suit\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd and suit"
+printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit and suit-bench"
 awk '$2 != "root/root" {print}' "$TMP/contents" | grep . && fail "files not owned by root/root"
-for gz in "$TMP"/root/usr/share/man/man*/*.gz "$TMP"/root/usr/share/doc/suitd/changelog.Debian.gz; do
+for gz in "$TMP"/root/usr/share/man/man*/*.gz $(find "$TMP/root/usr/share/doc/suitd" -name '*.gz'); do
     # gzip -n: no original name (FLG bit 3) and a zero timestamp.
     hdr=$(od -An -tx1 -N8 "$gz" | tr -d ' \n')
     [ "$(echo "$hdr" | cut -c7-8)" = 00 ] || fail "$gz stores a file name (not gzip -n)"
     [ "$(echo "$hdr" | cut -c9-16)" = 00000000 ] || fail "$gz stores a timestamp (not gzip -n)"
     gzip -t "$gz" || fail "$gz is not valid gzip"
 done
-for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
+for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench"; do
     readelf -S "$f" | grep -q '\.symtab' && fail "$f is not stripped"
     # Debian's hardening: PIE, full RELRO (relro + bindnow), fortified calls.
     readelf -h "$f" | grep -q 'Type: *DYN' || fail "$f is not PIE"
@@ -197,7 +234,14 @@ for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit"; do
     readelf -d "$f" | grep -q 'BIND_NOW' || fail "$f lacks BIND_NOW"
     readelf -W --dyn-syms "$f" | grep -q '__[a-z]*_chk' || fail "$f uses no fortified functions"
 done
-ok "contents: binaries (stripped, PIE, full RELRO, fortified), ruleset, unit, conffiles, man pages, copyright, changelog"
+# The documentation the README promises, readable as shipped.
+for f in $DOCS; do
+    case "$f" in
+        *.gz) zcat "$TMP/root$f" | head -n 1 | grep -q '^# ' || fail "$f does not start with a Markdown title" ;;
+    esac
+done
+cmp -s "$TMP/root/usr/lib/sysusers.d/suitd.conf" packaging/suitd.sysusers || fail "sysusers.d/suitd.conf is not packaging/suitd.sysusers"
+ok "contents: binaries (stripped, PIE, full RELRO, fortified), ruleset, units, sysusers.d, conffiles, man pages, documentation, copyright, changelog"
 
 if command -v lintian >/dev/null 2>&1; then
     step "lintian"
@@ -214,23 +258,27 @@ if dpkg-query -W -f='${Status}' suitd 2>/dev/null | grep -q "ok installed"; then
 fi
 installed=1
 $SUDO apt-get install -y -q --no-install-recommends "$DEB" || fail "apt-get install $DEB"
-for f in /usr/sbin/suitd /usr/bin/suit /usr/share/suitd/rules/manifest.ini \
-    /etc/suitd/suitd.conf /etc/suitd/policy.ini /lib/systemd/system/suitd.service; do
+for f in /usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini \
+    /etc/suitd/suitd.conf /etc/suitd/policy.ini /lib/systemd/system/suitd.service \
+    /lib/systemd/system/suitd.socket /usr/lib/sysusers.d/suitd.conf; do
     [ -e "$f" ] || fail "$f not installed"
 done
+getent group suitd >/dev/null || fail "postinst did not create the suitd group (systemd-sysusers)"
+ok "postinst created the system group suitd (gid $(getent group suitd | cut -d: -f3))"
 # Minimal images (Docker's debian) tell dpkg to drop man pages on unpack.
 if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
     echo "  (dpkg here excludes /usr/share/man: man page check skipped)"
 else
     man -w suitd >/dev/null && man -w suitd.conf >/dev/null && man -w suit >/dev/null \
-        || fail "man cannot find suitd(8), suitd.conf(5) or suit(1)"
+        && man -w suit-bench >/dev/null \
+        || fail "man cannot find suitd(8), suitd.conf(5), suit(1) or suit-bench(1)"
 fi
 # Reinstalling runs postinst with a previous version, the upgrade path.
 $SUDO dpkg -i "$DEB" >/dev/null || fail "reinstall (upgrade path)"
 ok "installed $(dpkg-query -W -f='${Package} ${Version}' suitd)"
 if command -v systemd-analyze >/dev/null 2>&1; then
-    systemd-analyze verify /lib/systemd/system/suitd.service \
-        || fail "systemd-analyze verify of the installed unit"
+    systemd-analyze verify /lib/systemd/system/suitd.socket /lib/systemd/system/suitd.service \
+        || fail "systemd-analyze verify of the installed units"
     systemd-analyze security --offline=true /lib/systemd/system/suitd.service | tail -n 1
 fi
 
@@ -291,14 +339,14 @@ ok "sd_notify READY=1 received"
 rc=0
 /usr/bin/suit --socket "$SOCK" check --json --age 34 --pregnant no --breastfeeding no \
     --fitzpatrick 2 --area face --indication acne-scars >"$TMP/result.json" || rc=$?
-# Exit status is the verdict class (0 suitable .. 5 incomplete, see suit(1));
-# 64 and above are usage, connection and protocol errors.
+# Exit status is the verdict class (0 suitable .. 5 contraindicated, see
+# suit(1)); 64 and above are usage, connection and protocol errors.
 [ "$rc" -le 5 ] || { cat "$TMP/result.json" >&2; fail "suit check --json exited $rc"; }
 python3 - "$TMP/result.json" "$rc" <<'EOF' || fail "suit check --json did not return a result"
 import json, sys
 r = json.load(open(sys.argv[1]))
-codes = {"suitable": 0, "suitable-with-precautions": 1, "defer": 2, "refer": 3,
-         "contraindicated": 4, "incomplete": 5}
+codes = {"suitable": 0, "suitable-with-precautions": 1, "incomplete": 2, "defer": 3,
+         "refer": 4, "contraindicated": 5}
 assert r["verdict"] in codes, r["verdict"]
 assert codes[r["verdict"]] == int(sys.argv[2]), ("exit status", sys.argv[2], "for", r["verdict"])
 print("  verdict:", r["verdict"], "| findings:", len(r.get("findings", [])))
@@ -308,7 +356,7 @@ rc=0
 /usr/bin/suit --socket "$SOCK" check --age 30 --pregnant yes --breastfeeding no \
     --fitzpatrick 3 --area face --indication acne-scars >"$TMP/report.txt" || rc=$?
 head -n 5 "$TMP/report.txt"
-[ "$rc" -eq 4 ] || fail "suit check of a pregnant patient exited $rc, not 4 (contraindicated)"
+[ "$rc" -eq 5 ] || fail "suit check of a pregnant patient exited $rc, not 5 (contraindicated)"
 grep -qi "contraindicated" "$TMP/report.txt" || fail "pregnant patient not reported contraindicated"
 ok "suit ping and suit check answered by the installed daemon"
 
@@ -337,6 +385,134 @@ daemon_pid=""
 wait "$notify_pid" 2>/dev/null || true
 grep -q "STOPPING=1" "$TMP/notify.txt" || fail "no STOPPING=1 on NOTIFY_SOCKET"
 ok "SIGTERM: clean exit, socket removed"
+
+# --------------------------------------------------------------------------
+step "the units: socket activation, the suitd group, ExecReload="
+# systemd is not running here, so systemd-socket-activate(1) stands in for
+# it, with what the installed units say: suitd.socket's ListenStream= (both
+# are bound, and the daemon is started on the first connection with both,
+# LISTEN_FDS=2), its SocketGroup=/SocketMode=/DirectoryMode= (applied by
+# hand: systemd-socket-activate cannot), and suitd.service's ExecStart= run
+# as an unprivileged user (nobody, for the DynamicUser=).
+command -v systemd-socket-activate >/dev/null 2>&1 || fail "systemd-socket-activate missing (package systemd)"
+unit_get() { sed -n "s/^$2=//p" "/lib/systemd/system/$1"; }
+listens=$(unit_get suitd.socket ListenStream)
+sock_group=$(unit_get suitd.socket SocketGroup)
+sock_mode=$(unit_get suitd.socket SocketMode)
+dir_mode=$(unit_get suitd.socket DirectoryMode)
+exec_start=$(unit_get suitd.service ExecStart)
+exec_reload=$(unit_get suitd.service ExecReload | sed 's/^+//')
+[ "$listens" = "/run/suitd/suitd.sock
+127.0.0.1:7433" ] || fail "suitd.socket listens on: $listens"
+[ "$sock_group" = suitd ] && [ "$sock_mode" = 0660 ] || fail "suitd.socket: SocketGroup=$sock_group SocketMode=$sock_mode"
+[ -n "$exec_start" ] && [ -n "$exec_reload" ] || fail "suitd.service lacks ExecStart= or ExecReload="
+if [ -e /run/suitd/suitd.sock ] || python3 -c 'import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", 7433)) != 0)'; then
+    fail "/run/suitd/suitd.sock or 127.0.0.1:7433 is in use: stop the daemon there first"
+fi
+
+# Two throw-away users: one in the suitd group, one not.
+for u in suittest-member suittest-other; do
+    $SUDO userdel "$u" >/dev/null 2>&1 || true
+done
+$SUDO useradd --system --no-create-home --shell /usr/sbin/nologin --groups suitd suittest-member
+$SUDO useradd --system --no-create-home --shell /usr/sbin/nologin suittest-other
+test_users="suittest-member suittest-other"
+as_user() { u=$1; shift; $SUDO runuser -u "$u" -- env -u SUIT_ADDR -u XDG_RUNTIME_DIR "$@"; }
+
+# A packaged system with no daemon running: suit says how to start it.
+rc=0
+as_user suittest-other /usr/bin/suit ping >"$TMP/none.out" 2>"$TMP/none.err" || rc=$?
+cat "$TMP/none.err"
+[ "$rc" -eq 69 ] || fail "suit ping with no daemon exited $rc, not 69"
+grep -q "^suit: suitd is not running: start it with: systemctl start suitd$" "$TMP/none.err" \
+    || fail "suit ping with no daemon does not say 'systemctl start suitd'"
+ok "no daemon: suit says systemctl start suitd (exit 69)"
+
+made_run_dir=1
+$SUDO mkdir -p -m "$dir_mode" /run/suitd
+set --
+for l in $listens; do set -- "$@" -l "$l"; done
+$SUDO systemd-socket-activate "$@" setpriv --reuid=nobody --regid=nogroup --clear-groups \
+    $exec_start >"$TMP/activated.log" 2>&1 &
+activated_pid=$!
+i=0
+until [ -S /run/suitd/suitd.sock ]; do
+    kill -0 "$activated_pid" 2>/dev/null || { cat "$TMP/activated.log" >&2; fail "systemd-socket-activate exited"; }
+    i=$((i + 1)); [ "$i" -le 100 ] || fail "no /run/suitd/suitd.sock after 10 s"
+    sleep 0.1
+done
+$SUDO chgrp "$sock_group" /run/suitd/suitd.sock
+$SUDO chmod "$sock_mode" /run/suitd/suitd.sock
+ls -l /run/suitd/suitd.sock
+[ "$(stat -c %G:%a /run/suitd/suitd.sock)" = "suitd:660" ] || fail "socket is not group suitd, mode 0660"
+
+# root's default is the system socket; the first connection starts the daemon.
+/usr/bin/suit --timeout 60 ping || { cat "$TMP/activated.log" >&2; fail "suit ping (root, default address)"; }
+grep -q "using 2 socket(s) from systemd" "$TMP/activated.log" || { cat "$TMP/activated.log" >&2; fail "the daemon did not take both sockets"; }
+[ "$(ps -o user= -p "$activated_pid")" = nobody ] || fail "the activated daemon does not run as nobody"
+ok "socket activation: both sockets passed, the daemon runs as nobody, root reaches it by default"
+
+# A member of the suitd group reaches the Unix socket, reload included
+# (reload never falls back to TCP, so its success proves the socket).
+as_user suittest-member /usr/bin/suit ping || fail "suit ping as a member of suitd"
+as_user suittest-member /usr/bin/suit reload || fail "suit reload as a member of suitd"
+ok "a member of the suitd group uses the Unix socket (ping, reload)"
+
+# Anyone else: reload is refused with the hint; ping falls back to TCP.
+rc=0
+as_user suittest-other /usr/bin/suit reload 2>"$TMP/other.err" || rc=$?
+cat "$TMP/other.err"
+[ "$rc" -eq 77 ] || fail "suit reload outside the group exited $rc, not 77"
+grep -q "^suit: permission denied: add yourself to the suitd group, or use SUIT_ADDR=127.0.0.1:7433$" \
+    "$TMP/other.err" || fail "no 'add yourself to the suitd group' hint"
+as_user suittest-other /usr/bin/suit ping 2>"$TMP/other.err" || fail "suit ping outside the group (TCP fallback)"
+[ ! -s "$TMP/other.err" ] || { cat "$TMP/other.err" >&2; fail "the TCP fallback printed errors"; }
+as_user suittest-other env SUIT_ADDR=127.0.0.1:7433 /usr/bin/suit info >/dev/null || fail "SUIT_ADDR=127.0.0.1:7433 suit info"
+ok "outside the group: reload refused with the group hint (77), ping over the TCP fallback"
+
+# systemctl reload suitd runs ExecReload=: synchronous, and it fails when
+# the reload is refused.
+$SUDO $exec_reload || fail "ExecReload= ($exec_reload)"
+/usr/bin/suit stats --json >"$TMP/stats2.json" || fail "suit stats"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["reloads"]; sys.exit(0 if r["ok"] == 2 and r["failed"] == 0 else "reloads: %r" % r)' \
+    "$TMP/stats2.json" || fail "ExecReload= did not reload"
+policy_backup=$TMP/policy.ini.orig
+cp /etc/suitd/policy.ini "$policy_backup"
+printf '[policy]\nno-such-parameter = 1\n' | $SUDO tee /etc/suitd/policy.ini >/dev/null
+rc=0
+$SUDO $exec_reload 2>"$TMP/refused.err" || rc=$?
+cat "$TMP/refused.err"
+[ "$rc" -eq 78 ] || fail "ExecReload= of a refused policy exited $rc, not 78"
+grep -q "suit: reload failed: " "$TMP/refused.err" || fail "the refused reload does not say why"
+$SUDO cp "$policy_backup" /etc/suitd/policy.ini
+policy_backup=""
+$SUDO $exec_reload >/dev/null || fail "ExecReload= after restoring policy.ini"
+ok "ExecReload= waits for the outcome: 0 on success, 78 (and why) when refused"
+
+# The documentation and the example patient, as installed.
+rc=0
+/usr/bin/suit check -f /usr/share/doc/suitd/examples/patient.json >"$TMP/example.txt" || rc=$?
+[ "$rc" -le 5 ] || fail "suit check -f examples/patient.json exited $rc"
+head -n 1 "$TMP/example.txt"
+ok "the example patient in /usr/share/doc/suitd/examples is assessed"
+
+# suit bench runs the installed suit-bench, which finds the daemon as suit does.
+/usr/bin/suit bench --method ping -n 200 --json >"$TMP/bench.json" || fail "suit bench"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["address"] == "unix:/run/suitd/suitd.sock" else "address %s" % r["address"])' \
+    "$TMP/bench.json" || fail "suit-bench did not find the system socket"
+/usr/bin/suit-bench -n 100 >/dev/null || fail "suit-bench (assess, the installed ruleset's cases)"
+ok "suit bench and suit-bench reach the system daemon by default"
+
+$SUDO kill -TERM "$activated_pid"
+rc=0
+wait "$activated_pid" || rc=$?
+activated_pid=""
+[ "$rc" -eq 0 ] || { cat "$TMP/activated.log" >&2; fail "activated suitd exited $rc on SIGTERM"; }
+[ -S /run/suitd/suitd.sock ] || fail "the daemon removed the socket that systemd owns"
+$SUDO rm -f /run/suitd/suitd.sock
+$SUDO rmdir /run/suitd
+made_run_dir=0
+ok "SIGTERM: clean exit; the socket stays for systemd (RemoveOnStop=) to remove"
 
 # --------------------------------------------------------------------------
 step "system calls against the unit's SystemCallFilter="
@@ -382,14 +558,20 @@ installed=0
 if dpkg-query -W -f='${Status}' suitd 2>/dev/null | grep -q "installed"; then
     fail "dpkg still knows suitd: $(dpkg-query -W -f='${Status}' suitd)"
 fi
-for f in /usr/sbin/suitd /usr/bin/suit /usr/share/suitd /etc/suitd \
-    /lib/systemd/system/suitd.service /usr/share/doc/suitd \
+for f in /usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd /etc/suitd \
+    /lib/systemd/system/suitd.service /lib/systemd/system/suitd.socket \
+    /usr/lib/sysusers.d/suitd.conf /usr/share/doc/suitd \
     /usr/share/man/man8/suitd.8.gz /usr/share/man/man5/suitd.conf.5.gz \
-    /usr/share/man/man1/suit.1.gz /usr/share/lintian/overrides/suitd \
+    /usr/share/man/man1/suit.1.gz /usr/share/man/man1/suit-bench.1.gz \
+    /usr/share/lintian/overrides/suitd \
     /etc/systemd/system/multi-user.target.wants/suitd.service \
+    /etc/systemd/system/sockets.target.wants/suitd.socket \
     /var/lib/systemd/deb-systemd-helper-enabled/suitd.service.dsh-also \
+    /var/lib/systemd/deb-systemd-helper-enabled/suitd.socket.dsh-also \
     /var/lib/systemd/deb-systemd-helper-enabled/multi-user.target.wants/suitd.service \
-    /var/lib/systemd/deb-systemd-helper-masked/suitd.service; do
+    /var/lib/systemd/deb-systemd-helper-enabled/sockets.target.wants/suitd.socket \
+    /var/lib/systemd/deb-systemd-helper-masked/suitd.service \
+    /var/lib/systemd/deb-systemd-helper-masked/suitd.socket; do
     [ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f left after purge"
 done
-ok "purged: no file of suitd left"
+ok "purged: no file of suitd left (the suitd group stays, as Debian keeps system groups)"
