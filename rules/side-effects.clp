@@ -102,6 +102,12 @@
   (assert (side-effect (effect "infection") (kind serious) (likelihood uncommon)
             (note "Raised because home rollers are hard to clean and dull quickly (FDA, AAD)."))))
 
+(defrule side-effects-infection-home-rf
+  (patient (setting home-rf))
+  =>
+  (assert (side-effect (effect "infection") (kind serious) (likelihood uncommon)
+            (note "Raised because home devices are hard to keep clean and are used without a professional's asepsis (FDA, AAD)."))))
+
 (defrule side-effects-infection-immune
   (patient)
   (or (exists (condition (name immunosuppression|hiv|chemotherapy)))

@@ -11,7 +11,7 @@
   (slot fitzpatrick (type INTEGER) (default 0))          ; 0 = missing
   (slot area (type SYMBOL) (default unknown))            ; canonical area, unknown = missing
   (slot indication (type SYMBOL) (default unknown))      ; canonical indication, unknown = missing
-  (slot setting (type SYMBOL) (allowed-symbols clinic home-roller) (default clinic))
+  (slot setting (type SYMBOL) (allowed-symbols clinic home-roller home-rf) (default clinic))
   (slot needle-depth-mm (type NUMBER) (default -1.0)))   ; -1.0 = not given
 
 (deftemplate condition
