@@ -10,9 +10,3 @@ suitd_check_test(test_engine_match ${CMAKE_CURRENT_LIST_DIR}/test_match.c)
 target_link_libraries(test_engine_match PRIVATE suitengine)
 target_compile_definitions(test_engine_match PRIVATE
   ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
-
-# The linter's weak-evidence check (engine_lint.c).
-suitd_check_test(test_engine_lint_evidence ${CMAKE_CURRENT_LIST_DIR}/test_lint_evidence.c)
-target_link_libraries(test_engine_lint_evidence PRIVATE suitengine)
-target_compile_definitions(test_engine_lint_evidence PRIVATE
-  ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
