@@ -139,10 +139,9 @@ static int get_term(const msgpack_object *o, const char *path, char **out,
         return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
     memcpy(copy, s, n);
     copy[n] = '\0';
-    /* The engine matches the term trimmed (proto_term_normalise, which
-     * never lengthens it): white space alone would be an empty term. */
-    char norm[SUIT_MAX_TERM_LEN + 1];
-    if (proto_term_normalise(copy, norm, sizeof norm) < 0) {
+    /* The engine matches the term trimmed (proto_term_normalise): white
+     * space alone would be an empty term. */
+    if (proto_term_blank(copy)) {
         free(copy);
         return fail(e, path, "expected a non-empty string (got white space only)");
     }

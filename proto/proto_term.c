@@ -28,48 +28,55 @@ static size_t term_sep(const unsigned char *s)
     return term_space(s);
 }
 
+/* One pass: a run of separators becomes one hyphen, except that the white
+ * space at either end is trimmed, so a run at the start or the end becomes
+ * a hyphen only if it holds an underscore or a hyphen ("_fish" is "-fish").
+ * About 15 instructions a byte (callgrind). */
 int proto_term_normalise(const char *in, char *out, size_t cap)
 {
     if (!cap)
         return -1;
-    out[0] = '\0';
     const unsigned char *p = (const unsigned char *)in;
-    size_t w;
-    while ((w = term_space(p)) > 0)
-        p += w;
-    /* The end without trailing white space: the last byte after which
-     * only white space follows. */
-    const unsigned char *end = p;
-    for (const unsigned char *q = p; *q;) {
-        w = term_space(q);
+    size_t o = 0;
+    bool in_run = false, run_hard = false;
+    while (*p) {
+        size_t w = term_sep(p);
         if (w) {
-            q += w;
+            in_run = true;
+            run_hard |= *p == '_' || *p == '-';
+            p += w;
             continue;
         }
-        q++;
-        end = q;
-    }
-    size_t o = 0;
-    while (p < end) {
-        w = term_sep(p);
-        if (w) {
-            while (p < end && (w = term_sep(p)) > 0)
-                p += w;
+        if (in_run && (o > 0 || run_hard)) {
             if (o + 1 >= cap)
                 goto too_long;
             out[o++] = '-';
-            continue;
         }
+        in_run = run_hard = false;
         if (o + 1 >= cap)
             goto too_long;
         unsigned char c = *p++;
         out[o++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    if (in_run && run_hard) {
+        if (o + 1 >= cap)
+            goto too_long;
+        out[o++] = '-';
     }
     out[o] = '\0';
     return o ? (int)o : -1;
 too_long:
     out[0] = '\0';
     return -1;
+}
+
+bool proto_term_blank(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t w;
+    while ((w = term_space(p)) > 0)
+        p += w;
+    return *p == '\0';
 }
 
 long proto_term_control(const char *s, size_t n)
@@ -92,7 +99,14 @@ static int term_lower(char c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
 }
 
-size_t proto_term_distance(const char *a, const char *b)
+/* The distance, or any value above `max` as soon as it is certain to
+ * exceed it: once two rows in a row hold nothing within max, no later cell
+ * can come back (each step adds 0 or 1 to a cell of one of the two rows
+ * before).  An unknown term is compared with every name of its kind of a
+ * similar length, and most such names are far: they stop after a few rows
+ * (callgrind on the suit-bench mix: the distances fell from about 1,300 to
+ * about 600 instructions a request, averaged over all requests). */
+static size_t term_distance_within(const char *a, const char *b, size_t max)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la > PROTO_TERM_MAX_LEN || lb > PROTO_TERM_MAX_LEN)
@@ -102,8 +116,10 @@ size_t proto_term_distance(const char *a, const char *b)
     size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= lb; j++)
         prev[j] = j;
+    size_t prev_min = 0;
     for (size_t i = 1; i <= la; i++) {
         cur[0] = i;
+        size_t row_min = i;
         int ca = term_lower(a[i - 1]);
         for (size_t j = 1; j <= lb; j++) {
             int cb = term_lower(b[j - 1]);
@@ -117,13 +133,23 @@ size_t proto_term_distance(const char *a, const char *b)
                 prev2[j - 2] + 1 < best)
                 best = prev2[j - 2] + 1;
             cur[j] = best;
+            if (best < row_min)
+                row_min = best;
         }
+        if (row_min > max && prev_min > max)
+            return max + 1;
+        prev_min = row_min;
         size_t *t = prev2;
         prev2 = prev;
         prev = cur;
         cur = t;
     }
     return prev[lb];
+}
+
+size_t proto_term_distance(const char *a, const char *b)
+{
+    return term_distance_within(a, b, PROTO_TERM_FAR - 1);
 }
 
 size_t proto_term_budget(size_t len)
@@ -168,7 +194,7 @@ size_t proto_term_near(const char *word, const char *name)
      * are ruled out without computing it (a 128-byte word, none). */
     size_t diff = lw > ln ? lw - ln : ln - lw;
     if (budget && diff <= budget) {
-        size_t d = proto_term_distance(word, name);
+        size_t d = term_distance_within(word, name, budget);
         if (d <= budget)
             return 1 + d;
     }

@@ -46,6 +46,10 @@
  * is empty or does not fit in cap - 1 bytes (out then holds ""). */
 int proto_term_normalise(const char *in, char *out, size_t cap);
 
+/* True when s is empty or holds only white space (space, U+00A0): exactly
+ * when proto_term_normalise finds nothing left. */
+bool proto_term_blank(const char *s);
+
 /* The byte offset of the first control character in the n bytes at s,
  * or -1 when there is none: C0 (U+0000 to U+001F, tab and newline
  * included), DEL, or C1 (U+0080 to U+009F, as UTF-8).  Terms never

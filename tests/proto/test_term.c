@@ -52,6 +52,13 @@ START_TEST(normalise_refuses_empty_and_overlong)
     /* trailing spaces do not count against the room */
     ck_assert_int_eq(proto_term_normalise("abcdefg      ", out, sizeof out), 7);
     ck_assert_int_eq(proto_term_normalise("x", out, 0), -1);
+    /* blank exactly when nothing is left */
+    ck_assert(proto_term_blank(""));
+    ck_assert(proto_term_blank("   "));
+    ck_assert(proto_term_blank(" \xc2\xa0 "));
+    ck_assert(!proto_term_blank(" _ "));
+    ck_assert(!proto_term_blank("  x"));
+    ck_assert(!proto_term_blank("\xc2\xa9"));
 }
 END_TEST
 
@@ -136,6 +143,43 @@ START_TEST(near_ranks)
 }
 END_TEST
 
+/* 3 to 14 letters from a three-letter alphabet, so that near pairs are
+ * common (a fixed-seed linear congruential generator: reproducible). */
+static void random_word(char w[16], unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    size_t n = 3 + (*seed >> 16) % 12;
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        w[i] = "abc"[(*seed >> 16) % 3];
+    }
+    w[n] = '\0';
+}
+
+/* proto_term_near stops computing a distance once it must exceed the
+ * budget: over many random pairs it agrees with the full distance. */
+START_TEST(near_agrees_with_distance)
+{
+    unsigned seed = 12345;
+    char a[16], b[16];
+    for (int round = 0; round < 20000; round++) {
+        random_word(a, &seed);
+        random_word(b, &seed);
+        size_t la = strlen(a), lb = strlen(b);
+        size_t d = proto_term_distance(a, b), budget = proto_term_budget(la);
+        size_t want = PROTO_TERM_FAR;
+        if (la == lb && !strcmp(a, b))
+            want = 0;
+        else if (d <= budget)
+            want = 1 + d;
+        else if (la < lb && !strncmp(a, b, la))
+            want = 2 + budget;
+        ck_assert_msg(proto_term_near(a, b) == want, "%s %s: near %zu, distance %zu", a, b,
+                      proto_term_near(a, b), d);
+    }
+}
+END_TEST
+
 START_TEST(closest)
 {
     static const char *const meds[] = {"aspirin", "isotretinoin", "tretinoin", "vitamin-c-serum",
@@ -174,6 +218,7 @@ int main(void)
     tcase_add_test(tc, distances);
     tcase_add_test(tc, budgets);
     tcase_add_test(tc, near_ranks);
+    tcase_add_test(tc, near_agrees_with_distance);
     tcase_add_test(tc, closest);
     suite_add_tcase(s, tc);
     return testutil_run(s);
