@@ -97,8 +97,8 @@ int eng_env_build_files(const struct rs_file *files, size_t n, void **env,
 const struct rs_term *ruleset_find_term(const struct ruleset *rs, const char *kind,
                                         const char *name);
 
-/* A term as sent (engine_match.c): normalised (proto_term_normalise), then
- * looked up in `kind`.  Returns the term, or NULL when unrecognised; then
+/* A term as sent (engine_match.c), looked up in `kind` as sent and else in
+ * its matching form (proto_term_normalise).  Returns the term, or NULL when unrecognised; then
  * *near (when near is not NULL) is the nearest name of that kind by the
  * suggestion rule of proto_term.h, or NULL when nothing is near. */
 const struct rs_term *eng_term_match(const struct ruleset *rs, const char *kind,

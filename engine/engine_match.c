@@ -2,17 +2,19 @@
  * engine_match.c: a term as a client sent it, matched against one kind of
  * the ruleset's vocabulary.
  *
- * The text is first put in its matching form (proto_term_normalise: white
+ * A term is matched in its matching form (proto_term_normalise: white
  * space trimmed, inner runs of white space, underscores and hyphens made
- * one hyphen, ASCII case folded), so " Fish_Oil " is fish-oil.  A term that
- * is still unknown is compared with every name of its kind, synonyms
+ * one hyphen, ASCII case folded), so " Fish_Oil " is fish-oil; the text as
+ * sent is tried first, since most terms arrive in that form already.  A
+ * term that is still unknown is compared with every name of its kind, synonyms
  * included, by the protocol library's suggestion rule (proto_term.h); the
  * nearest becomes the `suggestion` of its `unrecognised` fact, and the
  * rules decide what a near miss does to the verdict (rules/verdict.clp).
  *
  * Cost: the lookup is a binary search; the near-miss scan runs only for
  * unrecognised terms and skips every name whose length alone rules it
- * out, so a 128-byte junk term costs a few hundred comparisons of lengths.
+ * out, so a 128-byte junk term costs a few hundred comparisons of lengths
+ * (an ordinary unknown term, about 15,000 instructions: callgrind).
  */
 #include <string.h>
 
