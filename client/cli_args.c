@@ -453,7 +453,7 @@ void cli_usage(FILE *out, enum cli_command cmd)
             "                              taking it now)\n"
             "  --procedure NAME:DAYS       repeatable; DAYS since the procedure\n"
             "  --allergy NAME              repeatable\n"
-            "  --setting clinic|home-roller\n"
+            "  --setting clinic|home-roller|home-rf\n"
             "  --depth MM                  needle depth, for home rollers\n"
             "  -f, --file FILE             the patient as a JSON object with the protocol's\n"
             "                              keys (see proto/PROTOCOL.md); - reads stdin.\n"

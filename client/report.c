@@ -108,7 +108,8 @@ static const struct report_verdict report_verdicts[] = {
     {"defer", "Defer", C_CYAN, NULL},
     {"refer", "Refer", C_MAGENTA, "a physician should assess this patient before treatment"},
     {"contraindicated", "Contraindicated", C_RED, "do not treat"},
-    {"incomplete", "Incomplete", C_BLUE, "required facts are missing (see below); no verdict yet"},
+    {"incomplete", "Incomplete", C_BLUE,
+     "facts are missing or must be confirmed (see below); no verdict yet"},
 };
 
 static void report_verdict_line(const struct report_ctx *r, const json_t *res,
@@ -166,6 +167,13 @@ static void report_finding(const struct report_ctx *r, const json_t *f)
     if (*id)
         fprintf(r->out, " %s[%s]%s", report_c(r, C_DIM), id, report_c(r, C_RESET));
     fputc('\n', r->out);
+    /* A near-miss term: what it probably means, from the machine-readable
+     * field, whatever the ruleset's own wording says. */
+    const char *suggestion = report_str(f, "suggestion");
+    if (*suggestion)
+        fprintf(r->out, "      %sSuggested term: %s%s (correct the term and check again; "
+                        "if it is right as sent, check it by hand)\n",
+                report_c(r, C_BOLD), suggestion, report_c(r, C_RESET));
     const char *detail = report_str(f, "detail");
     const char *action = report_str(f, "action");
     const char *source = report_str(f, "source");

@@ -20,6 +20,7 @@
 #include <clips/tmpltutl.h>
 
 #include "engine_internal.h"
+#include "proto_term.h"
 
 #define ENGINE_DEFAULT_FIRINGS 10000
 #define ENGINE_DEFAULT_DEADLINE_MS 1000
@@ -43,6 +44,8 @@ static const char *const aftercare_slots[AS_N] = {"order", "text"};
 
 struct eng_out_slots {
     short finding[FS_N], side_effect[SS_N], plan[PS_N], aftercare[AS_N];
+    /* optional slots: 0 when the ruleset's template has none */
+    short finding_suggestion;
 };
 
 struct engine {
@@ -61,6 +64,9 @@ struct engine {
     bool reset_each;
     bool dirty;                /* the next request must reset first */
     bool has_settings;         /* the ruleset has a `setting` vocabulary */
+    /* The ruleset's `unrecognised` template has a `suggestion` slot (an
+     * older ruleset without one sees every unknown term without it). */
+    bool has_suggestion;
     void *t_patient, *t_condition, *t_medication, *t_procedure, *t_allergy;
     void *t_unrecognised, *t_missing, *t_policy;
     void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
@@ -278,6 +284,9 @@ static int find_slots(void *env, void *tmpl, const char *tname, const char *cons
 static int resolve_out_slots(struct engine *e, struct proto_error *err)
 {
     struct eng_out_slots *s = &e->slots;
+    if (!FindSlot(e->t_finding, EnvAddSymbol(e->env, "suggestion"), &s->finding_suggestion) ||
+        s->finding_suggestion < 1)
+        s->finding_suggestion = 0;
     int rc = find_slots(e->env, e->t_finding, "finding", finding_slots, FS_N, s->finding, err);
     if (!rc)
         rc = find_slots(e->env, e->t_side_effect, "side-effect", side_effect_slots, SS_N,
@@ -348,6 +357,7 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
         engine_free(e);
         return rc;
     }
+    e->has_suggestion = EnvDeftemplateSlotExistP(e->env, e->t_unrecognised, "suggestion");
     if (engine_reset(e) < 0) {
         engine_free(e);
         return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
@@ -362,13 +372,6 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
 }
 
 /* ---- assess ------------------------------------------------------------- */
-
-static void fold(char *s)
-{
-    for (; *s; s++)
-        if (*s >= 'A' && *s <= 'Z')
-            *s = (char)(*s - 'A' + 'a');
-}
 
 static int unknown_term(const struct ruleset *rs, const char *field, const char *kind,
                         const char *value, struct proto_error *err)
@@ -401,7 +404,7 @@ static int resolve_required(const struct ruleset *rs, const char *field, const c
     *out = NULL;
     if (!value)
         return 0;
-    const struct rs_term *t = ruleset_find_term(rs, kind, value);
+    const struct rs_term *t = eng_term_match(rs, kind, value, NULL);
     if (!t)
         return unknown_term(rs, field, kind, value, err);
     *out = t->canonical;
@@ -438,7 +441,10 @@ static int assert_patient(struct engine *e, const struct suit_patient *p, const 
     return finish_fact(env, f, rc);
 }
 
-static int assert_unrecognised(struct engine *e, const char *kind, const char *raw)
+/* `suggestion` is the nearest vocabulary name (NULL: nothing is near);
+ * the slot stays nil without one. */
+static int assert_unrecognised(struct engine *e, const char *kind, const char *raw,
+                               const char *suggestion)
 {
     void *f = EnvCreateFact(e->env, e->t_unrecognised);
     if (!f)
@@ -446,6 +452,8 @@ static int assert_unrecognised(struct engine *e, const char *kind, const char *r
     int rc = put_sym(e->env, f, "kind", kind);
     if (!rc)
         rc = put_str(e->env, f, "name", raw);
+    if (!rc && suggestion && e->has_suggestion)
+        rc = put_sym(e->env, f, "suggestion", suggestion);
     return finish_fact(e->env, f, rc);
 }
 
@@ -454,9 +462,10 @@ static int assert_items(struct engine *e, const struct suit_item_list *l, const 
 {
     for (size_t i = 0; i < l->len; i++) {
         const struct suit_item *it = &l->items[i];
-        const struct rs_term *t = ruleset_find_term(e->rs, kind, it->name);
+        const struct rs_term *near;
+        const struct rs_term *t = eng_term_match(e->rs, kind, it->name, &near);
         if (!t) {
-            if (assert_unrecognised(e, kind, it->name) < 0)
+            if (assert_unrecognised(e, kind, it->name, near ? near->name : NULL) < 0)
                 return -1;
             continue;
         }
@@ -594,6 +603,15 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         x->detail = slot_dup(f, fs[FS_DETAIL]);
         x->source = slot_dup(f, fs[FS_SOURCE]);
         x->action = slot_dup(f, fs[FS_ACTION]);
+        if (e->slots.finding_suggestion) {
+            x->suggestion = slot_dup(f, e->slots.finding_suggestion);
+            if (!x->suggestion)
+                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            if (!x->suggestion[0]) {   /* nil: no suggestion */
+                free(x->suggestion);
+                x->suggestion = NULL;
+            }
+        }
         char *sev = slot_dup(f, fs[FS_SEVERITY]);
         if (!x->id || !x->category || !x->summary || !x->detail || !x->source || !x->action ||
             !sev) {
@@ -791,12 +809,10 @@ static int resolve_setting(const struct engine *e, const char *value, const char
     if (e->has_settings)
         return resolve_required(e->rs, "setting", "setting", s, out, err);
     static const char *const builtin[] = {"clinic", "home-roller"};
-    char folded[32];
-    snprintf(folded, sizeof folded, "%s", s);
-    fold(folded);
+    char norm[32];
     *out = NULL;
     for (size_t i = 0; i < 2; i++)
-        if (strlen(s) < sizeof folded && !strcmp(folded, builtin[i]))
+        if (proto_term_normalise(s, norm, sizeof norm) > 0 && !strcmp(norm, builtin[i]))
             *out = builtin[i];
     if (*out)
         return 0;

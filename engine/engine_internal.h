@@ -97,6 +97,13 @@ int eng_env_build_files(const struct rs_file *files, size_t n, void **env,
 const struct rs_term *ruleset_find_term(const struct ruleset *rs, const char *kind,
                                         const char *name);
 
+/* A term as sent (engine_match.c), looked up in `kind` as sent and else in
+ * its matching form (proto_term_normalise).  Returns the term, or NULL when unrecognised; then
+ * *near (when near is not NULL) is the nearest name of that kind by the
+ * suggestion rule of proto_term.h, or NULL when nothing is near. */
+const struct rs_term *eng_term_match(const struct ruleset *rs, const char *kind,
+                                     const char *raw, const struct rs_term **near);
+
 /* One assessment that also reports the names of the rules fired, in order
  * (for the case runner's coverage).  fired may be NULL. */
 struct eng_fired {

@@ -159,6 +159,7 @@ struct lint {
     FILE *out;
     int problems;
     char **sources;            /* source keys */
+    bool *weak;                /* per source: `weak yes` (clinic or vendor pages) */
     size_t n_sources;
 };
 
@@ -242,12 +243,77 @@ static const char *const severities[] = {"info", "caution", "incomplete", "defer
 static const char *const categories[] = {"candidacy", "medication", "procedure",
                                          "side-effect", "home-use", "input", NULL};
 
-static bool source_known(const struct lint *l, const char *key, size_t n)
+/* The index of source `key` (n bytes), or -1. */
+static long source_index(const struct lint *l, const char *key, size_t n)
 {
     for (size_t i = 0; i < l->n_sources; i++)
         if (strlen(l->sources[i]) == n && !strncmp(l->sources[i], key, n))
+            return (long)i;
+    return -1;
+}
+
+static bool source_known(const struct lint *l, const char *key, size_t n)
+{
+    return source_index(l, key, n) >= 0;
+}
+
+/* True when a string literal anywhere in x contains `needle` (ASCII case
+ * folded): the detail may be built with str-cat. */
+static bool sx_says(const struct sx *x, const char *needle)
+{
+    if (x->str) {
+        size_t nl = strlen(needle);
+        for (const char *p = x->text; *p; p++)
+            if (!strncasecmp(p, needle, nl))
+                return true;
+        return false;
+    }
+    for (size_t i = 0; x->list && i < x->n; i++)
+        if (sx_says(x->kids[i], needle))
             return true;
     return false;
+}
+
+/* The domain reference: clinic and vendor pages (sources with `weak yes`)
+ * are weak evidence, and a finding citing them says so in its detail:
+ * "weak evidence" when they are all it cites, "partly weak evidence" (or
+ * any text with "weak evidence") beside other sources.  `src` is the
+ * finding's literal source string. */
+static void check_weak_evidence(struct lint *l, const char *file, const char *rule,
+                                const struct sx *f, const struct sx *src)
+{
+    size_t n_keys = 0, n_weak = 0;
+    for (const char *p = src->text; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (!n)
+            break;
+        long i = source_index(l, p, n);
+        if (i < 0)
+            return;            /* an unknown key is reported on its own */
+        n_keys++;
+        n_weak += l->weak[i];
+        p += n;
+    }
+    if (!n_weak)
+        return;
+    const struct sx *detail = NULL;
+    for (size_t i = 1; i < f->n; i++) {
+        const char *h = sx_head(f->kids[i]);
+        if (h && !strcmp(h, "detail"))
+            detail = f->kids[i];
+    }
+    if (detail && sx_says(detail, "weak evidence"))
+        return;
+    if (n_weak == n_keys)
+        problem(l, file, detail ? detail->line : f->line,
+                "rule %s: finding cites only weak sources (\"%s\"): its detail must say "
+                "\"weak evidence\"", rule, src->text);
+    else
+        problem(l, file, detail ? detail->line : f->line,
+                "rule %s: finding cites weak sources among others (\"%s\"): its detail must "
+                "say so (e.g. \"partly weak evidence\")", rule, src->text);
 }
 
 /* One (finding ...) in a rule's right-hand side. */
@@ -299,6 +365,8 @@ static void check_finding(struct lint *l, const char *file, const char *rule,
         }
         if (!any)
             problem(l, file, src->line, "rule %s: finding source is empty", rule);
+        else
+            check_weak_evidence(l, file, rule, f, src);
     }
     const struct sx *id = slot[0] && slot[0]->n >= 2 ? slot[0]->kids[1] : NULL;
     if (id && id->str)
@@ -448,13 +516,20 @@ static int read_sources(struct lint *l, void *env)
     void *t = EnvFindDeftemplate(env, "source");
     for (void *f = EnvGetNextFactInTemplate(env, t, NULL); f;
          f = EnvGetNextFactInTemplate(env, t, f)) {
-        DATA_OBJECT d;
+        DATA_OBJECT d, w;
         if (!EnvGetFactSlot(env, f, "key", &d) || (GetType(d) != SYMBOL && GetType(d) != STRING))
             continue;
+        bool weak = EnvGetFactSlot(env, f, "weak", &w) && GetType(w) == SYMBOL &&
+                    !strcmp(DOToString(w), "yes");
         char **ns = realloc(l->sources, (l->n_sources + 1) * sizeof *ns);
         if (!ns)
             return -1;
         l->sources = ns;
+        bool *nw = realloc(l->weak, (l->n_sources + 1) * sizeof *nw);
+        if (!nw)
+            return -1;
+        l->weak = nw;
+        l->weak[l->n_sources] = weak;
         l->sources[l->n_sources] = eng_strdup(DOToString(d));
         if (!l->sources[l->n_sources])
             return -1;
@@ -511,6 +586,7 @@ done:
     for (size_t i = 0; i < l.n_sources; i++)
         free(l.sources[i]);
     free(l.sources);
+    free(l.weak);
     eng_env_destroy(env, cap);
     proto_error_close(&err);
     ruleset_unref(rs);

@@ -89,9 +89,11 @@ void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *m
     proto_pack_str(pk, method);
 }
 
+/* `suggestion` only on the findings that carry one (a near-miss term):
+ * every other finding keeps its eight keys. */
 static void pack_finding(msgpack_packer *pk, const struct suit_finding *f)
 {
-    msgpack_pack_map(pk, 8);
+    msgpack_pack_map(pk, f->suggestion ? 9 : 8);
     pack_key(pk, "id");          proto_pack_str(pk, f->id);
     pack_key(pk, "category");    proto_pack_str(pk, f->category);
     pack_key(pk, "severity");    proto_pack_str(pk, suit_severity_name(f->severity));
@@ -100,6 +102,10 @@ static void pack_finding(msgpack_packer *pk, const struct suit_finding *f)
     pack_key(pk, "source");      proto_pack_str(pk, f->source);
     pack_key(pk, "action");      proto_pack_str(pk, f->action);
     pack_key(pk, "defer_days");  pack_days(pk, f->defer_days);
+    if (f->suggestion) {
+        pack_key(pk, "suggestion");
+        proto_pack_str(pk, f->suggestion);
+    }
 }
 
 static void pack_side_effect(msgpack_packer *pk, const struct suit_side_effect *s)

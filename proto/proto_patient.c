@@ -11,6 +11,7 @@
  * must not silently drop a fact about the patient.
  */
 #include "proto.h"
+#include "proto_term.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -109,7 +110,8 @@ static bool utf8_valid(const unsigned char *s, size_t n)
 
 /* Copies a term: a non-empty UTF-8 string of at most SUIT_MAX_TERM_LEN
  * bytes with no NUL (msgpack strings are not NUL-terminated, and a NUL
- * would cut the term short in C). */
+ * would cut the term short in C) and no other control character.  The
+ * copy is the term as sent; the engine normalises it for matching. */
 static int get_term(const msgpack_object *o, const char *path, char **out,
                     struct proto_error *e)
 {
@@ -125,11 +127,24 @@ static int get_term(const msgpack_object *o, const char *path, char **out,
         return fail(e, path, "expected a string without NUL bytes");
     if (!utf8_valid((const unsigned char *)s, n))
         return fail(e, path, "expected a valid UTF-8 string");
+    /* A tab, newline or escape in a term is never a typing slip: it comes
+     * from a broken export or an attack on whatever shows the term later
+     * (a log, a terminal). */
+    long ctl = proto_term_control(s, n);
+    if (ctl >= 0)
+        return fail(e, path, "expected a string without control characters (byte %ld is "
+                    "0x%02x)", ctl, (unsigned char)s[ctl]);
     char *copy = malloc(n + 1);
     if (!copy)
         return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
     memcpy(copy, s, n);
     copy[n] = '\0';
+    /* The engine matches the term trimmed (proto_term_normalise): white
+     * space alone would be an empty term. */
+    if (proto_term_blank(copy)) {
+        free(copy);
+        return fail(e, path, "expected a non-empty string (got white space only)");
+    }
     free(*out);
     *out = copy;
     return 0;

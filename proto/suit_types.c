@@ -117,6 +117,7 @@ void suit_result_close(struct suit_result *r)
         free(f->detail);
         free(f->source);
         free(f->action);
+        free(f->suggestion);
     }
     free(r->findings);
     for (size_t i = 0; i < r->n_side_effects; i++) {

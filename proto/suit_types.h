@@ -91,6 +91,7 @@ struct suit_finding {
     char *id, *category, *summary, *detail, *source, *action;
     enum suit_severity severity;
     int64_t defer_days;         /* -1 = nil (no fixed end, or not a deferral) */
+    char *suggestion;           /* a near-miss term's likely meaning; NULL: none */
 };
 
 struct suit_side_effect {

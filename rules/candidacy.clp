@@ -365,13 +365,24 @@
   =>
   (assert (finding (id periorbital-orbital-rim) (category candidacy) (severity caution)
     (summary "Around the eyes: never inside the orbital rim")
-    (detail "Treatment inside the orbital rim is contraindicated; outside it use 0.25 to 0.5 mm.")
+    (detail "Treatment inside the orbital rim is contraindicated (area inside-orbital-rim); outside it use 0.25 to 0.5 mm.")
     (source "SP")
     (action "Treat only outside the bony orbital rim, at 0.25 to 0.5 mm."))))
 
+;;; The area inside the orbital rim (the eyelids) has its own term, so that
+;;; the reference's "contraindicated for that area" can be answered.
+(defrule candidacy-inside-orbital-rim
+  (patient (area inside-orbital-rim))
+  =>
+  (assert (finding (id inside-orbital-rim) (category candidacy) (severity contraindicated)
+    (summary "Inside the orbital rim: micro-needling is contraindicated for that area")
+    (detail "Labelling excludes needling inside the bony orbital rim (the eyelids). Around the eyes, outside the rim, treatment is possible at 0.25 to 0.5 mm.")
+    (source "SP")
+    (action "Do not treat inside the orbital rim; the skin around the eyes outside the rim may be assessed instead (area periorbital)."))))
+
 ;;; Labelled devices were not evaluated deeper than face-max-depth-mm on the face.
 (defrule candidacy-face-depth-above-labelled
-  (patient (setting clinic) (area face|forehead|cheeks|nose|chin|perioral|periorbital)
+  (patient (setting clinic) (area face|forehead|cheeks|nose|chin|perioral|periorbital|inside-orbital-rim)
            (needle-depth-mm ?mm))
   (policy (name face-max-depth-mm) (value ?max))
   (test (> ?mm ?max))

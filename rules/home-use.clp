@@ -1,7 +1,8 @@
 ;;; home-use.clp: home rollers (ART, AAD, FDA).  Home rollers help products
 ;;; penetrate but do not give the results of professional micro-needling; the
 ;;; needles are shorter and dull quickly, are hard to clean, and cause
-;;; infections and injuries.  RF micro-needling is never for home use (FDA).
+;;; infections and injuries.  RF micro-needling is never for home use (FDA):
+;;; the setting home-rf says the patient means to use an RF device at home.
 ;;;
 ;;; Decision: a home roller without needle_depth_mm is an `incomplete` finding
 ;;; (the depth decides between caution and refer, so the answer must wait for
@@ -28,6 +29,15 @@
     (detail "Home rollers help products penetrate but do not give the results of professional micro-needling; the needles dull quickly, are hard to clean, and cause infections and injuries. RF micro-needling is never for home use.")
     (source "ART, AAD, FDA")
     (action "Disinfect before and after each use, replace the roller often, never share it, use only products made for treated skin, and do not over-treat."))))
+
+(defrule home-rf
+  (patient (setting home-rf))
+  =>
+  (assert (finding (id home-rf) (category home-use) (severity contraindicated)
+    (summary "RF micro-needling at home: never for home use")
+    (detail "Radiofrequency micro-needling devices are for professional use only; the FDA's guidance on micro-needling devices rules out home use.")
+    (source "FDA")
+    (action "Do not use an RF micro-needling device at home; refer for professional treatment in a clinic."))))
 
 (defrule home-roller-depth-missing
   (patient (setting home-roller) (needle-depth-mm ?mm&:(< ?mm 0.0)))

@@ -102,7 +102,7 @@
 
 (defrule plan-depth-guide-stretch-marks
   (patient (setting clinic) (indication stretch-marks)
-           (area ~face&~forehead&~cheeks&~nose&~chin&~perioral&~periorbital))
+           (area ~face&~forehead&~cheeks&~nose&~chin&~perioral&~periorbital&~inside-orbital-rim))
   =>
   (assert (finding (id needle-depth-stretch-marks) (category candidacy) (severity info)
     (summary "Needle depth guide for stretch marks on the body: 1.5 to 2.0 mm")

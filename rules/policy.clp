@@ -22,6 +22,8 @@
   ;; conditions
   (policy (name sunburn-hold-days) (value 14)
           (description "Days after sunburn or an active tan before treatment (clinic)."))
+  (policy (name sun-exposure-pih-days) (value 14)
+          (description "Days after sunburn or an active tan during which sun exposure raises post-inflammatory hyperpigmentation as a risk (CHU, DP name the risk without a period; the default is the sunburn hold's 14 days, clinic; no source supports a longer window)."))
   (policy (name radiotherapy-refer-days) (value 365)
           (description "Radiotherapy to the area within this many days refers (clinic waits 3 to 12 months)."))
   (policy (name recent-scar-days) (value 365)

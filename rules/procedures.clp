@@ -51,17 +51,32 @@
     (defer-days (integer (- ?hold ?d))))))
 
 ;;; The interval between sessions follows the course: 2 weeks for stretch marks,
-;;; melasma and hyperpigmentation, 4 weeks otherwise (see plan.clp).
-(defrule procedure-microneedling-interval-short
-  (patient (indication stretch-marks|melasma|hyperpigmentation))
+;;; melasma and hyperpigmentation, 4 weeks otherwise (see plan.clp).  Two
+;;; rules for the 2-week courses because their evidence differs: trials for
+;;; stretch marks (STR), clinic pages only for pigment.
+(defrule procedure-microneedling-interval-striae
+  (patient (indication stretch-marks))
   (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
   (policy (name microneedling-short-interval-days) (value ?hold))
   (test (< ?d ?hold))
   =>
   (assert (finding (id microneedling-interval) (category procedure) (severity defer)
     (summary (str-cat "Previous micro-needling " ?d " days ago: the course interval is " ?hold " days"))
-    (detail "Collagen remodelling needs the interval between sessions; for this indication the course interval is 2 weeks at the shortest.")
-    (source "STR, clinic")
+    (detail "Collagen remodelling needs the interval between sessions; the stretch-mark trials spaced sessions 2 to 4 weeks apart.")
+    (source "STR")
+    (action "Defer the next session until the interval has passed.")
+    (defer-days (integer (- ?hold ?d))))))
+
+(defrule procedure-microneedling-interval-pigment
+  (patient (indication melasma|hyperpigmentation))
+  (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
+  (policy (name microneedling-short-interval-days) (value ?hold))
+  (test (< ?d ?hold))
+  =>
+  (assert (finding (id microneedling-interval) (category procedure) (severity defer)
+    (summary (str-cat "Previous micro-needling " ?d " days ago: the course interval is " ?hold " days"))
+    (detail "Collagen remodelling needs the interval between sessions. The 2-week interval for melasma and hyperpigmentation comes from clinic pages only (weak evidence).")
+    (source "clinic")
     (action "Defer the next session until the interval has passed.")
     (defer-days (integer (- ?hold ?d))))))
 

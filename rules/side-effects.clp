@@ -51,15 +51,25 @@
             (source "CHU, SY, FAB")
             (action "Use a conservative depth, strict sun protection, and consider pre-treatment with a tyrosinase inhibitor."))))
 
+;;; Sun exposure counts while it is recent: within sun-exposure-pih-days (by
+;;; default the 14 days of the sunburn hold; the reference gives no longer
+;;; window).  A sunburn without days_ago is taken as current, as in
+;;; candidacy.clp; a sunburn years ago raises nothing.
 (defrule side-effects-pih-sun
   (patient)
-  (condition (name sunburn))
+  (condition (name sunburn) (days-ago ?d))
+  (policy (name sun-exposure-pih-days) (value ?window))
+  (test (< ?d ?window))
   =>
   (assert (side-effect (effect "post-inflammatory hyperpigmentation") (kind serious) (likelihood rare)
-            (note "Raised because of recent sun exposure (sunburn or tan) (CHU, DP)."))
+            (note (if (>= ?d 0)
+                   then (str-cat "Raised because of sun exposure (sunburn or tan) " ?d " days ago (CHU, DP).")
+                   else "Raised because of recent sun exposure (sunburn or tan, no date given) (CHU, DP).")))
           (finding (id sun-exposure-pih-risk) (category side-effect) (severity caution)
-            (summary "Recent sun exposure: risk of post-inflammatory hyperpigmentation")
-            (detail "Treating sun-exposed skin raises the risk of pigment change.")
+            (summary (if (>= ?d 0)
+                      then (str-cat "Sun exposure " ?d " days ago: risk of post-inflammatory hyperpigmentation")
+                      else "Recent sun exposure: risk of post-inflammatory hyperpigmentation"))
+            (detail (str-cat "Treating sun-exposed skin raises the risk of pigment change (CHU, DP); exposure counts for " ?window " days (sun-exposure-pih-days, the sunburn hold's window, which comes from clinic pages: weak evidence)."))
             (source "CHU, DP")
             (action "Strict sun protection before and after treatment; do not treat tanned skin."))))
 
@@ -91,6 +101,12 @@
   =>
   (assert (side-effect (effect "infection") (kind serious) (likelihood uncommon)
             (note "Raised because home rollers are hard to clean and dull quickly (FDA, AAD)."))))
+
+(defrule side-effects-infection-home-rf
+  (patient (setting home-rf))
+  =>
+  (assert (side-effect (effect "infection") (kind serious) (likelihood uncommon)
+            (note "Raised because home devices are hard to keep clean and are used without a professional's asepsis (FDA, AAD)."))))
 
 (defrule side-effects-infection-immune
   (patient)

@@ -1,5 +1,7 @@
 ;;; sources.clp: every source key a finding may cite, with its citation.
-;;; weak yes = clinic or vendor pages: findings citing only these say so.
+;;; weak yes = clinic or vendor pages: findings citing only these say so
+;;; (suitd check enforces it).  `input` is not clinical evidence at all: the
+;;; source of findings about the request itself (a term not recognised).
 
 (deffacts sources
   (source (key FDA) (citation "U.S. FDA, Microneedling devices (fda.gov, aesthetic/cosmetic devices) and consumer update Getting to the point on benefits, risks and safety. Authorised uses: facial acne scars, facial wrinkles, abdominal scars, adults aged 22 and over."))
@@ -20,4 +22,5 @@
   (source (key STR) (citation "Randomised trials of microneedling for striae, Am J Clin Dermatol 2019 and J Egypt Women's Dermatol Soc 2017."))
   (source (key SUP) (citation "Reports on herbal supplements and bleeding before cosmetic surgery (surgical extrapolation)."))
   (source (key clinic) (citation "Clinic and vendor pages (weak evidence).") (weak yes))
-  (source (key ART) (citation "Consumer article New Trend Alert: Micro-Needling (consumer guidance: professional treatment, consultation first, cost, aftercare, home rollers).")))
+  (source (key ART) (citation "Consumer article New Trend Alert: Micro-Needling (consumer guidance: professional treatment, consultation first, cost, aftercare, home rollers)."))
+  (source (key input) (citation "The request itself: a finding about the input (a term the ruleset does not recognise, or one close to a known term), not clinical evidence.")))

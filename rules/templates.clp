@@ -11,7 +11,7 @@
   (slot fitzpatrick (type INTEGER) (default 0))          ; 0 = missing
   (slot area (type SYMBOL) (default unknown))            ; canonical area, unknown = missing
   (slot indication (type SYMBOL) (default unknown))      ; canonical indication, unknown = missing
-  (slot setting (type SYMBOL) (allowed-symbols clinic home-roller) (default clinic))
+  (slot setting (type SYMBOL) (allowed-symbols clinic home-roller home-rf) (default clinic))
   (slot needle-depth-mm (type NUMBER) (default -1.0)))   ; -1.0 = not given
 
 (deftemplate condition
@@ -32,7 +32,8 @@
 
 (deftemplate unrecognised
   (slot kind (type SYMBOL) (allowed-symbols condition medication procedure allergy))
-  (slot name (type STRING)))                             ; the raw term as sent
+  (slot name (type STRING))                              ; the raw term as sent
+  (slot suggestion (type SYMBOL) (default nil)))         ; the nearest vocabulary name, nil = none
 
 (deftemplate missing
   (slot fact (type SYMBOL)))   ; age pregnant breastfeeding fitzpatrick area indication
@@ -67,7 +68,8 @@
   (slot detail (type STRING) (default ""))
   (slot source (type STRING))
   (slot action (type STRING) (default ""))
-  (slot defer-days (type INTEGER SYMBOL) (default nil)))
+  (slot defer-days (type INTEGER SYMBOL) (default nil))
+  (slot suggestion (type SYMBOL) (default nil)))           ; near-miss findings: the term meant
 
 (deftemplate side-effect
   (slot effect (type STRING))

@@ -2,10 +2,19 @@
 ;;; computed by the engine from all findings (the heaviest severity decides).
 ;;;
 ;;; `missing` facts (a required key absent from the request) become incomplete
-;;; findings with id missing-<fact>; `unrecognised` facts (a condition,
-;;; medication, procedure or allergy outside the vocabulary) become caution
-;;; findings with id unrecognised-<kind>, so the answer is never a plain
-;;; suitable.
+;;; findings with id missing-<fact>.
+;;;
+;;; `unrecognised` facts are conditions, medications, procedures or allergies
+;;; outside the vocabulary.  The engine fills their `suggestion` with the
+;;; nearest vocabulary name when the term looks like a slip for one (the rule
+;;; is in rules/README.md, "Unrecognised and near-miss terms"):
+;;;   * with a suggestion: an incomplete finding near-miss-<kind> ("did you
+;;;     mean isotretinoin? confirm or correct").  A misspelt isotretinoin must
+;;;     not come out milder than isotretinoin: the answer waits until the
+;;;     clinician confirms or corrects the term.
+;;;   * without one: a caution finding unrecognised-<kind>, so the answer is
+;;;     never a plain suitable.
+;;; Both cite `input`: they are about the request, not clinical evidence.
 
 (defrule verdict-missing-age
   (missing (fact age))
@@ -61,38 +70,78 @@
     (source "ART")
     (action "Give the indication and assess again."))))
 
+(defrule verdict-near-miss-condition
+  (unrecognised (kind condition) (name ?raw) (suggestion ?s&~nil))
+  =>
+  (assert (finding (id near-miss-condition) (category input) (severity incomplete)
+    (summary (str-cat "Condition \"" ?raw "\" not recognised: did you mean " ?s "? confirm or correct"))
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary but is close to " ?s ". A misspelt term must not give a milder verdict than the term itself, so the assessment waits for the term to be confirmed or corrected."))
+    (source "input")
+    (action (str-cat "Correct the term to " ?s " and assess again if that is what was meant; if the term is right as sent, it is not in the vocabulary: check this condition against the contraindications by hand."))
+    (suggestion ?s))))
+
 (defrule verdict-unrecognised-condition
-  (unrecognised (kind condition) (name ?raw))
+  (unrecognised (kind condition) (name ?raw) (suggestion nil))
   =>
   (assert (finding (id unrecognised-condition) (category input) (severity caution)
     (summary (str-cat "Condition not recognised: " ?raw))
-    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary, so no rule could judge it. Not recognised: check it by hand."))
-    (source "clinic")
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary and resembles no term in it, so no rule could judge it. Not recognised: check it by hand."))
+    (source "input")
     (action "Check this condition against the contraindications by hand."))))
 
+(defrule verdict-near-miss-medication
+  (unrecognised (kind medication) (name ?raw) (suggestion ?s&~nil))
+  =>
+  (assert (finding (id near-miss-medication) (category input) (severity incomplete)
+    (summary (str-cat "Medication \"" ?raw "\" not recognised: did you mean " ?s "? confirm or correct"))
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary but is close to " ?s ". A misspelt term must not give a milder verdict than the term itself, so the assessment waits for the term to be confirmed or corrected."))
+    (source "input")
+    (action (str-cat "Correct the term to " ?s " and assess again if that is what was meant; if the term is right as sent, it is not in the vocabulary: check this medication for bleeding, photosensitivity, retinoid or immune effects by hand."))
+    (suggestion ?s))))
+
 (defrule verdict-unrecognised-medication
-  (unrecognised (kind medication) (name ?raw))
+  (unrecognised (kind medication) (name ?raw) (suggestion nil))
   =>
   (assert (finding (id unrecognised-medication) (category input) (severity caution)
     (summary (str-cat "Medication not recognised: " ?raw))
-    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary, so no rule could judge it. Not recognised: check it by hand."))
-    (source "clinic")
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary and resembles no term in it, so no rule could judge it. Not recognised: check it by hand."))
+    (source "input")
     (action "Check this medication for bleeding, photosensitivity, retinoid or immune effects by hand."))))
 
+(defrule verdict-near-miss-procedure
+  (unrecognised (kind procedure) (name ?raw) (suggestion ?s&~nil))
+  =>
+  (assert (finding (id near-miss-procedure) (category input) (severity incomplete)
+    (summary (str-cat "Procedure \"" ?raw "\" not recognised: did you mean " ?s "? confirm or correct"))
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary but is close to " ?s ". A misspelt term must not give a milder verdict than the term itself, so the assessment waits for the term to be confirmed or corrected."))
+    (source "input")
+    (action (str-cat "Correct the term to " ?s " and assess again if that is what was meant; if the term is right as sent, it is not in the vocabulary: check this procedure's hold period by hand."))
+    (suggestion ?s))))
+
 (defrule verdict-unrecognised-procedure
-  (unrecognised (kind procedure) (name ?raw))
+  (unrecognised (kind procedure) (name ?raw) (suggestion nil))
   =>
   (assert (finding (id unrecognised-procedure) (category input) (severity caution)
     (summary (str-cat "Procedure not recognised: " ?raw))
-    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary, so no rule could judge it. Not recognised: check it by hand."))
-    (source "clinic")
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary and resembles no term in it, so no rule could judge it. Not recognised: check it by hand."))
+    (source "input")
     (action "Check this procedure's hold period by hand."))))
 
+(defrule verdict-near-miss-allergy
+  (unrecognised (kind allergy) (name ?raw) (suggestion ?s&~nil))
+  =>
+  (assert (finding (id near-miss-allergy) (category input) (severity incomplete)
+    (summary (str-cat "Allergy \"" ?raw "\" not recognised: did you mean " ?s "? confirm or correct"))
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary but is close to " ?s ". A misspelt term must not give a milder verdict than the term itself, so the assessment waits for the term to be confirmed or corrected."))
+    (source "input")
+    (action (str-cat "Correct the term to " ?s " and assess again if that is what was meant; if the term is right as sent, it is not in the vocabulary: check this allergy against the needles, anaesthetics and products used, by hand."))
+    (suggestion ?s))))
+
 (defrule verdict-unrecognised-allergy
-  (unrecognised (kind allergy) (name ?raw))
+  (unrecognised (kind allergy) (name ?raw) (suggestion nil))
   =>
   (assert (finding (id unrecognised-allergy) (category input) (severity caution)
     (summary (str-cat "Allergy not recognised: " ?raw))
-    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary, so no rule could judge it. Not recognised: check it by hand."))
-    (source "clinic")
+    (detail (str-cat "\"" ?raw "\" is not in the ruleset's vocabulary and resembles no term in it, so no rule could judge it. Not recognised: check it by hand."))
+    (source "input")
     (action "Check this allergy against the needles, anaesthetics and products used, by hand."))))

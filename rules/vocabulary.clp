@@ -18,6 +18,7 @@
   (term (kind area) (name chin) (canonical chin) (label "Chin"))
   (term (kind area) (name perioral) (canonical perioral) (label "Around the mouth"))
   (term (kind area) (name periorbital) (canonical periorbital) (label "Around the eyes (outside the orbital rim)"))
+  (term (kind area) (name inside-orbital-rim) (canonical inside-orbital-rim) (label "Inside the orbital rim (eyelids): never treated"))
   (term (kind area) (name neck) (canonical neck) (label "Neck"))
   (term (kind area) (name chest) (canonical chest) (label "Chest / decollete"))
   (term (kind area) (name hands) (canonical hands) (label "Backs of the hands"))
@@ -26,7 +27,10 @@
   (term (kind area) (name back) (canonical back) (label "Back"))
   (term (kind area) (name buttocks) (canonical buttocks) (label "Buttocks"))
   (term (kind area) (name thighs) (canonical thighs) (label "Thighs"))
-  (term (kind area) (name scalp) (canonical scalp) (label "Scalp")))
+  (term (kind area) (name scalp) (canonical scalp) (label "Scalp"))
+  ;; synonyms: the eyelids lie inside the bony orbital rim
+  (term (kind area) (name eyelids) (canonical inside-orbital-rim))
+  (term (kind area) (name eyelid) (canonical inside-orbital-rim)))
 
 (deffacts vocabulary-indications
   (term (kind indication) (name acne-scars) (canonical acne-scars) (label "Acne scars"))
@@ -44,7 +48,10 @@
 
 (deffacts vocabulary-settings
   (term (kind setting) (name clinic) (canonical clinic) (label "Professional treatment in a clinic (default)"))
-  (term (kind setting) (name home-roller) (canonical home-roller) (label "Home roller (give needle_depth_mm)")))
+  (term (kind setting) (name home-roller) (canonical home-roller) (label "Home roller (give needle_depth_mm)"))
+  (term (kind setting) (name home-rf) (canonical home-rf) (label "RF (radiofrequency) micro-needling device at home: never for home use"))
+  ;; synonyms
+  (term (kind setting) (name home-radiofrequency) (canonical home-rf)))
 
 (deffacts vocabulary-conditions
   (term (kind condition) (name active-skin-cancer) (canonical active-skin-cancer) (label "Active skin cancer in the area"))

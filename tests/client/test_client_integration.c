@@ -636,6 +636,52 @@ START_TEST(test_unknown_area)
 }
 END_TEST
 
+/* A misspelt medication is never milder than the medication: the verdict
+ * is incomplete (exit 2) and suit shows what the term probably means. */
+START_TEST(test_near_miss)
+{
+    static const struct verdict_case c = {"check_near_miss", "incomplete", 2,
+                                          "near-miss-medication",
+                                          {BASE, "--med", "isotretinion:1"}};
+    struct run r;
+    run_check(&c, NULL, NULL, &r);
+    expect_status(&r, 2);   /* incomplete */
+    ck_assert_msg(strstr(r.out, "\n      Suggested term: isotretinoin (correct the term and "
+                                "check again; if it is right as sent, check it by hand)\n"),
+                  "%s", r.out);
+    check_golden(c.golden, r.out);
+    run_free(&r);
+
+    run_check(&c, "--json", NULL, &r);
+    expect_status(&r, 2);   /* incomplete */
+    json_t *j = parse_json(r.out);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "incomplete");
+    json_t *f, *findings = json_object_get(j, "findings");
+    size_t i, seen = 0;
+    json_array_foreach(findings, i, f) {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        json_t *sg = json_object_get(f, "suggestion");
+        if (!strcmp(id, "near-miss-medication")) {
+            ck_assert_str_eq(json_string_value(sg), "isotretinoin");
+            seen++;
+        } else {
+            ck_assert_ptr_null(sg);
+        }
+    }
+    ck_assert_uint_eq(seen, 1);
+    json_decref(j);
+    run_free(&r);
+
+    /* the same term spelt right, padded, is the contraindication itself */
+    static const struct verdict_case padded = {NULL, "contraindicated", 5, NULL,
+                                               {BASE, "--med", " isotretinoin :0"}};
+    run_check(&padded, NULL, NULL, &r);
+    expect_status(&r, 5);
+    ck_assert_ptr_nonnull(strstr(r.out, "[isotretinoin-current]"));
+    run_free(&r);
+}
+END_TEST
+
 START_TEST(test_invalid_params)
 {
     struct run r;
@@ -1164,6 +1210,7 @@ int main(void)
         tcase_add_test(tc, test_explain);
         tcase_add_test(tc, test_patient_file_and_stdin);
         tcase_add_test(tc, test_unknown_area);
+        tcase_add_test(tc, test_near_miss);
         tcase_add_test(tc, test_invalid_params);
         tcase_add_test(tc, test_ping);
         tcase_add_test(tc, test_info);

@@ -675,6 +675,37 @@ START_TEST(test_report_contraindicated_no_plan)
 }
 END_TEST
 
+/* A near-miss finding's `suggestion` is shown on its own line, from the
+ * machine-readable field; findings without one show nothing extra. */
+START_TEST(test_report_near_miss)
+{
+    static const char json[] =
+        "{\"verdict\": \"incomplete\", \"defer_days\": null,"
+        " \"findings\": [{\"id\": \"near-miss-medication\", \"category\": \"input\","
+        "   \"severity\": \"incomplete\", \"summary\": \"Medication not recognised\","
+        "   \"detail\": \"Close to a known term.\", \"source\": \"input\", \"action\": \"\","
+        "   \"defer_days\": null, \"suggestion\": \"isotretinoin\"},"
+        "  {\"id\": \"unrecognised-allergy\", \"category\": \"input\", \"severity\": \"caution\","
+        "   \"summary\": \"Allergy not recognised: latex\", \"source\": \"input\"}],"
+        " \"side_effects\": [], \"plan\": null, \"aftercare\": [], \"missing\": [],"
+        " \"ruleset\": {\"name\": \"m\", \"version\": \"2\", \"sha256\": \"ab\"}}";
+    char *s = render(json, false, false);
+    ck_assert_ptr_nonnull(strstr(s, "Incomplete: facts are missing or must be confirmed"));
+    ck_assert_ptr_nonnull(strstr(s,
+        "    - Medication not recognised [near-miss-medication]\n"
+        "      Suggested term: isotretinoin (correct the term and check again; if it is right "
+        "as sent, check it by hand)\n"
+        "      Close to a known term.\n"));
+    ck_assert_ptr_nonnull(strstr(s, "    - Allergy not recognised: latex [unrecognised-allergy]\n"
+                                    "      Source: input\n"));
+    ck_assert_ptr_null(strstr(strstr(s, "Suggested term") + 1, "Suggested term"));
+    free(s);
+    s = render(json, true, false);
+    ck_assert_ptr_nonnull(strstr(s, "      \033[1mSuggested term: isotretinoin\033[0m (correct"));
+    free(s);
+}
+END_TEST
+
 START_TEST(test_report_verdict_lines)
 {
     static const struct {
@@ -683,7 +714,7 @@ START_TEST(test_report_verdict_lines)
         {"{\"verdict\": \"suitable\"}", "Suitable: nothing found that stands in the way\n"},
         {"{\"verdict\": \"suitable-with-precautions\"}", "Suitable with precautions: treat, "},
         {"{\"verdict\": \"refer\"}", "Refer: a physician should assess"},
-        {"{\"verdict\": \"incomplete\"}", "Incomplete: required facts are missing"},
+        {"{\"verdict\": \"incomplete\"}", "Incomplete: facts are missing or must be confirmed"},
         {"{\"verdict\": \"defer\", \"defer_days\": null}", "Defer: no fixed date; come back when"},
         {"{\"verdict\": \"defer\", \"defer_days\": 1}", "Defer: come back in 1 day (on 2026-01-02)"},
         {"{\"verdict\": \"someday\"}", "Verdict: someday\n"},
@@ -880,6 +911,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, test_report_defer);
     tcase_add_test(tc, test_report_explain_and_color);
     tcase_add_test(tc, test_report_contraindicated_no_plan);
+    tcase_add_test(tc, test_report_near_miss);
     tcase_add_test(tc, test_report_verdict_lines);
     tcase_add_test(tc, test_dates_and_money);
     suite_add_tcase(s, tc);

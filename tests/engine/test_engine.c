@@ -888,6 +888,28 @@ START_TEST(test_lint)
 }
 END_TEST
 
+/* The domain reference's rule on weak evidence: a finding that cites clinic
+ * or vendor pages (sources with `weak yes`) says "weak evidence" in its
+ * detail.  Ruleset weakevidence: three offenders, three findings that pass. */
+START_TEST(test_lint_weak_evidence)
+{
+    int n;
+    char *out = lint_output(RS("weakevidence"), &n);
+    ck_assert_int_eq(n, 3);
+    ck_assert(strstr(out, "weak.clp:8: rule clinic-only-silent: finding cites only weak "
+                          "sources (\"clinic\"): its detail must say \"weak evidence\"\n"));
+    ck_assert(strstr(out, "weak.clp:14: rule weak-only-no-detail: finding cites only weak "
+                          "sources (\"clinic, vendor\"): its detail must say \"weak evidence\"\n"));
+    ck_assert(strstr(out, "weak.clp:22: rule mixed-silent: finding cites weak sources among "
+                          "others (\"SP, clinic\"): its detail must say so (e.g. \"partly weak "
+                          "evidence\")\n"));
+    ck_assert_ptr_null(strstr(out, "clinic-only-says-so"));
+    ck_assert_ptr_null(strstr(out, "mixed-says-so"));
+    ck_assert_ptr_null(strstr(out, "strong-or-input"));
+    free(out);
+}
+END_TEST
+
 static char *cases_output(struct ruleset *rs, const char *dir, int coverage, int *rc,
                           struct proto_error *err)
 {
@@ -977,6 +999,7 @@ static Suite *engine_suite(void)
 
     t = tcase_create("tools");
     tcase_add_test(t, test_lint);
+    tcase_add_test(t, test_lint_weak_evidence);
     tcase_add_test(t, test_cases_runner);
     suite_add_tcase(s, t);
     return s;

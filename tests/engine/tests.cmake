@@ -4,3 +4,9 @@ target_link_libraries(test_engine PRIVATE suitengine)
 target_compile_definitions(test_engine PRIVATE
   ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
 
+
+# Terms as sent: normalisation and near-miss suggestions through the engine.
+suitd_check_test(test_engine_match ${CMAKE_CURRENT_LIST_DIR}/test_match.c)
+target_link_libraries(test_engine_match PRIVATE suitengine)
+target_compile_definitions(test_engine_match PRIVATE
+  ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")

@@ -404,6 +404,50 @@ START_TEST(list_limits)
 }
 END_TEST
 
+/* Control characters are refused in every term field, with the field's
+ * path and the byte; padding is kept as sent (the engine trims for
+ * matching), but white space alone is an empty term. */
+START_TEST(control_characters)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        const char *key, *field, *msg;
+    } bad[] = {
+        {"isotretinoin\t", 13, "conditions", "conditions[0].name",
+         "conditions[0].name: expected a string without control characters (byte 12 is 0x09)"},
+        {"cheeks\n", 7, "area", "area",
+         "area: expected a string without control characters (byte 6 is 0x0a)"},
+        {"\x1b[31mface", 9, "indication", "indication",
+         "indication: expected a string without control characters (byte 0 is 0x1b)"},
+        {"clinic\x7f", 7, "setting", "setting",
+         "setting: expected a string without control characters (byte 6 is 0x7f)"},
+        {"nick\xc2\x85" "el", 8, "conditions", "conditions[0].name",   /* U+0085, C1 */
+         "conditions[0].name: expected a string without control characters (byte 4 is 0xc2)"},
+        {"   ", 3, "area", "area", "area: expected a non-empty string (got white space only)"},
+        {" \xc2\xa0 ", 4, "conditions", "conditions[0].name",      /* no-break space */
+         "conditions[0].name: expected a non-empty string (got white space only)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct tbuf t;
+        tbuf_init(&t);
+        pack_condition_name(&t, bad[i].text, bad[i].len, bad[i].key);
+        expect_bad_tbuf(&t, bad[i].field, bad[i].msg);
+        tbuf_close(&t);
+    }
+    /* padding and inner spaces are not errors, and reach the engine as sent */
+    struct tbuf t;
+    tbuf_init(&t);
+    pack_condition_name(&t, " fish  oil ", 11, "area");
+    struct suit_patient p;
+    struct proto_error e;
+    ck_assert_int_eq(convert(&t, &p, &e), 0);
+    ck_assert_str_eq(p.area, " fish  oil ");
+    suit_patient_close(&p);
+    tbuf_close(&t);
+}
+END_TEST
+
 static Suite *patient_suite(void)
 {
     Suite *s = suite_create("proto_patient");
@@ -415,6 +459,7 @@ static Suite *patient_suite(void)
     tcase_add_test(tc, other_scalars);
     tcase_add_test(tc, field_paths_in_lists);
     tcase_add_test(tc, strings);
+    tcase_add_test(tc, control_characters);
     tcase_add_test(tc, keys);
     tcase_add_test(tc, list_limits);
     suite_add_tcase(s, tc);
