@@ -15,10 +15,11 @@
 #include <string.h>
 
 #include "conn.h"
+#include "container_of.h"
 #include "server.h"
 
 struct request {
-    struct workers_job job;     /* first: the workers hand this back */
+    struct workers_job job;
     struct reload_waiter rw;
     struct server *srv;
     struct conn *conn;
@@ -204,7 +205,7 @@ void dispatch_expire(struct server *srv)
 
 static void run_assess(struct workers_job *job, struct engine *eng)
 {
-    struct request *r = (struct request *)job;
+    struct request *r = container_of(job, struct request, job);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r->out, msgpack_sbuffer_write);
     int rc;
@@ -230,7 +231,7 @@ static void run_assess(struct workers_job *job, struct engine *eng)
 
 static void run_ruleset(struct workers_job *job, struct engine *eng)
 {
-    struct request *r = (struct request *)job;
+    struct request *r = container_of(job, struct request, job);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r->out, msgpack_sbuffer_write);
     if (!eng) {
@@ -242,23 +243,24 @@ static void run_ruleset(struct workers_job *job, struct engine *eng)
     ruleset_pack_info(engine_ruleset(eng), &pk);
 }
 
-static void job_done(struct workers_job *job)
+static void job_done(struct workers_job *job, int status)
 {
-    struct request *r = (struct request *)job;
+    struct request *r = container_of(job, struct request, job);
     struct server *srv = r->srv;
     struct conn *c = r->conn;
     if (!r->answered) {
         uint64_t now = server_now(srv);
         double ms = (double)(now - r->t0_ns) / 1e6;
         int code = r->code;
-        if (job->skipped && c->closing) {
+        bool cancelled = status == UV_ECANCELED;
+        if (cancelled && c->closing) {
             /* Cancelled because its client left: nobody to tell. */
             request_answered(r);
             request_free(r);
             server_check_drained(srv);
             return;
         }
-        if (job->skipped) {
+        if (cancelled) {
             /* The workers were stopped under it (shutdown deadline). */
             code = PROTO_E_INTERNAL;
             dispatch_reply_error(c, r->msgid, code, "the daemon is shutting down");
@@ -290,8 +292,15 @@ static void submit(struct conn *c, struct request *r, workers_run_fn run)
 {
     r->job.run = run;
     r->job.done = job_done;
+    int rc = workers_submit(&c->srv->workers, &r->job);
+    if (rc < 0) {
+        /* Only while the workers are being stopped: job_done never runs. */
+        dispatch_reply_error(c, r->msgid, PROTO_E_INTERNAL, "the daemon is shutting down");
+        request_answered(r);
+        request_free(r);
+        return;
+    }
     tq_push(r);
-    workers_submit(&c->srv->workers, &r->job);
 }
 
 /* ---- methods ------------------------------------------------------- */
@@ -377,9 +386,10 @@ static void do_stats(struct conn *c, const struct proto_message *m)
     conn_pack_end(c);
 }
 
-static void reload_done(struct reload_waiter *w, const struct reload_outcome *o)
+static void reload_done(struct reload_waiter *w, int status, const struct reload_outcome *o)
 {
-    struct request *r = (struct request *)((char *)w - offsetof(struct request, rw));
+    (void)status;   /* o says the same in protocol terms, which is what the client gets */
+    struct request *r = container_of(w, struct request, rw);
     struct conn *c = r->conn;
     if (!c->closing) {
         if (o->code) {
@@ -422,7 +432,17 @@ static void do_reload(struct conn *c, const struct proto_message *m)
     log_info(srv->log, "conn %llu: reload requested", (unsigned long long)c->id);
     /* No deadline: a reload runs the ruleset's whole test suite. */
     r->rw.cb = reload_done;
-    reload_start(&srv->reload, &r->rw);
+    int rc = reload_start(&srv->reload, &r->rw);
+    if (rc < 0) {
+        /* reload_done never runs for a reload that did not start. */
+        if (rc == UV_ECANCELED)
+            dispatch_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED, "the daemon is shutting down");
+        else
+            dispatch_reply_error(c, m->msgid, PROTO_E_INTERNAL, "cannot start a reload: %s",
+                                 uv_strerror(rc));
+        request_answered(r);
+        request_free(r);
+    }
 }
 
 /* Compares without an early exit, so the time taken does not tell how

@@ -27,6 +27,28 @@
 #include "conn.h"
 #include "dispatch.h"
 
+/* The kernel's queue of connections not yet accepted, per listener: 511,
+ * the default of Redis's tcp-backlog and nginx's listen, because older
+ * kernels add one and round the queue up to a power of two (512).  Linux
+ * caps it at net.core.somaxconn (4096 since 5.4). */
+#define SERVER_LISTEN_BACKLOG 511
+/* The Unix socket's mode: the daemon's user and group only (a token-less
+ * transport that allows admin methods).  The umask makes bind create it
+ * that way, so it never exists with wider permissions, even briefly. */
+#define SERVER_SOCKET_MODE 0660
+#define SERVER_SOCKET_UMASK 0117
+/* A socket directory suitd creates itself (e.g. /run/suitd as root):
+ * others may traverse it, only its owner may add or remove sockets. */
+#define SERVER_SOCKET_DIR_MODE 0755
+/* How often idle connections are looked for: often enough that a short
+ * --idle-timeout (tests use 1 s) is kept to within a quarter of a second,
+ * and once a second otherwise (the check walks every connection). */
+#define SERVER_SWEEP_FAST_MS 250
+#define SERVER_SWEEP_MS 1000
+#define SERVER_SWEEP_FAST_BELOW_S 10
+/* Accept errors (out of descriptors) are logged at most this often. */
+#define SERVER_ACCEPT_WARN_EVERY_NS 1000000000u
+
 static void notify(const char *state)
 {
 #ifdef SUITD_HAVE_SYSTEMD
@@ -126,8 +148,11 @@ static void on_signal(uv_signal_t *s, int signum)
         if (srv->shutting_down)
             return;
         log_info(srv->log, "SIGHUP: reloading %s", srv->cfg->rules_dir);
-        notify("RELOADING=1");
-        reload_start(&srv->reload, NULL);
+        int rc = reload_start(&srv->reload, NULL);
+        if (rc < 0)
+            log_error(srv->log, "SIGHUP: cannot start a reload: %s", uv_strerror(rc));
+        else
+            notify("RELOADING=1");
         return;
     }
     if (srv->shutting_down) {
@@ -207,7 +232,8 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     (void)uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     (void)uv_signal_start(&srv->sig_int, on_signal, SIGINT);
     if (cfg->idle_timeout_s) {
-        uint64_t every = cfg->idle_timeout_s < 10 ? 250 : 1000;
+        uint64_t every = cfg->idle_timeout_s < SERVER_SWEEP_FAST_BELOW_S ? SERVER_SWEEP_FAST_MS
+                                                                          : SERVER_SWEEP_MS;
         (void)uv_timer_start(&srv->sweep, on_sweep, every, every);
     }
 #ifdef __GLIBC__
@@ -225,7 +251,7 @@ static void on_connection(uv_stream_t *s, int status)
         /* Out of descriptors repeats for every waiting client: say it once
          * a second at most. */
         uint64_t now = server_now(lis->srv);
-        if (now - lis->srv->last_accept_warn_ns >= 1000000000u) {
+        if (now - lis->srv->last_accept_warn_ns >= SERVER_ACCEPT_WARN_EVERY_NS) {
             lis->srv->last_accept_warn_ns = now;
             log_warn(lis->srv->log, "accept on %s: %s", lis->name, uv_strerror(status));
         }
@@ -286,7 +312,7 @@ static void make_socket_dir(struct server *srv, const char *path)
     if (!slash || slash == dir)
         return;
     *slash = '\0';
-    bool created = mkdir(dir, 0755) == 0;
+    bool created = mkdir(dir, SERVER_SOCKET_DIR_MODE) == 0;
     if (created)
         log_info(srv->log, "created %s", dir);
     if (!srv->cfg->user || geteuid() != 0 || (!created && strcmp(dir, "/run/suitd") != 0))
@@ -313,8 +339,8 @@ static int listen_unix(struct server *srv, struct listener *lis, const char *pat
     lis->open = true;
     lis->u.h.data = lis;
     /* The umask covers the window between bind and chmod: the file never
-     * exists with wider permissions than 0660. */
-    mode_t old = umask(0117);
+     * exists with wider permissions than SERVER_SOCKET_MODE. */
+    mode_t old = umask(SERVER_SOCKET_UMASK);
     rc = uv_pipe_bind(&lis->u.pipe, path);
     umask(old);
     if (rc < 0)
@@ -323,9 +349,9 @@ static int listen_unix(struct server *srv, struct listener *lis, const char *pat
         rc = UV_ENOMEM;
         goto fail;
     }
-    if (chmod(path, 0660) < 0)
+    if (chmod(path, SERVER_SOCKET_MODE) < 0)
         log_warn(srv->log, "chmod %s: %s", path, strerror(errno));
-    rc = uv_listen(&lis->u.s, 511, on_connection);
+    rc = uv_listen(&lis->u.s, SERVER_LISTEN_BACKLOG, on_connection);
     if (rc < 0)
         goto fail;
     log_plain("listening on %s", lis->name);
@@ -439,7 +465,7 @@ static int listen_tcp(struct server *srv, struct listener *lis, const char *spec
     rc = uv_tcp_bind(&lis->u.tcp, (struct sockaddr *)&ss, 0);
     if (rc < 0)
         goto fail;
-    rc = uv_listen(&lis->u.s, 511, on_connection);
+    rc = uv_listen(&lis->u.s, SERVER_LISTEN_BACKLOG, on_connection);
     if (rc < 0)
         goto fail;
     struct sockaddr_storage bound;
@@ -498,7 +524,7 @@ static int listen_systemd(struct server *srv, int n)
         if (rc < 0)
             goto fail;
         lis->u.h.data = lis;
-        if ((rc = uv_listen(&lis->u.s, 511, on_connection)) < 0)
+        if ((rc = uv_listen(&lis->u.s, SERVER_LISTEN_BACKLOG, on_connection)) < 0)
             goto fail;
         log_plain("listening on %s", lis->name);
         continue;

@@ -20,3 +20,7 @@ target_link_libraries(test_daemon_stats PRIVATE suitdaemon m)
 # Settings: defaults, INI file, flags (config.c on its own).
 suitd_check_test(test_daemon_config ${_daemon_tests}/test_daemon_config.c)
 target_link_libraries(test_daemon_config PRIVATE suitdaemon)
+
+# The worker pool and the reload on a real loop (callback statuses).
+suitd_check_test(test_daemon_workers ${_daemon_tests}/test_daemon_workers.c)
+target_link_libraries(test_daemon_workers PRIVATE suitdaemon)
