@@ -21,8 +21,6 @@
 
 #include "engine_internal.h"
 
-#define ENGINE_DEFAULT_FIRINGS 10000
-#define ENGINE_DEFAULT_DEADLINE_MS 1000
 #define ENGINE_MEM_CAP (256L * 1024L * 1024L)
 
 /* Positions (1-based, as FindSlot gives them) of the output slots read per
@@ -69,7 +67,7 @@ struct engine {
 
 void engine_limits_default(struct engine_limits *l)
 {
-    l->max_firings = ENGINE_DEFAULT_FIRINGS;
+    l->max_firings = ENGINE_DEFAULT_MAX_FIRINGS;
     l->deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
 }
 
@@ -314,7 +312,7 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
     else
         engine_limits_default(&e->lim);
     if (!e->lim.max_firings)
-        e->lim.max_firings = ENGINE_DEFAULT_FIRINGS;
+        e->lim.max_firings = ENGINE_DEFAULT_MAX_FIRINGS;
     if (!e->lim.deadline_ms)
         e->lim.deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
     int rc = eng_env_build(rs, &e->env, &e->cap, err);

@@ -24,9 +24,12 @@
 #include "proto.h"
 #include "suit_types.h"
 
+#define ENGINE_DEFAULT_MAX_FIRINGS 10000
+#define ENGINE_DEFAULT_DEADLINE_MS 1000
+
 struct engine_limits {
-    uint64_t max_firings;      /* rule firings per assessment (default 10000) */
-    uint32_t deadline_ms;      /* wall clock per assessment (default 1000) */
+    uint64_t max_firings;      /* rule firings per assessment */
+    uint32_t deadline_ms;      /* wall clock per assessment */
 };
 void engine_limits_default(struct engine_limits *l);
 
