@@ -12,7 +12,7 @@
 #include <msgpack.h>
 #include <stdint.h>
 
-#include "suit_types.h"
+#include "proto.h"
 
 enum stats_method {
     STATS_M_PING = 0,
@@ -35,14 +35,13 @@ enum stats_drop {
     STATS_DROP_COUNT
 };
 
-#define STATS_N_CODES 10
 #define STATS_HIST_BUCKETS (16 + 40 * 16)
 
 struct stats {
     uint64_t start_ns;
     uint64_t conn_current, conn_total, conn_refused;
     uint64_t requests[STATS_M_COUNT];
-    uint64_t errors[STATS_N_CODES];
+    uint64_t errors[PROTO_N_CODES];     /* by proto_code_index */
     uint64_t dropped[STATS_DROP_COUNT];
     uint64_t reloads_ok, reloads_failed;
     uint64_t hist[STATS_HIST_BUCKETS];

@@ -44,7 +44,17 @@ enum proto_code {
     PROTO_E_RULESET = -32004,          /* ruleset failed to load / did not settle */
     PROTO_E_NOT_PERMITTED = -32005,    /* admin method on TCP, or not authenticated */
 };
-const char *proto_code_name(int code);   /* "parse error", ... */
+#define PROTO_N_CODES 10
+const char *proto_code_name(int code);   /* "parse error", ...; "unknown error" */
+/* The stable snake_case key of a code ("parse_error", "invalid_params"),
+ * used where a code names a field: the `errors` counters of `stats`.
+ * NULL for a code suitd does not define. */
+const char *proto_code_key(int code);
+/* The codes by position 0..PROTO_N_CODES-1 (PROTOCOL.md's order):
+ * proto_code_index gives a code's position or -1, proto_code_at the code
+ * at a position. */
+int proto_code_index(int code);
+int proto_code_at(int index);
 
 /* ---- errors --------------------------------------------------------- */
 
@@ -129,10 +139,58 @@ void proto_pack_error(msgpack_packer *pk, const struct proto_error *e);
 void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid,
                                const char *method);  /* caller packs params */
 void proto_pack_str(msgpack_packer *pk, const char *s);    /* NULL -> nil */
-/* The `assess` result map exactly as PROTOCOL.md documents it. */
-void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
-/* {name, version, sha256}: how ping, stats, reload and assess name a ruleset. */
+/* {name, version, sha256}: how ping, stats, reload and assess name a
+ * ruleset; nil for NULL. */
 void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id);
+
+/* ---- reply bodies --------------------------------------------------- */
+
+/* Every result the daemon sends, exactly as PROTOCOL.md section 4
+ * documents it: the daemon fills the struct, proto packs it (after
+ * proto_pack_result_header).  Strings are borrowed. */
+
+/* `ping`: {version, protocol, ruleset}. */
+struct proto_ping {
+    const char *version, *protocol;
+    const struct suit_ruleset_id *ruleset;
+};
+void proto_pack_ping_result(msgpack_packer *pk, const struct proto_ping *p);
+
+/* `auth`: true. */
+void proto_pack_auth_result(msgpack_packer *pk);
+
+/* `reload`: {ruleset, cases_passed}. */
+struct proto_reload {
+    const struct suit_ruleset_id *ruleset;
+    int cases_passed;
+};
+void proto_pack_reload_result(msgpack_packer *pk, const struct proto_reload *r);
+
+/* `assess`: the assessment map. */
+void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
+
+/* `stats`: the counters map. */
+struct proto_counter {
+    const char *name;
+    uint64_t n;
+};
+struct proto_stats {
+    uint64_t uptime_s;
+    uint64_t conn_current, conn_total, conn_refused;
+    const struct proto_counter *requests;   /* by method name, "unknown" last */
+    size_t n_requests;
+    uint64_t errors[PROTO_N_CODES];         /* by proto_code_index; zeros are left out */
+    uint64_t latency_count;
+    double p50_ms, p90_ms, p99_ms, p99_9_ms;
+    uint64_t queue_depth;
+    unsigned workers;
+    uint64_t reloads_ok, reloads_failed;
+    const struct suit_ruleset_id *ruleset;  /* NULL: nil */
+    const struct proto_counter *dropped;    /* by reason */
+    size_t n_dropped;
+    const char *version;
+};
+void proto_pack_stats_result(msgpack_packer *pk, const struct proto_stats *s);
 
 /* ---- shared token --------------------------------------------------- */
 

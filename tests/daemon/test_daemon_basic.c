@@ -109,8 +109,8 @@ START_TEST(errors_are_answered)
     check_assess_defer(c);
     rpc_client_free(c);
 
-    ck_assert_int_ge(stats_int(&d, "errors.-32601"), 1);
-    ck_assert_int_ge(stats_int(&d, "errors.-32600"), 2);
+    ck_assert_int_ge(stats_int(&d, "errors.method_not_found"), 1);
+    ck_assert_int_ge(stats_int(&d, "errors.invalid_request"), 2);
     ck_assert_int_ge(stats_int(&d, "requests.unknown"), 1);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
 }

@@ -506,6 +506,25 @@ START_TEST(names)
     ck_assert_str_eq(proto_code_name(PROTO_E_PARSE), "parse error");
     ck_assert_str_eq(proto_code_name(PROTO_E_NOT_PERMITTED), "not permitted");
     ck_assert_str_eq(proto_code_name(12345), "unknown error");
+    /* The stable keys of `stats.errors` (PROTOCOL.md section 4.4). */
+    static const struct {
+        int code;
+        const char *key;
+    } keys[] = {
+        {PROTO_E_PARSE, "parse_error"}, {PROTO_E_INVALID_REQUEST, "invalid_request"},
+        {PROTO_E_METHOD_NOT_FOUND, "method_not_found"}, {PROTO_E_INVALID_PARAMS, "invalid_params"},
+        {PROTO_E_INTERNAL, "internal_error"}, {PROTO_E_TOO_LARGE, "too_large"},
+        {PROTO_E_OVERLOADED, "overloaded"}, {PROTO_E_TIMEOUT, "timeout"},
+        {PROTO_E_RULESET, "ruleset_error"}, {PROTO_E_NOT_PERMITTED, "not_permitted"},
+    };
+    ck_assert_int_eq(sizeof keys / sizeof keys[0], PROTO_N_CODES);
+    for (int i = 0; i < PROTO_N_CODES; i++) {
+        ck_assert_str_eq(proto_code_key(keys[i].code), keys[i].key);
+        ck_assert_int_eq(proto_code_at(proto_code_index(keys[i].code)), keys[i].code);
+    }
+    ck_assert_ptr_null(proto_code_key(12345));
+    ck_assert_ptr_null(proto_code_key(PROTO_OK));
+    ck_assert_int_eq(proto_code_index(12345), -1);
     static const char *const verdicts[] = { "suitable", "suitable-with-precautions",
                                             "incomplete", "defer", "refer", "contraindicated" };
     for (int i = 0; i < 6; i++) {

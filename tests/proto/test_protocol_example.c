@@ -137,6 +137,21 @@ START_TEST(document_matches_library)
 }
 END_TEST
 
+/* Section 6 lists every code with the name and key proto gives it. */
+START_TEST(error_table_matches_library)
+{
+    char *doc = read_doc();
+    for (int i = 0; i < PROTO_N_CODES; i++) {
+        int code = proto_code_at(i);
+        char row[160];
+        snprintf(row, sizeof row, "\n| %d | %s | `%s` |", code, proto_code_name(code),
+                 proto_code_key(code));
+        ck_assert_msg(strstr(doc, row) != NULL, "PROTOCOL.md lacks the row%s", row);
+    }
+    free(doc);
+}
+END_TEST
+
 START_TEST(examples_decode_as_frames)
 {
     for (size_t i = 0; i < N_EXAMPLES; i++) {
@@ -180,6 +195,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("PROTOCOL.md");
     tcase_add_test(tc, examples_decode_as_frames);
     tcase_add_test(tc, document_matches_library);
+    tcase_add_test(tc, error_table_matches_library);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
