@@ -8,31 +8,30 @@
 
 #include "proto.h"
 
-static const char *const method_names[STATS_M_COUNT] = {
-    "ping", "assess", "ruleset", "stats", "reload", "auth", "unknown",
-};
-
 static const char *const drop_names[STATS_DROP_COUNT] = {
     "slow_reader", "idle", "parse_error", "auth", "shutdown",
 };
 
-void stats_init(struct stats *s, uint64_t now_ns)
+void stats_init(struct stats *s, uint64_t now_ns, size_t n_methods,
+                const char *(*method_name)(size_t i))
 {
     memset(s, 0, sizeof *s);
     s->start_ns = now_ns;
+    s->n_methods = n_methods < STATS_MAX_METHODS ? n_methods : STATS_MAX_METHODS;
+    s->method_name = method_name;
 }
 
-enum stats_method stats_method_of(const char *name, size_t len)
+void stats_request(struct stats *s, int i)
 {
-    for (int i = 0; i < STATS_M_UNKNOWN; i++)
-        if (strlen(method_names[i]) == len && !memcmp(method_names[i], name, len))
-            return (enum stats_method)i;
-    return STATS_M_UNKNOWN;
+    s->requests[i >= 0 && (size_t)i < s->n_methods ? (size_t)i : s->n_methods]++;
 }
 
-const char *stats_method_name(enum stats_method m)
+uint64_t stats_requests_total(const struct stats *s)
 {
-    return (unsigned)m < STATS_M_COUNT ? method_names[m] : "unknown";
+    uint64_t n = 0;
+    for (size_t i = 0; i <= s->n_methods; i++)
+        n += s->requests[i];
+    return n;
 }
 
 const char *stats_drop_name(enum stats_drop d)
@@ -92,9 +91,10 @@ double stats_percentile(const struct stats *s, double q)
 
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk)
 {
-    struct proto_counter requests[STATS_M_COUNT], dropped[STATS_DROP_COUNT];
-    for (int i = 0; i < STATS_M_COUNT; i++)
-        requests[i] = (struct proto_counter){method_names[i], s->requests[i]};
+    struct proto_counter requests[STATS_MAX_METHODS + 1], dropped[STATS_DROP_COUNT];
+    for (size_t i = 0; i < s->n_methods; i++)
+        requests[i] = (struct proto_counter){s->method_name(i), s->requests[i]};
+    requests[s->n_methods] = (struct proto_counter){"unknown", s->requests[s->n_methods]};
     for (int i = 0; i < STATS_DROP_COUNT; i++)
         dropped[i] = (struct proto_counter){drop_names[i], s->dropped[i]};
     struct proto_stats p = {
@@ -103,7 +103,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .conn_total = s->conn_total,
         .conn_refused = s->conn_refused,
         .requests = requests,
-        .n_requests = STATS_M_COUNT,
+        .n_requests = s->n_methods + 1,
         .latency_count = s->hist_count,
         .p50_ms = stats_percentile(s, 0.50),
         .p90_ms = stats_percentile(s, 0.90),
