@@ -167,8 +167,15 @@ static void run_ruleset(struct workers_job *job, struct engine *eng)
         proto_pack_error_response(&pk, r->msgid, &r->err);
         return;
     }
+    struct proto_ruleset_info info;
+    if (ruleset_describe(engine_ruleset(eng), &info) < 0) {
+        r->code = proto_error_set(&r->err, PROTO_E_INTERNAL, "out of memory");
+        proto_pack_error_response(&pk, r->msgid, &r->err);
+        return;
+    }
     proto_pack_result_header(&pk, r->msgid);
-    ruleset_pack_info(engine_ruleset(eng), &pk);
+    proto_pack_ruleset_info(&pk, &info);
+    proto_ruleset_info_close(&info);
 }
 
 /* A METHOD_WORKER method: queued for a worker unless the queue is full,

@@ -754,7 +754,8 @@ static void first_line_of(const char *s, char *out, size_t outsz)
 static int assess_facts(struct engine *e, const struct suit_patient *p, struct suit_result *r,
                         const char *area, const char *indication, const char *setting)
 {
-    r->missing = calloc(6, sizeof *r->missing);
+    /* One slot per required patient key, the most that can be missing. */
+    r->missing = calloc(SUIT_N_REQUIRED, sizeof *r->missing);
     if (!r->missing)
         return -1;
     if (p->age < 0 && add_missing(e, r, "age") < 0)
@@ -785,7 +786,7 @@ static int assess_facts(struct engine *e, const struct suit_patient *p, struct s
 static int resolve_setting(const struct engine *e, const char *value, const char **out,
                            struct proto_error *err)
 {
-    const char *s = value ? value : "clinic";
+    const char *s = value ? value : SUIT_DEFAULT_SETTING;
     if (e->has_settings)
         return resolve_required(e->rs, "setting", "setting", s, out, err);
     static const char *const builtin[] = {"clinic", "home-roller"};

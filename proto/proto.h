@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "suit_types.h"
 
@@ -191,6 +192,93 @@ struct proto_stats {
     const char *version;
 };
 void proto_pack_stats_result(msgpack_packer *pk, const struct proto_stats *s);
+
+/* `ruleset`: the ruleset's description (PROTOCOL.md section 4.3), what a
+ * form builder needs: vocabularies with their labels and synonyms, the
+ * patient field schema, the policy values with their units and defaults,
+ * and the sources a finding may cite.  The engine fills it
+ * (ruleset_describe); its strings are borrowed from the ruleset (valid
+ * while the ruleset is), its arrays are owned and freed by
+ * proto_ruleset_info_close. */
+struct proto_number {
+    bool is_int;
+    long long i;                /* when is_int */
+    double d;                   /* otherwise */
+};
+struct proto_policy_value {
+    const char *name, *description, *unit;    /* unit "" when none */
+    struct proto_number value;  /* in force (after a policy file) */
+    struct proto_number dflt;   /* the ruleset's own */
+};
+struct proto_term {
+    const char *name, *label, *cls;           /* cls: "none" when it has none */
+    bool takes_days;
+    const char **synonyms;                    /* other names that resolve to it */
+    size_t n_synonyms;
+};
+struct proto_vocabulary {
+    struct proto_term *terms;                 /* canonical terms, sorted by name */
+    size_t n_terms;
+};
+struct proto_synonym {
+    const char *name, *canonical;
+};
+struct proto_source {
+    const char *key, *citation;
+    bool weak;                                /* clinic or vendor pages */
+};
+struct proto_ruleset_info {
+    const struct suit_ruleset_id *id;
+    time_t loaded_at;
+    long rule_count;
+    struct proto_policy_value *policy;        /* sorted by name */
+    size_t n_policy;
+    struct proto_vocabulary vocabularies[SUIT_N_VOCABULARIES];
+    struct proto_synonym *synonyms;
+    size_t n_synonyms;
+    struct proto_source *sources;             /* sorted by key */
+    size_t n_sources;
+};
+void proto_ruleset_info_init(struct proto_ruleset_info *info);
+void proto_ruleset_info_close(struct proto_ruleset_info *info);   /* frees; leaves init'ed */
+void proto_pack_ruleset_info(msgpack_packer *pk, const struct proto_ruleset_info *info);
+
+/* ---- the patient's fields ------------------------------------------- */
+
+/* What an `assess` patient may hold, one row per key: the schema the
+ * `ruleset` method publishes (`fields`) and the bounds proto_patient.c
+ * checks, from the same table. */
+enum proto_field_type {
+    PROTO_FIELD_INTEGER,
+    PROTO_FIELD_NUMBER,         /* a float; an integer is accepted */
+    PROTO_FIELD_BOOLEAN,
+    PROTO_FIELD_STRING,
+    PROTO_FIELD_ARRAY,
+    PROTO_FIELD_MAP,
+};
+struct proto_field {
+    const char *name;
+    enum proto_field_type type;
+    /* A patient key: without it the verdict is `incomplete`.  A key of a
+     * list item: the item is refused without it. */
+    bool required;
+    const char *description;
+    const char *unit;           /* "years", "days", "mm"; NULL */
+    bool has_range;             /* numbers: min and max apply */
+    double min, max;
+    bool min_exclusive;         /* the value must be greater than min */
+    bool has_vocabulary;        /* strings: one of a vocabulary's terms */
+    enum suit_vocabulary vocabulary;
+    const char *default_value;  /* NULL: none */
+    unsigned max_length;        /* strings: bytes of UTF-8 */
+    unsigned max_items;         /* arrays */
+    const struct proto_field *items;    /* arrays: each item */
+    const struct proto_field *fields;   /* maps: their keys */
+    size_t n_fields;
+    const char *shorthand;      /* maps: a plain string stands for this key */
+};
+const struct proto_field *proto_patient_fields(size_t *n);
+const char *proto_field_type_name(enum proto_field_type t);
 
 /* ---- shared token --------------------------------------------------- */
 

@@ -578,6 +578,22 @@ START_TEST(test_info_render_forms)
                         "  botox -> botulinum-toxin\n");
     free(s);
     json_decref(rs);
+
+    /* With policy_details (the daemon's form metadata): units, and a
+     * default a policy file changed. */
+    rs = load("{\"name\": \"m\", \"version\": \"1\", \"sha256\": \"ab\","
+              " \"policy\": {\"min-age\": 18, \"washout\": 90},"
+              " \"policy_details\": {\"min-age\": {\"value\": 18, \"default\": 18,"
+              " \"unit\": \"years\", \"description\": \"Below: refer.\"},"
+              " \"washout\": {\"value\": 90, \"default\": 180, \"unit\": \"days\","
+              " \"description\": \"After isotretinoin.\"}}}");
+    info_render(cap_open(&c), rs);
+    s = cap_close(&c);
+    ck_assert_ptr_nonnull(strstr(s, "\nPolicy\n"
+                                    "  min-age  18 years  Below: refer.\n"
+                                    "  washout  90 days (default 180)  After isotretinoin.\n"));
+    free(s);
+    json_decref(rs);
 }
 END_TEST
 
