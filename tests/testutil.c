@@ -55,6 +55,22 @@ char *testutil_slurp(const char *path)
     return buf;
 }
 
+char *testutil_hex(const char *data, size_t len)
+{
+    char *s = malloc(len * 3 + 1);
+    if (!s)
+        abort();
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        sprintf(s + o, "%02x", (unsigned char)data[i]);
+        o += 2;
+        if (i + 1 < len)
+            s[o++] = i % 16 == 15 ? '\n' : ' ';
+    }
+    s[o] = '\0';
+    return s;
+}
+
 bool testutil_has_detail(const struct proto_error *e, const char *needle)
 {
     for (size_t i = 0; i < e->n_details; i++)
