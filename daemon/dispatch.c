@@ -331,11 +331,14 @@ static void do_auth(struct dispatch *d, struct conn *c, const struct proto_messa
 
 /* ---- frames --------------------------------------------------------- */
 
-/* Method names are client data: quote at most a printable prefix. */
+/* Method names are client data: an error quotes at most this many bytes
+ * of one, non-printable ones as '?'. */
+#define DISPATCH_QUOTE_MAX 64
+
 static void printable(char *dst, size_t dstlen, const char *s, size_t len)
 {
     size_t j = 0;
-    for (size_t i = 0; i < len && j + 1 < dstlen && i < 64; i++)
+    for (size_t i = 0; i < len && j + 1 < dstlen && i < DISPATCH_QUOTE_MAX; i++)
         dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
     dst[j] = '\0';
 }
@@ -385,7 +388,7 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
         return;
     }
     if (!mt) {
-        char name[72];
+        char name[DISPATCH_QUOTE_MAX + 1];
         printable(name, sizeof name, m.method, m.method_len);
         conn_reply_error(c, m.msgid, PROTO_E_METHOD_NOT_FOUND, "unknown method '%s'", name);
         return;
