@@ -85,12 +85,7 @@ struct conn_set {
 };
 
 struct conn {
-    union {
-        uv_handle_t h;
-        uv_stream_t s;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } u;
+    union listener_stream u;
     struct conn_set *set;
     struct listener *lis;
     uint64_t id;

@@ -19,17 +19,20 @@
 #include "config.h"
 #include "log.h"
 
+/* A Unix or TCP stream handle, as a listener or a connection holds one. */
+union listener_stream {
+    uv_handle_t h;
+    uv_stream_t s;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+};
+
 struct listener;
 /* A client is waiting on lis: accept it from lis->u.s (or refuse it). */
 typedef void (*listener_cb)(struct listener *lis);
 
 struct listener {
-    union {
-        uv_handle_t h;
-        uv_stream_t s;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } u;
+    union listener_stream u;
     struct listeners *set;
     bool is_unix;               /* admin methods allowed */
     bool need_token;            /* first request must be `auth` */

@@ -37,6 +37,19 @@ static void pack_number(msgpack_packer *pk, const struct proto_number *n)
         msgpack_pack_double(pk, n->d);
 }
 
+/* {name: {...}}: n structs of `size` bytes each, named by the string at
+ * name_off, each packed as the map m describes. */
+static void pack_named_maps(msgpack_packer *pk, const void *v, size_t n, size_t size,
+                            size_t name_off, const struct proto_map *m)
+{
+    msgpack_pack_map(pk, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *item = (const char *)v + i * size;
+        proto_pack_str(pk, *(const char *const *)(item + name_off));
+        proto_map_pack(pk, m, item);
+    }
+}
+
 /* "" is no unit: nil on the wire. */
 static void pack_opt_str(msgpack_packer *pk, const char *s)
 {
@@ -46,6 +59,7 @@ static void pack_opt_str(msgpack_packer *pk, const char *s)
 /* ---- the patient field schema ---------------------------------------- */
 
 static void pack_field(msgpack_packer *pk, const struct proto_field *f);
+static const struct proto_map field_map;
 
 static void pack_field_type(msgpack_packer *pk, const void *o)
 {
@@ -88,11 +102,8 @@ static void pack_field_items(msgpack_packer *pk, const void *o)
 static void pack_field_fields(msgpack_packer *pk, const void *o)
 {
     const struct proto_field *f = o;
-    msgpack_pack_map(pk, f->n_fields);
-    for (size_t i = 0; i < f->n_fields; i++) {
-        proto_pack_str(pk, f->fields[i].name);
-        pack_field(pk, &f->fields[i]);
-    }
+    pack_named_maps(pk, f->fields, f->n_fields, sizeof *f->fields,
+                    offsetof(struct proto_field, name), &field_map);
 }
 
 static bool is_number(const void *o)
@@ -151,11 +162,7 @@ static void pack_fields(msgpack_packer *pk, const void *o)
     (void)o;
     size_t n;
     const struct proto_field *f = proto_patient_fields(&n);
-    msgpack_pack_map(pk, n);
-    for (size_t i = 0; i < n; i++) {
-        proto_pack_str(pk, f[i].name);
-        pack_field(pk, &f[i]);
-    }
+    pack_named_maps(pk, f, n, sizeof *f, offsetof(struct proto_field, name), &field_map);
 }
 
 /* ---- the ruleset ---------------------------------------------------- */
@@ -229,11 +236,8 @@ static const struct proto_map policy_value_map = PROTO_MAP(policy_value_keys);
 static void pack_policy_details(msgpack_packer *pk, const void *o)
 {
     const struct proto_ruleset_info *info = o;
-    msgpack_pack_map(pk, info->n_policy);
-    for (size_t i = 0; i < info->n_policy; i++) {
-        proto_pack_str(pk, info->policy[i].name);
-        proto_map_pack(pk, &policy_value_map, &info->policy[i]);
-    }
+    pack_named_maps(pk, info->policy, info->n_policy, sizeof *info->policy,
+                    offsetof(struct proto_policy_value, name), &policy_value_map);
 }
 
 /* {areas: [name], ...}: the canonical terms, the original form. */
@@ -301,11 +305,8 @@ static const struct proto_map source_map = PROTO_MAP(source_keys);
 static void pack_sources(msgpack_packer *pk, const void *o)
 {
     const struct proto_ruleset_info *info = o;
-    msgpack_pack_map(pk, info->n_sources);
-    for (size_t i = 0; i < info->n_sources; i++) {
-        proto_pack_str(pk, info->sources[i].key);
-        proto_map_pack(pk, &source_map, &info->sources[i]);
-    }
+    pack_named_maps(pk, info->sources, info->n_sources, sizeof *info->sources,
+                    offsetof(struct proto_source, key), &source_map);
 }
 
 /* The first eight keys are the result as it was before the form metadata;

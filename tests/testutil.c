@@ -71,6 +71,17 @@ char *testutil_hex(const char *data, size_t len)
     return s;
 }
 
+void testutil_pack_example_patient(msgpack_packer *pk, size_t extra)
+{
+    msgpack_pack_map(pk, 6 + extra);
+    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
+    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
+    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
+    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
+    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
+    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+}
+
 bool testutil_has_detail(const struct proto_error *e, const char *needle)
 {
     for (size_t i = 0; i < e->n_details; i++)

@@ -23,13 +23,18 @@ void sleep_ms(int ms)
         ;
 }
 
+const char *harness_source_path(char *buf, size_t n, const char *rel)
+{
+    const char *src = getenv("SUITD_SOURCE_DIR");
+    ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set (run through ctest)");
+    snprintf(buf, n, "%s/%s", src, rel);
+    return buf;
+}
+
 const char *harness_rules(void)
 {
     static char path[1024];
-    const char *src = getenv("SUITD_SOURCE_DIR");
-    ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/tests/daemon/rulesets/contract", src);
-    return path;
+    return harness_source_path(path, sizeof path, "tests/daemon/rulesets/contract");
 }
 
 void daemon_prepare(struct daemon *d)

@@ -25,6 +25,8 @@ struct daemon {
     int status;             /* exit status once reaped */
 };
 
+/* SUITD_SOURCE_DIR/rel in buf (n bytes); returns buf. */
+const char *harness_source_path(char *buf, size_t n, const char *rel);
 /* The daemon tests' own ruleset (tests/daemon/rulesets/contract). */
 const char *harness_rules(void);
 /* Creates the temp dir; call before daemon_start when a test needs files

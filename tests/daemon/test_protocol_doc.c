@@ -265,13 +265,7 @@ static void pack_complete_patient(msgpack_packer *pk, void *arg)
 {
     (void)arg;
     msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 6);
-    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
-    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
-    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
-    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 0);
 }
 
 static void pack_bad_age(msgpack_packer *pk, void *arg)
@@ -283,18 +277,13 @@ static void pack_bad_age(msgpack_packer *pk, void *arg)
     msgpack_pack_int(pk, -1);
 }
 
-/* Section 4.2's example: stopped isotretinoin 120 days ago. */
+/* Section 4.2's example: the same patient, who stopped isotretinoin 120
+ * days ago. */
 static void pack_isotretinoin_patient(msgpack_packer *pk, void *arg)
 {
     (void)arg;
     msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 7);
-    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
-    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
-    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
-    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 1);
     proto_pack_str(pk, "medications");
     msgpack_pack_array(pk, 1);
     msgpack_pack_map(pk, 2);
@@ -340,6 +329,15 @@ static json_t *call(int fd, uint32_t msgid, const char *method, rpc_pack_params_
     return frame;
 }
 
+/* Sends one request and returns its result (the caller decrefs it). */
+static json_t *call_result(int fd, uint32_t msgid, const char *method, rpc_pack_params_fn params)
+{
+    json_t *frame = call(fd, msgid, method, params, NULL, NULL);
+    json_t *r = result_of(frame);
+    json_decref(frame);
+    return r;
+}
+
 /* The whole sequence, on a fresh daemon, so that the counters in the
  * stats example are always the same. */
 static void collect(const char *doc, const char *sock)
@@ -361,16 +359,13 @@ static void collect(const char *doc, const char *sock)
     add_example("assess-params", render_text(json_array_get(frame, 3), 2));
     json_decref(frame);
     msgpack_sbuffer_destroy(&req);
-    f = call(fd, 4, "assess", pack_isotretinoin_patient, NULL, NULL);
-    r = result_of(f);
+    r = call_result(fd, 4, "assess", pack_isotretinoin_patient);
     add_example("assess-result", render_text(r, 3));
     json_decref(r);
-    json_decref(f);
 
     /* The ruleset's description is long: the document shows a few entries
      * of each part, chosen here. */
-    f = call(fd, 5, "ruleset", pack_no_params, NULL, NULL);
-    r = result_of(f);
+    r = call_result(fd, 5, "ruleset", pack_no_params);
     static const char *const masked_rs[] = {"loaded_at", NULL};
     mask(r, doc, "ruleset-result", masked_rs);
     keep_keys(r, "policy", (const char *const[]){"isotretinoin-washout-days",
@@ -398,35 +393,21 @@ static void collect(const char *doc, const char *sock)
     keep_keys(r, "sources", (const char *const[]){"LBL", "SPR", "WAL", "clinic", NULL});
     add_example("ruleset-result", render_text(r, 2));
     json_decref(r);
-    json_decref(f);
 
-    f = call(fd, 6, "reload", pack_no_params, NULL, NULL);
-    r = result_of(f);
+    r = call_result(fd, 6, "reload", pack_no_params);
     add_example("reload-result", render_text(r, 1));
     json_decref(r);
-    json_decref(f);
 
-    f = call(fd, 7, "stats", pack_no_params, NULL, NULL);
-    r = result_of(f);
+    r = call_result(fd, 7, "stats", pack_no_params);
     static const char *const masked_stats[] = {"uptime_s", "latency_ms.p50", "latency_ms.p90",
                                                "latency_ms.p99", "latency_ms.p99_9", NULL};
     mask(r, doc, "stats-result", masked_stats);
     add_example("stats-result", render_text(r, 1));
     json_decref(r);
-    json_decref(f);
     close(fd);
 }
 
 /* ---- the test ----------------------------------------------------------- */
-
-static char *doc_path(void)
-{
-    static char path[4096];
-    const char *src = getenv("SUITD_SOURCE_DIR");
-    ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/proto/PROTOCOL.md", src);
-    return path;
-}
 
 /* Rewrites every example block with what the daemon answered. */
 static void update(const char *path, char *doc)
@@ -456,11 +437,9 @@ static void update(const char *path, char *doc)
 
 START_TEST(protocol_examples_are_real_output)
 {
-    const char *src = getenv("SUITD_SOURCE_DIR");
-    ck_assert_ptr_nonnull(src);
-    char rules[4096];
-    snprintf(rules, sizeof rules, "%s/rules", src);
-    const char *path = doc_path();
+    char rules[4096], path[4096];
+    harness_source_path(rules, sizeof rules, "rules");
+    harness_source_path(path, sizeof path, "proto/PROTOCOL.md");
     char *doc = testutil_slurp(path);
     ck_assert_msg(doc != NULL, "cannot read %s", path);
     ck_assert_int_eq(daemon_start(&d, rules, "--workers", "2", "--listen", "none", NULL), 0);

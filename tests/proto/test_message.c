@@ -105,13 +105,7 @@ static void pack_patient(msgpack_packer *pk, void *arg)
 {
     (void)arg;
     msgpack_pack_array(pk, 2);
-    msgpack_pack_map(pk, 6);
-    pk_str(pk, "age");           msgpack_pack_uint8(pk, 29);
-    pk_str(pk, "pregnant");      msgpack_pack_false(pk);
-    pk_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    pk_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    pk_str(pk, "area");          pk_str(pk, "face");
-    pk_str(pk, "indication");    pk_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 0);
     msgpack_pack_map(pk, 1);
     pk_str(pk, "explain");       msgpack_pack_true(pk);
 }
@@ -147,7 +141,7 @@ static void request_round_trip(const char *method, rpc_pack_params_fn fn, void *
     if (strcmp(method, "assess") == 0) {
         struct suit_patient p;
         ck_assert_int_eq(proto_patient_from_params(&m.params, &p, &e), 0);
-        ck_assert_int_eq(p.age, 29);
+        ck_assert_int_eq(p.age, 34);
         ck_assert_str_eq(p.indication, "acne-scars");
         ck_assert(p.explain);
         suit_patient_close(&p);

@@ -22,13 +22,7 @@ static void example_assess_request(msgpack_packer *pk)
 {
     proto_pack_request_header(pk, 2, "assess");
     msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 6);
-    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
-    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
-    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
-    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 0);
 }
 
 /* The daemon's path for this request: the params refused by the same
