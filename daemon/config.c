@@ -542,7 +542,8 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         err[0] = '\0';
         int rc = ini_parse(c->config_file, config_ini_line, &st);
         if (rc < 0) {
-            snprintf(err, errlen, "%s: cannot open config file: %s", c->config_file, strerror(errno));
+            snprintf(err, errlen, "%s: cannot open config file: %s", c->config_file,
+                     strerror(errno));
             goto fail;
         }
         if (rc > 0) {

@@ -226,8 +226,8 @@ static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
     }
 }
 
-static int tcp_listener_checks(struct listeners *ls, struct listener *lis, const struct sockaddr *sa,
-                               const char *spec, bool have_token)
+static int tcp_listener_checks(struct listeners *ls, struct listener *lis,
+                               const struct sockaddr *sa, const char *spec, bool have_token)
 {
     bool loopback = addr_is_loopback(sa);
     if (!loopback && !have_token) {

@@ -297,15 +297,18 @@ static const struct proto_field procedure_keys[] = {
 };
 
 static const struct proto_field condition_item = {
-    "condition", .type = PROTO_FIELD_MAP, .fields = condition_keys, .n_fields = N_KEYS(condition_keys),
+    "condition", .type = PROTO_FIELD_MAP,
+    .fields = condition_keys, .n_fields = N_KEYS(condition_keys),
     .shorthand = "name", .description = "a condition: {name, days_ago}, or its name alone",
 };
 static const struct proto_field medication_item = {
-    "medication", .type = PROTO_FIELD_MAP, .fields = medication_keys, .n_fields = N_KEYS(medication_keys),
+    "medication", .type = PROTO_FIELD_MAP,
+    .fields = medication_keys, .n_fields = N_KEYS(medication_keys),
     .description = "a medication: {name, days_since_last_dose}",
 };
 static const struct proto_field procedure_item = {
-    "procedure", .type = PROTO_FIELD_MAP, .fields = procedure_keys, .n_fields = N_KEYS(procedure_keys),
+    "procedure", .type = PROTO_FIELD_MAP,
+    .fields = procedure_keys, .n_fields = N_KEYS(procedure_keys),
     .description = "a procedure: {name, days_ago}",
 };
 static const struct proto_field allergy_item = {
