@@ -491,7 +491,7 @@ void cli_usage(FILE *out, enum cli_command cmd)
             "usage: suit stats [--json | --prometheus] [OPTIONS]\n"
             "\n"
             "Show the daemon's counters: uptime, connections, requests by method,\n"
-            "errors by code, latency percentiles, queue depth, reloads.\n"
+            "errors by name, latency percentiles, queue depth, reloads.\n"
             "  --json        as the daemon returns them\n"
             "  --prometheus  in the Prometheus text exposition format (metric names\n"
             "                prefixed suitd_), e.g. for node_exporter's textfile collector:\n"

@@ -36,22 +36,37 @@ static void info_scalar(FILE *out, const json_t *v)
     }
 }
 
-/* One policy entry: a number, or {value, description}. */
-static void info_policy_entry(FILE *out, int width, const char *name, const json_t *v)
+/* One policy entry: a number, or {value, description}; with the daemon's
+ * policy_details entry ({value, default, unit, description}) the unit
+ * follows the value, and a default the clinic changed is shown. */
+static void info_policy_entry(FILE *out, int width, const char *name, const json_t *v,
+                              const json_t *details)
 {
+    const json_t *d = json_object_get(details, name);
+    if (json_is_object(d))
+        v = d;
     fprintf(out, "  %-*s  ", width, name);
     if (json_is_object(v)) {
         info_scalar(out, json_object_get(v, "value"));
-        const char *d = info_str(v, "description");
-        if (d && *d)
-            fprintf(out, "  %s", d);
+        const char *unit = info_str(v, "unit");
+        if (unit && *unit)
+            fprintf(out, " %s", unit);
+        const json_t *dflt = json_object_get(v, "default");
+        if (dflt && !json_equal(dflt, json_object_get(v, "value"))) {
+            fputs(" (default ", out);
+            info_scalar(out, dflt);
+            fputc(')', out);
+        }
+        const char *desc = info_str(v, "description");
+        if (desc && *desc)
+            fprintf(out, "  %s", desc);
     } else {
         info_scalar(out, v);
     }
     fputc('\n', out);
 }
 
-static void info_policy(FILE *out, const json_t *policy)
+static void info_policy(FILE *out, const json_t *policy, const json_t *details)
 {
     if (!policy)
         return;
@@ -66,7 +81,7 @@ static void info_policy(FILE *out, const json_t *policy)
             if ((int)strlen(key) > width)
                 width = (int)strlen(key);
         json_object_foreach((json_t *)policy, key, v)
-            info_policy_entry(out, width, key, v);
+            info_policy_entry(out, width, key, v, details);
     } else if (json_is_array(policy)) {
         json_array_foreach(policy, i, v) {
             const char *name = info_str(v, "name");
@@ -75,7 +90,7 @@ static void info_policy(FILE *out, const json_t *policy)
         }
         json_array_foreach(policy, i, v) {
             const char *name = info_str(v, "name");
-            info_policy_entry(out, width, name ? name : "?", v);
+            info_policy_entry(out, width, name ? name : "?", v, details);
         }
     }
 }
@@ -135,7 +150,7 @@ void info_render(FILE *out, const json_t *rs)
         info_scalar(out, v);
         fputc('\n', out);
     }
-    info_policy(out, json_object_get(rs, "policy"));
+    info_policy(out, json_object_get(rs, "policy"), json_object_get(rs, "policy_details"));
     info_vocabularies(out, json_object_get(rs, "vocabularies"));
     info_synonyms(out, json_object_get(rs, "synonyms"));
 }

@@ -90,7 +90,7 @@ static const struct {
     {"connections.total", "Client connections accepted since the daemon started."},
     {"connections.refused", "Client connections refused because a limit was reached."},
     {"requests", "Requests received, by method."},
-    {"errors", "Error responses sent, by protocol error code."},
+    {"errors", "Error responses sent, by error name (PROTOCOL.md section 6)."},
     {"latency_ms", "Request latency quantiles over recent requests, in seconds."},
     {"latency.count", "Requests counted in the latency quantiles."},
     {"queue_depth", "Requests waiting for a worker now."},
@@ -123,7 +123,7 @@ static const struct {
     const char *key, *label;
 } stats_label_maps[] = {
     {"requests", "method"}, {"requests_by_method", "method"}, {"by_method", "method"},
-    {"methods", "method"}, {"errors", "code"}, {"errors_by_code", "code"},
+    {"methods", "method"}, {"errors", "error"}, {"errors_by_code", "code"},
     {"by_code", "code"}, {"dropped", "reason"}, {"reloads", "result"},
 };
 

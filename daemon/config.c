@@ -1,67 +1,206 @@
 /*
- * config.c: see config.h.  Both sources go through config_set(), keyed by
- * the INI name, so a flag and its config-file line can never disagree on
- * syntax.  The file is read first and the flags applied after it, which is
- * how flags win; --listen given on the command line replaces the file's
- * whole list rather than adding to it.
+ * config.c: see config.h.
+ *
+ * Every setting is one row of `settings` below (Redis's config table): its
+ * name, type, range, default and help.  Parsing, the defaults, the check
+ * for unknown names and `--help` are all derived from the table, so a
+ * setting cannot be parsed but undocumented, or documented with another
+ * default than the one it has.
+ *
+ * Both sources go through config_set(), keyed by the INI name, so a flag
+ * and its config-file line can never disagree on syntax.  The file is read
+ * first and the flags applied after it, which is how flags win; --listen
+ * given on the command line replaces the file's whole list rather than
+ * adding to it.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <ini.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
+#define MIB (1024u * 1024u)
+#define FIELD(f) offsetof(struct config, f)
 
-struct load_state {
-    struct config *c;
-    bool socket_set, listen_set, listen_from_cli;
-    char *err;
-    size_t errlen;
-    int line;            /* config file line, 0 for flags */
+static int default_socket(struct config *c);
+static int default_listen(struct config *c);
+static int default_rules(struct config *c);
+static int default_workers(struct config *c);
+
+static const struct config_setting settings[] = {
+    {"socket", CONFIG_SOCKET, FIELD(socket_path), .arg = "PATH", .fill_default = default_socket,
+     .default_text = "/run/suitd/suitd.sock as root, else $XDG_RUNTIME_DIR/suitd.sock, else "
+                     "/tmp/suitd-UID.sock",
+     .help = "Unix socket; 'none' disables it"},
+    {"listen", CONFIG_LISTEN, FIELD(listen), .arg = "HOST:PORT", .fill_default = default_listen,
+     .default_text = PROTO_DEFAULT_TCP,
+     .help = "TCP address, repeatable (comma-separated in a file); 'none' disables TCP; port "
+             "0 picks a free port"},
+    {"token_file", CONFIG_OPT_PATH, FIELD(token_file), .arg = "FILE",
+     .help = "shared token every TCP client sends with 'auth' first (required on "
+             "non-loopback addresses)"},
+    /* default_text NULL: --help shows the folder proto_default_rules_dir
+     * gives now ($SUITD_RULES, else the package's). */
+    {"rules", CONFIG_PATH, FIELD(rules_dir), .arg = "DIR", .fill_default = default_rules,
+     .help = "ruleset directory"},
+    {"policy", CONFIG_OPT_PATH, FIELD(policy_file), .arg = "FILE",
+     .help = "policy override file ([policy] name = number)"},
+    {"workers", CONFIG_UINT, FIELD(workers), 1, 1024, .arg = "N",
+     .fill_default = default_workers, .default_text = "number of cores",
+     .help = "worker threads, each with its own rule engine"},
+    {"config", CONFIG_FILE, FIELD(config_file), .arg = "FILE",
+     .help = "INI file, section [suitd], these names with '_' for '-'; flags win"},
+    {"log_level", CONFIG_LOG_LEVEL, FIELD(log_level), .def = LOG_LEVEL_INFO, .arg = "LEVEL",
+     .help = "debug, info, warn or error"},
+    {"log_facts", CONFIG_BOOL, FIELD(log_facts), .def = 0,
+     .help = "allow patient facts in debug logs"},
+    {"decision_log", CONFIG_OPT_PATH, FIELD(decision_log), .arg = "FILE",
+     .help = "one JSON line per assessment (no patient facts)"},
+    {"max_connections", CONFIG_UINT, FIELD(max_connections), 1, 1000000, 1024, .arg = "N",
+     .help = "simultaneous client connections; more are refused"},
+    {"max_message", CONFIG_SIZE, FIELD(max_message), 64, (uint64_t)1 << 30,
+     PROTO_DEFAULT_MAX_MESSAGE, .arg = "BYTES", .help = "largest request"},
+    {"max_inflight", CONFIG_UINT, FIELD(max_inflight), 1, 1000000, 64, .arg = "N",
+     .help = "requests in flight per connection; beyond it suitd stops reading"},
+    {"max_queue", CONFIG_UINT, FIELD(max_queue), 1, 10000000, 4096, .arg = "N",
+     .help = "requests queued overall; beyond it `overloaded`"},
+    {"idle_timeout", CONFIG_UINT, FIELD(idle_timeout_s), 0, 86400 * 365, 300, .arg = "SEC",
+     .help = "close idle connections (0 = never)"},
+    {"request_timeout", CONFIG_UINT, FIELD(request_timeout_ms), 1, 3600 * 1000, 5000,
+     .arg = "MS", .help = "deadline per request"},
+    {"max_output", CONFIG_SIZE, FIELD(max_output), 1024, (uint64_t)1 << 34, 8 * MIB,
+     .arg = "BYTES", .help = "unsent reply bytes per connection; beyond it the connection "
+                             "is closed"},
+    {"shutdown_timeout", CONFIG_UINT, FIELD(shutdown_timeout_s), 0, 3600, 10, .arg = "SEC",
+     .help = "drain deadline on SIGTERM"},
+    {"max_firings", CONFIG_U64, FIELD(engine.max_firings), 1, (uint64_t)1 << 40,
+     ENGINE_DEFAULT_MAX_FIRINGS, .arg = "N", .help = "rule firings per assessment"},
+    {"rule_deadline", CONFIG_U32, FIELD(engine.deadline_ms), 1, 3600 * 1000,
+     ENGINE_DEFAULT_DEADLINE_MS, .arg = "MS", .help = "engine time per assessment"},
+    {"user", CONFIG_OPT_PATH, FIELD(user), .arg = "NAME",
+     .help = "drop to this user after binding; required when started as root (--user root "
+             "or SUITD_ALLOW_ROOT=1 insists on staying root)"},
+    {"help", CONFIG_HELP, 0, .help = "print this and exit"},
 };
+#define N_SETTINGS (sizeof settings / sizeof settings[0])
+
+const struct config_setting *config_settings(size_t *n)
+{
+    *n = N_SETTINGS;
+    return settings;
+}
+
+static const struct config_setting *find(const char *name)
+{
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (!strcmp(settings[i].name, name))
+            return &settings[i];
+    return NULL;
+}
+
+static bool is_flag(const struct config_setting *s)
+{
+    return s->type == CONFIG_BOOL || s->type == CONFIG_HELP;
+}
+
+/* ---- --help ----------------------------------------------------------- */
+
+int config_default_text(const struct config_setting *s, char *buf, size_t n)
+{
+    if (s->default_text)
+        return snprintf(buf, n, "%s", s->default_text);
+    if (s->fill_default == default_rules)
+        return snprintf(buf, n, "%s", proto_default_rules_dir());
+    switch (s->type) {
+    case CONFIG_UINT:
+    case CONFIG_U32:
+    case CONFIG_U64:
+        return snprintf(buf, n, "%llu", (unsigned long long)s->def);
+    case CONFIG_SIZE:
+        if (s->def >= MIB && s->def % MIB == 0)
+            return snprintf(buf, n, "%llu MiB", (unsigned long long)(s->def / MIB));
+        return snprintf(buf, n, "%llu", (unsigned long long)s->def);
+    case CONFIG_BOOL:
+        return snprintf(buf, n, "%s", s->def ? "true" : "false");
+    case CONFIG_LOG_LEVEL:
+        return snprintf(buf, n, "%s", log_level_name((enum log_level)s->def));
+    default:
+        buf[0] = '\0';
+        return 0;
+    }
+}
+
+#define USAGE_WIDTH 79
+#define USAGE_INDENT 25
+
+/* Writes text wrapped at USAGE_WIDTH, continuing at USAGE_INDENT; col is
+ * the column the first word starts at (no space is put before it). */
+static void wrap(FILE *out, const char *text, int col)
+{
+    const char *p = text;
+    while (*p) {
+        size_t w = strcspn(p, " ");
+        if (col > USAGE_INDENT && col + 1 + (int)w > USAGE_WIDTH) {
+            fprintf(out, "\n%*s", USAGE_INDENT, "");
+            col = USAGE_INDENT;
+        } else if (col > USAGE_INDENT) {
+            fputc(' ', out);
+            col++;
+        }
+        fwrite(p, 1, w, out);
+        col += (int)w;
+        p += w;
+        while (*p == ' ')
+            p++;
+    }
+    fputc('\n', out);
+}
 
 void config_usage(FILE *out)
 {
+    fprintf(out, "usage: suitd [serve] [OPTIONS]\n\n");
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct config_setting *s = &settings[i];
+        char flag[64], dflt[160], text[600];
+        snprintf(flag, sizeof flag, "--%s%s%s", s->name, s->arg ? " " : "", s->arg ? s->arg : "");
+        for (char *c = flag; *c && *c != ' '; c++)
+            if (*c == '_')
+                *c = '-';
+        config_default_text(s, dflt, sizeof dflt);
+        if (dflt[0] && s->type != CONFIG_BOOL)
+            snprintf(text, sizeof text, "%s (default %s)", s->help, dflt);
+        else
+            snprintf(text, sizeof text, "%s", s->help);
+        /* The text starts at USAGE_INDENT, on the next line after a flag
+         * too long to leave room for it. */
+        if (fprintf(out, "  %-*s", USAGE_INDENT - 3, flag) > USAGE_INDENT - 1)
+            fprintf(out, "\n%*s", USAGE_INDENT, "");
+        else
+            fputc(' ', out);
+        wrap(out, text, USAGE_INDENT);
+    }
     fprintf(out,
-        "usage: suitd [serve] [OPTIONS]\n"
         "\n"
-        "  --socket PATH          Unix socket (default /run/suitd/suitd.sock as root,\n"
-        "                         else $XDG_RUNTIME_DIR/suitd.sock, else\n"
-        "                         /tmp/suitd-UID.sock); 'none' disables\n"
-        "  --listen HOST:PORT     TCP address, repeatable (default 127.0.0.1:7433);\n"
-        "                         'none' disables TCP; port 0 picks a free port\n"
-        "  --token-file FILE      shared token every TCP client sends with 'auth'\n"
-        "                         first (required on non-loopback addresses)\n"
-        "  --rules DIR            ruleset directory (default %s)\n"
-        "  --policy FILE          policy override file\n"
-        "  --workers N            worker threads (default: number of cores)\n"
-        "  --config FILE          INI file, section [suitd]; flags win\n"
-        "  --log-level LEVEL      debug, info, warn or error (default info)\n"
-        "  --log-facts            allow patient facts in debug logs\n"
-        "  --decision-log FILE    one JSON line per assessment\n"
-        "  --max-connections N    (default 1024)\n"
-        "  --max-message BYTES    largest request (default 1048576)\n"
-        "  --max-inflight N       requests in flight per connection (default 64)\n"
-        "  --max-queue N          requests queued overall (default 4096)\n"
-        "  --idle-timeout SEC     close idle connections (default 300, 0 = never)\n"
-        "  --request-timeout MS   deadline per request (default 5000)\n"
-        "  --max-output BYTES     unsent reply bytes per connection (default 8 MiB)\n"
-        "  --shutdown-timeout SEC drain deadline on SIGTERM (default 10)\n"
-        "  --max-firings N        rule firings per assessment (default 10000)\n"
-        "  --rule-deadline MS     engine time per assessment (default 1000)\n"
-        "  --user NAME            drop to this user after binding; required when\n"
-        "                         started as root (--user root or\n"
-        "                         SUITD_ALLOW_ROOT=1 insists on staying root)\n"
-        "  --help\n"
-        "\n"
+        "Every option but --config and --help can also be set in the --config file.\n"
         "Signals: SIGHUP reloads the ruleset (after its own tests pass);\n"
-        "SIGTERM and SIGINT drain and exit.\n",
-        proto_default_rules_dir());
+        "SIGTERM and SIGINT drain and exit.\n");
 }
+
+/* ---- parsing ---------------------------------------------------------- */
+
+struct load_state {
+    struct config *c;
+    bool set[N_SETTINGS];       /* given in the file or as a flag */
+    bool listen_from_cli;
+    char *err;
+    size_t errlen;
+    int line;                   /* config file line, 0 for flags */
+};
 
 static int fail(struct load_state *st, const char *key, const char *fmt, const char *val)
 {
@@ -81,18 +220,23 @@ static int fail(struct load_state *st, const char *key, const char *fmt, const c
     return -1;
 }
 
-static int parse_uint(struct load_state *st, const char *key, const char *val,
-                      uint64_t min, uint64_t max, uint64_t *out)
+static void *field(struct config *c, const struct config_setting *s)
+{
+    return (char *)c + s->offset;
+}
+
+static int parse_uint(struct load_state *st, const struct config_setting *s, const char *val,
+                      uint64_t *out)
 {
     if (!*val || *val == '-' || *val == '+')
-        return fail(st, key, "expected a non-negative integer, got '%s'", val);
+        return fail(st, s->name, "expected a non-negative integer, got '%s'", val);
     errno = 0;
     char *end;
     unsigned long long v = strtoull(val, &end, 10);
     if (errno || *end)
-        return fail(st, key, "expected a non-negative integer, got '%s'", val);
-    if (v < min || v > max)
-        return fail(st, key, "'%s' is out of range", val);
+        return fail(st, s->name, "expected a non-negative integer, got '%s'", val);
+    if (v < s->min || v > s->max)
+        return fail(st, s->name, "'%s' is out of range", val);
     *out = v;
     return 0;
 }
@@ -107,14 +251,10 @@ static int set_str(char **slot, const char *val)
     return 0;
 }
 
-/* An optional path: an empty value clears it (back to "none"). */
-static int set_opt_str(char **slot, const char *val)
+static void clear_str(char **slot)
 {
-    if (*val)
-        return set_str(slot, val);
     free(*slot);
     *slot = NULL;
-    return 0;
 }
 
 static void clear_listen(struct config *c)
@@ -144,116 +284,111 @@ static int add_listen(struct config *c, const char *val, size_t len)
     return 0;
 }
 
-static int set_bool(struct load_state *st, const char *key, const char *val, bool *out)
+static int set_listen(struct load_state *st, const struct config_setting *s, const char *val)
 {
-    if (!val || !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") || !strcmp(val, "on"))
+    struct config *c = st->c;
+    /* The first --listen flag replaces what the file said; later flags
+     * and later lines of the file add to the list. */
+    if (!st->set[s - settings] || (!st->line && !st->listen_from_cli))
+        clear_listen(c);
+    if (!st->line)
+        st->listen_from_cli = true;
+    if (!strcmp(val, "none"))
+        return 0;
+    for (const char *p = val;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 4 && !strncmp(p, "none", 4))
+            clear_listen(c);
+        else if (add_listen(c, p, len) < 0)
+            return fail(st, s->name, "%s", "out of memory");
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+static int set_bool(struct load_state *st, const struct config_setting *s, const char *val)
+{
+    bool *out = field(st->c, s);
+    if (!val || !strcmp(val, "true") || !strcmp(val, "yes") || !strcmp(val, "1") ||
+        !strcmp(val, "on"))
         *out = true;
-    else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") || !strcmp(val, "off"))
+    else if (!strcmp(val, "false") || !strcmp(val, "no") || !strcmp(val, "0") ||
+             !strcmp(val, "off"))
         *out = false;
     else
-        return fail(st, key, "expected true or false, got '%s'", val);
+        return fail(st, s->name, "expected true or false, got '%s'", val);
     return 0;
 }
 
-/* Applies one setting; key uses underscores.  val is NULL only for the
- * boolean flag --log-facts. */
-static int config_set(struct load_state *st, const char *key, const char *val)
+/* Applies one setting.  val is NULL only for a flag given without a value
+ * (--log-facts). */
+static int config_set(struct load_state *st, const struct config_setting *s, const char *val)
 {
     struct config *c = st->c;
+    int rc = 0;
     uint64_t v = 0;
-    if (!strcmp(key, "log_facts"))
-        return set_bool(st, key, val, &c->log_facts);
+    if (s->type == CONFIG_BOOL) {
+        rc = set_bool(st, s, val);
+        goto done;
+    }
     if (!val)
-        return fail(st, key, "%s", "needs a value");
-
-    if (!strcmp(key, "socket")) {
-        st->socket_set = true;
-        if (!strcmp(val, "none") || !*val) {
-            free(c->socket_path);
-            c->socket_path = NULL;
-            return 0;
-        }
-        return set_str(&c->socket_path, val);
-    }
-    if (!strcmp(key, "listen")) {
-        if (!st->listen_set || (!st->line && !st->listen_from_cli))
-            clear_listen(c);
-        st->listen_set = true;
-        if (!st->line)
-            st->listen_from_cli = true;
-        if (!strcmp(val, "none"))
-            return 0;
-        /* Comma-separated in the file; also accepted on the command line. */
-        const char *p = val;
-        for (;;) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if (len == 4 && !strncmp(p, "none", 4))
-                clear_listen(c);
-            else if (add_listen(c, p, len) < 0)
-                return fail(st, key, "%s", "out of memory");
-            if (!comma)
-                break;
-            p = comma + 1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "rules"))
-        return set_str(&c->rules_dir, val);
-    if (!strcmp(key, "policy"))
-        return set_opt_str(&c->policy_file, val);
-    if (!strcmp(key, "decision_log"))
-        return set_opt_str(&c->decision_log, val);
-    if (!strcmp(key, "token_file"))
-        return set_opt_str(&c->token_file, val);
-    if (!strcmp(key, "user"))
-        return set_opt_str(&c->user, val);
-    if (!strcmp(key, "log_level")) {
+        return fail(st, s->name, "%s", "needs a value");
+    switch (s->type) {
+    case CONFIG_SOCKET:
+        if (!strcmp(val, "none") || !*val)
+            clear_str(field(c, s));
+        else if (set_str(field(c, s), val) < 0)
+            rc = fail(st, s->name, "%s", "out of memory");
+        break;
+    case CONFIG_LISTEN:
+        rc = set_listen(st, s, val);
+        break;
+    case CONFIG_PATH:
+        if (set_str(field(c, s), val) < 0)
+            rc = fail(st, s->name, "%s", "out of memory");
+        break;
+    case CONFIG_OPT_PATH:
+        /* An empty value clears it (back to "none"). */
+        if (!*val)
+            clear_str(field(c, s));
+        else if (set_str(field(c, s), val) < 0)
+            rc = fail(st, s->name, "%s", "out of memory");
+        break;
+    case CONFIG_LOG_LEVEL: {
         int l = log_level_parse(val);
         if (l < 0)
-            return fail(st, key, "expected debug, info, warn or error, got '%s'", val);
-        c->log_level = (enum log_level)l;
-        return 0;
+            return fail(st, s->name, "expected debug, info, warn or error, got '%s'", val);
+        *(enum log_level *)field(c, s) = (enum log_level)l;
+        break;
     }
-
-    /* Numeric settings, each with the field it sets (exactly one of the
-     * typed pointers); max keeps every value within its field. */
-    const struct {
-        const char *name;
-        uint64_t min, max;
-        unsigned *u;
-        size_t *z;
-        uint64_t *u64;
-        uint32_t *u32;
-    } nums[] = {
-        {"workers", 1, 1024, .u = &c->workers},
-        {"max_connections", 1, 1000000, .u = &c->max_connections},
-        {"max_message", 64, (uint64_t)1 << 30, .z = &c->max_message},
-        {"max_inflight", 1, 1000000, .u = &c->max_inflight},
-        {"max_queue", 1, 10000000, .u = &c->max_queue},
-        {"idle_timeout", 0, 86400 * 365, .u = &c->idle_timeout_s},
-        {"request_timeout", 1, 3600 * 1000, .u = &c->request_timeout_ms},
-        {"max_output", 1024, (uint64_t)1 << 34, .z = &c->max_output},
-        {"shutdown_timeout", 0, 3600, .u = &c->shutdown_timeout_s},
-        {"max_firings", 1, (uint64_t)1 << 40, .u64 = &c->engine.max_firings},
-        {"rule_deadline", 1, 3600 * 1000, .u32 = &c->engine.deadline_ms},
-    };
-    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-        if (strcmp(key, nums[i].name))
-            continue;
-        if (parse_uint(st, key, val, nums[i].min, nums[i].max, &v) < 0)
+    case CONFIG_UINT:
+    case CONFIG_SIZE:
+    case CONFIG_U64:
+    case CONFIG_U32:
+        /* max keeps every value within its field's type. */
+        if (parse_uint(st, s, val, &v) < 0)
             return -1;
-        if (nums[i].u)
-            *nums[i].u = (unsigned)v;
-        else if (nums[i].z)
-            *nums[i].z = (size_t)v;
-        else if (nums[i].u64)
-            *nums[i].u64 = v;
+        if (s->type == CONFIG_UINT)
+            *(unsigned *)field(c, s) = (unsigned)v;
+        else if (s->type == CONFIG_SIZE)
+            *(size_t *)field(c, s) = (size_t)v;
+        else if (s->type == CONFIG_U64)
+            *(uint64_t *)field(c, s) = v;
         else
-            *nums[i].u32 = (uint32_t)v;
-        return 0;
+            *(uint32_t *)field(c, s) = (uint32_t)v;
+        break;
+    case CONFIG_FILE:
+    case CONFIG_HELP:
+    case CONFIG_BOOL:
+        /* Handled by config_load before any setting is applied. */
+        break;
     }
-    return fail(st, key, "%s", "unknown setting");
+done:
+    if (rc == 0)
+        st->set[s - settings] = true;
+    return rc;
 }
 
 static int config_ini_line(void *user, const char *section, const char *name, const char *value)
@@ -265,26 +400,50 @@ static int config_ini_line(void *user, const char *section, const char *name, co
             snprintf(st->err, st->errlen, "unknown section [%s] (settings go in [suitd])", section);
         return 0;
     }
-    if (!strcmp(name, "config")) {
+    const struct config_setting *s = find(name);
+    if (!s) {
+        fail(st, name, "%s", "unknown setting");
+        return 0;
+    }
+    if (s->type == CONFIG_FILE || s->type == CONFIG_HELP) {
         fail(st, name, "%s", "cannot be set in a config file");
         return 0;
     }
-    return config_set(st, name, value) == 0;
+    return config_set(st, s, value) == 0;
 }
 
+/* Every row's built-in default; the computed ones (fill_default) come
+ * after parsing, for the settings nobody gave. */
 static void defaults(struct config *c)
 {
     memset(c, 0, sizeof *c);
-    c->log_level = LOG_LEVEL_INFO;
-    c->max_connections = 1024;
-    c->max_message = 1048576;
-    c->max_inflight = 64;
-    c->max_queue = 4096;
-    c->idle_timeout_s = 300;
-    c->request_timeout_ms = 5000;
-    c->max_output = 8u * 1024u * 1024u;
-    c->shutdown_timeout_s = 10;
-    engine_limits_default(&c->engine);
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct config_setting *s = &settings[i];
+        if (s->fill_default)
+            continue;
+        switch (s->type) {
+        case CONFIG_UINT:
+            *(unsigned *)field(c, s) = (unsigned)s->def;
+            break;
+        case CONFIG_SIZE:
+            *(size_t *)field(c, s) = (size_t)s->def;
+            break;
+        case CONFIG_U64:
+            *(uint64_t *)field(c, s) = s->def;
+            break;
+        case CONFIG_U32:
+            *(uint32_t *)field(c, s) = (uint32_t)s->def;
+            break;
+        case CONFIG_BOOL:
+            *(bool *)field(c, s) = s->def != 0;
+            break;
+        case CONFIG_LOG_LEVEL:
+            *(enum log_level *)field(c, s) = (enum log_level)s->def;
+            break;
+        default:
+            break;      /* strings start as NULL */
+        }
+    }
 }
 
 static int default_socket(struct config *c)
@@ -295,24 +454,27 @@ static int default_socket(struct config *c)
     return set_str(&c->socket_path, buf);
 }
 
-static bool known_key(const char *key)
+static int default_listen(struct config *c)
 {
-    static const char *const keys[] = {
-        "socket", "listen", "rules", "policy", "config", "workers", "log_level",
-        "log_facts", "decision_log", "max_connections", "max_message", "max_inflight",
-        "max_queue", "idle_timeout", "request_timeout", "max_output", "shutdown_timeout",
-        "token_file", "max_firings", "rule_deadline", "user", "help",
-    };
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(key, keys[i]))
-            return true;
-    return false;
+    return add_listen(c, PROTO_DEFAULT_TCP, strlen(PROTO_DEFAULT_TCP));
+}
+
+static int default_rules(struct config *c)
+{
+    return set_str(&c->rules_dir, proto_default_rules_dir());
+}
+
+static int default_workers(struct config *c)
+{
+    unsigned n = uv_available_parallelism();
+    c->workers = n ? n : 1;
+    return 0;
 }
 
 /* Splits "--name=value" / "--name value"; returns the number of argv slots
  * used (1 or 2), or -1. */
 static int split_flag(struct load_state *st, int argc, char **argv, int i,
-                      char *key, size_t keylen, const char **val)
+                      const struct config_setting **sp, const char **val)
 {
     const char *a = argv[i];
     if (strncmp(a, "--", 2) || !a[2]) {
@@ -322,22 +484,25 @@ static int split_flag(struct load_state *st, int argc, char **argv, int i,
     a += 2;
     const char *eq = strchr(a, '=');
     size_t n = eq ? (size_t)(eq - a) : strlen(a);
-    if (n >= keylen) {
-        snprintf(st->err, st->errlen, "unknown option '%s' (see --help)", argv[i]);
+    char key[64];
+    const struct config_setting *s = NULL;
+    if (n < sizeof key) {
+        for (size_t k = 0; k < n; k++)
+            key[k] = a[k] == '-' ? '_' : a[k];
+        key[n] = '\0';
+        s = find(key);
+    }
+    if (!s) {
+        snprintf(st->err, st->errlen, "unknown option '%.*s' (see --help)",
+                 (int)(n < 60 ? n + 2 : 62), argv[i]);
         return -1;
     }
-    for (size_t k = 0; k < n; k++)
-        key[k] = a[k] == '-' ? '_' : a[k];
-    key[n] = '\0';
-    if (!known_key(key)) {
-        snprintf(st->err, st->errlen, "unknown option '%.*s' (see --help)", (int)(n + 2), argv[i]);
-        return -1;
-    }
+    *sp = s;
     if (eq) {
         *val = eq + 1;
         return 1;
     }
-    if (!strcmp(key, "log_facts") || !strcmp(key, "help")) {
+    if (is_flag(s)) {
         *val = NULL;
         return 1;
     }
@@ -353,21 +518,21 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
 {
     defaults(c);
     struct load_state st = {.c = c, .err = err, .errlen = errlen};
-    char key[64];
+    const struct config_setting *s;
     const char *val;
 
     /* Pass 1: --help and --config, so the file can be read before the
      * flags that override it. */
     for (int i = 0; i < argc;) {
-        int used = split_flag(&st, argc, argv, i, key, sizeof key, &val);
+        int used = split_flag(&st, argc, argv, i, &s, &val);
         if (used < 0)
             goto fail;
-        if (!strcmp(key, "help")) {
+        if (s->type == CONFIG_HELP) {
             config_usage(stdout);
             config_close(c);
             return 1;
         }
-        if (!strcmp(key, "config") && (!val || set_str(&c->config_file, val) < 0)) {
+        if (s->type == CONFIG_FILE && (!val || set_str(field(c, s), val) < 0)) {
             snprintf(err, errlen, "--config needs a file");
             goto fail;
         }
@@ -377,7 +542,8 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         err[0] = '\0';
         int rc = ini_parse(c->config_file, config_ini_line, &st);
         if (rc < 0) {
-            snprintf(err, errlen, "%s: cannot open config file: %s", c->config_file, strerror(errno));
+            snprintf(err, errlen, "%s: cannot open config file: %s", c->config_file,
+                     strerror(errno));
             goto fail;
         }
         if (rc > 0) {
@@ -389,33 +555,20 @@ int config_load(struct config *c, int argc, char **argv, char *err, size_t errle
         st.line = 0;
     }
     for (int i = 0; i < argc;) {
-        int used = split_flag(&st, argc, argv, i, key, sizeof key, &val);
+        int used = split_flag(&st, argc, argv, i, &s, &val);
         if (used < 0)
             goto fail;
         i += used;
-        if (!strcmp(key, "config"))
-            continue;
-        if (config_set(&st, key, val) < 0) {
-            if (strstr(err, "unknown setting"))
-                snprintf(err, errlen, "unknown option '--%.60s' (see --help)", argv[i - used] + 2);
+        if (s->type != CONFIG_FILE && config_set(&st, s, val) < 0)
             goto fail;
-        }
     }
 
-    if (!st.socket_set && default_socket(c) < 0)
-        goto oom;
-    if (!st.listen_set && add_listen(c, "127.0.0.1:" CONFIG_DEFAULT_PORT,
-                                     strlen("127.0.0.1:" CONFIG_DEFAULT_PORT)) < 0)
-        goto oom;
-    if (!c->rules_dir && set_str(&c->rules_dir, proto_default_rules_dir()) < 0)
-        goto oom;
-    if (!c->workers) {
-        unsigned n = uv_available_parallelism();
-        c->workers = n ? n : 1;
-    }
+    for (size_t i = 0; i < N_SETTINGS; i++)
+        if (settings[i].fill_default && !st.set[i] && settings[i].fill_default(c) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
 fail:
     config_close(c);
     return -1;
@@ -423,13 +576,12 @@ fail:
 
 void config_close(struct config *c)
 {
-    free(c->socket_path);
+    for (size_t i = 0; i < N_SETTINGS; i++) {
+        const struct config_setting *s = &settings[i];
+        if (s->type == CONFIG_SOCKET || s->type == CONFIG_PATH || s->type == CONFIG_OPT_PATH ||
+            s->type == CONFIG_FILE)
+            clear_str(field(c, s));
+    }
     clear_listen(c);
-    free(c->rules_dir);
-    free(c->policy_file);
-    free(c->config_file);
-    free(c->decision_log);
-    free(c->token_file);
-    free(c->user);
     memset(c, 0, sizeof *c);
 }

@@ -3,11 +3,10 @@
  */
 #include "conn.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "dispatch.h"
-#include "server.h"
 
 /* Most requests are far below 8 KiB, and asking the decoder for more than
  * its initial buffer makes it reallocate on every connection's first read
@@ -16,6 +15,14 @@
  * big one, gets big reads. */
 #define CONN_READ_SMALL (8u * 1024u)
 #define CONN_READ_LARGE (64u * 1024u)
+/* How often idle connections are looked for: often enough that a short
+ * idle timeout (tests use 1 s) is kept to within a quarter of a second,
+ * and once a second otherwise (the check walks every connection). */
+#define CONN_SWEEP_FAST_MS 250
+#define CONN_SWEEP_MS 1000
+#define CONN_SWEEP_FAST_BELOW_S 10
+/* The first output buffer; it doubles as needed. */
+#define CONN_OUT_INITIAL 4096u
 
 static void conn_process(struct conn *c);
 static void update_reading(struct conn *c);
@@ -28,12 +35,13 @@ void conn_ref(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
     proto_decoder_free(c->dec);
     free(c->out);
     free(c->wbuf);
     free(c);
-    server_check_drained(srv);
+    if (set->cb.freed)
+        set->cb.freed(set);
 }
 
 void conn_unref(struct conn *c)
@@ -47,9 +55,9 @@ bool conn_is_admin(const struct conn *c)
     return c->lis->is_unix;
 }
 
-bool conn_needs_auth(const struct conn *c)
+bool conn_needs_token(const struct conn *c)
 {
-    return c->lis->need_token && !c->authed;
+    return c->lis->need_token;
 }
 
 static void on_close(uv_handle_t *h)
@@ -61,26 +69,28 @@ void conn_close(struct conn *c, int drop)
 {
     if (c->closing)
         return;
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
     c->closing = true;
     if (drop >= 0) {
-        srv->stats.dropped[drop]++;
-        log_info(srv->log, "conn %llu: closed (%s)", (unsigned long long)c->id,
+        set->stats->dropped[drop]++;
+        log_info(set->log, "conn %llu: closed (%s)", (unsigned long long)c->id,
                  stats_drop_name((enum stats_drop)drop));
     } else {
-        log_debug(srv->log, "conn %llu: closed", (unsigned long long)c->id);
+        log_debug(set->log, "conn %llu: closed", (unsigned long long)c->id);
     }
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->conns = c->next;
+        set->all = c->next;
     if (c->next)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
-    srv->stats.conn_current--;
-    /* Nobody will read the answers: spare the workers what has not
-     * started yet. */
-    dispatch_conn_closed(c);
+    set->n_open--;
+    set->stats->conn_current--;
+    /* Nobody will read the answers: the owner spares the workers what has
+     * not started yet. */
+    if (set->cb.closed)
+        set->cb.closed(c);
     uv_close(&c->u.h, on_close);
 }
 
@@ -92,20 +102,23 @@ static void mark_dirty(struct conn *c)
         return;
     c->in_dirty = true;
     conn_ref(c);
-    c->dirty_next = c->srv->dirty;
-    c->srv->dirty = c;
+    c->dirty_next = c->set->dirty;
+    c->set->dirty = c;
 }
+
+static void on_idle(uv_idle_t *i);
 
 static void mark_backlog(struct conn *c)
 {
     if (c->in_backlog || c->closing)
         return;
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
     c->in_backlog = true;
     conn_ref(c);
-    c->backlog_next = srv->backlog;
-    srv->backlog = c;
-    server_wake_backlog(srv);
+    c->backlog_next = set->backlog;
+    set->backlog = c;
+    /* Fails only on a NULL callback; starting a started handle is a no-op. */
+    (void)uv_idle_start(&set->idle, on_idle);
 }
 
 /* ---- output -------------------------------------------------------- */
@@ -116,7 +129,7 @@ static int out_write(void *data, const char *buf, size_t len)
     if (c->out_failed)
         return -1;
     if (c->out_len + len > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
+        size_t cap = c->out_cap ? c->out_cap : CONN_OUT_INITIAL;
         while (cap < c->out_len + len)
             cap *= 2;
         char *n = realloc(c->out, cap);
@@ -139,19 +152,19 @@ void conn_pack_begin(struct conn *c, msgpack_packer *pk)
 
 void conn_pack_end(struct conn *c)
 {
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
     if (c->closing)
         return;
     if (c->out_failed) {
-        log_error(srv->log, "conn %llu: out of memory for a response", (unsigned long long)c->id);
+        log_error(set->log, "conn %llu: out of memory for a response", (unsigned long long)c->id);
         conn_close(c, -1);
         return;
     }
-    c->last_active_ns = server_now(srv);
-    if (c->out_len + c->wlen > srv->cfg->max_output) {
-        log_warn(srv->log, "conn %llu: %zu unsent bytes exceed --max-output %zu: the client "
+    c->last_active_ns = uv_hrtime();
+    if (c->out_len + c->wlen > set->lim.max_output) {
+        log_warn(set->log, "conn %llu: %zu unsent bytes exceed --max-output %zu: the client "
                  "does not read its answers", (unsigned long long)c->id,
-                 c->out_len + c->wlen, srv->cfg->max_output);
+                 c->out_len + c->wlen, set->lim.max_output);
         conn_close(c, STATS_DROP_SLOW_READER);
         return;
     }
@@ -167,6 +180,28 @@ void conn_send(struct conn *c, const char *data, size_t len)
     conn_pack_end(c);
 }
 
+void conn_send_error(struct conn *c, uint32_t msgid, const struct proto_error *e)
+{
+    stats_error(c->set->stats, e->code);
+    msgpack_packer pk;
+    conn_pack_begin(c, &pk);
+    proto_pack_error_response(&pk, msgid, e);
+    conn_pack_end(c);
+}
+
+void conn_reply_error(struct conn *c, uint32_t msgid, int code, const char *fmt, ...)
+{
+    struct proto_error e;
+    proto_error_init(&e);
+    e.code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e.message, sizeof e.message, fmt, ap);
+    va_end(ap);
+    conn_send_error(c, msgid, &e);
+    proto_error_close(&e);
+}
+
 static void on_write(uv_write_t *req, int status)
 {
     struct conn *c = req->data;
@@ -175,7 +210,7 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        log_debug(c->srv->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
+        log_debug(c->set->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
                   uv_strerror(status));
         conn_close(c, -1);
         return;
@@ -203,7 +238,7 @@ static void flush(struct conn *c)
     int rc = uv_write(&c->wreq, &c->u.s, &buf, 1, on_write);
     if (rc < 0) {
         c->wlen = 0;
-        log_debug(c->srv->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
+        log_debug(c->set->log, "conn %llu: write failed: %s", (unsigned long long)c->id,
                   uv_strerror(rc));
         conn_close(c, -1);
         return;
@@ -211,10 +246,11 @@ static void flush(struct conn *c)
     c->writing = true;
 }
 
-void conn_flush_dirty(struct server *srv)
+static void on_flush(uv_prepare_t *p)
 {
-    struct conn *c = srv->dirty;
-    srv->dirty = NULL;
+    struct conn_set *set = p->data;
+    struct conn *c = set->dirty;
+    set->dirty = NULL;
     while (c) {
         struct conn *next = c->dirty_next;
         c->dirty_next = NULL;
@@ -249,11 +285,11 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * and closes once all that is written. */
 static void parse_failed(struct conn *c, int code, const char *why)
 {
-    struct server *srv = c->srv;
-    log_warn(srv->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
+    struct conn_set *set = c->set;
+    log_warn(set->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
              proto_code_name(code), why ? why : "?");
-    srv->stats.dropped[STATS_DROP_PARSE_ERROR]++;
-    dispatch_reply_error(c, 0, code, "%s", why && *why ? why : proto_code_name(code));
+    set->stats->dropped[STATS_DROP_PARSE_ERROR]++;
+    conn_reply_error(c, 0, code, "%s", why && *why ? why : proto_code_name(code));
     c->broken = true;
     c->read_done = true;
     c->drained = true;
@@ -268,7 +304,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->closing)
         return;
     if (nread > 0) {
-        c->last_active_ns = server_now(c->srv);
+        c->last_active_ns = uv_hrtime();
         int rc = proto_decoder_commit(c->dec, (size_t)nread);
         if (rc < 0) {
             parse_failed(c, rc, proto_decoder_error(c->dec));
@@ -293,7 +329,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         parse_failed(c, PROTO_E_TOO_LARGE, why && *why ? why : "message too large");
         return;
     }
-    log_debug(c->srv->log, "conn %llu: read failed: %s", (unsigned long long)c->id,
+    log_debug(c->set->log, "conn %llu: read failed: %s", (unsigned long long)c->id,
               uv_strerror((int)nread));
     conn_close(c, -1);
 }
@@ -301,13 +337,13 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void update_reading(struct conn *c)
 {
     bool want = !c->closing && !c->read_done && !c->broken && c->drained &&
-                c->inflight < c->srv->cfg->max_inflight;
+                c->inflight < c->set->lim.max_inflight;
     if (want == c->reading)
         return;
     if (want) {
         int rc = uv_read_start(&c->u.s, on_alloc, on_read);
         if (rc < 0) {
-            log_debug(c->srv->log, "conn %llu: cannot read: %s", (unsigned long long)c->id,
+            log_debug(c->set->log, "conn %llu: cannot read: %s", (unsigned long long)c->id,
                       uv_strerror(rc));
             conn_close(c, -1);
             return;
@@ -335,9 +371,9 @@ static void maybe_finish(struct conn *c)
  * used up (then it goes on the backlog for the next turn). */
 static void conn_process(struct conn *c)
 {
-    struct server *srv = c->srv;
+    struct conn_set *set = c->set;
     unsigned n = 0;
-    while (!c->closing && !c->broken && c->inflight < srv->cfg->max_inflight) {
+    while (!c->closing && !c->broken && c->inflight < set->lim.max_inflight) {
         if (n == CONN_FRAMES_PER_TURN) {
             mark_backlog(c);
             break;
@@ -353,7 +389,7 @@ static void conn_process(struct conn *c)
             return;
         }
         n++;
-        dispatch_frame(c, &obj);
+        set->cb.frame(c, &obj);
     }
     if (c->closing)
         return;
@@ -361,10 +397,11 @@ static void conn_process(struct conn *c)
     maybe_finish(c);
 }
 
-void conn_run_backlog(struct server *srv)
+static void on_idle(uv_idle_t *i)
 {
-    struct conn *c = srv->backlog;
-    srv->backlog = NULL;
+    struct conn_set *set = i->data;
+    struct conn *c = set->backlog;
+    set->backlog = NULL;
     while (c) {
         struct conn *next = c->backlog_next;
         c->backlog_next = NULL;
@@ -374,8 +411,13 @@ void conn_run_backlog(struct server *srv)
         conn_unref(c);
         c = next;
     }
-    if (!srv->backlog)
-        uv_idle_stop(&srv->idle);
+    if (!set->backlog)
+        uv_idle_stop(&set->idle);
+}
+
+void conn_request_start(struct conn *c)
+{
+    c->inflight++;
 }
 
 void conn_request_done(struct conn *c)
@@ -384,7 +426,7 @@ void conn_request_done(struct conn *c)
         c->inflight--;
     if (c->closing)
         return;
-    c->last_active_ns = server_now(c->srv);
+    c->last_active_ns = uv_hrtime();
     if (!c->drained && !c->broken)
         mark_backlog(c);
     update_reading(c);
@@ -400,6 +442,12 @@ void conn_stop_reading(struct conn *c)
     maybe_finish(c);
 }
 
+void conn_refuse_input(struct conn *c)
+{
+    c->broken = true;
+    conn_stop_reading(c);
+}
+
 /* ---- accept -------------------------------------------------------- */
 
 static void on_refused_close(uv_handle_t *h)
@@ -410,26 +458,25 @@ static void on_refused_close(uv_handle_t *h)
 /* Over --max-connections (or shutting down): accept and close at once, so
  * the client sees the refusal immediately instead of waiting in the
  * kernel's backlog, with an `overloaded` error saying why. */
-static void refuse(struct listener *lis)
+static void refuse(struct conn_set *set, struct listener *lis)
 {
-    struct server *srv = lis->srv;
     uv_stream_t *s;
     if (lis->is_unix) {
         uv_pipe_t *p = malloc(sizeof *p);
-        if (!p || uv_pipe_init(srv->loop, p, 0) < 0) {
+        if (!p || uv_pipe_init(set->loop, p, 0) < 0) {
             free(p);
             return;
         }
         s = (uv_stream_t *)p;
     } else {
         uv_tcp_t *t = malloc(sizeof *t);
-        if (!t || uv_tcp_init(srv->loop, t) < 0) {
+        if (!t || uv_tcp_init(set->loop, t) < 0) {
             free(t);
             return;
         }
         s = (uv_stream_t *)t;
     }
-    if (uv_accept(&lis->u.s, s) == 0 && !srv->shutting_down) {
+    if (uv_accept(&lis->u.s, s) == 0 && !set->stopping) {
         /* Say why before closing, under msgid 0 (no request to answer yet).
          * A fresh socket's send buffer always has room for these few bytes,
          * so a non-blocking try_write is enough; if it fails, the close
@@ -438,7 +485,7 @@ static void refuse(struct listener *lis)
         proto_error_init(&e);
         proto_error_set(&e, PROTO_E_OVERLOADED,
                         "too many connections (--max-connections %u); retry later",
-                        srv->cfg->max_connections);
+                        set->lim.max_connections);
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
@@ -450,53 +497,53 @@ static void refuse(struct listener *lis)
         proto_error_close(&e);
     }
     uv_close((uv_handle_t *)s, on_refused_close);
-    srv->stats.conn_refused++;
-    log_debug(srv->log, "refused a connection on %s: --max-connections %u reached", lis->name,
-              srv->cfg->max_connections);
+    set->stats->conn_refused++;
+    log_debug(set->log, "refused a connection on %s: --max-connections %u reached", lis->name,
+              set->lim.max_connections);
 }
 
-void conn_accept(struct listener *lis)
+void conn_accept(struct conn_set *set, struct listener *lis)
 {
-    struct server *srv = lis->srv;
-    if (srv->shutting_down || srv->stats.conn_current >= srv->cfg->max_connections) {
-        refuse(lis);
+    if (set->stopping || set->n_open >= set->lim.max_connections) {
+        refuse(set, lis);
         return;
     }
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn *c = calloc(1, sizeof *c + set->session_size);
     if (!c) {
-        refuse(lis);
+        refuse(set, lis);
         return;
     }
-    c->srv = srv;
+    c->set = set;
     c->lis = lis;
     c->refs = 1;                /* the handle */
     c->drained = true;
-    int rc = lis->is_unix ? uv_pipe_init(srv->loop, &c->u.pipe, 0)
-                          : uv_tcp_init(srv->loop, &c->u.tcp);
+    int rc = lis->is_unix ? uv_pipe_init(set->loop, &c->u.pipe, 0)
+                          : uv_tcp_init(set->loop, &c->u.tcp);
     if (rc < 0) {
         free(c);
-        refuse(lis);
+        refuse(set, lis);
         return;
     }
     c->u.h.data = c;
     /* From here on the handle exists: close, never free directly. */
-    c->id = ++srv->next_conn_id;
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->stats.conn_current++;
-    srv->stats.conn_total++;
-    c->last_active_ns = server_now(srv);
+    c->id = ++set->next_id;
+    c->next = set->all;
+    if (set->all)
+        set->all->prev = c;
+    set->all = c;
+    set->n_open++;
+    set->stats->conn_current++;
+    set->stats->conn_total++;
+    c->last_active_ns = uv_hrtime();
 
     rc = uv_accept(&lis->u.s, &c->u.s);
     if (rc < 0) {
-        log_debug(srv->log, "accept on %s failed: %s", lis->name, uv_strerror(rc));
+        log_debug(set->log, "accept on %s failed: %s", lis->name, uv_strerror(rc));
         conn_close(c, -1);
         return;
     }
-    if (proto_decoder_create(&srv->limits, &c->dec) < 0) {
-        log_error(srv->log, "conn %llu: cannot create a decoder", (unsigned long long)c->id);
+    if (proto_decoder_create(&set->lim.proto, &c->dec) < 0) {
+        log_error(set->log, "conn %llu: cannot create a decoder", (unsigned long long)c->id);
         conn_close(c, -1);
         return;
     }
@@ -504,15 +551,17 @@ void conn_accept(struct listener *lis)
      * only costs latency, so the connection goes on either way. */
     if (!lis->is_unix)
         (void)uv_tcp_nodelay(&c->u.tcp, 1);
-    log_debug(srv->log, "conn %llu: accepted on %s", (unsigned long long)c->id, lis->name);
+    log_debug(set->log, "conn %llu: accepted on %s", (unsigned long long)c->id, lis->name);
     update_reading(c);
 }
 
 /* ---- idle ---------------------------------------------------------- */
 
-void conn_sweep_idle(struct server *srv, uint64_t now_ns, uint64_t idle_ns)
+static void on_sweep(uv_timer_t *t)
 {
-    struct conn *c = srv->conns;
+    struct conn_set *set = t->data;
+    uint64_t now_ns = uv_hrtime(), idle_ns = (uint64_t)set->lim.idle_timeout_s * 1000000000u;
+    struct conn *c = set->all;
     while (c) {
         struct conn *next = c->next;
         /* Output stuck that long means a peer that stopped reading: the
@@ -521,4 +570,65 @@ void conn_sweep_idle(struct server *srv, uint64_t now_ns, uint64_t idle_ns)
             conn_close(c, c->writing || c->out_len ? STATS_DROP_SLOW_READER : STATS_DROP_IDLE);
         c = next;
     }
+}
+
+/* ---- the set -------------------------------------------------------- */
+
+void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limits *lim,
+                   const struct logger *lg, struct stats *stats,
+                   const struct conn_callbacks *cb, void *data, size_t session_size)
+{
+    memset(set, 0, sizeof *set);
+    set->loop = loop;
+    set->log = lg;
+    set->stats = stats;
+    set->lim = *lim;
+    set->cb = *cb;
+    set->data = data;
+    set->session_size = session_size;
+    /* None of these can fail on an initialised loop: prepare, idle and
+     * timer handles only fill in the struct; the starts fail only on a
+     * NULL callback. */
+    (void)uv_prepare_init(loop, &set->flush);
+    (void)uv_idle_init(loop, &set->idle);
+    (void)uv_timer_init(loop, &set->sweep);
+    set->flush.data = set->idle.data = set->sweep.data = set;
+    set->handles_open = true;
+    (void)uv_prepare_start(&set->flush, on_flush);
+    if (lim->idle_timeout_s) {
+        uint64_t every = lim->idle_timeout_s < CONN_SWEEP_FAST_BELOW_S ? CONN_SWEEP_FAST_MS
+                                                                       : CONN_SWEEP_MS;
+        (void)uv_timer_start(&set->sweep, on_sweep, every, every);
+    }
+}
+
+void conn_set_stop(struct conn_set *set)
+{
+    set->stopping = true;
+    struct conn *c = set->all;
+    while (c) {
+        struct conn *next = c->next;
+        conn_stop_reading(c);
+        c = next;
+    }
+}
+
+void conn_set_close_all(struct conn_set *set, int drop)
+{
+    struct conn *c = set->all;
+    while (c) {
+        struct conn *next = c->next;
+        conn_close(c, drop);
+        c = next;
+    }
+}
+
+void conn_set_close(struct conn_set *set)
+{
+    if (!set->handles_open)
+        return;
+    set->handles_open = false;
+    uv_close((uv_handle_t *)&set->flush, NULL);
+    uv_close((uv_handle_t *)&set->idle, NULL);
+    uv_close((uv_handle_t *)&set->sweep, NULL);
 }

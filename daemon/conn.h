@@ -1,19 +1,27 @@
 /*
- * conn.h: one client connection: reading and decoding frames, flow
- * control, the write queue and its limits, and the connection's life cycle.
+ * conn.h: client connections: reading and decoding frames, flow control,
+ * the write queue and its limits, and each connection's life cycle.  A
+ * struct conn_set owns every connection and the lists they are on; only
+ * conn.c edits them.
+ *
+ * A connection reports what happens to it through the callbacks its owner
+ * set on the conn_set (the libuv stream pattern): each decoded frame, its
+ * closing, and its freeing.  It knows nothing of methods or of the server.
+ * The owner keeps its own per-connection state in conn_session(c)
+ * (session_size zeroed bytes allocated with each connection).
  *
  * Life cycle: a conn is freed only when its handle is closed AND nothing
- * refers to it any more (requests at the workers or the reload, a place in
- * the server's dirty or backlog list): each of those holds a reference.
- * So a client that vanishes mid-request never leaves a worker writing into
+ * refers to it any more (requests at the workers or the reload, a place on
+ * the dirty or backlog list): each of those holds a reference.  So a
+ * client that vanishes mid-request never leaves a worker writing into
  * freed memory; its answers are just dropped.
  *
- * Flow control: at most --max-inflight unanswered requests per connection;
+ * Flow control: at most max_inflight unanswered requests per connection;
  * beyond that the conn stops reading (backpressure).  At most
  * CONN_FRAMES_PER_TURN frames are decoded per loop turn, the rest wait in
  * the decoder for the next turn, so one fast client cannot starve others.
  * Output is collected per turn and written with one uv_write; more than
- * --max-output unsent bytes closes the connection (a client that does not
+ * max_output unsent bytes closes the connection (a client that does not
  * read its answers).
  */
 #ifndef SUITD_CONN_H
@@ -21,29 +29,67 @@
 
 #include <msgpack.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
 
+#include "listener.h"
+#include "log.h"
 #include "proto.h"
 #include "stats.h"
 
 #define CONN_FRAMES_PER_TURN 32
 
-struct server;
-struct listener;
-struct request;
+struct conn;
+struct conn_set;
+
+/* What the owner is told.  All run on the loop thread. */
+struct conn_callbacks {
+    /* One decoded frame; obj is valid during the call only. */
+    void (*frame)(struct conn *c, const msgpack_object *obj);
+    /* c is closing: nobody will read its answers (it stays valid while
+     * referenced). */
+    void (*closed)(struct conn *c);
+    /* A connection's memory was freed (a shutdown may now finish). */
+    void (*freed)(struct conn_set *set);
+};
+
+struct conn_limits {
+    unsigned max_connections;
+    unsigned max_inflight;
+    size_t max_output;
+    unsigned idle_timeout_s;        /* 0: never */
+    struct proto_limits proto;      /* the decoder's */
+};
+
+struct conn_set {
+    uv_loop_t *loop;
+    const struct logger *log;
+    struct stats *stats;
+    struct conn_limits lim;
+    struct conn_callbacks cb;
+    void *data;                     /* the owner's */
+    size_t session_size;
+
+    struct conn *all;               /* every open connection */
+    size_t n_open;
+    uint64_t next_id;
+    struct conn *dirty;             /* connections with output to write */
+    struct conn *backlog;           /* connections with frames left to decode */
+    bool stopping;                  /* refuse new clients, read no more */
+
+    uv_prepare_t flush;             /* writes queued output before the loop blocks */
+    uv_idle_t idle;                 /* keeps the loop spinning while backlog is set */
+    uv_timer_t sweep;               /* idle connections */
+    bool handles_open;
+};
 
 struct conn {
-    union {
-        uv_handle_t h;
-        uv_stream_t s;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } u;
-    struct server *srv;
+    union listener_stream u;
+    struct conn_set *set;
     struct listener *lis;
     uint64_t id;
-    struct conn *prev, *next;           /* server->conns */
+    struct conn *prev, *next;           /* set->all */
     struct conn *dirty_next, *backlog_next;
     bool in_dirty, in_backlog;
     unsigned refs;
@@ -57,7 +103,6 @@ struct conn {
     bool out_failed;                    /* allocation failure while packing */
 
     unsigned inflight;                  /* requests not answered yet */
-    struct request *requests;           /* at the workers or the reload */
     uint64_t last_active_ns;
     bool reading;
     bool read_done;                     /* EOF, parse error, or shutdown */
@@ -65,37 +110,63 @@ struct conn {
     bool broken;                        /* decode no further */
     bool writing;
     bool closing;
-    bool authed;
+    max_align_t session[];              /* set->session_size bytes, the owner's */
 };
 
-/* connection_cb of a listener: accepts one client, or refuses it over
- * --max-connections (counted). */
-void conn_accept(struct listener *lis);
+/* Sets up an empty set and its loop hooks (flush, backlog, idle sweep).
+ * Cannot fail on an initialised loop. */
+void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limits *lim,
+                   const struct logger *lg, struct stats *stats,
+                   const struct conn_callbacks *cb, void *data, size_t session_size);
+/* Shutdown: refuse new clients, and on every connection read no more,
+ * answer what was received, then close. */
+void conn_set_stop(struct conn_set *set);
+/* Closes every open connection now, counting drop (a stats_drop). */
+void conn_set_close_all(struct conn_set *set, int drop);
+/* Closes the set's handles (the loop must run once more); connections
+ * must all be gone. */
+void conn_set_close(struct conn_set *set);
+
+/* A client is waiting on lis: accepts it, or refuses it over
+ * max_connections or while stopping (counted). */
+void conn_accept(struct conn_set *set, struct listener *lis);
 
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
+static inline void *conn_session(struct conn *c)
+{
+    return c->session;
+}
 
 /* Packs one whole response straight into the output buffer:
  *   msgpack_packer pk; conn_pack_begin(c, &pk); ...; conn_pack_end(c);
- * conn_pack_end applies --max-output and schedules the write. */
+ * conn_pack_end applies max_output and schedules the write. */
 void conn_pack_begin(struct conn *c, msgpack_packer *pk);
 void conn_pack_end(struct conn *c);
 /* Copies an already packed response. */
 void conn_send(struct conn *c, const char *data, size_t len);
+/* Answers [1, msgid, {code, message, data}, nil] and counts the error. */
+void conn_send_error(struct conn *c, uint32_t msgid, const struct proto_error *e);
+/* The same from a code and a printf-style message. */
+void conn_reply_error(struct conn *c, uint32_t msgid, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-/* A request of this connection got its answer (or was abandoned). */
+/* A request of this connection was received / got its answer (or was
+ * abandoned): at most max_inflight are out at once. */
+void conn_request_start(struct conn *c);
 void conn_request_done(struct conn *c);
 /* Closes now.  drop is the reason counted in stats, or -1 for none. */
 void conn_close(struct conn *c, int drop);
-/* Server shutdown: read no more, answer what was received, then close. */
+/* Reads no more; answers what was decoded, then closes. */
 void conn_stop_reading(struct conn *c);
+/* Like conn_stop_reading, and frames already received but not yet
+ * decoded are dropped too (a client refused for good). */
+void conn_refuse_input(struct conn *c);
 bool conn_is_admin(const struct conn *c);
-bool conn_needs_auth(const struct conn *c);
-
-/* Server hooks: prepare callback (flush every dirty connection), idle
- * callback (decode the backlog), sweep timer (idle timeout). */
-void conn_flush_dirty(struct server *srv);
-void conn_run_backlog(struct server *srv);
-void conn_sweep_idle(struct server *srv, uint64_t now_ns, uint64_t idle_ns);
+bool conn_needs_token(const struct conn *c);
+static inline bool conn_closing(const struct conn *c)
+{
+    return c->closing;
+}
 
 #endif

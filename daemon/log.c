@@ -10,6 +10,7 @@
 #include <string.h>
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+#define N_LEVELS (sizeof level_names / sizeof level_names[0])
 
 void log_init(struct logger *lg, enum log_level level, bool facts)
 {
@@ -19,7 +20,7 @@ void log_init(struct logger *lg, enum log_level level, bool facts)
 
 int log_level_parse(const char *name)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < (int)N_LEVELS; i++)
         if (!strcmp(name, level_names[i]))
             return i;
     if (!strcmp(name, "warning"))
@@ -29,7 +30,7 @@ int log_level_parse(const char *name)
 
 const char *log_level_name(enum log_level level)
 {
-    return (unsigned)level < 4 ? level_names[level] : "?";
+    return (unsigned)level < N_LEVELS ? level_names[level] : "?";
 }
 
 bool log_enabled(const struct logger *lg, enum log_level level)

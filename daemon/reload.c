@@ -109,21 +109,25 @@ static void do_reload(uv_work_t *work)
     r->rs = rs;
 }
 
-static void begin(struct reload *r);
+static int begin(struct reload *r);
 
-/* Answers reload requests that will not run because the daemon is exiting.
- * Not a failed reload (nothing was loaded), so the publish hook, which
- * counts outcomes, is not told. */
-static void refuse_waiters(struct reload_waiter *w)
+/* Tells every waiter on the list w that its reload will not run (status
+ * UV_ECANCELED: the daemon is exiting; another negative libuv error: the
+ * thread pool refused the work).  Not a failed reload (nothing was
+ * loaded), so the publish hook, which counts outcomes, is not told. */
+static void refuse_waiters(struct reload_waiter *w, int status)
 {
     struct proto_error e;
     proto_error_init(&e);
-    proto_error_set(&e, PROTO_E_RULESET, "reload not run: the daemon is shutting down");
-    struct reload_outcome o = {.code = PROTO_E_RULESET, .err = &e};
+    if (status == UV_ECANCELED)
+        proto_error_set(&e, PROTO_E_RULESET, "reload not run: the daemon is shutting down");
+    else
+        proto_error_set(&e, PROTO_E_INTERNAL, "cannot start a reload: %s", uv_strerror(status));
+    struct reload_outcome o = {.code = e.code, .err = &e};
     while (w) {
         struct reload_waiter *next = w->next;
         w->next = NULL;
-        w->cb(w, &o);
+        w->cb(w, status, &o);
         w = next;
     }
     proto_error_close(&e);
@@ -164,7 +168,7 @@ static void after_reload(uv_work_t *work, int status)
     while (w) {
         struct reload_waiter *next = w->next;
         w->next = NULL;
-        w->cb(w, &o);
+        w->cb(w, 0, &o);
         w = next;
     }
     if (r->rs)
@@ -175,36 +179,34 @@ static void after_reload(uv_work_t *work, int status)
         r->again = false;
         r->current = r->next;
         r->next = NULL;
-        if (!r->stopping) {
-            begin(r);
-            return;
+        int rc = r->stopping ? UV_ECANCELED : begin(r);
+        if (rc < 0) {
+            if (rc != UV_ECANCELED)
+                log_error(r->log, "cannot start the next reload: %s", uv_strerror(rc));
+            struct reload_waiter *refused = r->current;
+            r->current = NULL;
+            refuse_waiters(refused, rc);
         }
-        refuse_waiters(r->current);
-        r->current = NULL;
     }
 }
 
-static void begin(struct reload *r)
+/* Queues a run for the waiters on r->current.  0, or the libuv error (then
+ * nothing runs and nobody has been told). */
+static int begin(struct reload *r)
 {
-    r->running = true;
     r->code = 0;
     r->work.data = r;
     int rc = uv_queue_work(r->loop, &r->work, do_reload, after_reload);
-    if (rc < 0) {
-        r->code = PROTO_E_INTERNAL;
-        proto_error_set(&r->err, PROTO_E_INTERNAL, "cannot start a reload: %s", uv_strerror(rc));
-        after_reload(&r->work, 0);
-    }
+    if (rc < 0)
+        return rc;
+    r->running = true;
+    return 0;
 }
 
 int reload_start(struct reload *r, struct reload_waiter *waiter)
 {
-    if (r->stopping) {
-        if (waiter)
-            waiter->next = NULL;
-        refuse_waiters(waiter);
-        return 0;
-    }
+    if (r->stopping)
+        return UV_ECANCELED;
     if (r->running) {
         r->again = true;
         if (waiter) {
@@ -213,12 +215,13 @@ int reload_start(struct reload *r, struct reload_waiter *waiter)
         }
         return 0;
     }
-    if (waiter) {
+    if (waiter)
         waiter->next = NULL;
-        r->current = waiter;
-    }
-    begin(r);
-    return 0;
+    r->current = waiter;
+    int rc = begin(r);
+    if (rc < 0)
+        r->current = NULL;
+    return rc;
 }
 
 bool reload_busy(const struct reload *r)

@@ -29,7 +29,13 @@ struct reload_outcome {
 };
 
 struct reload_waiter;
-typedef void (*reload_cb)(struct reload_waiter *w, const struct reload_outcome *o);
+/* Runs on the loop once the reload the waiter asked for is over.  status 0:
+ * it ran, and o->code says whether the new ruleset was taken (0) or refused
+ * (PROTO_E_*, details in o->err).  UV_ECANCELED: it never ran because the
+ * daemon is exiting; another negative libuv error: the thread pool would
+ * not take it.  o is never NULL: on a non-zero status o->code and o->err
+ * say the same in protocol terms. */
+typedef void (*reload_cb)(struct reload_waiter *w, int status, const struct reload_outcome *o);
 struct reload_waiter {
     struct reload_waiter *next;
     reload_cb cb;
@@ -68,12 +74,15 @@ void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char 
 int reload_lint(const char *dir, struct proto_error *err);
 
 /* Starts a reload (or schedules one after the running one).  waiter may be
- * NULL (SIGHUP).  Returns 0 or a negative libuv error. */
+ * NULL (SIGHUP).  Returns 0: waiter->cb will run, always after this call
+ * has returned.  Or UV_ECANCELED (reload_stop was called) or the thread
+ * pool's error: then nothing was started and waiter->cb never runs. */
 int reload_start(struct reload *r, struct reload_waiter *waiter);
 bool reload_busy(const struct reload *r);
 /* Shutdown: a reload asked for while one runs is not started; its waiters
- * get a `ruleset` error saying the daemon is shutting down.  The run in
- * progress finishes (it cannot be interrupted), then reload_busy is false. */
+ * get status UV_ECANCELED.  The run in progress finishes (it cannot be
+ * interrupted), then reload_busy is false.  Later reload_start calls
+ * return UV_ECANCELED. */
 void reload_stop(struct reload *r);
 /* Nothing to free once no run is in flight; asserts nothing pending. */
 void reload_close(struct reload *r);

@@ -2,8 +2,9 @@
  * serve.c: `suitd serve`, the daemon's entry point.  Reads the settings,
  * loads the ruleset, binds, drops privileges, starts the workers and runs
  * the loop until a signal shuts it down.  The work itself lives in
- * server.c (listeners, shutdown), conn.c (connections), dispatch.c
- * (methods), workers.c (engines), reload.c and stats.c.
+ * server.c (wiring, signals, shutdown), listener.c (sockets), conn.c
+ * (connections), dispatch.c (the method table), request.c (requests
+ * answered later, deadlines), workers.c (engines), reload.c and stats.c.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -102,12 +103,14 @@ int serve_main(int argc, char **argv)
     int status = 1;
     rc = server_init(&srv, &loop, &cfg, &lg, rs);
     ruleset_unref(rs);          /* the server holds its own reference */
-    if (rc == 0 && server_listen(&srv) == 0 && server_drop_privileges(&srv) == 0 &&
-        server_start(&srv) == 0) {
-        uv_run(&loop, UV_RUN_DEFAULT);
-        status = srv.exit_code;
+    if (rc == 0) {
+        if (server_listen(&srv) == 0 && server_drop_privileges(&srv) == 0 &&
+            server_start(&srv) == 0) {
+            uv_run(&loop, UV_RUN_DEFAULT);
+            status = srv.exit_code;
+        }
+        server_close(&srv);
     }
-    server_close(&srv);
     if (uv_loop_close(&loop) != 0)
         log_warn(&lg, "event loop closed with handles still open");
     config_close(&cfg);

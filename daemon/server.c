@@ -3,29 +3,30 @@
  */
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
-#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #ifdef SUITD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "conn.h"
-#include "dispatch.h"
+#include "container_of.h"
+#include "request.h"
+
+/* The longest --token-file token (the buffer it is read into). */
+#define SERVER_TOKEN_MAX 1024
+#define SERVER_TRIM_EVERY_MS 1000
+
+static void check_drained(struct server *srv);
 
 static void notify(const char *state)
 {
@@ -36,38 +37,6 @@ static void notify(const char *state)
 #endif
 }
 
-uint64_t server_now(const struct server *srv)
-{
-    (void)srv;
-    return uv_hrtime();
-}
-
-/* ---- loop hooks ---------------------------------------------------- */
-
-static void on_flush(uv_prepare_t *p)
-{
-    conn_flush_dirty(p->data);
-}
-
-static void on_idle(uv_idle_t *i)
-{
-    conn_run_backlog(i->data);
-}
-
-void server_wake_backlog(struct server *srv)
-{
-    /* Fails only on a NULL callback; starting a started handle is a no-op. */
-    (void)uv_idle_start(&srv->idle, on_idle);
-}
-
-static void on_sweep(uv_timer_t *t)
-{
-    struct server *srv = t->data;
-    conn_sweep_idle(srv, server_now(srv), (uint64_t)srv->cfg->idle_timeout_s * 1000000000u);
-}
-
-#define SERVER_TRIM_EVERY_MS 1000
-
 /* After a burst glibc keeps the freed heap of the loop's and the workers'
  * arenas (after a million requests RSS stayed at 17 MiB against 12 MiB
  * idle).  Once a whole tick has passed with no request and no job in
@@ -77,9 +46,7 @@ static void on_sweep(uv_timer_t *t)
 static void on_trim(uv_timer_t *t)
 {
     struct server *srv = t->data;
-    uint64_t seen = 0;
-    for (size_t i = 0; i < STATS_M_COUNT; i++)
-        seen += srv->stats.requests[i];
+    uint64_t seen = stats_requests_total(&srv->stats);
     if (seen != srv->trim_seen) {
         srv->trim_seen = seen;
         srv->trimmed = false;
@@ -92,12 +59,28 @@ static void on_trim(uv_timer_t *t)
 }
 #endif
 
+/* ---- connections ---------------------------------------------------- */
+
+static void on_client(struct listener *lis)
+{
+    struct server *srv = lis->set->data;
+    conn_accept(&srv->conns, lis);
+}
+
+static void on_conn_freed(struct conn_set *set)
+{
+    struct server *srv = container_of(set, struct server, conns);
+    check_drained(srv);
+}
+
 /* ---- ruleset and reload -------------------------------------------- */
 
-void server_set_ruleset(struct server *srv, struct ruleset *rs)
+/* Publishes a new ruleset to ping, stats and the workers. */
+static void set_ruleset(struct server *srv, struct ruleset *rs)
 {
     struct ruleset *old = srv->rs;
     srv->rs = ruleset_ref(rs);
+    dispatch_set_ruleset(&srv->dispatch, srv->rs);
     if (old)
         ruleset_unref(old);
     if (srv->workers_open)
@@ -111,10 +94,10 @@ static void on_reload_outcome(void *arg, const struct reload_outcome *o)
         srv->stats.reloads_failed++;
     } else {
         srv->stats.reloads_ok++;
-        server_set_ruleset(srv, o->rs);
+        set_ruleset(srv, o->rs);
     }
     notify("READY=1");
-    server_check_drained(srv);
+    check_drained(srv);
 }
 
 static void on_shutdown_deadline(uv_timer_t *t);
@@ -126,8 +109,11 @@ static void on_signal(uv_signal_t *s, int signum)
         if (srv->shutting_down)
             return;
         log_info(srv->log, "SIGHUP: reloading %s", srv->cfg->rules_dir);
-        notify("RELOADING=1");
-        reload_start(&srv->reload, NULL);
+        int rc = reload_start(&srv->reload, NULL);
+        if (rc < 0)
+            log_error(srv->log, "SIGHUP: cannot start a reload: %s", uv_strerror(rc));
+        else
+            notify("RELOADING=1");
         return;
     }
     if (srv->shutting_down) {
@@ -143,11 +129,14 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static int read_token(struct server *srv, const char *path)
 {
-    char buf[1024];
+    char buf[SERVER_TOKEN_MAX];
     int n = proto_token_read(path, buf, sizeof buf);
     if (n == PROTO_E_TOO_LARGE || n == PROTO_E_INVALID_PARAMS) {
-        log_error(srv->log, "--token-file %s: %s", path,
-                  n == PROTO_E_TOO_LARGE ? "token longer than 1023 bytes" : "empty token");
+        if (n == PROTO_E_TOO_LARGE)
+            log_error(srv->log, "--token-file %s: token longer than %d bytes", path,
+                      SERVER_TOKEN_MAX - 1);
+        else
+            log_error(srv->log, "--token-file %s: empty token", path);
         return -1;
     }
     if (n < 0) {
@@ -167,13 +156,9 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->loop = loop;
     srv->cfg = cfg;
     srv->log = lg;
-    proto_limits_default(&srv->limits);
-    srv->limits.max_message = cfg->max_message;
-    stats_init(&srv->stats, uv_hrtime());
-    srv->rs = ruleset_ref(rs);
-    reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine, lg,
-                on_reload_outcome, srv);
 
+    /* What can fail comes first, so that a failure has only these two to
+     * undo. */
     if (cfg->token_file && read_token(srv, cfg->token_file) < 0)
         return -1;
     if (cfg->decision_log) {
@@ -181,35 +166,52 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         if (rc < 0) {
             log_error(srv->log, "cannot open --decision-log %s: %s", cfg->decision_log,
                       strerror(-rc));
+            if (srv->token) {
+                memset(srv->token, 0, srv->token_len);
+                free(srv->token);
+            }
             return -1;
         }
     }
 
-    /* None of these can fail on an initialised loop: prepare, idle and
-     * timer handles only fill in the struct, and the signal pipe was
-     * opened by uv_loop_init.  The starts below fail only on a NULL
-     * callback or an invalid signal number. */
-    (void)uv_prepare_init(loop, &srv->flush);
-    (void)uv_idle_init(loop, &srv->idle);
-    (void)uv_timer_init(loop, &srv->deadline);
-    (void)uv_timer_init(loop, &srv->sweep);
+    stats_init(&srv->stats, uv_hrtime(), dispatch_method_count(), dispatch_method_name);
+    srv->rs = ruleset_ref(rs);
+    reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine, lg,
+                on_reload_outcome, srv);
+    struct conn_limits lim = {
+        .max_connections = cfg->max_connections,
+        .max_inflight = cfg->max_inflight,
+        .max_output = cfg->max_output,
+        .idle_timeout_s = cfg->idle_timeout_s,
+    };
+    proto_limits_default(&lim.proto);
+    lim.proto.max_message = cfg->max_message;
+    static const struct conn_callbacks conn_cb = {
+        .frame = dispatch_frame,
+        .closed = dispatch_conn_closed,
+        .freed = on_conn_freed,
+    };
+    conn_set_init(&srv->conns, loop, &lim, lg, &srv->stats, &conn_cb, &srv->dispatch,
+                  sizeof(struct session));
+    dispatch_init(&srv->dispatch, loop, cfg, lg, &srv->stats, &srv->workers, &srv->reload,
+                  &srv->dlog, srv->token, srv->token_len);
+    dispatch_set_ruleset(&srv->dispatch, srv->rs);
+
+    /* None of these can fail on an initialised loop: timer handles only
+     * fill in the struct, and the signal pipe was opened by uv_loop_init.
+     * The starts below fail only on a NULL callback or an invalid signal
+     * number. */
     (void)uv_timer_init(loop, &srv->shutdown_timer);
     (void)uv_timer_init(loop, &srv->trim);
     (void)uv_signal_init(loop, &srv->sig_hup);
     (void)uv_signal_init(loop, &srv->sig_term);
     (void)uv_signal_init(loop, &srv->sig_int);
-    srv->flush.data = srv->idle.data = srv->deadline.data = srv->sweep.data = srv;
     srv->shutdown_timer.data = srv->trim.data = srv;
     srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
     srv->handles_open = true;
-    (void)uv_prepare_start(&srv->flush, on_flush);
     (void)uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
     (void)uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     (void)uv_signal_start(&srv->sig_int, on_signal, SIGINT);
-    if (cfg->idle_timeout_s) {
-        uint64_t every = cfg->idle_timeout_s < 10 ? 250 : 1000;
-        (void)uv_timer_start(&srv->sweep, on_sweep, every, every);
-    }
 #ifdef __GLIBC__
     (void)uv_timer_start(&srv->trim, on_trim, SERVER_TRIM_EVERY_MS, SERVER_TRIM_EVERY_MS);
 #endif
@@ -218,334 +220,10 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
 
 /* ---- listeners ----------------------------------------------------- */
 
-static void on_connection(uv_stream_t *s, int status)
-{
-    struct listener *lis = s->data;
-    if (status < 0) {
-        /* Out of descriptors repeats for every waiting client: say it once
-         * a second at most. */
-        uint64_t now = server_now(lis->srv);
-        if (now - lis->srv->last_accept_warn_ns >= 1000000000u) {
-            lis->srv->last_accept_warn_ns = now;
-            log_warn(lis->srv->log, "accept on %s: %s", lis->name, uv_strerror(status));
-        }
-        return;
-    }
-    conn_accept(lis);
-}
-
-/* A socket file left by a crashed daemon refuses connections: remove it.
- * A live daemon accepts: refuse to start rather than steal its path. */
-static int clear_stale_socket(struct server *srv, const char *path)
-{
-    struct stat sb;
-    if (lstat(path, &sb) < 0)
-        return errno == ENOENT ? 0 : (log_error(srv->log, "%s: %s", path, strerror(errno)), -1);
-    if (!S_ISSOCK(sb.st_mode)) {
-        log_error(srv->log, "%s exists and is not a socket; remove it or choose another --socket",
-                  path);
-        return -1;
-    }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        log_error(srv->log, "socket: %s", strerror(errno));
-        return -1;
-    }
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
-    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
-    int e = errno;
-    close(fd);
-    if (rc == 0) {
-        log_error(srv->log, "another suitd is already listening on %s; stop it first or "
-                  "choose another --socket", path);
-        return -1;
-    }
-    if (e != ECONNREFUSED) {
-        log_error(srv->log, "cannot check the existing socket %s: %s", path, strerror(e));
-        return -1;
-    }
-    log_info(srv->log, "removing stale socket %s", path);
-    if (unlink(path) < 0 && errno != ENOENT) {
-        log_error(srv->log, "cannot remove stale socket %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* Creates the socket's directory when it is missing (the default
- * /run/suitd, as root).  When root will drop to --user, that user must be
- * able to remove its socket at exit, so it gets the directory if we made
- * it, or if it is the default /run/suitd (suitd's own runtime directory,
- * perhaps left by an earlier run). */
-static void make_socket_dir(struct server *srv, const char *path)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return;
-    *slash = '\0';
-    bool created = mkdir(dir, 0755) == 0;
-    if (created)
-        log_info(srv->log, "created %s", dir);
-    if (!srv->cfg->user || geteuid() != 0 || (!created && strcmp(dir, "/run/suitd") != 0))
-        return;
-    struct passwd *pw = getpwnam(srv->cfg->user);
-    if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
-        log_warn(srv->log, "chown %s: %s", dir, strerror(errno));
-}
-
-static int listen_unix(struct server *srv, struct listener *lis, const char *path)
-{
-    if (strlen(path) >= sizeof ((struct sockaddr_un *)0)->sun_path) {
-        log_error(srv->log, "--socket %s: path too long for a Unix socket", path);
-        return -1;
-    }
-    make_socket_dir(srv, path);
-    if (clear_stale_socket(srv, path) < 0)
-        return -1;
-    lis->is_unix = true;
-    snprintf(lis->name, sizeof lis->name, "unix:%s", path);
-    int rc = uv_pipe_init(srv->loop, &lis->u.pipe, 0);
-    if (rc < 0)
-        goto fail;
-    lis->open = true;
-    lis->u.h.data = lis;
-    /* The umask covers the window between bind and chmod: the file never
-     * exists with wider permissions than 0660. */
-    mode_t old = umask(0117);
-    rc = uv_pipe_bind(&lis->u.pipe, path);
-    umask(old);
-    if (rc < 0)
-        goto fail;
-    if (!(lis->unlink_path = strdup(path))) {
-        rc = UV_ENOMEM;
-        goto fail;
-    }
-    if (chmod(path, 0660) < 0)
-        log_warn(srv->log, "chmod %s: %s", path, strerror(errno));
-    rc = uv_listen(&lis->u.s, 511, on_connection);
-    if (rc < 0)
-        goto fail;
-    log_plain("listening on %s", lis->name);
-    return 0;
-fail:
-    log_error(srv->log, "cannot listen on unix:%s: %s", path, uv_strerror(rc));
-    return -1;
-}
-
-static bool addr_is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
-            return true;
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-            return in6->sin6_addr.s6_addr[12] == 127;
-    }
-    return false;
-}
-
-/* "HOST:PORT", "[v6]:PORT" or ":PORT" (all IPv4 addresses). */
-static int parse_hostport(const char *spec, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *port;
-    if (spec[0] == '[') {
-        const char *end = strchr(spec, ']');
-        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host)
-            return -1;
-        memcpy(host, spec + 1, (size_t)(end - spec - 1));
-        host[end - spec - 1] = '\0';
-        port = end + 2;
-    } else {
-        const char *colon = strrchr(spec, ':');
-        if (!colon || (size_t)(colon - spec) >= sizeof host)
-            return -1;
-        memcpy(host, spec, (size_t)(colon - spec));
-        host[colon - spec] = '\0';
-        port = colon + 1;
-        if (!host[0])
-            snprintf(host, sizeof host, "0.0.0.0");
-        if (!strcmp(host, "localhost"))
-            snprintf(host, sizeof host, "127.0.0.1");
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || p < 0 || p > 65535)
-        return -1;
-    memset(ss, 0, sizeof *ss);
-    if (uv_ip4_addr(host, (int)p, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    if (uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)ss) == 0)
-        return 0;
-    return -1;
-}
-
-static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
-{
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        uv_ip4_name(in, ip, sizeof ip);
-        port = ntohs(in->sin_port);
-        snprintf(buf, len, "tcp:%s:%d", ip, port);
-    } else {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        uv_ip6_name(in6, ip, sizeof ip);
-        port = ntohs(in6->sin6_port);
-        snprintf(buf, len, "tcp:[%s]:%d", ip, port);
-    }
-}
-
-static int tcp_listener_checks(struct server *srv, struct listener *lis, const struct sockaddr *sa,
-                               const char *spec)
-{
-    bool loopback = addr_is_loopback(sa);
-    if (!loopback && !srv->token) {
-        log_error(srv->log, "refusing to listen on %s without a token: clients there could "
-                  "reach patient data.  Give --token-file FILE (clients send it with the "
-                  "auth method) or listen on loopback only (--listen 127.0.0.1:%s)", spec,
-                  CONFIG_DEFAULT_PORT);
-        return -1;
-    }
-    /* With a token configured every TCP listener requires it: unlike the
-     * Unix socket (mode 0660), loopback TCP is open to every local user.
-     * Without one, only loopback is allowed at all (checked above). */
-    lis->need_token = srv->token != NULL;
-    return 0;
-}
-
-static int listen_tcp(struct server *srv, struct listener *lis, const char *spec)
-{
-    struct sockaddr_storage ss;
-    if (parse_hostport(spec, &ss) < 0) {
-        log_error(srv->log, "--listen %s: expected HOST:PORT (an IP address and a port)", spec);
-        return -1;
-    }
-    if (tcp_listener_checks(srv, lis, (struct sockaddr *)&ss, spec) < 0)
-        return -1;
-    int rc = uv_tcp_init(srv->loop, &lis->u.tcp);
-    if (rc < 0)
-        goto fail;
-    lis->open = true;
-    lis->u.h.data = lis;
-    rc = uv_tcp_bind(&lis->u.tcp, (struct sockaddr *)&ss, 0);
-    if (rc < 0)
-        goto fail;
-    rc = uv_listen(&lis->u.s, 511, on_connection);
-    if (rc < 0)
-        goto fail;
-    struct sockaddr_storage bound;
-    int blen = sizeof bound;
-    if (uv_tcp_getsockname(&lis->u.tcp, (struct sockaddr *)&bound, &blen) == 0)
-        format_addr((struct sockaddr *)&bound, lis->name, sizeof lis->name);
-    else
-        snprintf(lis->name, sizeof lis->name, "tcp:%s", spec);
-    log_plain("listening on %s", lis->name);
-    return 0;
-fail:
-    log_error(srv->log, "cannot listen on tcp:%s: %s", spec, uv_strerror(rc));
-    return -1;
-}
-
-#ifdef SUITD_HAVE_SYSTEMD
-/* Socket activation: systemd bound the sockets; take them as they are. */
-static int listen_systemd(struct server *srv, int n)
-{
-    for (int i = 0; i < n; i++) {
-        int fd = SD_LISTEN_FDS_START + i;
-        struct listener *lis = &srv->listeners[srv->n_listeners++];
-        memset(lis, 0, sizeof *lis);
-        lis->srv = srv;
-        int rc;
-        if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0) {
-            lis->is_unix = true;
-            struct sockaddr_un sa;
-            socklen_t len = sizeof sa;
-            memset(&sa, 0, sizeof sa);
-            getsockname(fd, (struct sockaddr *)&sa, &len);
-            snprintf(lis->name, sizeof lis->name, "unix:%s", sa.sun_path);
-            if ((rc = uv_pipe_init(srv->loop, &lis->u.pipe, 0)) < 0)
-                goto fail;
-            lis->open = true;
-            rc = uv_pipe_open(&lis->u.pipe, fd);
-        } else if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0) {
-            struct sockaddr_storage ss;
-            socklen_t len = sizeof ss;
-            if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-                (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-                log_error(srv->log, "systemd socket %d is neither Unix nor TCP", fd);
-                return -1;
-            }
-            format_addr((struct sockaddr *)&ss, lis->name, sizeof lis->name);
-            if (tcp_listener_checks(srv, lis, (struct sockaddr *)&ss, lis->name) < 0)
-                return -1;
-            if ((rc = uv_tcp_init(srv->loop, &lis->u.tcp)) < 0)
-                goto fail;
-            lis->open = true;
-            rc = uv_tcp_open(&lis->u.tcp, fd);
-        } else {
-            log_error(srv->log, "systemd passed fd %d, which is not a listening stream socket", fd);
-            return -1;
-        }
-        if (rc < 0)
-            goto fail;
-        lis->u.h.data = lis;
-        if ((rc = uv_listen(&lis->u.s, 511, on_connection)) < 0)
-            goto fail;
-        log_plain("listening on %s", lis->name);
-        continue;
-    fail:
-        log_error(srv->log, "cannot use systemd socket %d: %s", fd, uv_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-#endif
-
 int server_listen(struct server *srv)
 {
-    const struct config *cfg = srv->cfg;
-    size_t want = cfg->n_listen + (cfg->socket_path ? 1 : 0);
-#ifdef SUITD_HAVE_SYSTEMD
-    int n_sd = sd_listen_fds(1);
-    if (n_sd > 0)
-        want = (size_t)n_sd;
-#endif
-    if (!want) {
-        log_error(srv->log, "nothing to listen on: both --socket and --listen are 'none'");
-        return -1;
-    }
-    /* Allocated once: libuv handles must not move. */
-    srv->listeners = calloc(want, sizeof *srv->listeners);
-    if (!srv->listeners)
-        return -1;
-#ifdef SUITD_HAVE_SYSTEMD
-    if (n_sd > 0) {
-        log_info(srv->log, "using %d socket(s) from systemd", n_sd);
-        return listen_systemd(srv, n_sd);
-    }
-#endif
-    if (cfg->socket_path) {
-        struct listener *lis = &srv->listeners[srv->n_listeners++];
-        lis->srv = srv;
-        if (listen_unix(srv, lis, cfg->socket_path) < 0)
-            return -1;
-    }
-    for (size_t i = 0; i < cfg->n_listen; i++) {
-        struct listener *lis = &srv->listeners[srv->n_listeners++];
-        lis->srv = srv;
-        if (listen_tcp(srv, lis, cfg->listen[i]) < 0)
-            return -1;
-    }
-    return 0;
+    return listeners_open(&srv->listeners, srv->loop, srv->cfg, srv->token != NULL, srv->log,
+                          on_client, srv);
 }
 
 int server_drop_privileges(struct server *srv)
@@ -569,10 +247,7 @@ int server_drop_privileges(struct server *srv)
         return 0;
     }
     /* The socket belongs to the daemon's user, so it keeps 0660 access. */
-    for (size_t i = 0; i < srv->n_listeners; i++)
-        if (srv->listeners[i].unlink_path &&
-            chown(srv->listeners[i].unlink_path, pw->pw_uid, pw->pw_gid) < 0)
-            log_warn(srv->log, "chown %s: %s", srv->listeners[i].unlink_path, strerror(errno));
+    listeners_chown(&srv->listeners, pw->pw_uid, pw->pw_gid);
     if (srv->dlog.path && chown(srv->dlog.path, pw->pw_uid, pw->pw_gid) < 0)
         log_debug(srv->log, "chown %s: %s", srv->dlog.path, strerror(errno));
     if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
@@ -606,18 +281,6 @@ int server_start(struct server *srv)
 
 /* ---- shutdown ------------------------------------------------------ */
 
-static void close_listener(struct listener *lis)
-{
-    if (!lis->open)
-        return;
-    lis->open = false;
-    uv_close(&lis->u.h, NULL);
-    if (lis->unlink_path) {
-        if (unlink(lis->unlink_path) < 0 && errno != ENOENT)
-            log_warn(lis->srv->log, "cannot remove %s: %s", lis->unlink_path, strerror(errno));
-    }
-}
-
 /* Closing a uv_signal restores the default action, which for SIGTERM
  * would kill the process in the middle of its orderly exit: a signal that
  * arrives from here on is ignored instead. */
@@ -626,10 +289,8 @@ static void close_handles(struct server *srv)
     if (!srv->handles_open)
         return;
     srv->handles_open = false;
-    uv_close((uv_handle_t *)&srv->flush, NULL);
-    uv_close((uv_handle_t *)&srv->idle, NULL);
-    uv_close((uv_handle_t *)&srv->deadline, NULL);
-    uv_close((uv_handle_t *)&srv->sweep, NULL);
+    conn_set_close(&srv->conns);
+    dispatch_close(&srv->dispatch);
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_close((uv_handle_t *)&srv->trim, NULL);
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
@@ -640,27 +301,27 @@ static void close_handles(struct server *srv)
     signal(SIGINT, SIG_IGN);
 }
 
+static void stop_workers(struct server *srv)
+{
+    if (!srv->workers_open)
+        return;
+    /* Cleared first: workers_close runs job callbacks that come back here
+     * through check_drained. */
+    srv->workers_open = false;
+    workers_close(&srv->workers);
+}
+
 static void on_shutdown_deadline(uv_timer_t *t)
 {
     struct server *srv = t->data;
-    if (!srv->conns && !workers_outstanding(&srv->workers))
+    if (!srv->conns.n_open && !workers_outstanding(&srv->workers))
         return;
     log_warn(srv->log, "shutdown deadline reached: closing %llu connection(s)",
              (unsigned long long)srv->stats.conn_current);
-    struct conn *c = srv->conns;
-    while (c) {
-        struct conn *next = c->next;
-        conn_close(c, STATS_DROP_SHUTDOWN);
-        c = next;
-    }
+    conn_set_close_all(&srv->conns, STATS_DROP_SHUTDOWN);
     /* Workers may still hold jobs; stopping them hands those back. */
-    if (srv->workers_open) {
-        /* Cleared first: workers_close runs job callbacks that come back
-         * here through server_check_drained. */
-        srv->workers_open = false;
-        workers_close(&srv->workers);
-    }
-    server_check_drained(srv);
+    stop_workers(srv);
+    check_drained(srv);
 }
 
 void server_shutdown(struct server *srv)
@@ -671,34 +332,27 @@ void server_shutdown(struct server *srv)
     notify("STOPPING=1");
     /* Do not start queued reloads: they would only delay the exit. */
     reload_stop(&srv->reload);
-    for (size_t i = 0; i < srv->n_listeners; i++)
-        close_listener(&srv->listeners[i]);
-    struct conn *c = srv->conns;
-    while (c) {
-        struct conn *next = c->next;
-        conn_stop_reading(c);
-        c = next;
-    }
+    dispatch_stop(&srv->dispatch);
+    listeners_close(&srv->listeners);
+    conn_set_stop(&srv->conns);
     (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
                          (uint64_t)srv->cfg->shutdown_timeout_s * 1000u, 0);
-    server_check_drained(srv);
+    check_drained(srv);
 }
 
-void server_check_drained(struct server *srv)
+/* Called whenever something a shutdown waits on has finished (a
+ * connection freed, a reload done): once nothing is left, stops the
+ * workers and closes the handles, which ends uv_run. */
+static void check_drained(struct server *srv)
 {
     if (!srv->shutting_down || srv->finished)
         return;
-    if (srv->conns || reload_busy(&srv->reload))
+    if (srv->conns.n_open || reload_busy(&srv->reload))
         return;
     if (srv->workers_open && workers_outstanding(&srv->workers))
         return;
     srv->finished = true;
-    if (srv->workers_open) {
-        /* Cleared first: workers_close runs job callbacks that come back
-         * here through server_check_drained. */
-        srv->workers_open = false;
-        workers_close(&srv->workers);
-    }
+    stop_workers(srv);
     close_handles(srv);
     log_info(srv->log, "stopped: %llu connections served",
              (unsigned long long)srv->stats.conn_total);
@@ -706,22 +360,12 @@ void server_check_drained(struct server *srv)
 
 void server_close(struct server *srv)
 {
-    for (size_t i = 0; i < srv->n_listeners; i++)
-        if (srv->listeners[i].open)
-            close_listener(&srv->listeners[i]);
-    if (srv->workers_open) {
-        /* Cleared first: workers_close runs job callbacks that come back
-         * here through server_check_drained. */
-        srv->workers_open = false;
-        workers_close(&srv->workers);
-    }
+    listeners_close(&srv->listeners);
+    stop_workers(srv);
     close_handles(srv);
     /* Let the close callbacks run. */
     uv_run(srv->loop, UV_RUN_DEFAULT);
-    for (size_t i = 0; i < srv->n_listeners; i++)
-        free(srv->listeners[i].unlink_path);
-    free(srv->listeners);
-    srv->listeners = NULL;
+    listeners_free(&srv->listeners);
     reload_close(&srv->reload);
     decision_log_close(&srv->dlog);
     if (srv->rs)

@@ -1,8 +1,10 @@
 /*
- * server.h: the daemon's loop-side state: listeners, connections, the
- * worker pool, reload, signals, limits and shutdown.  One struct server
- * lives in serve_main()'s frame; everything else hangs off it (there is no
- * global state).  All functions run on the loop thread.
+ * server.h: the daemon as a whole: it owns the listeners, the
+ * connections, the request core, the worker pool, the reload, the
+ * signals and the shutdown, and wires them together (a listener's client
+ * becomes a connection, a connection's frame goes to dispatch).  One
+ * struct server lives in serve_main()'s frame; everything else hangs off
+ * it (there is no global state).  All functions run on the loop thread.
  */
 #ifndef SUITD_SERVER_H
 #define SUITD_SERVER_H
@@ -12,37 +14,20 @@
 #include <uv.h>
 
 #include "config.h"
+#include "conn.h"
 #include "decision_log.h"
+#include "dispatch.h"
 #include "engine.h"
+#include "listener.h"
 #include "log.h"
-#include "proto.h"
 #include "reload.h"
 #include "stats.h"
 #include "workers.h"
-
-struct conn;
-struct request;
-
-struct listener {
-    union {
-        uv_handle_t h;
-        uv_stream_t s;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } u;
-    struct server *srv;
-    bool is_unix;               /* admin methods allowed */
-    bool need_token;            /* first request must be `auth` */
-    bool open;
-    char *unlink_path;          /* socket file we created, removed at exit */
-    char name[300];             /* "unix:/path" or "tcp:host:port" */
-};
 
 struct server {
     uv_loop_t *loop;
     const struct config *cfg;
     const struct logger *log;
-    struct proto_limits limits;
     struct stats stats;
     struct workers workers;
     bool workers_open;
@@ -52,24 +37,10 @@ struct server {
     char *token;                /* NULL: no token configured */
     size_t token_len;
 
-    struct listener *listeners;
-    size_t n_listeners;
+    struct listeners listeners;
+    struct conn_set conns;
+    struct dispatch dispatch;
 
-    struct conn *conns;         /* every open connection */
-    uint64_t next_conn_id;
-    uint64_t last_accept_warn_ns;
-    struct conn *dirty;         /* connections with output to write */
-    struct conn *backlog;       /* connections with frames left to decode */
-
-    /* Requests waiting for a worker, oldest first.  Every request gets the
-     * same timeout, so this FIFO is also ordered by deadline and one timer
-     * on its head is enough. */
-    struct request *tq_head, *tq_tail;
-
-    uv_prepare_t flush;         /* writes queued output before the loop blocks */
-    uv_idle_t idle;             /* keeps the loop spinning while backlog is set */
-    uv_timer_t deadline;        /* request timeouts */
-    uv_timer_t sweep;           /* idle connections */
     uv_timer_t shutdown_timer;
     uv_timer_t trim;            /* gives free heap back once idle (glibc) */
     uint64_t trim_seen;         /* requests counted at the last trim tick */
@@ -82,7 +53,11 @@ struct server {
     int exit_code;              /* serve_main's status once the loop ends */
 };
 
-/* Sets up everything but the listeners and the workers. */
+/* Sets up everything but the listeners and the workers, serving rs (a
+ * reference is taken).  Returns 0; or -1 after logging why (the token file
+ * or the decision log cannot be opened), having released everything it
+ * took: then nothing is left to close, and server_close must not be
+ * called. */
 int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
                 const struct logger *lg, struct ruleset *rs);
 /* Binds every configured listener (or takes systemd's), logging each
@@ -94,17 +69,8 @@ int server_drop_privileges(struct server *srv);
 int server_start(struct server *srv);
 /* Stops accepting, drains, then stops the loop (SIGTERM/SIGINT). */
 void server_shutdown(struct server *srv);
-/* Frees what is left once uv_run has returned. */
+/* After a successful server_init, whatever happened since: frees what is
+ * left once uv_run has returned. */
 void server_close(struct server *srv);
-
-/* Called by conn.c and dispatch.c when something that shutdown waits on
- * finished (a connection freed, a job returned, a reload done). */
-void server_check_drained(struct server *srv);
-/* Publishes a new ruleset to ping/stats and the workers. */
-void server_set_ruleset(struct server *srv, struct ruleset *rs);
-
-uint64_t server_now(const struct server *srv);   /* ns, monotonic */
-/* Makes the loop run conn_run_backlog() on its next turn. */
-void server_wake_backlog(struct server *srv);
 
 #endif

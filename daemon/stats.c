@@ -8,39 +8,30 @@
 
 #include "proto.h"
 
-static const char *const method_names[STATS_M_COUNT] = {
-    "ping", "assess", "ruleset", "stats", "reload", "auth", "unknown",
-};
-
 static const char *const drop_names[STATS_DROP_COUNT] = {
     "slow_reader", "idle", "parse_error", "auth", "shutdown",
 };
 
-/* Every code the daemon can send; errors are counted by index here. */
-static const int codes[STATS_N_CODES] = {
-    PROTO_E_PARSE, PROTO_E_INVALID_REQUEST, PROTO_E_METHOD_NOT_FOUND,
-    PROTO_E_INVALID_PARAMS, PROTO_E_INTERNAL, PROTO_E_TOO_LARGE,
-    PROTO_E_OVERLOADED, PROTO_E_TIMEOUT, PROTO_E_RULESET,
-    PROTO_E_NOT_PERMITTED,
-};
-
-void stats_init(struct stats *s, uint64_t now_ns)
+void stats_init(struct stats *s, uint64_t now_ns, size_t n_methods,
+                const char *(*method_name)(size_t i))
 {
     memset(s, 0, sizeof *s);
     s->start_ns = now_ns;
+    s->n_methods = n_methods < STATS_MAX_METHODS ? n_methods : STATS_MAX_METHODS;
+    s->method_name = method_name;
 }
 
-enum stats_method stats_method_of(const char *name, size_t len)
+void stats_request(struct stats *s, int i)
 {
-    for (int i = 0; i < STATS_M_UNKNOWN; i++)
-        if (strlen(method_names[i]) == len && !memcmp(method_names[i], name, len))
-            return (enum stats_method)i;
-    return STATS_M_UNKNOWN;
+    s->requests[i >= 0 && (size_t)i < s->n_methods ? (size_t)i : s->n_methods]++;
 }
 
-const char *stats_method_name(enum stats_method m)
+uint64_t stats_requests_total(const struct stats *s)
 {
-    return (unsigned)m < STATS_M_COUNT ? method_names[m] : "unknown";
+    uint64_t n = 0;
+    for (size_t i = 0; i <= s->n_methods; i++)
+        n += s->requests[i];
+    return n;
 }
 
 const char *stats_drop_name(enum stats_drop d)
@@ -48,19 +39,11 @@ const char *stats_drop_name(enum stats_drop d)
     return (unsigned)d < STATS_DROP_COUNT ? drop_names[d] : "unknown";
 }
 
-static int code_index(int code)
-{
-    for (int i = 0; i < STATS_N_CODES; i++)
-        if (codes[i] == code)
-            return i;
-    return -1;
-}
-
 void stats_error(struct stats *s, int code)
 {
-    int i = code_index(code);
+    int i = proto_code_index(code);
     /* Not a code the daemon defines: count it as internal. */
-    s->errors[i >= 0 ? i : code_index(PROTO_E_INTERNAL)]++;
+    s->errors[i >= 0 ? i : proto_code_index(PROTO_E_INTERNAL)]++;
 }
 
 static unsigned bucket_of(uint64_t us)
@@ -106,86 +89,35 @@ double stats_percentile(const struct stats *s, double q)
     return bucket_mid(STATS_HIST_BUCKETS - 1) / 1000.0;
 }
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    proto_pack_str(pk, k);
-}
-
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk)
 {
-    msgpack_pack_map(pk, 11);
-
-    pack_key(pk, "uptime_s");
-    msgpack_pack_uint64(pk, (x->now_ns - s->start_ns) / 1000000000u);
-
-    pack_key(pk, "connections");
-    msgpack_pack_map(pk, 3);
-    pack_key(pk, "current");
-    msgpack_pack_uint64(pk, s->conn_current);
-    pack_key(pk, "total");
-    msgpack_pack_uint64(pk, s->conn_total);
-    pack_key(pk, "refused");
-    msgpack_pack_uint64(pk, s->conn_refused);
-
-    pack_key(pk, "requests");
-    msgpack_pack_map(pk, STATS_M_COUNT);
-    for (int i = 0; i < STATS_M_COUNT; i++) {
-        pack_key(pk, method_names[i]);
-        msgpack_pack_uint64(pk, s->requests[i]);
-    }
-
-    /* Only codes that happened, keyed by the code as an integer
-     * (PROTOCOL.md section 4.4). */
-    unsigned n = 0;
-    for (int i = 0; i < STATS_N_CODES; i++)
-        n += s->errors[i] != 0;
-    pack_key(pk, "errors");
-    msgpack_pack_map(pk, n);
-    for (int i = 0; i < STATS_N_CODES; i++) {
-        if (!s->errors[i])
-            continue;
-        msgpack_pack_int(pk, codes[i]);
-        msgpack_pack_uint64(pk, s->errors[i]);
-    }
-
-    pack_key(pk, "latency_ms");
-    msgpack_pack_map(pk, 5);
-    pack_key(pk, "count");
-    msgpack_pack_uint64(pk, s->hist_count);
-    pack_key(pk, "p50");
-    msgpack_pack_double(pk, stats_percentile(s, 0.50));
-    pack_key(pk, "p90");
-    msgpack_pack_double(pk, stats_percentile(s, 0.90));
-    pack_key(pk, "p99");
-    msgpack_pack_double(pk, stats_percentile(s, 0.99));
-    pack_key(pk, "p99_9");
-    msgpack_pack_double(pk, stats_percentile(s, 0.999));
-
-    pack_key(pk, "queue_depth");
-    msgpack_pack_uint64(pk, x->queue_depth);
-    pack_key(pk, "workers");
-    msgpack_pack_unsigned_int(pk, x->workers);
-
-    pack_key(pk, "reloads");
-    msgpack_pack_map(pk, 2);
-    pack_key(pk, "ok");
-    msgpack_pack_uint64(pk, s->reloads_ok);
-    pack_key(pk, "failed");
-    msgpack_pack_uint64(pk, s->reloads_failed);
-
-    pack_key(pk, "ruleset");
-    if (x->ruleset)
-        proto_pack_ruleset_id(pk, x->ruleset);
-    else
-        msgpack_pack_nil(pk);
-
-    pack_key(pk, "dropped");
-    msgpack_pack_map(pk, STATS_DROP_COUNT);
-    for (int i = 0; i < STATS_DROP_COUNT; i++) {
-        pack_key(pk, drop_names[i]);
-        msgpack_pack_uint64(pk, s->dropped[i]);
-    }
-
-    pack_key(pk, "version");
-    proto_pack_str(pk, SUITD_VERSION);
+    struct proto_counter requests[STATS_MAX_METHODS + 1], dropped[STATS_DROP_COUNT];
+    for (size_t i = 0; i < s->n_methods; i++)
+        requests[i] = (struct proto_counter){s->method_name(i), s->requests[i]};
+    requests[s->n_methods] = (struct proto_counter){"unknown", s->requests[s->n_methods]};
+    for (int i = 0; i < STATS_DROP_COUNT; i++)
+        dropped[i] = (struct proto_counter){drop_names[i], s->dropped[i]};
+    struct proto_stats p = {
+        .uptime_s = (x->now_ns - s->start_ns) / 1000000000u,
+        .conn_current = s->conn_current,
+        .conn_total = s->conn_total,
+        .conn_refused = s->conn_refused,
+        .requests = requests,
+        .n_requests = s->n_methods + 1,
+        .latency_count = s->hist_count,
+        .p50_ms = stats_percentile(s, 0.50),
+        .p90_ms = stats_percentile(s, 0.90),
+        .p99_ms = stats_percentile(s, 0.99),
+        .p99_9_ms = stats_percentile(s, 0.999),
+        .queue_depth = x->queue_depth,
+        .workers = x->workers,
+        .reloads_ok = s->reloads_ok,
+        .reloads_failed = s->reloads_failed,
+        .ruleset = x->ruleset,
+        .dropped = dropped,
+        .n_dropped = STATS_DROP_COUNT,
+        .version = SUITD_VERSION,
+    };
+    memcpy(p.errors, s->errors, sizeof p.errors);
+    proto_pack_stats_result(pk, &p);
 }

@@ -12,18 +12,11 @@
 #include <msgpack.h>
 #include <stdint.h>
 
-#include "suit_types.h"
+#include "proto.h"
 
-enum stats_method {
-    STATS_M_PING = 0,
-    STATS_M_ASSESS,
-    STATS_M_RULESET,
-    STATS_M_STATS,
-    STATS_M_RELOAD,
-    STATS_M_AUTH,
-    STATS_M_UNKNOWN,
-    STATS_M_COUNT
-};
+/* Requests are counted by the index of their method in the daemon's
+ * method table (dispatch.c); one more counter takes unknown methods. */
+#define STATS_MAX_METHODS 16
 
 /* Why a connection was closed by the server. */
 enum stats_drop {
@@ -35,23 +28,29 @@ enum stats_drop {
     STATS_DROP_COUNT
 };
 
-#define STATS_N_CODES 10
 #define STATS_HIST_BUCKETS (16 + 40 * 16)
 
 struct stats {
     uint64_t start_ns;
     uint64_t conn_current, conn_total, conn_refused;
-    uint64_t requests[STATS_M_COUNT];
-    uint64_t errors[STATS_N_CODES];
+    size_t n_methods;
+    const char *(*method_name)(size_t i);
+    uint64_t requests[STATS_MAX_METHODS + 1];   /* [n_methods]: unknown methods */
+    uint64_t errors[PROTO_N_CODES];     /* by proto_code_index */
     uint64_t dropped[STATS_DROP_COUNT];
     uint64_t reloads_ok, reloads_failed;
     uint64_t hist[STATS_HIST_BUCKETS];
     uint64_t hist_count;
 };
 
-void stats_init(struct stats *s, uint64_t now_ns);
-enum stats_method stats_method_of(const char *name, size_t len);
-const char *stats_method_name(enum stats_method m);
+/* n_methods (at most STATS_MAX_METHODS) methods, named by method_name(i)
+ * when the stats are packed. */
+void stats_init(struct stats *s, uint64_t now_ns, size_t n_methods,
+                const char *(*method_name)(size_t i));
+/* Counts a request for method i, or for an unknown method when i < 0. */
+void stats_request(struct stats *s, int i);
+/* Requests counted so far, all methods together. */
+uint64_t stats_requests_total(const struct stats *s);
 const char *stats_drop_name(enum stats_drop d);
 void stats_error(struct stats *s, int code);
 void stats_latency(struct stats *s, uint64_t ns);

@@ -36,7 +36,7 @@ static void refresh_engine(struct workers *w, unsigned index, struct engine **en
     proto_error_close(&err);
 }
 
-/* Appends a job that ran (or was skipped) to the list the loop thread
+/* Appends a job that ran (or never will) to the list the loop thread
  * hands back to its owner.  The caller holds w->mu. */
 static void done_append(struct workers *w, struct workers_job *job)
 {
@@ -82,10 +82,12 @@ static void *worker_main(void *p)
         job->next = NULL;
         pthread_mutex_unlock(&w->mu);
 
-        if (atomic_load(&job->cancelled))
-            job->skipped = true;
-        else
+        if (atomic_load(&job->cancelled)) {
+            job->status = UV_ECANCELED;
+        } else {
             job->run(job, eng);
+            job->status = 0;
+        }
 
         pthread_mutex_lock(&w->mu);
         done_append(w, job);
@@ -111,7 +113,7 @@ static void on_async(uv_async_t *a)
         struct workers_job *next = job->next;
         job->next = NULL;
         w->outstanding--;
-        job->done(job);
+        job->done(job, job->status);
         job = next;
     }
 }
@@ -158,10 +160,14 @@ int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset 
     return 0;
 }
 
-void workers_submit(struct workers *w, struct workers_job *job)
+int workers_submit(struct workers *w, struct workers_job *job)
 {
+    if (!job->run || !job->done)
+        return UV_EINVAL;
+    if (w->closed)
+        return UV_ECANCELED;
     job->next = NULL;
-    job->skipped = false;
+    job->status = 0;
     w->outstanding++;
     pthread_mutex_lock(&w->mu);
     if (w->tail)
@@ -172,6 +178,7 @@ void workers_submit(struct workers *w, struct workers_job *job)
     w->waiting++;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 size_t workers_outstanding(const struct workers *w)
@@ -181,6 +188,8 @@ size_t workers_outstanding(const struct workers *w)
 
 size_t workers_waiting(struct workers *w)
 {
+    if (w->closed)
+        return 0;
     pthread_mutex_lock(&w->mu);
     size_t n = w->waiting;
     pthread_mutex_unlock(&w->mu);
@@ -208,6 +217,9 @@ static void noop_close(uv_handle_t *h)
 
 void workers_close(struct workers *w)
 {
+    if (w->closed)
+        return;
+    w->closed = true;
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
     pthread_cond_broadcast(&w->cond);
@@ -225,7 +237,7 @@ void workers_close(struct workers *w)
     w->waiting = 0;
     while (job) {
         struct workers_job *next = job->next;
-        job->skipped = true;
+        job->status = UV_ECANCELED;
         done_append(w, job);
         job = next;
     }

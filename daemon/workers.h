@@ -12,7 +12,10 @@
  * to the end on the ruleset it started with.
  *
  * Ownership: a submitted job belongs to the pool until its `done` runs on
- * the loop thread; then it belongs to whoever submitted it again.
+ * the loop thread; then it belongs to whoever submitted it again.  As with
+ * libuv's uv_queue_work, `done` gets a status: 0 when run() ran, or
+ * UV_ECANCELED when it never will (the job was cancelled before a worker
+ * took it, or the pool was closed with the job still waiting).
  */
 #ifndef SUITD_WORKERS_H
 #define SUITD_WORKERS_H
@@ -30,17 +33,19 @@ struct workers_job;
 /* Runs on a worker thread.  eng is NULL only if the worker could not build
  * any engine: the job must then report an internal error. */
 typedef void (*workers_run_fn)(struct workers_job *job, struct engine *eng);
-/* Runs on the loop thread once run() has returned (or was skipped). */
-typedef void (*workers_done_fn)(struct workers_job *job);
+/* Runs on the loop thread once run() has returned (status 0), or instead
+ * of run() (status UV_ECANCELED). */
+typedef void (*workers_done_fn)(struct workers_job *job, int status);
 
 struct workers_job {
-    struct workers_job *next;
     workers_run_fn run;
     workers_done_fn done;
     /* Set by the loop when nobody wants the answer any more (deadline,
-     * connection gone): a job not yet started is then skipped. */
+     * connection gone): a job not yet started then never runs. */
     atomic_bool cancelled;
-    bool skipped;               /* written by the worker: run() never ran */
+    /* Private to the pool. */
+    struct workers_job *next;
+    int status;                 /* what done() will get */
 };
 
 struct workers {
@@ -61,23 +66,28 @@ struct workers {
     pthread_t *threads;
     unsigned n_threads;
     size_t outstanding;                     /* loop thread only */
+    bool closed;                            /* loop thread only */
     bool async_open;
 };
 
-/* Starts n threads serving rs (a ref is taken).  0 or a negative errno. */
+/* Starts n threads serving rs (a ref is taken).  0 or a negative errno;
+ * on failure the pool is already closed (workers_close is then a no-op)
+ * and its async handle finishes closing the next time the loop runs. */
 int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset *rs,
                  const struct engine_limits *lim, const struct logger *lg);
-/* Loop thread only.  The job's run and done must be set. */
-void workers_submit(struct workers *w, struct workers_job *job);
+/* Loop thread only.  Queues job; its done() runs later on the loop thread.
+ * Returns 0, UV_EINVAL when run or done is not set, or UV_ECANCELED when
+ * the pool is closing; on an error done() never runs. */
+int workers_submit(struct workers *w, struct workers_job *job);
 /* Jobs submitted and not yet returned to the loop (waiting + running). */
 size_t workers_outstanding(const struct workers *w);
 /* Jobs waiting for a worker (not yet started). */
 size_t workers_waiting(struct workers *w);
 /* Publishes rs (a ref is taken) for every worker's next job. */
 void workers_set_ruleset(struct workers *w, struct ruleset *rs);
-/* Stops and joins the threads (jobs still waiting are returned through
- * done, marked skipped), then closes the async handle; the loop must run
- * once more to finish the close. */
+/* Stops and joins the threads (jobs still waiting come back through done
+ * with UV_ECANCELED, before this returns), then closes the async handle;
+ * the loop must run once more to finish the close. */
 void workers_close(struct workers *w);
 
 #endif

@@ -22,8 +22,6 @@
 #include "engine_internal.h"
 #include "proto_term.h"
 
-#define ENGINE_DEFAULT_FIRINGS 10000
-#define ENGINE_DEFAULT_DEADLINE_MS 1000
 #define ENGINE_MEM_CAP (256L * 1024L * 1024L)
 
 /* Positions (1-based, as FindSlot gives them) of the output slots read per
@@ -75,7 +73,7 @@ struct engine {
 
 void engine_limits_default(struct engine_limits *l)
 {
-    l->max_firings = ENGINE_DEFAULT_FIRINGS;
+    l->max_firings = ENGINE_DEFAULT_MAX_FIRINGS;
     l->deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
 }
 
@@ -323,7 +321,7 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
     else
         engine_limits_default(&e->lim);
     if (!e->lim.max_firings)
-        e->lim.max_firings = ENGINE_DEFAULT_FIRINGS;
+        e->lim.max_firings = ENGINE_DEFAULT_MAX_FIRINGS;
     if (!e->lim.deadline_ms)
         e->lim.deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
     int rc = eng_env_build(rs, &e->env, &e->cap, err);
@@ -774,7 +772,8 @@ static void first_line_of(const char *s, char *out, size_t outsz)
 static int assess_facts(struct engine *e, const struct suit_patient *p, struct suit_result *r,
                         const char *area, const char *indication, const char *setting)
 {
-    r->missing = calloc(6, sizeof *r->missing);
+    /* One slot per required patient key, the most that can be missing. */
+    r->missing = calloc(SUIT_N_REQUIRED, sizeof *r->missing);
     if (!r->missing)
         return -1;
     if (p->age < 0 && add_missing(e, r, "age") < 0)
@@ -805,7 +804,7 @@ static int assess_facts(struct engine *e, const struct suit_patient *p, struct s
 static int resolve_setting(const struct engine *e, const char *value, const char **out,
                            struct proto_error *err)
 {
-    const char *s = value ? value : "clinic";
+    const char *s = value ? value : SUIT_DEFAULT_SETTING;
     if (e->has_settings)
         return resolve_required(e->rs, "setting", "setting", s, out, err);
     static const char *const builtin[] = {"clinic", "home-roller"};

@@ -52,10 +52,20 @@ struct rs_file {
 struct rs_policy {
     char *name;
     char *description;
+    char *unit;                /* "" when the ruleset gives none */
     double value;
     bool is_int;
     long long ivalue;
     bool overridden;
+    /* the ruleset's own value, before a policy file */
+    double default_value;
+    bool default_is_int;
+    long long default_ivalue;
+};
+
+struct rs_source {
+    char *key, *citation;
+    bool weak;
 };
 
 struct rs_term {
@@ -76,6 +86,8 @@ struct ruleset {
     size_t n_policy;
     struct rs_term *terms;     /* sorted by kind, then name */
     size_t n_terms;
+    struct rs_source *sources; /* sorted by key */
+    size_t n_sources;
     long rule_count;
     time_t loaded_at;
 };

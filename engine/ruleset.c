@@ -617,6 +617,12 @@ static int policy_cmp(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
+static int source_cmp(const void *a, const void *b)
+{
+    const struct rs_source *x = a, *y = b;
+    return strcmp(x->key, y->key);
+}
+
 const struct rs_term *ruleset_find_term(const struct ruleset *rs, const char *kind,
                                         const char *name)
 {
@@ -714,6 +720,7 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
     for (void *f = EnvGetNextFactInTemplate(env, pt, NULL); f;
          f = EnvGetNextFactInTemplate(env, pt, f)) {
         const char *name = slot_text(env, f, "name"), *desc = slot_text(env, f, "description");
+        const char *unit = slot_text(env, f, "unit");   /* optional slot */
         struct rs_policy p = {0};
         if (!name || slot_number(env, f, "value", &p.value, &p.is_int, &p.ivalue) < 0) {
             proto_error_add_detail(err, "policy: fact f-%lld needs a name and a numeric "
@@ -735,12 +742,41 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
         }
         p.name = eng_strdup(name);
         p.description = eng_strdup(desc ? desc : "");
+        p.unit = eng_strdup(unit ? unit : "");
+        p.default_value = p.value;
+        p.default_is_int = p.is_int;
+        p.default_ivalue = p.ivalue;
         rs->policy[rs->n_policy++] = p;
-        if (!p.name || !p.description)
+        if (!p.name || !p.description || !p.unit)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     if (rs->n_policy)
         qsort(rs->policy, rs->n_policy, sizeof *rs->policy, policy_cmp);
+
+    void *st = EnvFindDeftemplate(env, "source");
+    cap = 0;
+    for (void *f = EnvGetNextFactInTemplate(env, st, NULL); f;
+         f = EnvGetNextFactInTemplate(env, st, f)) {
+        const char *key = slot_text(env, f, "key"), *cit = slot_text(env, f, "citation");
+        const char *weak = slot_text(env, f, "weak");
+        if (!key)
+            continue;           /* engine_lint reports a source without a key */
+        if (rs->n_sources == cap) {
+            cap = cap ? cap * 2 : 32;
+            struct rs_source *ns = realloc(rs->sources, cap * sizeof *ns);
+            if (!ns)
+                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            rs->sources = ns;
+        }
+        struct rs_source *src = &rs->sources[rs->n_sources++];
+        src->key = eng_strdup(key);
+        src->citation = eng_strdup(cit ? cit : "");
+        src->weak = weak && !strcmp(weak, "yes");
+        if (!src->key || !src->citation)
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    if (rs->n_sources)
+        qsort(rs->sources, rs->n_sources, sizeof *rs->sources, source_cmp);
     rs->rule_count = count_defrules(env);
     return 0;
 }
@@ -765,8 +801,14 @@ static void ruleset_free(struct ruleset *rs)
     for (size_t i = 0; i < rs->n_policy; i++) {
         free(rs->policy[i].name);
         free(rs->policy[i].description);
+        free(rs->policy[i].unit);
     }
     free(rs->policy);
+    for (size_t i = 0; i < rs->n_sources; i++) {
+        free(rs->sources[i].key);
+        free(rs->sources[i].citation);
+    }
+    free(rs->sources);
     for (size_t i = 0; i < rs->n_terms; i++) {
         struct rs_term *t = &rs->terms[i];
         free(t->kind);
@@ -1024,85 +1066,4 @@ const struct suit_ruleset_id *ruleset_id(const struct ruleset *rs)
 const char *ruleset_dir(const struct ruleset *rs)
 {
     return rs->dir;
-}
-
-/* ---- the `ruleset` method ------------------------------------------------ */
-
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    size_t n = strlen(k);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, k, n);
-}
-
-static void pack_s(msgpack_packer *pk, const char *s)
-{
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-void ruleset_pack_info(const struct ruleset *rs, msgpack_packer *pk)
-{
-    msgpack_pack_map(pk, 8);
-    pack_key(pk, "name");
-    pack_s(pk, rs->id.name);
-    pack_key(pk, "version");
-    pack_s(pk, rs->id.version);
-    pack_key(pk, "sha256");
-    pack_s(pk, rs->id.sha256);
-    pack_key(pk, "loaded_at");
-    char ts[32];
-    struct tm tm;
-    gmtime_r(&rs->loaded_at, &tm);
-    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    pack_s(pk, ts);
-    pack_key(pk, "rule_count");
-    msgpack_pack_int64(pk, rs->rule_count);
-
-    pack_key(pk, "policy");
-    msgpack_pack_map(pk, rs->n_policy);
-    for (size_t i = 0; i < rs->n_policy; i++) {
-        pack_s(pk, rs->policy[i].name);
-        if (rs->policy[i].is_int)
-            msgpack_pack_int64(pk, rs->policy[i].ivalue);
-        else
-            msgpack_pack_double(pk, rs->policy[i].value);
-    }
-
-    static const char *const plural[] = {"areas", "indications", "conditions", "medications",
-                                         "procedures", "allergies", "settings"};
-    const size_t nk = sizeof term_kinds / sizeof term_kinds[0];
-    pack_key(pk, "vocabularies");
-    msgpack_pack_map(pk, nk);
-    const char **names = malloc((rs->n_terms + 1) * sizeof *names);
-    for (size_t k = 0; k < nk; k++) {
-        size_t n = 0;
-        for (size_t i = 0; names && i < rs->n_terms; i++)
-            if (!strcmp(rs->terms[i].kind, term_kinds[k]) &&
-                !strcmp(rs->terms[i].name, rs->terms[i].canonical))
-                names[n++] = rs->terms[i].name;
-        qsort(names, n, sizeof *names, str_cmp);
-        pack_key(pk, plural[k]);
-        msgpack_pack_array(pk, n);
-        for (size_t i = 0; i < n; i++)
-            pack_s(pk, names[i]);
-    }
-    free(names);
-
-    size_t ns = 0;
-    for (size_t i = 0; i < rs->n_terms; i++)
-        ns += strcmp(rs->terms[i].name, rs->terms[i].canonical) != 0;
-    pack_key(pk, "synonyms");
-    msgpack_pack_map(pk, ns);
-    for (size_t i = 0; i < rs->n_terms; i++)
-        if (strcmp(rs->terms[i].name, rs->terms[i].canonical) != 0) {
-            pack_s(pk, rs->terms[i].name);
-            pack_s(pk, rs->terms[i].canonical);
-        }
 }

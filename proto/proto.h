@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "suit_types.h"
 
@@ -46,7 +47,17 @@ enum proto_code {
     PROTO_E_RULESET = -32004,          /* ruleset failed to load / did not settle */
     PROTO_E_NOT_PERMITTED = -32005,    /* admin method on TCP, or not authenticated */
 };
-const char *proto_code_name(int code);   /* "parse error", ... */
+#define PROTO_N_CODES 10
+const char *proto_code_name(int code);   /* "parse error", ...; "unknown error" */
+/* The stable snake_case key of a code ("parse_error", "invalid_params"),
+ * used where a code names a field: the `errors` counters of `stats`.
+ * NULL for a code suitd does not define. */
+const char *proto_code_key(int code);
+/* The codes by position 0..PROTO_N_CODES-1 (PROTOCOL.md's order):
+ * proto_code_index gives a code's position or -1, proto_code_at the code
+ * at a position. */
+int proto_code_index(int code);
+int proto_code_at(int index);
 
 /* ---- errors --------------------------------------------------------- */
 
@@ -131,10 +142,145 @@ void proto_pack_error(msgpack_packer *pk, const struct proto_error *e);
 void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid,
                                const char *method);  /* caller packs params */
 void proto_pack_str(msgpack_packer *pk, const char *s);    /* NULL -> nil */
-/* The `assess` result map exactly as PROTOCOL.md documents it. */
-void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
-/* {name, version, sha256}: how ping, stats, reload and assess name a ruleset. */
+/* {name, version, sha256}: how ping, stats, reload and assess name a
+ * ruleset; nil for NULL. */
 void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id);
+
+/* ---- reply bodies --------------------------------------------------- */
+
+/* Every result the daemon sends, exactly as PROTOCOL.md section 4
+ * documents it: the daemon fills the struct, proto packs it (after
+ * proto_pack_result_header).  Strings are borrowed. */
+
+/* `ping`: {version, protocol, ruleset}. */
+struct proto_ping {
+    const char *version, *protocol;
+    const struct suit_ruleset_id *ruleset;
+};
+void proto_pack_ping_result(msgpack_packer *pk, const struct proto_ping *p);
+
+/* `auth`: true. */
+void proto_pack_auth_result(msgpack_packer *pk);
+
+/* `reload`: {ruleset, cases_passed}. */
+struct proto_reload {
+    const struct suit_ruleset_id *ruleset;
+    int cases_passed;
+};
+void proto_pack_reload_result(msgpack_packer *pk, const struct proto_reload *r);
+
+/* `assess`: the assessment map. */
+void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
+
+/* `stats`: the counters map. */
+struct proto_counter {
+    const char *name;
+    uint64_t n;
+};
+struct proto_stats {
+    uint64_t uptime_s;
+    uint64_t conn_current, conn_total, conn_refused;
+    const struct proto_counter *requests;   /* by method name, "unknown" last */
+    size_t n_requests;
+    uint64_t errors[PROTO_N_CODES];         /* by proto_code_index; zeros are left out */
+    uint64_t latency_count;
+    double p50_ms, p90_ms, p99_ms, p99_9_ms;
+    uint64_t queue_depth;
+    unsigned workers;
+    uint64_t reloads_ok, reloads_failed;
+    const struct suit_ruleset_id *ruleset;  /* NULL: nil */
+    const struct proto_counter *dropped;    /* by reason */
+    size_t n_dropped;
+    const char *version;
+};
+void proto_pack_stats_result(msgpack_packer *pk, const struct proto_stats *s);
+
+/* `ruleset`: the ruleset's description (PROTOCOL.md section 4.3), what a
+ * form builder needs: vocabularies with their labels and synonyms, the
+ * patient field schema, the policy values with their units and defaults,
+ * and the sources a finding may cite.  The engine fills it
+ * (ruleset_describe); its strings are borrowed from the ruleset (valid
+ * while the ruleset is), its arrays are owned and freed by
+ * proto_ruleset_info_close. */
+struct proto_number {
+    bool is_int;
+    long long i;                /* when is_int */
+    double d;                   /* otherwise */
+};
+struct proto_policy_value {
+    const char *name, *description, *unit;    /* unit "" when none */
+    struct proto_number value;  /* in force (after a policy file) */
+    struct proto_number dflt;   /* the ruleset's own */
+};
+struct proto_term {
+    const char *name, *label, *cls;           /* cls: "none" when it has none */
+    bool takes_days;
+    const char **synonyms;                    /* other names that resolve to it */
+    size_t n_synonyms;
+};
+struct proto_vocabulary {
+    struct proto_term *terms;                 /* canonical terms, sorted by name */
+    size_t n_terms;
+};
+struct proto_synonym {
+    const char *name, *canonical;
+};
+struct proto_source {
+    const char *key, *citation;
+    bool weak;                                /* clinic or vendor pages */
+};
+struct proto_ruleset_info {
+    const struct suit_ruleset_id *id;
+    time_t loaded_at;
+    long rule_count;
+    struct proto_policy_value *policy;        /* sorted by name */
+    size_t n_policy;
+    struct proto_vocabulary vocabularies[SUIT_N_VOCABULARIES];
+    struct proto_synonym *synonyms;
+    size_t n_synonyms;
+    struct proto_source *sources;             /* sorted by key */
+    size_t n_sources;
+};
+void proto_ruleset_info_init(struct proto_ruleset_info *info);
+void proto_ruleset_info_close(struct proto_ruleset_info *info);   /* frees; leaves init'ed */
+void proto_pack_ruleset_info(msgpack_packer *pk, const struct proto_ruleset_info *info);
+
+/* ---- the patient's fields ------------------------------------------- */
+
+/* What an `assess` patient may hold, one row per key: the schema the
+ * `ruleset` method publishes (`fields`) and the bounds proto_patient.c
+ * checks, from the same table. */
+enum proto_field_type {
+    PROTO_FIELD_INTEGER,
+    PROTO_FIELD_NUMBER,         /* a float; an integer is accepted */
+    PROTO_FIELD_BOOLEAN,
+    PROTO_FIELD_STRING,
+    PROTO_FIELD_ARRAY,
+    PROTO_FIELD_MAP,
+};
+struct proto_field {
+    const char *name;
+    enum proto_field_type type;
+    /* A patient key: without it the verdict is `incomplete`.  A key of a
+     * list item: the item is refused without it. */
+    bool required;
+    const char *description;
+    const char *unit;           /* "years", "days", "mm"; NULL */
+    bool has_range;             /* numbers: min and max apply */
+    double min, max;
+    bool min_exclusive;         /* the value must be greater than min */
+    bool has_vocabulary;        /* strings: one of a vocabulary's terms */
+    enum suit_vocabulary vocabulary;
+    const char *default_value;  /* NULL: none */
+    unsigned max_length;        /* strings: bytes of UTF-8 */
+    unsigned max_items;         /* arrays */
+    const struct proto_field *items;    /* arrays: each item */
+    const struct proto_field *fields;   /* maps: their keys */
+    size_t n_fields;
+    const char *shorthand;      /* maps: a plain string stands for this key */
+};
+const struct proto_field *proto_patient_fields(size_t *n);
+const char *proto_field_type_name(enum proto_field_type t);
 
 /* ---- shared token --------------------------------------------------- */
 

@@ -9,22 +9,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Every code suitd sends, in PROTOCOL.md's order: the readable name used in
+ * messages and the stable snake_case key used where a code names a field
+ * (the `errors` counters of `stats`, metrics). */
+static const struct {
+    int code;
+    const char *name, *key;
+} codes[PROTO_N_CODES] = {
+    {PROTO_E_PARSE, "parse error", "parse_error"},
+    {PROTO_E_INVALID_REQUEST, "invalid request", "invalid_request"},
+    {PROTO_E_METHOD_NOT_FOUND, "method not found", "method_not_found"},
+    {PROTO_E_INVALID_PARAMS, "invalid params", "invalid_params"},
+    {PROTO_E_INTERNAL, "internal error", "internal_error"},
+    {PROTO_E_TOO_LARGE, "too large", "too_large"},
+    {PROTO_E_OVERLOADED, "overloaded", "overloaded"},
+    {PROTO_E_TIMEOUT, "timeout", "timeout"},
+    {PROTO_E_RULESET, "ruleset error", "ruleset_error"},
+    {PROTO_E_NOT_PERMITTED, "not permitted", "not_permitted"},
+};
+
+int proto_code_index(int code)
+{
+    for (int i = 0; i < PROTO_N_CODES; i++)
+        if (codes[i].code == code)
+            return i;
+    return -1;
+}
+
+int proto_code_at(int index)
+{
+    return index >= 0 && index < PROTO_N_CODES ? codes[index].code : PROTO_E_INTERNAL;
+}
+
 const char *proto_code_name(int code)
 {
-    switch (code) {
-    case PROTO_OK: return "ok";
-    case PROTO_E_PARSE: return "parse error";
-    case PROTO_E_INVALID_REQUEST: return "invalid request";
-    case PROTO_E_METHOD_NOT_FOUND: return "method not found";
-    case PROTO_E_INVALID_PARAMS: return "invalid params";
-    case PROTO_E_INTERNAL: return "internal error";
-    case PROTO_E_TOO_LARGE: return "too large";
-    case PROTO_E_OVERLOADED: return "overloaded";
-    case PROTO_E_TIMEOUT: return "timeout";
-    case PROTO_E_RULESET: return "ruleset error";
-    case PROTO_E_NOT_PERMITTED: return "not permitted";
-    default: return "unknown error";
-    }
+    if (code == PROTO_OK)
+        return "ok";
+    int i = proto_code_index(code);
+    return i < 0 ? "unknown error" : codes[i].name;
+}
+
+const char *proto_code_key(int code)
+{
+    int i = proto_code_index(code);
+    return i < 0 ? NULL : codes[i].key;
 }
 
 void proto_error_init(struct proto_error *e)

@@ -1,35 +1,19 @@
 /*
- * proto_pack.c: packing frames, error objects and the `assess` result.
- * Key names here are the wire contract documented in PROTOCOL.md.
+ * proto_pack.c: packing frames, error objects and the reply bodies of
+ * ping, auth, reload and assess.  Key names here are the wire contract
+ * documented in PROTOCOL.md; every map is a table of keys (proto_map.h),
+ * so its length is counted by the code.
  */
 #include "proto.h"
 
+#include <stddef.h>
 #include <string.h>
 
-static void pack_key(msgpack_packer *pk, const char *k)
-{
-    size_t n = strlen(k);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, k, n);
-}
+#include "proto_map.h"
 
 void proto_pack_str(msgpack_packer *pk, const char *s)
 {
-    if (!s) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    size_t n = strlen(s);
-    msgpack_pack_str(pk, n);
-    msgpack_pack_str_body(pk, s, n);
-}
-
-static void pack_days(msgpack_packer *pk, int64_t days)
-{
-    if (days < 0)
-        msgpack_pack_nil(pk);
-    else
-        msgpack_pack_int64(pk, days);
+    proto_map_str(pk, s);
 }
 
 static void pack_str_list(msgpack_packer *pk, char *const *a, size_t n)
@@ -39,36 +23,14 @@ static void pack_str_list(msgpack_packer *pk, char *const *a, size_t n)
         proto_pack_str(pk, a[i]);
 }
 
+/* ---- frames --------------------------------------------------------- */
+
 void proto_pack_result_header(msgpack_packer *pk, uint32_t msgid)
 {
     msgpack_pack_array(pk, 4);
     msgpack_pack_uint8(pk, PROTO_RESPONSE);
     msgpack_pack_uint32(pk, msgid);
     msgpack_pack_nil(pk);
-}
-
-void proto_pack_error(msgpack_packer *pk, const struct proto_error *e)
-{
-    msgpack_pack_map(pk, 3);
-    pack_key(pk, "code");
-    msgpack_pack_int(pk, e->code);
-    pack_key(pk, "message");
-    proto_pack_str(pk, e->message);
-    pack_key(pk, "data");
-    size_t keys = (e->field ? 1 : 0) + (e->n_details ? 1 : 0);
-    if (keys == 0) {
-        msgpack_pack_nil(pk);
-        return;
-    }
-    msgpack_pack_map(pk, keys);
-    if (e->field) {
-        pack_key(pk, "field");
-        proto_pack_str(pk, e->field);
-    }
-    if (e->n_details) {
-        pack_key(pk, "details");
-        pack_str_list(pk, e->details, e->n_details);
-    }
 }
 
 void proto_pack_error_response(msgpack_packer *pk, uint32_t msgid,
@@ -89,89 +51,238 @@ void proto_pack_request_header(msgpack_packer *pk, uint32_t msgid, const char *m
     proto_pack_str(pk, method);
 }
 
-/* `suggestion` only on the findings that carry one (a near-miss term):
- * every other finding keeps its eight keys. */
-static void pack_finding(msgpack_packer *pk, const struct suit_finding *f)
+/* ---- error objects -------------------------------------------------- */
+
+static bool has_field(const void *o)
 {
-    msgpack_pack_map(pk, f->suggestion ? 9 : 8);
-    pack_key(pk, "id");          proto_pack_str(pk, f->id);
-    pack_key(pk, "category");    proto_pack_str(pk, f->category);
-    pack_key(pk, "severity");    proto_pack_str(pk, suit_severity_name(f->severity));
-    pack_key(pk, "summary");     proto_pack_str(pk, f->summary);
-    pack_key(pk, "detail");      proto_pack_str(pk, f->detail);
-    pack_key(pk, "source");      proto_pack_str(pk, f->source);
-    pack_key(pk, "action");      proto_pack_str(pk, f->action);
-    pack_key(pk, "defer_days");  pack_days(pk, f->defer_days);
-    if (f->suggestion) {
-        pack_key(pk, "suggestion");
-        proto_pack_str(pk, f->suggestion);
-    }
+    return ((const struct proto_error *)o)->field != NULL;
 }
 
-static void pack_side_effect(msgpack_packer *pk, const struct suit_side_effect *s)
+static bool has_details(const void *o)
 {
-    msgpack_pack_map(pk, 4);
-    pack_key(pk, "effect");      proto_pack_str(pk, s->effect);
-    pack_key(pk, "kind");        proto_pack_str(pk, s->kind);
-    pack_key(pk, "likelihood");  proto_pack_str(pk, s->likelihood);
-    pack_key(pk, "note");        proto_pack_str(pk, s->note);
+    return ((const struct proto_error *)o)->n_details != 0;
 }
 
-static void pack_plan(msgpack_packer *pk, const struct suit_plan *p)
+static void pack_details(msgpack_packer *pk, const void *o)
 {
-    if (!p->present) {
+    const struct proto_error *e = o;
+    pack_str_list(pk, e->details, e->n_details);
+}
+
+static void pack_message(msgpack_packer *pk, const void *o)
+{
+    proto_pack_str(pk, ((const struct proto_error *)o)->message);
+}
+
+static const struct proto_map_key error_data_keys[] = {
+    {"field", PROTO_MAP_STR, .off = offsetof(struct proto_error, field), .present = has_field},
+    {"details", PROTO_MAP_FN, .fn = pack_details, .present = has_details},
+};
+static const struct proto_map error_data = PROTO_MAP(error_data_keys);
+
+/* nil unless the error names a field or has details. */
+static void pack_error_data(msgpack_packer *pk, const void *o)
+{
+    if (has_field(o) || has_details(o))
+        proto_map_pack(pk, &error_data, o);
+    else
         msgpack_pack_nil(pk);
-        return;
-    }
-    msgpack_pack_map(pk, 6);
-    pack_key(pk, "sessions_min");        msgpack_pack_int(pk, p->sessions_min);
-    pack_key(pk, "sessions_max");        msgpack_pack_int(pk, p->sessions_max);
-    pack_key(pk, "interval_weeks");      msgpack_pack_int(pk, p->interval_weeks);
-    pack_key(pk, "interval_weeks_max");  msgpack_pack_int(pk, p->interval_weeks_max);
-    pack_key(pk, "cost_per_session_usd");
-    msgpack_pack_map(pk, 3);
-    pack_key(pk, "min");                 msgpack_pack_int(pk, p->cost_min);
-    pack_key(pk, "typical");             msgpack_pack_int(pk, p->cost_typical);
-    pack_key(pk, "max");                 msgpack_pack_int(pk, p->cost_max);
-    pack_key(pk, "course_cost_usd");
-    msgpack_pack_map(pk, 2);
-    pack_key(pk, "min");                 msgpack_pack_int(pk, p->course_cost_min);
-    pack_key(pk, "max");                 msgpack_pack_int(pk, p->course_cost_max);
 }
+
+static const struct proto_map_key error_keys[] = {
+    {"code", PROTO_MAP_INT, .off = offsetof(struct proto_error, code)},
+    {"message", PROTO_MAP_FN, .fn = pack_message},
+    {"data", PROTO_MAP_FN, .fn = pack_error_data},
+};
+static const struct proto_map error_map = PROTO_MAP(error_keys);
+
+void proto_pack_error(msgpack_packer *pk, const struct proto_error *e)
+{
+    proto_map_pack(pk, &error_map, e);
+}
+
+/* ---- ruleset identity, ping, auth, reload ----------------------------- */
+
+static const struct proto_map_key ruleset_id_keys[] = {
+    {"name", PROTO_MAP_STR, .off = offsetof(struct suit_ruleset_id, name)},
+    {"version", PROTO_MAP_STR, .off = offsetof(struct suit_ruleset_id, version)},
+    {"sha256", PROTO_MAP_STR, .off = offsetof(struct suit_ruleset_id, sha256)},
+};
+static const struct proto_map ruleset_id_map = PROTO_MAP(ruleset_id_keys);
 
 void proto_pack_ruleset_id(msgpack_packer *pk, const struct suit_ruleset_id *id)
 {
-    msgpack_pack_map(pk, 3);
-    pack_key(pk, "name");     proto_pack_str(pk, id->name);
-    pack_key(pk, "version");  proto_pack_str(pk, id->version);
-    pack_key(pk, "sha256");   proto_pack_str(pk, id->sha256);
+    if (id)
+        proto_map_pack(pk, &ruleset_id_map, id);
+    else
+        msgpack_pack_nil(pk);
 }
+
+static void pack_ping_ruleset(msgpack_packer *pk, const void *o)
+{
+    proto_pack_ruleset_id(pk, ((const struct proto_ping *)o)->ruleset);
+}
+
+static const struct proto_map_key ping_keys[] = {
+    {"version", PROTO_MAP_STR, .off = offsetof(struct proto_ping, version)},
+    {"protocol", PROTO_MAP_STR, .off = offsetof(struct proto_ping, protocol)},
+    {"ruleset", PROTO_MAP_FN, .fn = pack_ping_ruleset},
+};
+static const struct proto_map ping_map = PROTO_MAP(ping_keys);
+
+void proto_pack_ping_result(msgpack_packer *pk, const struct proto_ping *p)
+{
+    proto_map_pack(pk, &ping_map, p);
+}
+
+void proto_pack_auth_result(msgpack_packer *pk)
+{
+    msgpack_pack_true(pk);
+}
+
+static void pack_reload_ruleset(msgpack_packer *pk, const void *o)
+{
+    proto_pack_ruleset_id(pk, ((const struct proto_reload *)o)->ruleset);
+}
+
+static const struct proto_map_key reload_keys[] = {
+    {"ruleset", PROTO_MAP_FN, .fn = pack_reload_ruleset},
+    {"cases_passed", PROTO_MAP_INT, .off = offsetof(struct proto_reload, cases_passed)},
+};
+static const struct proto_map reload_map = PROTO_MAP(reload_keys);
+
+void proto_pack_reload_result(msgpack_packer *pk, const struct proto_reload *r)
+{
+    proto_map_pack(pk, &reload_map, r);
+}
+
+/* ---- assess ----------------------------------------------------------- */
+
+static void pack_severity(msgpack_packer *pk, const void *o)
+{
+    proto_pack_str(pk, suit_severity_name(((const struct suit_finding *)o)->severity));
+}
+
+/* `suggestion` only on the findings that carry one (a near-miss term):
+ * every other finding keeps its eight keys. */
+static bool has_suggestion(const void *o)
+{
+    return ((const struct suit_finding *)o)->suggestion != NULL;
+}
+
+static const struct proto_map_key finding_keys[] = {
+    {"id", PROTO_MAP_STR, .off = offsetof(struct suit_finding, id)},
+    {"category", PROTO_MAP_STR, .off = offsetof(struct suit_finding, category)},
+    {"severity", PROTO_MAP_FN, .fn = pack_severity},
+    {"summary", PROTO_MAP_STR, .off = offsetof(struct suit_finding, summary)},
+    {"detail", PROTO_MAP_STR, .off = offsetof(struct suit_finding, detail)},
+    {"source", PROTO_MAP_STR, .off = offsetof(struct suit_finding, source)},
+    {"action", PROTO_MAP_STR, .off = offsetof(struct suit_finding, action)},
+    {"defer_days", PROTO_MAP_DAYS, .off = offsetof(struct suit_finding, defer_days)},
+    {"suggestion", PROTO_MAP_STR, .off = offsetof(struct suit_finding, suggestion),
+     .present = has_suggestion},
+};
+static const struct proto_map finding_map = PROTO_MAP(finding_keys);
+
+static const struct proto_map_key side_effect_keys[] = {
+    {"effect", PROTO_MAP_STR, .off = offsetof(struct suit_side_effect, effect)},
+    {"kind", PROTO_MAP_STR, .off = offsetof(struct suit_side_effect, kind)},
+    {"likelihood", PROTO_MAP_STR, .off = offsetof(struct suit_side_effect, likelihood)},
+    {"note", PROTO_MAP_STR, .off = offsetof(struct suit_side_effect, note)},
+};
+static const struct proto_map side_effect_map = PROTO_MAP(side_effect_keys);
+
+static const struct proto_map_key cost_keys[] = {
+    {"min", PROTO_MAP_INT, .off = offsetof(struct suit_plan, cost_min)},
+    {"typical", PROTO_MAP_INT, .off = offsetof(struct suit_plan, cost_typical)},
+    {"max", PROTO_MAP_INT, .off = offsetof(struct suit_plan, cost_max)},
+};
+static const struct proto_map cost_map = PROTO_MAP(cost_keys);
+
+static const struct proto_map_key course_cost_keys[] = {
+    {"min", PROTO_MAP_INT, .off = offsetof(struct suit_plan, course_cost_min)},
+    {"max", PROTO_MAP_INT, .off = offsetof(struct suit_plan, course_cost_max)},
+};
+static const struct proto_map course_cost_map = PROTO_MAP(course_cost_keys);
+
+static const struct proto_map_key plan_keys[] = {
+    {"sessions_min", PROTO_MAP_INT, .off = offsetof(struct suit_plan, sessions_min)},
+    {"sessions_max", PROTO_MAP_INT, .off = offsetof(struct suit_plan, sessions_max)},
+    {"interval_weeks", PROTO_MAP_INT, .off = offsetof(struct suit_plan, interval_weeks)},
+    {"interval_weeks_max", PROTO_MAP_INT, .off = offsetof(struct suit_plan, interval_weeks_max)},
+    {"cost_per_session_usd", PROTO_MAP_SUB, .sub = &cost_map},
+    {"course_cost_usd", PROTO_MAP_SUB, .sub = &course_cost_map},
+};
+static const struct proto_map plan_map = PROTO_MAP(plan_keys);
+
+static void pack_verdict(msgpack_packer *pk, const void *o)
+{
+    proto_pack_str(pk, suit_verdict_name(((const struct suit_result *)o)->verdict));
+}
+
+static void pack_findings(msgpack_packer *pk, const void *o)
+{
+    const struct suit_result *r = o;
+    msgpack_pack_array(pk, r->n_findings);
+    for (size_t i = 0; i < r->n_findings; i++)
+        proto_map_pack(pk, &finding_map, &r->findings[i]);
+}
+
+static void pack_side_effects(msgpack_packer *pk, const void *o)
+{
+    const struct suit_result *r = o;
+    msgpack_pack_array(pk, r->n_side_effects);
+    for (size_t i = 0; i < r->n_side_effects; i++)
+        proto_map_pack(pk, &side_effect_map, &r->side_effects[i]);
+}
+
+static void pack_plan(msgpack_packer *pk, const void *o)
+{
+    const struct suit_plan *p = &((const struct suit_result *)o)->plan;
+    if (p->present)
+        proto_map_pack(pk, &plan_map, p);
+    else
+        msgpack_pack_nil(pk);
+}
+
+static void pack_aftercare(msgpack_packer *pk, const void *o)
+{
+    const struct suit_result *r = o;
+    pack_str_list(pk, r->aftercare, r->n_aftercare);
+}
+
+static void pack_missing(msgpack_packer *pk, const void *o)
+{
+    const struct suit_result *r = o;
+    pack_str_list(pk, r->missing, r->n_missing);
+}
+
+static void pack_trace(msgpack_packer *pk, const void *o)
+{
+    const struct suit_result *r = o;
+    pack_str_list(pk, r->trace, r->n_trace);
+}
+
+static bool has_trace(const void *o)
+{
+    return ((const struct suit_result *)o)->has_trace;
+}
+
+static const struct proto_map_key assess_keys[] = {
+    {"verdict", PROTO_MAP_FN, .fn = pack_verdict},
+    {"defer_days", PROTO_MAP_DAYS, .off = offsetof(struct suit_result, defer_days)},
+    {"findings", PROTO_MAP_FN, .fn = pack_findings},
+    {"side_effects", PROTO_MAP_FN, .fn = pack_side_effects},
+    {"plan", PROTO_MAP_FN, .fn = pack_plan},
+    {"aftercare", PROTO_MAP_FN, .fn = pack_aftercare},
+    {"missing", PROTO_MAP_FN, .fn = pack_missing},
+    {"ruleset", PROTO_MAP_SUB, .off = offsetof(struct suit_result, ruleset),
+     .sub = &ruleset_id_map},
+    {"trace", PROTO_MAP_FN, .fn = pack_trace, .present = has_trace},
+};
+static const struct proto_map assess_map = PROTO_MAP(assess_keys);
 
 void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r)
 {
-    msgpack_pack_map(pk, r->has_trace ? 9 : 8);
-    pack_key(pk, "verdict");
-    proto_pack_str(pk, suit_verdict_name(r->verdict));
-    pack_key(pk, "defer_days");
-    pack_days(pk, r->defer_days);
-    pack_key(pk, "findings");
-    msgpack_pack_array(pk, r->n_findings);
-    for (size_t i = 0; i < r->n_findings; i++)
-        pack_finding(pk, &r->findings[i]);
-    pack_key(pk, "side_effects");
-    msgpack_pack_array(pk, r->n_side_effects);
-    for (size_t i = 0; i < r->n_side_effects; i++)
-        pack_side_effect(pk, &r->side_effects[i]);
-    pack_key(pk, "plan");
-    pack_plan(pk, &r->plan);
-    pack_key(pk, "aftercare");
-    pack_str_list(pk, r->aftercare, r->n_aftercare);
-    pack_key(pk, "missing");
-    pack_str_list(pk, r->missing, r->n_missing);
-    pack_key(pk, "ruleset");
-    proto_pack_ruleset_id(pk, &r->ruleset);
-    if (r->has_trace) {
-        pack_key(pk, "trace");
-        pack_str_list(pk, r->trace, r->n_trace);
-    }
+    proto_map_pack(pk, &assess_map, r);
 }

@@ -288,11 +288,96 @@ enum patient_key {
     K_NEEDLE_DEPTH, K_COUNT
 };
 
-static const char *const patient_keys[K_COUNT] = {
-    "age", "pregnant", "breastfeeding", "fitzpatrick", "area", "indication",
-    "conditions", "medications", "procedures", "allergies", "setting",
-    "needle_depth_mm",
+/* ---- the schema ----------------------------------------------------- */
+
+#define N_KEYS(a) (sizeof(a) / sizeof((a)[0]))
+#define TERM(voc) .type = PROTO_FIELD_STRING, .has_vocabulary = true, .vocabulary = (voc), \
+                  .max_length = SUIT_MAX_TERM_LEN
+#define DAYS .type = PROTO_FIELD_INTEGER, .unit = "days", .has_range = true, .min = 0, \
+             .max = SUIT_MAX_DAYS
+
+static const struct proto_field condition_keys[] = {
+    {"name", TERM(SUIT_VOC_CONDITIONS), .required = true, .description = "the condition"},
+    {"days_ago", DAYS, .description = "days since it ended or was diagnosed (0 = now); omit "
+                                      "when it is ongoing or the date is unknown"},
 };
+static const struct proto_field medication_keys[] = {
+    {"name", TERM(SUIT_VOC_MEDICATIONS), .required = true, .description = "the medication"},
+    {"days_since_last_dose", DAYS, .required = true,
+     .description = "days since the last dose (0 = taking it now)"},
+};
+static const struct proto_field procedure_keys[] = {
+    {"name", TERM(SUIT_VOC_PROCEDURES), .required = true, .description = "the procedure"},
+    {"days_ago", DAYS, .required = true, .description = "days since the procedure"},
+};
+
+static const struct proto_field condition_item = {
+    "condition", .type = PROTO_FIELD_MAP,
+    .fields = condition_keys, .n_fields = N_KEYS(condition_keys),
+    .shorthand = "name", .description = "a condition: {name, days_ago}, or its name alone",
+};
+static const struct proto_field medication_item = {
+    "medication", .type = PROTO_FIELD_MAP,
+    .fields = medication_keys, .n_fields = N_KEYS(medication_keys),
+    .description = "a medication: {name, days_since_last_dose}",
+};
+static const struct proto_field procedure_item = {
+    "procedure", .type = PROTO_FIELD_MAP,
+    .fields = procedure_keys, .n_fields = N_KEYS(procedure_keys),
+    .description = "a procedure: {name, days_ago}",
+};
+static const struct proto_field allergy_item = {
+    "allergy", TERM(SUIT_VOC_ALLERGIES), .description = "an allergy",
+};
+
+#define LIST(item) .type = PROTO_FIELD_ARRAY, .max_items = SUIT_MAX_ITEMS, .items = &(item)
+
+/* The patient map, one row per key, in the order PROTOCOL.md lists them. */
+static const struct proto_field patient_fields[K_COUNT] = {
+    [K_AGE] = {"age", PROTO_FIELD_INTEGER, .required = true, .unit = "years", .has_range = true,
+               .min = 0, .max = SUIT_MAX_AGE, .description = "age in whole years"},
+    [K_PREGNANT] = {"pregnant", PROTO_FIELD_BOOLEAN, .required = true,
+                    .description = "pregnant now"},
+    [K_BREASTFEEDING] = {"breastfeeding", PROTO_FIELD_BOOLEAN, .required = true,
+                         .description = "breastfeeding now"},
+    [K_FITZPATRICK] = {"fitzpatrick", PROTO_FIELD_INTEGER, .required = true, .has_range = true,
+                       .min = SUIT_MIN_FITZPATRICK, .max = SUIT_MAX_FITZPATRICK,
+                       .description = "Fitzpatrick skin type"},
+    [K_AREA] = {"area", TERM(SUIT_VOC_AREAS), .required = true,
+                .description = "the treatment area"},
+    [K_INDICATION] = {"indication", TERM(SUIT_VOC_INDICATIONS), .required = true,
+                      .description = "what is treated"},
+    [K_CONDITIONS] = {"conditions", LIST(condition_item),
+                      .description = "current or past conditions"},
+    [K_MEDICATIONS] = {"medications", LIST(medication_item),
+                       .description = "medications taken now or recently"},
+    [K_PROCEDURES] = {"procedures", LIST(procedure_item),
+                      .description = "recent cosmetic or medical procedures"},
+    [K_ALLERGIES] = {"allergies", LIST(allergy_item), .description = "known allergies"},
+    [K_SETTING] = {"setting", TERM(SUIT_VOC_SETTINGS), .default_value = SUIT_DEFAULT_SETTING,
+                   .description = "where the treatment happens"},
+    [K_NEEDLE_DEPTH] = {"needle_depth_mm", PROTO_FIELD_NUMBER, .unit = "mm", .has_range = true,
+                        .min = 0, .max = SUIT_MAX_DEPTH_MM, .min_exclusive = true,
+                        .description = "needle length (home rollers)"},
+};
+
+const struct proto_field *proto_patient_fields(size_t *n)
+{
+    *n = K_COUNT;
+    return patient_fields;
+}
+
+const char *proto_field_type_name(enum proto_field_type t)
+{
+    static const char *const names[] = {
+        [PROTO_FIELD_INTEGER] = "integer", [PROTO_FIELD_NUMBER] = "number",
+        [PROTO_FIELD_BOOLEAN] = "boolean", [PROTO_FIELD_STRING] = "string",
+        [PROTO_FIELD_ARRAY] = "array", [PROTO_FIELD_MAP] = "map",
+    };
+    return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "unknown";
+}
+
+/* ---- the patient ---------------------------------------------------- */
 
 static int get_depth(const msgpack_object *o, const char *path, double *out,
                      struct proto_error *e)
@@ -317,15 +402,27 @@ static int get_depth(const msgpack_object *o, const char *path, double *out,
     return 0;
 }
 
+/* An integer in the field's range, refused with "expected an integer
+ * from MIN to MAX". */
+static int get_ranged(enum patient_key k, const msgpack_object *v, int64_t *out,
+                      struct proto_error *e)
+{
+    const struct proto_field *f = &patient_fields[k];
+    char expect[64];
+    snprintf(expect, sizeof expect, "expected an integer from %lld to %lld", (long long)f->min,
+             (long long)f->max);
+    return get_int(v, f->name, (int64_t)f->min, (int64_t)f->max, expect, out, e);
+}
+
 static int patient_value(enum patient_key k, const msgpack_object *v,
                          struct suit_patient *p, struct proto_error *e)
 {
-    const char *path = patient_keys[k];
+    const char *path = patient_fields[k].name;
     int64_t n = 0;
     int rc;
     switch (k) {
     case K_AGE:
-        rc = get_int(v, path, 0, SUIT_MAX_AGE, "expected an integer from 0 to 150", &n, e);
+        rc = get_ranged(k, v, &n, e);
         if (rc == 0)
             p->age = n;
         return rc;
@@ -334,7 +431,7 @@ static int patient_value(enum patient_key k, const msgpack_object *v,
     case K_BREASTFEEDING:
         return get_tristate(v, path, &p->breastfeeding, e);
     case K_FITZPATRICK:
-        rc = get_int(v, path, 1, 6, "expected an integer from 1 to 6", &n, e);
+        rc = get_ranged(k, v, &n, e);
         if (rc == 0)
             p->fitzpatrick = (int)n;
         return rc;
@@ -380,17 +477,20 @@ static int get_patient(const msgpack_object *o, struct suit_patient *p, struct p
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         int k = -1;
         for (int j = 0; j < K_COUNT; j++)
-            if (key_is(&kv->key, patient_keys[j])) {
+            if (key_is(&kv->key, patient_fields[j].name)) {
                 k = j;
                 break;
             }
-        if (k < 0)
-            return unknown_key(&kv->key, "",
-                               "age, pregnant, breastfeeding, fitzpatrick, area, indication, "
-                               "conditions, medications, procedures, allergies, setting, "
-                               "needle_depth_mm", e);
+        if (k < 0) {
+            char allowed[256];
+            size_t len = 0;
+            for (int j = 0; j < K_COUNT && len < sizeof allowed; j++)
+                len += (size_t)snprintf(allowed + len, sizeof allowed - len, "%s%s",
+                                        j ? ", " : "", patient_fields[j].name);
+            return unknown_key(&kv->key, "", allowed, e);
+        }
         if (seen[k])
-            return fail(e, patient_keys[k], "expected each key once, got a duplicate key");
+            return fail(e, patient_fields[k].name, "expected each key once, got a duplicate key");
         seen[k] = true;
         if (kv->val.type == MSGPACK_OBJECT_NIL)
             continue;   /* nil is "not given": required keys become missing */

@@ -92,6 +92,28 @@ int suit_verdict_parse(const char *name)
     return -1;
 }
 
+static const struct {
+    const char *name, *kind;
+} vocabularies[SUIT_N_VOCABULARIES] = {
+    [SUIT_VOC_AREAS] = {"areas", "area"},
+    [SUIT_VOC_INDICATIONS] = {"indications", "indication"},
+    [SUIT_VOC_CONDITIONS] = {"conditions", "condition"},
+    [SUIT_VOC_MEDICATIONS] = {"medications", "medication"},
+    [SUIT_VOC_PROCEDURES] = {"procedures", "procedure"},
+    [SUIT_VOC_ALLERGIES] = {"allergies", "allergy"},
+    [SUIT_VOC_SETTINGS] = {"settings", "setting"},
+};
+
+const char *suit_vocabulary_name(enum suit_vocabulary v)
+{
+    return (unsigned)v < SUIT_N_VOCABULARIES ? vocabularies[v].name : "unknown";
+}
+
+const char *suit_vocabulary_kind(enum suit_vocabulary v)
+{
+    return (unsigned)v < SUIT_N_VOCABULARIES ? vocabularies[v].kind : "unknown";
+}
+
 static void str_array_free(char **a, size_t n)
 {
     for (size_t i = 0; i < n; i++)

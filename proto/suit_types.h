@@ -29,6 +29,31 @@ enum suit_tristate { SUIT_UNKNOWN = -1, SUIT_NO = 0, SUIT_YES = 1 };
 #define SUIT_MAX_ITEMS 64            /* per list: conditions, medications ... */
 #define SUIT_MAX_TERM_LEN 128        /* bytes in one term name */
 #define SUIT_MAX_DEPTH_MM 10.0
+#define SUIT_MIN_FITZPATRICK 1
+#define SUIT_MAX_FITZPATRICK 6
+/* The patient keys an assessment needs (age, pregnant, breastfeeding,
+ * fitzpatrick, area, indication: the `required` fields of
+ * proto_patient_fields); each missing one is listed in `missing`. */
+#define SUIT_N_REQUIRED 6
+/* The setting when a request gives none. */
+#define SUIT_DEFAULT_SETTING "clinic"
+
+/* The vocabularies of a ruleset: what area, indication, setting and the
+ * items of each list may name.  suit_vocabulary_name is the key used on
+ * the wire ("areas"), suit_vocabulary_kind the term kind in the ruleset
+ * ("area"). */
+enum suit_vocabulary {
+    SUIT_VOC_AREAS = 0,
+    SUIT_VOC_INDICATIONS,
+    SUIT_VOC_CONDITIONS,
+    SUIT_VOC_MEDICATIONS,
+    SUIT_VOC_PROCEDURES,
+    SUIT_VOC_ALLERGIES,
+    SUIT_VOC_SETTINGS,
+    SUIT_N_VOCABULARIES
+};
+const char *suit_vocabulary_name(enum suit_vocabulary v);
+const char *suit_vocabulary_kind(enum suit_vocabulary v);
 
 /* One condition, medication, procedure or allergy as the client named it.
  * `days` is days_ago (conditions, procedures) or days_since_last_dose

@@ -56,6 +56,7 @@
 (deftemplate policy
   (slot name (type SYMBOL))
   (slot value (type NUMBER))
+  (slot unit (type STRING) (default ""))                 ; what value counts: days, years, mm, USD ...
   (slot description (type STRING) (default "")))
 
 ;;; ---- output: read back by the engine after the run ------------------------

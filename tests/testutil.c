@@ -55,6 +55,33 @@ char *testutil_slurp(const char *path)
     return buf;
 }
 
+char *testutil_hex(const char *data, size_t len)
+{
+    char *s = malloc(len * 3 + 1);
+    if (!s)
+        abort();
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        sprintf(s + o, "%02x", (unsigned char)data[i]);
+        o += 2;
+        if (i + 1 < len)
+            s[o++] = i % 16 == 15 ? '\n' : ' ';
+    }
+    s[o] = '\0';
+    return s;
+}
+
+void testutil_pack_example_patient(msgpack_packer *pk, size_t extra)
+{
+    msgpack_pack_map(pk, 6 + extra);
+    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
+    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
+    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
+    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
+    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
+    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+}
+
 bool testutil_has_detail(const struct proto_error *e, const char *needle)
 {
     for (size_t i = 0; i < e->n_details; i++)

@@ -28,6 +28,15 @@ Suite *testutil_suite(const char *name, const struct testutil_case *cases, size_
  * opened or read. */
 char *testutil_slurp(const char *path);
 
+/* Bytes as hex the way PROTOCOL.md shows them: lowercase, space separated,
+ * 16 bytes a line, no newline at the end (caller frees). */
+char *testutil_hex(const char *data, size_t len);
+
+/* The complete patient of PROTOCOL.md's examples (34, not pregnant, not
+ * breastfeeding, Fitzpatrick 3, face, acne scars): a map header for its
+ * six keys plus `extra` that the caller packs after them. */
+void testutil_pack_example_patient(msgpack_packer *pk, size_t extra);
+
 /* Whether any detail line of e contains needle. */
 bool testutil_has_detail(const struct proto_error *e, const char *needle);
 

@@ -24,9 +24,12 @@
 #include "proto.h"
 #include "suit_types.h"
 
+#define ENGINE_DEFAULT_MAX_FIRINGS 10000
+#define ENGINE_DEFAULT_DEADLINE_MS 1000
+
 struct engine_limits {
-    uint64_t max_firings;      /* rule firings per assessment (default 10000) */
-    uint32_t deadline_ms;      /* wall clock per assessment (default 1000) */
+    uint64_t max_firings;      /* rule firings per assessment */
+    uint32_t deadline_ms;      /* wall clock per assessment */
 };
 void engine_limits_default(struct engine_limits *l);
 
@@ -43,9 +46,13 @@ struct ruleset *ruleset_ref(struct ruleset *rs);
 void ruleset_unref(struct ruleset *rs);          /* frees at zero */
 const struct suit_ruleset_id *ruleset_id(const struct ruleset *rs);
 const char *ruleset_dir(const struct ruleset *rs);
-/* The `ruleset` method's result: name, version, sha256, loaded_at,
- * rule_count, policy {name: value}, vocabularies {conditions: [...], ...}. */
-void ruleset_pack_info(const struct ruleset *rs, msgpack_packer *pk);
+/* The `ruleset` method's result in proto's data model (pack it with
+ * proto_pack_ruleset_info): identity, policy values with their units and
+ * defaults, the vocabularies with labels, classes and synonyms, and the
+ * sources.  Its strings are borrowed from rs (valid while rs is held); free
+ * its arrays with proto_ruleset_info_close.  0, or PROTO_E_INTERNAL when
+ * out of memory (then info holds nothing). */
+int ruleset_describe(const struct ruleset *rs, struct proto_ruleset_info *info);
 
 int engine_create(struct ruleset *rs, const struct engine_limits *lim,
                   struct engine **out, struct proto_error *err);

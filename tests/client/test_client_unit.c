@@ -808,13 +808,29 @@ START_TEST(test_info_render_forms)
                         "  botox -> botulinum-toxin\n");
     free(s);
     json_decref(rs);
+
+    /* With policy_details (the daemon's form metadata): units, and a
+     * default a policy file changed. */
+    rs = load("{\"name\": \"m\", \"version\": \"1\", \"sha256\": \"ab\","
+              " \"policy\": {\"min-age\": 18, \"washout\": 90},"
+              " \"policy_details\": {\"min-age\": {\"value\": 18, \"default\": 18,"
+              " \"unit\": \"years\", \"description\": \"Below: refer.\"},"
+              " \"washout\": {\"value\": 90, \"default\": 180, \"unit\": \"days\","
+              " \"description\": \"After isotretinoin.\"}}}");
+    info_render(cap_open(&c), rs);
+    s = cap_close(&c);
+    ck_assert_ptr_nonnull(strstr(s, "\nPolicy\n"
+                                    "  min-age  18 years  Below: refer.\n"
+                                    "  washout  90 days (default 180)  After isotretinoin.\n"));
+    free(s);
+    json_decref(rs);
 }
 END_TEST
 
 static const char canned_stats[] =
     "{\"uptime_s\": 42, \"connections\": {\"current\": 1, \"total\": 7, \"refused\": 0},"
     " \"requests\": {\"ping\": 2, \"assess\": 5},"
-    " \"errors\": {\"-32602\": 3},"
+    " \"errors\": {\"invalid_params\": 3},"
     " \"latency_ms\": {\"count\": 7, \"p50\": 0.25, \"p90\": 0.5, \"p99\": 1.5, \"p99_9\": 2.0},"
     " \"queue_depth\": 0, \"workers\": 2, \"reloads\": {\"ok\": 1, \"failed\": 0},"
     " \"ruleset\": {\"name\": \"microneedling\", \"version\": \"1.0.0\", \"sha256\": \"ab\\\"c\"},"
@@ -835,7 +851,7 @@ START_TEST(test_prometheus)
         "# TYPE suitd_requests_total counter\n"
         "suitd_requests_total{method=\"ping\"} 2\n"
         "suitd_requests_total{method=\"assess\"} 5\n",
-        "suitd_errors_total{code=\"-32602\"} 3\n",
+        "suitd_errors_total{error=\"invalid_params\"} 3\n",
         "suitd_latency_seconds_count 7\n",
         "suitd_latency_seconds{quantile=\"0.5\"} 0.00025\n",
         "suitd_latency_seconds{quantile=\"0.999\"} 0.002\n",

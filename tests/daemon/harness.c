@@ -23,13 +23,18 @@ void sleep_ms(int ms)
         ;
 }
 
+const char *harness_source_path(char *buf, size_t n, const char *rel)
+{
+    const char *src = getenv("SUITD_SOURCE_DIR");
+    ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set (run through ctest)");
+    snprintf(buf, n, "%s/%s", src, rel);
+    return buf;
+}
+
 const char *harness_rules(void)
 {
     static char path[1024];
-    const char *src = getenv("SUITD_SOURCE_DIR");
-    ck_assert_msg(src != NULL, "SUITD_SOURCE_DIR is not set (run through ctest)");
-    snprintf(path, sizeof path, "%s/tests/daemon/rulesets/contract", src);
-    return path;
+    return harness_source_path(path, sizeof path, "tests/daemon/rulesets/contract");
 }
 
 void daemon_prepare(struct daemon *d)
@@ -283,19 +288,10 @@ const msgpack_object *obj_get(const msgpack_object *o, const char *key)
     if (!o || o->type != MSGPACK_OBJECT_MAP)
         return NULL;
     size_t n = strlen(key);
-    /* Integer keys (stats errors) match their decimal text. */
-    char *end;
-    long long ikey = strtoll(key, &end, 10);
-    bool numeric = n && !*end;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object *k = &o->via.map.ptr[i].key;
         if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
             !memcmp(k->via.str.ptr, key, n))
-            return &o->via.map.ptr[i].val;
-        if (numeric && k->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && k->via.i64 == ikey)
-            return &o->via.map.ptr[i].val;
-        if (numeric && k->type == MSGPACK_OBJECT_POSITIVE_INTEGER && ikey >= 0 &&
-            k->via.u64 == (unsigned long long)ikey)
             return &o->via.map.ptr[i].val;
     }
     return NULL;

@@ -25,6 +25,8 @@ struct daemon {
     int status;             /* exit status once reaped */
 };
 
+/* SUITD_SOURCE_DIR/rel in buf (n bytes); returns buf. */
+const char *harness_source_path(char *buf, size_t n, const char *rel);
 /* The daemon tests' own ruleset (tests/daemon/rulesets/contract). */
 const char *harness_rules(void);
 /* Creates the temp dir; call before daemon_start when a test needs files
@@ -56,8 +58,7 @@ void pack_isotretinoin(msgpack_packer *pk, void *arg);
  * until the next call on c. */
 int call_ok(struct rpc_client *c, const char *method, rpc_pack_params_fn fn, void *arg,
             msgpack_object *result);
-/* Map lookup by string key (or integer key given as decimal text); NULL
- * when absent or o is not a map. */
+/* Map lookup by string key; NULL when absent or o is not a map. */
 const msgpack_object *obj_get(const msgpack_object *o, const char *key);
 bool obj_is_str(const msgpack_object *o, const char *s);
 /* Follows a "a.b.c" path of map keys and returns the integer there, or -1. */

@@ -3,6 +3,7 @@
  * flags winning; every error names the flag or the file and line.
  */
 #include <check.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,149 @@ START_TEST(errors_name_their_source)
 }
 END_TEST
 
+/* Whitespace runs (line breaks of wrapped text included) as one space. */
+static char *squeeze(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        bool ws = *p == ' ' || *p == '\n' || *p == '\t';
+        if (ws && o > s && o[-1] == ' ')
+            continue;
+        *o++ = ws ? ' ' : *p;
+    }
+    *o = '\0';
+    return s;
+}
+
+static void flag_of(const struct config_setting *s, char *buf, size_t n, const char *dash)
+{
+    size_t o = (size_t)snprintf(buf, n, "%s%s", dash, dash);
+    for (const char *p = s->name; *p && o + 3 < n; p++) {
+        if (*p == '_')
+            o += (size_t)snprintf(buf + o, n - o, "%s", dash);
+        else
+            buf[o++] = *p;
+    }
+    buf[o] = '\0';
+}
+
+/* --help is made from the table: every setting, its value name and its
+ * default, which is the value config_load really gives. */
+START_TEST(usage_lists_every_setting_with_its_default)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    config_usage(out);
+    fclose(out);
+    squeeze(text);
+    size_t n;
+    const struct config_setting *t = config_settings(&n);
+    ck_assert_uint_ge(n, 20);
+    struct config c;
+    char err[256];
+    ck_assert_int_eq(config_load(&c, 0, NULL, err, sizeof err), 0);
+    for (size_t i = 0; i < n; i++) {
+        char flag[80], want[400], dflt[200];
+        flag_of(&t[i], flag, sizeof flag, "-");
+        snprintf(want, sizeof want, "%s%s%s ", flag, t[i].arg ? " " : "", t[i].arg ? t[i].arg : "");
+        ck_assert_msg(strstr(text, want), "--help lacks '%s'", want);
+        config_default_text(&t[i], dflt, sizeof dflt);
+        if (dflt[0] && t[i].type != CONFIG_BOOL) {
+            snprintf(want, sizeof want, "(default %s)", dflt);
+            ck_assert_msg(strstr(text, squeeze(want)), "--help lacks '%s'", want);
+        }
+        /* A constant default is the value a fresh config holds. */
+        const char *f = (const char *)&c + t[i].offset;
+        if (!t[i].fill_default && t[i].type == CONFIG_UINT)
+            ck_assert_uint_eq(*(const unsigned *)f, t[i].def);
+        if (!t[i].fill_default && t[i].type == CONFIG_SIZE)
+            ck_assert_uint_eq(*(const size_t *)f, t[i].def);
+        if (!t[i].fill_default && t[i].type == CONFIG_U64)
+            ck_assert_uint_eq(*(const uint64_t *)f, t[i].def);
+        if (!t[i].fill_default && t[i].type == CONFIG_U32)
+            ck_assert_uint_eq(*(const uint32_t *)f, t[i].def);
+        if (t[i].type == CONFIG_UINT || t[i].type == CONFIG_SIZE || t[i].type == CONFIG_U64 ||
+            t[i].type == CONFIG_U32)
+            ck_assert_msg(t[i].min <= t[i].max && (t[i].fill_default || t[i].def >= t[i].min) &&
+                          t[i].def <= t[i].max, "%s: default outside its range", t[i].name);
+    }
+    config_close(&c);
+    free(text);
+}
+END_TEST
+
+/* Every number is checked against the table's range, both ends. */
+START_TEST(every_range_is_enforced)
+{
+    size_t n;
+    const struct config_setting *t = config_settings(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].type != CONFIG_UINT && t[i].type != CONFIG_SIZE && t[i].type != CONFIG_U64 &&
+            t[i].type != CONFIG_U32)
+            continue;
+        char flag[80], val[32], err[256];
+        flag_of(&t[i], flag, sizeof flag, "-");
+        struct config c;
+        snprintf(val, sizeof val, "%llu", (unsigned long long)t[i].max);
+        ck_assert_msg(LOAD(&c, err, flag, val) == 0, "%s %s: %s", flag, val, err);
+        config_close(&c);
+        snprintf(val, sizeof val, "%llu", (unsigned long long)t[i].max + 1);
+        ck_assert_msg(LOAD(&c, err, flag, val) == -1, "%s %s accepted", flag, val);
+        ck_assert_msg(strstr(err, "out of range"), "%s", err);
+        if (t[i].min > 0) {
+            snprintf(val, sizeof val, "%llu", (unsigned long long)t[i].min - 1);
+            ck_assert_msg(LOAD(&c, err, flag, val) == -1, "%s %s accepted", flag, val);
+        }
+    }
+}
+END_TEST
+
+/* The packaged files document every setting: suitd.conf with its
+ * built-in default, the man pages by name. */
+START_TEST(packaged_docs_name_every_setting)
+{
+    const char *src = getenv("SUITD_SOURCE_DIR");
+    ck_assert_ptr_nonnull(src);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/packaging/suitd.conf", src);
+    char *conf = testutil_slurp(path);
+    snprintf(path, sizeof path, "%s/packaging/suitd.8", src);
+    char *man8 = testutil_slurp(path);
+    snprintf(path, sizeof path, "%s/packaging/suitd.conf.5", src);
+    char *man5 = testutil_slurp(path);
+    ck_assert(conf && man8 && man5);
+    size_t n;
+    const struct config_setting *t = config_settings(&n);
+    for (size_t i = 0; i < n; i++) {
+        char want[300], flag[80];
+        flag_of(&t[i], flag, sizeof flag, "\\-");
+        ck_assert_msg(strstr(man8, flag), "suitd.8 lacks %s", flag);
+        if (t[i].type == CONFIG_HELP || t[i].type == CONFIG_FILE)
+            continue;
+        ck_assert_msg(strstr(man5, t[i].name), "suitd.conf.5 lacks %s", t[i].name);
+        snprintf(want, sizeof want, "\n%s = ", t[i].name);
+        char commented[300];
+        snprintf(commented, sizeof commented, "\n; %s =", t[i].name);
+        ck_assert_msg(strstr(conf, want) || strstr(conf, commented), "suitd.conf lacks %s",
+                      t[i].name);
+        if (t[i].fill_default)
+            continue;
+        char dflt[64] = "";
+        if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_LOG_LEVEL)
+            config_default_text(&t[i], dflt, sizeof dflt);
+        else if (t[i].type != CONFIG_OPT_PATH)
+            snprintf(dflt, sizeof dflt, "%llu", (unsigned long long)t[i].def);
+        snprintf(want, sizeof want, "\n; %s = %s\n", t[i].name, dflt);
+        if (t[i].type != CONFIG_OPT_PATH)
+            ck_assert_msg(strstr(conf, want), "suitd.conf lacks '%s'", want + 1);
+    }
+    free(conf);
+    free(man8);
+    free(man5);
+}
+END_TEST
+
 int main(void)
 {
     /* The default rules folder (proto_default_rules_dir) comes from here. */
@@ -169,6 +313,9 @@ int main(void)
     tcase_add_test(tc, flags_both_forms);
     tcase_add_test(tc, file_then_flags_win);
     tcase_add_test(tc, errors_name_their_source);
+    tcase_add_test(tc, usage_lists_every_setting_with_its_default);
+    tcase_add_test(tc, every_range_is_enforced);
+    tcase_add_test(tc, packaged_docs_name_every_setting);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -132,7 +132,7 @@ START_TEST(overloaded_when_queue_full)
     ck_assert_int_ge(overloaded, 1);
     ck_assert_int_eq(ok + overloaded, N);
     rpc_client_free(c);
-    ck_assert_int_eq(stats_int(&d, "errors.-32002"), overloaded);
+    ck_assert_int_eq(stats_int(&d, "errors.overloaded"), overloaded);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
 }
 END_TEST
@@ -175,7 +175,7 @@ START_TEST(request_deadline_answers_timeout)
     }
     ck_assert(ok);
     rpc_client_free(c);
-    ck_assert_int_ge(stats_int(&d, "errors.-32003"), 1);
+    ck_assert_int_ge(stats_int(&d, "errors.timeout"), 1);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 20), 0);
 }
 END_TEST

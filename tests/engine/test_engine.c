@@ -188,7 +188,10 @@ START_TEST(test_policy_override)
     msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    ruleset_pack_info(rs, &pk);
+    struct proto_ruleset_info info;
+    ck_assert_int_eq(ruleset_describe(rs, &info), 0);
+    proto_pack_ruleset_info(&pk, &info);
+    proto_ruleset_info_close(&info);
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);

@@ -10,3 +10,7 @@ suitd_check_test(test_engine_match ${CMAKE_CURRENT_LIST_DIR}/test_match.c)
 target_link_libraries(test_engine_match PRIVATE suitengine)
 target_compile_definitions(test_engine_match PRIVATE
   ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
+
+# The `ruleset` method's form metadata, from the real ruleset (rules/).
+suitd_check_test(test_ruleset_info ${CMAKE_CURRENT_LIST_DIR}/test_ruleset_info.c)
+target_link_libraries(test_ruleset_info PRIVATE suitengine)

@@ -238,7 +238,7 @@ def main():
         for k in sorted(soak.counts):
             print("soak:   %-28s %d" % (k, soak.counts[k]))
         if st:
-            print("soak: daemon errors by code: %s" % json.dumps(st["errors"], sort_keys=True))
+            print("soak: daemon errors by name: %s" % json.dumps(st["errors"], sort_keys=True))
             print("soak: daemon dropped: %s" % json.dumps(st["dropped"], sort_keys=True))
             print("soak: daemon reloads: %s, connections: %s" % (st["reloads"], st["connections"]))
             print("soak: latency ms: %s" % st["latency_ms"])

@@ -105,13 +105,7 @@ static void pack_patient(msgpack_packer *pk, void *arg)
 {
     (void)arg;
     msgpack_pack_array(pk, 2);
-    msgpack_pack_map(pk, 6);
-    pk_str(pk, "age");           msgpack_pack_uint8(pk, 29);
-    pk_str(pk, "pregnant");      msgpack_pack_false(pk);
-    pk_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    pk_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    pk_str(pk, "area");          pk_str(pk, "face");
-    pk_str(pk, "indication");    pk_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 0);
     msgpack_pack_map(pk, 1);
     pk_str(pk, "explain");       msgpack_pack_true(pk);
 }
@@ -147,7 +141,7 @@ static void request_round_trip(const char *method, rpc_pack_params_fn fn, void *
     if (strcmp(method, "assess") == 0) {
         struct suit_patient p;
         ck_assert_int_eq(proto_patient_from_params(&m.params, &p, &e), 0);
-        ck_assert_int_eq(p.age, 29);
+        ck_assert_int_eq(p.age, 34);
         ck_assert_str_eq(p.indication, "acne-scars");
         ck_assert(p.explain);
         suit_patient_close(&p);
@@ -169,15 +163,6 @@ END_TEST
 
 /* ---- responses of every method ---------------------------------------- */
 
-static void pack_ruleset_id(msgpack_packer *pk)
-{
-    msgpack_pack_map(pk, 3);
-    pk_str(pk, "name");    pk_str(pk, "microneedling");
-    pk_str(pk, "version"); pk_str(pk, "1.0.0");
-    pk_str(pk, "sha256");
-    pk_str(pk, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
-}
-
 /* Packs a response and returns it decoded (through the streaming decoder)
  * as the result object; caller frees the decoder. */
 static struct proto_decoder *response_round_trip(struct tbuf *t, uint32_t msgid,
@@ -196,18 +181,28 @@ static struct proto_decoder *response_round_trip(struct tbuf *t, uint32_t msgid,
     return d;
 }
 
+static const struct suit_ruleset_id example_id = {
+    "microneedling", "1.0.0", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+};
+
+/* The daemon's own packer, keys in PROTOCOL.md's order. */
 START_TEST(ping_response)
 {
     struct tbuf t;
     tbuf_init(&t);
     proto_pack_result_header(&t.pk, 1);
-    msgpack_pack_map(&t.pk, 2);
-    pk_str(&t.pk, "version"); pk_str(&t.pk, "0.1.0");
-    pk_str(&t.pk, "ruleset"); pack_ruleset_id(&t.pk);
+    struct proto_ping p = {.version = "0.1.0", .protocol = PROTO_VERSION, .ruleset = &example_id};
+    proto_pack_ping_result(&t.pk, &p);
     msgpack_object r;
     struct proto_decoder *d = response_round_trip(&t, 1, &r);
+    ck_assert_uint_eq(r.via.map.size, 3);
+    ck_assert(obj_str_is(&r.via.map.ptr[0].key, "version"));
+    ck_assert(obj_str_is(&r.via.map.ptr[1].key, "protocol"));
+    ck_assert(obj_str_is(&r.via.map.ptr[2].key, "ruleset"));
     ck_assert_obj_str(map_get(&r, "version"), "0.1.0");
+    ck_assert_obj_str(map_get(&r, "protocol"), PROTO_VERSION);
     ck_assert_obj_str(map_get(map_get(&r, "ruleset"), "name"), "microneedling");
+    ck_assert_obj_str(map_get(map_get(&r, "ruleset"), "sha256"), example_id.sha256);
     proto_decoder_free(d);
     tbuf_close(&t);
 }
@@ -388,61 +383,81 @@ START_TEST(ruleset_stats_reload_auth_responses)
     tbuf_init(&t);
     msgpack_packer *pk = &t.pk;
     /* ruleset */
+    struct proto_term areas[] = {{.name = "face", .label = "Face", .cls = "none"},
+                                 {.name = "scalp", .label = "Scalp", .cls = "none"}};
+    struct proto_policy_value pol[] = {
+        {.name = "isotretinoin-washout-days", .description = "d", .unit = "days",
+         .value = {.is_int = true, .i = 90}, .dflt = {.is_int = true, .i = 180}},
+        {.name = "face-max-depth-mm", .description = "", .unit = "",
+         .value = {.d = 1.5}, .dflt = {.d = 1.5}},
+    };
+    struct proto_source src[] = {{"LBL", "Isotretinoin labelling", false}};
+    struct proto_ruleset_info info = {
+        .id = &example_id, .loaded_at = 1795482000, .rule_count = 61,
+        .policy = pol, .n_policy = 2, .sources = src, .n_sources = 1,
+    };
+    info.vocabularies[SUIT_VOC_AREAS] = (struct proto_vocabulary){areas, 2};
     proto_pack_result_header(pk, 10);
-    msgpack_pack_map(pk, 7);
-    pk_str(pk, "name");        pk_str(pk, "microneedling");
-    pk_str(pk, "version");     pk_str(pk, "1.0.0");
-    pk_str(pk, "sha256");      pk_str(pk, "ab");
-    pk_str(pk, "loaded_at");   pk_str(pk, "2026-11-24T01:00:00Z");
-    pk_str(pk, "rule_count");  msgpack_pack_uint16(pk, 61);
-    pk_str(pk, "policy");
-    msgpack_pack_map(pk, 1);
-    pk_str(pk, "isotretinoin_wait_days"); msgpack_pack_uint16(pk, 180);
-    pk_str(pk, "vocabularies");
-    msgpack_pack_map(pk, 1);
-    pk_str(pk, "areas");
-    msgpack_pack_array(pk, 2);
-    pk_str(pk, "face");
-    pk_str(pk, "scalp");
+    proto_pack_ruleset_info(pk, &info);
     msgpack_object r;
     struct proto_decoder *d = response_round_trip(&t, 10, &r);
+    ck_assert_obj_str(map_get(&r, "loaded_at"), "2026-11-24T01:00:00Z");
     ck_assert_int_eq(int_of(map_get(&r, "rule_count")), 61);
-    ck_assert_int_eq(int_of(map_get(map_get(&r, "policy"), "isotretinoin_wait_days")), 180);
+    ck_assert_int_eq(int_of(map_get(map_get(&r, "policy"), "isotretinoin-washout-days")), 90);
+    ck_assert(map_get(map_get(&r, "policy"), "face-max-depth-mm")->via.f64 == 1.5);
+    const msgpack_object *iso = map_get(map_get(&r, "policy_details"), "isotretinoin-washout-days");
+    ck_assert_int_eq(int_of(map_get(iso, "default")), 180);
+    ck_assert_obj_str(map_get(iso, "unit"), "days");
+    const msgpack_object *depth = map_get(map_get(&r, "policy_details"), "face-max-depth-mm");
+    ck_assert_int_eq(map_get(depth, "unit")->type, MSGPACK_OBJECT_NIL);     /* "" is nil */
     ck_assert_obj_str(&map_get(map_get(&r, "vocabularies"), "areas")->via.array.ptr[1], "scalp");
+    ck_assert_uint_eq(map_get(map_get(&r, "vocabularies"), "allergies")->via.array.size, 0);
+    const msgpack_object *face = &map_get(map_get(&r, "terms"), "areas")->via.array.ptr[0];
+    ck_assert_obj_str(map_get(face, "label"), "Face");
+    ck_assert_int_eq(map_get(face, "synonyms")->via.array.size, 0);
+    ck_assert_obj_str(map_get(map_get(map_get(&r, "sources"), "LBL"), "citation"),
+                      "Isotretinoin labelling");
+    const msgpack_object *age = map_get(map_get(&r, "fields"), "age");
+    ck_assert_obj_str(map_get(age, "type"), "integer");
+    ck_assert_int_eq(int_of(map_get(age, "max")), SUIT_MAX_AGE);
+    ck_assert_int_eq(map_get(age, "required")->via.boolean, true);
     proto_decoder_free(d);
 
     /* stats */
     msgpack_sbuffer_clear(&t.sb);
+    struct proto_counter req[] = {{"ping", 2}, {"unknown", 0}}, drop[] = {{"idle", 1}};
+    struct proto_stats st = {
+        .uptime_s = 3600, .conn_current = 1, .conn_total = 9, .requests = req, .n_requests = 2,
+        .p99_ms = 0.25, .ruleset = &example_id, .dropped = drop, .n_dropped = 1,
+        .version = "0.1.0",
+    };
+    st.errors[proto_code_index(PROTO_E_TIMEOUT)] = 4;
     proto_pack_result_header(pk, 11);
-    msgpack_pack_map(pk, 3);
-    pk_str(pk, "uptime_s");    msgpack_pack_uint32(pk, 3600);
-    pk_str(pk, "connections");
-    msgpack_pack_map(pk, 3);
-    pk_str(pk, "current"); msgpack_pack_uint8(pk, 1);
-    pk_str(pk, "total");   msgpack_pack_uint8(pk, 9);
-    pk_str(pk, "refused"); msgpack_pack_uint8(pk, 0);
-    pk_str(pk, "latency_ms");
-    msgpack_pack_map(pk, 1);
-    pk_str(pk, "p99"); msgpack_pack_double(pk, 0.25);
+    proto_pack_stats_result(pk, &st);
     d = response_round_trip(&t, 11, &r);
     ck_assert_int_eq(int_of(map_get(map_get(&r, "connections"), "total")), 9);
     ck_assert(map_get(map_get(&r, "latency_ms"), "p99")->via.f64 == 0.25);
+    ck_assert_int_eq(int_of(map_get(map_get(&r, "requests"), "ping")), 2);
+    ck_assert_uint_eq(map_get(&r, "errors")->via.map.size, 1);
+    ck_assert_int_eq(int_of(map_get(map_get(&r, "errors"), "timeout")), 4);
+    ck_assert_int_eq(int_of(map_get(map_get(&r, "dropped"), "idle")), 1);
+    ck_assert_obj_str(map_get(&r, "version"), "0.1.0");
     proto_decoder_free(d);
 
     /* reload */
     msgpack_sbuffer_clear(&t.sb);
     proto_pack_result_header(pk, 12);
-    msgpack_pack_map(pk, 2);
-    pk_str(pk, "ruleset");      pack_ruleset_id(pk);
-    pk_str(pk, "cases_passed"); msgpack_pack_uint8(pk, 40);
+    struct proto_reload rl = {.ruleset = &example_id, .cases_passed = 40};
+    proto_pack_reload_result(pk, &rl);
     d = response_round_trip(&t, 12, &r);
     ck_assert_int_eq(int_of(map_get(&r, "cases_passed")), 40);
+    ck_assert_obj_str(map_get(map_get(&r, "ruleset"), "version"), "1.0.0");
     proto_decoder_free(d);
 
     /* auth */
     msgpack_sbuffer_clear(&t.sb);
     proto_pack_result_header(pk, 13);
-    msgpack_pack_true(pk);
+    proto_pack_auth_result(pk);
     d = response_round_trip(&t, 13, &r);
     ck_assert_int_eq(r.type, MSGPACK_OBJECT_BOOLEAN);
     ck_assert(r.via.boolean);
@@ -506,6 +521,25 @@ START_TEST(names)
     ck_assert_str_eq(proto_code_name(PROTO_E_PARSE), "parse error");
     ck_assert_str_eq(proto_code_name(PROTO_E_NOT_PERMITTED), "not permitted");
     ck_assert_str_eq(proto_code_name(12345), "unknown error");
+    /* The stable keys of `stats.errors` (PROTOCOL.md section 4.4). */
+    static const struct {
+        int code;
+        const char *key;
+    } keys[] = {
+        {PROTO_E_PARSE, "parse_error"}, {PROTO_E_INVALID_REQUEST, "invalid_request"},
+        {PROTO_E_METHOD_NOT_FOUND, "method_not_found"}, {PROTO_E_INVALID_PARAMS, "invalid_params"},
+        {PROTO_E_INTERNAL, "internal_error"}, {PROTO_E_TOO_LARGE, "too_large"},
+        {PROTO_E_OVERLOADED, "overloaded"}, {PROTO_E_TIMEOUT, "timeout"},
+        {PROTO_E_RULESET, "ruleset_error"}, {PROTO_E_NOT_PERMITTED, "not_permitted"},
+    };
+    ck_assert_int_eq(sizeof keys / sizeof keys[0], PROTO_N_CODES);
+    for (int i = 0; i < PROTO_N_CODES; i++) {
+        ck_assert_str_eq(proto_code_key(keys[i].code), keys[i].key);
+        ck_assert_int_eq(proto_code_at(proto_code_index(keys[i].code)), keys[i].code);
+    }
+    ck_assert_ptr_null(proto_code_key(12345));
+    ck_assert_ptr_null(proto_code_key(PROTO_OK));
+    ck_assert_int_eq(proto_code_index(12345), -1);
     static const char *const verdicts[] = { "suitable", "suitable-with-precautions",
                                             "incomplete", "defer", "refer", "contraindicated" };
     for (int i = 0; i < 6; i++) {

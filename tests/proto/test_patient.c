@@ -448,6 +448,205 @@ START_TEST(control_characters)
 }
 END_TEST
 
+/* ---- the published schema is the validation ------------------------ */
+
+/* A value the field accepts: the low end of a range, one item of a list,
+ * a map with its required keys. */
+static void pack_valid(msgpack_packer *pk, const struct proto_field *f)
+{
+    switch (f->type) {
+    case PROTO_FIELD_INTEGER:
+        msgpack_pack_int64(pk, f->has_range ? (int64_t)f->min + (f->min_exclusive ? 1 : 0) : 1);
+        break;
+    case PROTO_FIELD_NUMBER:
+        msgpack_pack_double(pk, f->has_range ? (f->min + f->max) / 2 : 1.0);
+        break;
+    case PROTO_FIELD_BOOLEAN:
+        msgpack_pack_false(pk);
+        break;
+    case PROTO_FIELD_STRING:
+        pk_str(pk, "x");
+        break;
+    case PROTO_FIELD_ARRAY:
+        msgpack_pack_array(pk, 1);
+        pack_valid(pk, f->items);
+        break;
+    case PROTO_FIELD_MAP: {
+        size_t n = 0;
+        for (size_t i = 0; i < f->n_fields; i++)
+            n += f->fields[i].required;
+        msgpack_pack_map(pk, n);
+        for (size_t i = 0; i < f->n_fields; i++)
+            if (f->fields[i].required) {
+                pk_str(pk, f->fields[i].name);
+                pack_valid(pk, &f->fields[i]);
+            }
+        break;
+    }
+    }
+}
+
+enum probe { AT_MAX, OVER_MAX, AT_MIN, UNDER_MIN };
+
+/* A value of f at or beyond one end of its range (numbers), its length
+ * (strings) or its item count (arrays). */
+static void pack_probe(msgpack_packer *pk, const struct proto_field *f, enum probe p)
+{
+    if (f->type == PROTO_FIELD_INTEGER) {
+        int64_t v = p == AT_MAX ? (int64_t)f->max : p == OVER_MAX ? (int64_t)f->max + 1
+                  : p == AT_MIN ? (int64_t)f->min : (int64_t)f->min - 1;
+        msgpack_pack_int64(pk, v);
+    } else if (f->type == PROTO_FIELD_NUMBER) {
+        double v = p == AT_MAX ? f->max : p == OVER_MAX ? f->max + 0.001
+                 : p == AT_MIN ? f->min : f->min - 0.001;
+        msgpack_pack_double(pk, v);
+    } else if (f->type == PROTO_FIELD_STRING) {
+        size_t n = p == AT_MAX ? f->max_length : f->max_length + 1;
+        char *b = malloc(n);
+        memset(b, 'a', n);
+        msgpack_pack_str(pk, n);
+        msgpack_pack_str_body(pk, b, n);
+        free(b);
+    } else if (f->type == PROTO_FIELD_ARRAY) {
+        size_t n = p == AT_MAX ? f->max_items : f->max_items + 1;
+        msgpack_pack_array(pk, n);
+        for (size_t i = 0; i < n; i++)
+            pack_valid(pk, f->items);
+    }
+}
+
+/* [patient] with one key set to a probe of `field`: at the top level, or
+ * inside the first item of list `top` (item holds field). */
+static void pack_patient_probe(struct tbuf *t, const struct proto_field *top,
+                               const struct proto_field *item, const struct proto_field *field,
+                               enum probe p)
+{
+    msgpack_pack_array(&t->pk, 1);
+    msgpack_pack_map(&t->pk, 1);
+    pk_str(&t->pk, top->name);
+    if (!item) {
+        pack_probe(&t->pk, field, p);
+        return;
+    }
+    msgpack_pack_array(&t->pk, 1);
+    size_t n = 0;
+    for (size_t i = 0; i < item->n_fields; i++)
+        n += item->fields[i].required || &item->fields[i] == field;
+    msgpack_pack_map(&t->pk, n);
+    for (size_t i = 0; i < item->n_fields; i++) {
+        const struct proto_field *k = &item->fields[i];
+        if (k == field) {
+            pk_str(&t->pk, k->name);
+            pack_probe(&t->pk, k, p);
+        } else if (k->required) {
+            pk_str(&t->pk, k->name);
+            pack_valid(&t->pk, k);
+        }
+    }
+}
+
+static bool probe_ok(const struct proto_field *top, const struct proto_field *item,
+                     const struct proto_field *field, enum probe p, char *path, size_t pathlen)
+{
+    struct tbuf t;
+    tbuf_init(&t);
+    pack_patient_probe(&t, top, item, field, p);
+    struct suit_patient pt;
+    struct proto_error e;
+    int rc = convert(&t, &pt, &e);
+    if (rc == 0)
+        suit_patient_close(&pt);
+    else
+        snprintf(path, pathlen, "%s", e.field ? e.field : "");
+    proto_error_close(&e);
+    tbuf_close(&t);
+    return rc == 0;
+}
+
+/* Checks both ends of field's bound; path is where a refusal must point. */
+static void check_bounds(const struct proto_field *top, const struct proto_field *item,
+                         const struct proto_field *field, const char *path)
+{
+    char got[200] = "";
+    bool ranged = (field->type == PROTO_FIELD_INTEGER || field->type == PROTO_FIELD_NUMBER) &&
+                  field->has_range;
+    bool sized = field->type == PROTO_FIELD_STRING || field->type == PROTO_FIELD_ARRAY;
+    if (!ranged && !sized)
+        return;
+    ck_assert_msg(probe_ok(top, item, field, AT_MAX, got, sizeof got), "%s: max refused", path);
+    ck_assert_msg(!probe_ok(top, item, field, OVER_MAX, got, sizeof got), "%s: over max accepted",
+                  path);
+    ck_assert_msg(!strncmp(got, path, strlen(path)), "%s: refusal points at %s", path, got);
+    if (!ranged)
+        return;
+    ck_assert_msg(probe_ok(top, item, field, AT_MIN, got, sizeof got) == !field->min_exclusive,
+                  "%s: min %s", path, field->min_exclusive ? "accepted" : "refused");
+    ck_assert_msg(!probe_ok(top, item, field, UNDER_MIN, got, sizeof got), "%s: under min accepted",
+                  path);
+}
+
+START_TEST(schema_is_what_validation_checks)
+{
+    size_t n;
+    const struct proto_field *f = proto_patient_fields(&n);
+    static const char *const required[] = {"age", "pregnant", "breastfeeding", "fitzpatrick",
+                                           "area", "indication"};
+    size_t n_required = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].required)
+            ck_assert_str_eq(f[i].name, required[n_required++]);
+        /* Every key of the schema is accepted with a plain valid value. */
+        struct tbuf t;
+        tbuf_init(&t);
+        msgpack_pack_array(&t.pk, 1);
+        msgpack_pack_map(&t.pk, 1);
+        pk_str(&t.pk, f[i].name);
+        pack_valid(&t.pk, &f[i]);
+        struct suit_patient p;
+        struct proto_error e;
+        ck_assert_msg(convert(&t, &p, &e) == 0, "%s: %s", f[i].name, e.message);
+        suit_patient_close(&p);
+        proto_error_close(&e);
+        tbuf_close(&t);
+
+        check_bounds(&f[i], NULL, &f[i], f[i].name);
+        if (f[i].type != PROTO_FIELD_ARRAY)
+            continue;
+        const struct proto_field *item = f[i].items;
+        if (item->type == PROTO_FIELD_STRING) {
+            ck_assert(item->max_length == SUIT_MAX_TERM_LEN);
+            continue;
+        }
+        ck_assert_int_eq(item->type, PROTO_FIELD_MAP);
+        for (size_t k = 0; k < item->n_fields; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "%s[0].%s", f[i].name, item->fields[k].name);
+            check_bounds(&f[i], item, &item->fields[k], path);
+            if (item->fields[k].type == PROTO_FIELD_STRING)
+                continue;       /* a long name: checked by check_bounds */
+            /* A required key of an item is refused when missing. */
+            struct tbuf t2;
+            tbuf_init(&t2);
+            msgpack_pack_array(&t2.pk, 1);
+            msgpack_pack_map(&t2.pk, 1);
+            pk_str(&t2.pk, f[i].name);
+            msgpack_pack_array(&t2.pk, 1);
+            msgpack_pack_map(&t2.pk, 1);
+            pk_str(&t2.pk, "name");
+            pk_str(&t2.pk, "x");
+            int rc = convert(&t2, &p, &e);
+            ck_assert_msg((rc == 0) == !item->fields[k].required, "%s: required %d but rc %d",
+                          path, item->fields[k].required, rc);
+            if (rc == 0)
+                suit_patient_close(&p);
+            proto_error_close(&e);
+            tbuf_close(&t2);
+        }
+    }
+    ck_assert_uint_eq(n_required, SUIT_N_REQUIRED);
+}
+END_TEST
+
 static Suite *patient_suite(void)
 {
     Suite *s = suite_create("proto_patient");
@@ -462,6 +661,7 @@ static Suite *patient_suite(void)
     tcase_add_test(tc, control_characters);
     tcase_add_test(tc, keys);
     tcase_add_test(tc, list_limits);
+    tcase_add_test(tc, schema_is_what_validation_checks);
     suite_add_tcase(s, tc);
     return s;
 }

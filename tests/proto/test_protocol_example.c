@@ -1,16 +1,16 @@
 /*
- * test_protocol_example.c: the byte-level examples in proto/PROTOCOL.md are
- * produced by this program (run it with --print) and checked by it (run
- * without arguments, as a test): the document cannot drift from what the
- * library really sends.
+ * test_protocol_example.c: the byte-level examples of proto/PROTOCOL.md
+ * section 8 as the protocol library makes them, with the packers the client
+ * and the daemon use: the requests, and the error a daemon answers to an
+ * age of -1 (proto_patient_from_params's refusal, packed by
+ * proto_pack_error_response).  Run with --print to see them.  The responses
+ * of a real daemon, and every example result, are checked against the
+ * document by tests/daemon/test_protocol_doc.c.
  */
 #include "proto_test_util.h"
 
 #include <jansson.h>
 #include <stdio.h>
-
-/* Made up for the example: a real ruleset reports its own digest. */
-#define EXAMPLE_SHA "3b7e1c0a9d4f5e6b8a2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f00"
 
 static void example_ping_request(msgpack_packer *pk)
 {
@@ -18,42 +18,36 @@ static void example_ping_request(msgpack_packer *pk)
     msgpack_pack_array(pk, 0);
 }
 
-static void example_ping_response(msgpack_packer *pk)
-{
-    proto_pack_result_header(pk, 1);
-    msgpack_pack_map(pk, 3);
-    proto_pack_str(pk, "version");
-    proto_pack_str(pk, "0.1.0");
-    proto_pack_str(pk, "protocol");
-    proto_pack_str(pk, PROTO_VERSION);
-    proto_pack_str(pk, "ruleset");
-    msgpack_pack_map(pk, 3);
-    proto_pack_str(pk, "name");    proto_pack_str(pk, "microneedling");
-    proto_pack_str(pk, "version"); proto_pack_str(pk, "1.0.0");
-    proto_pack_str(pk, "sha256");  proto_pack_str(pk, EXAMPLE_SHA);
-}
-
 static void example_assess_request(msgpack_packer *pk)
 {
     proto_pack_request_header(pk, 2, "assess");
     msgpack_pack_array(pk, 1);
-    msgpack_pack_map(pk, 6);
-    proto_pack_str(pk, "age");           msgpack_pack_uint8(pk, 34);
-    proto_pack_str(pk, "pregnant");      msgpack_pack_false(pk);
-    proto_pack_str(pk, "breastfeeding"); msgpack_pack_false(pk);
-    proto_pack_str(pk, "fitzpatrick");   msgpack_pack_uint8(pk, 3);
-    proto_pack_str(pk, "area");          proto_pack_str(pk, "face");
-    proto_pack_str(pk, "indication");    proto_pack_str(pk, "acne-scars");
+    testutil_pack_example_patient(pk, 0);
 }
 
+/* The daemon's path for this request: the params refused by the same
+ * conversion, the refusal packed by the same packer. */
 static void example_error_response(msgpack_packer *pk)
 {
+    struct tbuf t;
+    tbuf_init(&t);
+    msgpack_pack_array(&t.pk, 1);
+    msgpack_pack_map(&t.pk, 1);
+    proto_pack_str(&t.pk, "age");
+    msgpack_pack_int(&t.pk, -1);
+    msgpack_unpacked u;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, t.sb.data, t.sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+        abort();
+    struct suit_patient p;
     struct proto_error e;
     proto_error_init(&e);
-    proto_error_set(&e, PROTO_E_INVALID_PARAMS, "age: expected an integer from 0 to 150");
-    proto_error_set_field(&e, "age");
+    if (proto_patient_from_params(&u.data, &p, &e) == 0)
+        abort();
     proto_pack_error_response(pk, 3, &e);
     proto_error_close(&e);
+    msgpack_unpacked_destroy(&u);
+    tbuf_close(&t);
 }
 
 struct example {
@@ -63,7 +57,6 @@ struct example {
 
 static const struct example examples[] = {
     { "ping request", example_ping_request },
-    { "ping response", example_ping_response },
     { "assess request", example_assess_request },
     { "error response", example_error_response },
 };
@@ -75,16 +68,7 @@ static char *hex_block(const struct example *ex)
     struct tbuf t;
     tbuf_init(&t);
     ex->pack(&t.pk);
-    char *s = malloc(t.sb.size * 3 + 1);
-    if (!s)
-        abort();
-    size_t o = 0;
-    for (size_t i = 0; i < t.sb.size; i++) {
-        sprintf(s + o, "%02x", (unsigned char)t.sb.data[i]);
-        o += 2;
-        s[o++] = (i + 1 == t.sb.size) ? '\0' : ((i % 16 == 15) ? '\n' : ' ');
-    }
-    s[o] = '\0';
+    char *s = testutil_hex(t.sb.data, t.sb.size);
     tbuf_close(&t);
     return s;
 }
@@ -137,6 +121,21 @@ START_TEST(document_matches_library)
 }
 END_TEST
 
+/* Section 6 lists every code with the name and key proto gives it. */
+START_TEST(error_table_matches_library)
+{
+    char *doc = read_doc();
+    for (int i = 0; i < PROTO_N_CODES; i++) {
+        int code = proto_code_at(i);
+        char row[160];
+        snprintf(row, sizeof row, "\n| %d | %s | `%s` |", code, proto_code_name(code),
+                 proto_code_key(code));
+        ck_assert_msg(strstr(doc, row) != NULL, "PROTOCOL.md lacks the row%s", row);
+    }
+    free(doc);
+}
+END_TEST
+
 START_TEST(examples_decode_as_frames)
 {
     for (size_t i = 0; i < N_EXAMPLES; i++) {
@@ -180,6 +179,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("PROTOCOL.md");
     tcase_add_test(tc, examples_decode_as_frames);
     tcase_add_test(tc, document_matches_library);
+    tcase_add_test(tc, error_table_matches_library);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
