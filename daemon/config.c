@@ -53,6 +53,9 @@ void config_usage(FILE *out)
         "  --shutdown-timeout SEC drain deadline on SIGTERM (default 10)\n"
         "  --max-firings N        rule firings per assessment (default 10000)\n"
         "  --rule-deadline MS     engine time per assessment (default 1000)\n"
+        "  --start-with-failing-cases\n"
+        "                         start even if the ruleset's own test cases fail\n"
+        "                         (logged as a warning; a reload still refuses)\n"
         "  --user NAME            drop to this user after binding; required when\n"
         "                         started as root (--user root or\n"
         "                         SUITD_ALLOW_ROOT=1 insists on staying root)\n"
@@ -156,13 +159,15 @@ static int set_bool(struct load_state *st, const char *key, const char *val, boo
 }
 
 /* Applies one setting; key uses underscores.  val is NULL only for the
- * boolean flag --log-facts. */
+ * boolean flags --log-facts and --start-with-failing-cases. */
 static int config_set(struct load_state *st, const char *key, const char *val)
 {
     struct config *c = st->c;
     uint64_t v = 0;
     if (!strcmp(key, "log_facts"))
         return set_bool(st, key, val, &c->log_facts);
+    if (!strcmp(key, "start_with_failing_cases"))
+        return set_bool(st, key, val, &c->start_with_failing_cases);
     if (!val)
         return fail(st, key, "%s", "needs a value");
 
@@ -301,7 +306,8 @@ static bool known_key(const char *key)
         "socket", "listen", "rules", "policy", "config", "workers", "log_level",
         "log_facts", "decision_log", "max_connections", "max_message", "max_inflight",
         "max_queue", "idle_timeout", "request_timeout", "max_output", "shutdown_timeout",
-        "token_file", "max_firings", "rule_deadline", "user", "help",
+        "token_file", "max_firings", "rule_deadline", "user", "start_with_failing_cases",
+        "help",
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
         if (!strcmp(key, keys[i]))
@@ -337,7 +343,8 @@ static int split_flag(struct load_state *st, int argc, char **argv, int i,
         *val = eq + 1;
         return 1;
     }
-    if (!strcmp(key, "log_facts") || !strcmp(key, "help")) {
+    if (!strcmp(key, "log_facts") || !strcmp(key, "start_with_failing_cases") ||
+        !strcmp(key, "help")) {
         *val = NULL;
         return 1;
     }

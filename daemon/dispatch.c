@@ -29,10 +29,12 @@ struct request {
     enum stats_method method;
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
-    struct suit_patient patient;
+    /* assess: the request's params, packed again, for the worker's
+     * pipeline (the frame they came in is gone once dispatch returns) */
+    msgpack_sbuffer params;
     /* The decision log reads the result on the loop thread; without one the
-     * worker frees the result and patient itself, so the loop does not pay
-     * for freeing what another thread allocated. */
+     * worker frees the result itself, so the loop does not pay for freeing
+     * what another thread allocated. */
     bool keep_result;
 
     /* written by the worker */
@@ -80,7 +82,7 @@ static struct request *request_new(struct conn *c, uint32_t msgid, enum stats_me
     r->method = m;
     r->t0_ns = server_now(c->srv);
     r->keep_result = c->srv->dlog.f != NULL;
-    suit_patient_init(&r->patient);
+    msgpack_sbuffer_init(&r->params);
     suit_result_init(&r->result);
     proto_error_init(&r->err);
     msgpack_sbuffer_init(&r->out);
@@ -103,7 +105,7 @@ static void request_free(struct request *r)
         c->requests = r->cnext;
     if (r->cnext)
         r->cnext->cprev = r->cprev;
-    suit_patient_close(&r->patient);
+    msgpack_sbuffer_destroy(&r->params);
     suit_result_close(&r->result);
     proto_error_close(&r->err);
     msgpack_sbuffer_destroy(&r->out);
@@ -202,30 +204,26 @@ void dispatch_expire(struct server *srv)
 
 /* ---- worker jobs --------------------------------------------------- */
 
+/* The engine's request pipeline (engine_request_assess), the code
+ * suit-bench --in-process measures: params -> patient -> assess -> reply. */
 static void run_assess(struct workers_job *job, struct engine *eng)
 {
     struct request *r = (struct request *)job;
     msgpack_packer pk;
     msgpack_packer_init(&pk, &r->out, msgpack_sbuffer_write);
-    int rc;
-    if (!eng)
-        rc = proto_error_set(&r->err, PROTO_E_INTERNAL, "no rule engine available");
-    else
-        rc = engine_assess(eng, &r->patient, &r->result, &r->err);
-    if (rc == 0) {
-        r->has_result = true;
-        proto_pack_result_header(&pk, r->msgid);
-        proto_pack_assess_result(&pk, &r->result);
-    } else {
-        if (!r->err.code)
-            proto_error_set(&r->err, PROTO_E_INTERNAL, "assessment failed");
-        r->code = r->err.code;
-        proto_pack_error_response(&pk, r->msgid, &r->err);
-    }
-    if (!r->keep_result) {
-        suit_result_close(&r->result);
-        suit_patient_close(&r->patient);
-    }
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    /* Bytes this process packed from a decoded object: they unpack. */
+    bool ok = msgpack_unpack_next(&up, r->params.data, r->params.size, NULL) ==
+              MSGPACK_UNPACK_SUCCESS;
+    struct engine_request q = {
+        .msgid = r->msgid,
+        .params = ok ? &up.data : NULL,
+        .result = r->keep_result ? &r->result : NULL,
+    };
+    r->code = engine_request_assess(eng, &q, &pk, &r->err);
+    r->has_result = r->code == 0 && r->keep_result;
+    msgpack_unpacked_destroy(&up);
 }
 
 static void run_ruleset(struct workers_job *job, struct engine *eng)
@@ -308,7 +306,6 @@ static bool queue_full(struct conn *c, uint32_t msgid)
 
 static void do_assess(struct conn *c, const struct proto_message *m)
 {
-    struct server *srv = c->srv;
     if (queue_full(c, m->msgid))
         return;
     struct request *r = request_new(c, m->msgid, STATS_M_ASSESS);
@@ -316,21 +313,15 @@ static void do_assess(struct conn *c, const struct proto_message *m)
         dispatch_reply_error(c, m->msgid, PROTO_E_INTERNAL, "out of memory");
         return;
     }
-    struct proto_error err;
-    proto_error_init(&err);
-    if (proto_patient_from_params(&m->params, &r->patient, &err) < 0) {
-        if (!err.code)
-            err.code = PROTO_E_INVALID_PARAMS;
-        if (log_facts(srv->log))
-            log_debug(srv->log, "conn %llu: msgid %u: invalid params: %s",
-                      (unsigned long long)c->id, m->msgid, err.message);
-        reply_proto_error(c, m->msgid, &err);
-        proto_error_close(&err);
+    /* Decoded in the worker, by the pipeline. */
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &r->params, msgpack_sbuffer_write);
+    if (msgpack_pack_object(&pk, m->params) < 0) {
+        dispatch_reply_error(c, m->msgid, PROTO_E_INTERNAL, "out of memory");
         request_answered(r);
         request_free(r);
         return;
     }
-    proto_error_close(&err);
     submit(c, r, run_assess);
 }
 
