@@ -64,6 +64,23 @@ static bool has_effect(const struct suit_result *r, const char *effect)
     return false;
 }
 
+/* The first of the expected aftercare texts (each part of one item, in
+ * the order given) that the result lacks, or NULL when all are there. */
+static const char *missing_aftercare(const struct suit_result *r, const json_t *want)
+{
+    size_t at = 0, i;
+    json_t *x;
+    json_array_foreach(want, i, x) {
+        const char *text = json_string_value(x);
+        while (at < r->n_aftercare && !strstr(r->aftercare[at], text))
+            at++;
+        if (at == r->n_aftercare)
+            return text;
+        at++;
+    }
+    return NULL;
+}
+
 static void days_text(char *buf, size_t n, int64_t d)
 {
     if (d < 0)
@@ -137,7 +154,7 @@ static int case_policy_build(const struct ruleset *rs, const json_t *pol, struct
 }
 
 static const char *const expect_keys[] = {"verdict", "defer_days", "findings", "absent",
-                                          "side_effects", "error", NULL};
+                                          "side_effects", "aftercare", "error", NULL};
 
 /* Checks the shape of one case; writes the reason to why. */
 static int case_shape(const json_t *c, char *why, size_t n)
@@ -180,11 +197,11 @@ static int case_shape(const json_t *c, char *why, size_t n)
             known |= !strcmp(key, *k);
         if (!known) {
             snprintf(why, n, "unknown expect key '%s' (allowed: verdict, defer_days, findings, "
-                     "absent, side_effects, error)", key);
+                     "absent, side_effects, aftercare, error)", key);
             return -1;
         }
         if ((!strcmp(key, "findings") || !strcmp(key, "absent") ||
-             !strcmp(key, "side_effects"))) {
+             !strcmp(key, "side_effects") || !strcmp(key, "aftercare"))) {
             size_t i;
             json_t *x;
             if (!json_is_array(v)) {
@@ -350,6 +367,10 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
             DIFF("    unexpected findings: %s\n", extra.data);
         if (fx.len)
             DIFF("    missing side effects: %s\n", fx.data);
+        const char *ac = missing_aftercare(&r, json_object_get(expect, "aftercare"));
+        if (ac)
+            DIFF("    aftercare: expected an item containing \"%.200s\" (in the order given); "
+                 "got %zu item%s\n", ac, r.n_aftercare, r.n_aftercare == 1 ? "" : "s");
         eng_buf_free(&miss);
         eng_buf_free(&extra);
         eng_buf_free(&fx);

@@ -55,7 +55,9 @@
 (deftemplate policy
   (slot name (type SYMBOL))
   (slot value (type NUMBER))
-  (slot description (type STRING) (default "")))
+  (slot description (type STRING) (default ""))
+  (slot min (type NUMBER SYMBOL) (default nil))          ; a policy file's value must be >= min
+  (slot max (type NUMBER SYMBOL) (default nil)))         ; and <= max; nil = no bound
 
 ;;; ---- output: read back by the engine after the run ------------------------
 
