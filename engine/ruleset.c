@@ -758,12 +758,11 @@ static int load_manifest(struct ruleset *rs, struct eng_reader *rd, struct proto
         }
         rc = eng_reader_read(rd, ENG_AT_DIR, tok, tok, RS_MAX_FILE_BYTES, &f->text, &f->len,
                              err);
-        if (rc == PROTO_E_INTERNAL) {
+        if (rc) {
+            /* The reader's message says what was wrong with the file. */
             eng_buf_free(&m.files);
             return rc;
         }
-        if (rc)
-            m.problems++;
     }
     eng_buf_free(&m.files);
     if (!rs->tests)
