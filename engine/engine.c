@@ -246,22 +246,10 @@ int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n
 
 int eng_engine_serve_policy(struct engine *e)
 {
-    const struct ruleset *rs = e->rs;
-    size_t n = 0;
-    for (size_t i = 0; i < rs->n_policy; i++)
-        n += rs->policy[i].overridden;
-    struct eng_pvalue *v = n ? calloc(n, sizeof *v) : NULL;
-    if (n && !v)
+    struct eng_pvalue *v;
+    size_t n;
+    if (eng_policy_served(e->rs, &v, &n) < 0)
         return -1;
-    size_t k = 0;
-    for (size_t i = 0; i < rs->n_policy; i++) {
-        const struct rs_policy *p = &rs->policy[i];
-        if (!p->overridden)
-            continue;
-        v[k].p = p;
-        v[k].v = (struct rs_number){.value = p->value, .is_int = p->is_int, .ivalue = p->ivalue};
-        k++;
-    }
     int rc = eng_engine_set_policy(e, v, n);
     free(v);
     return rc;

@@ -464,75 +464,19 @@ static int report_coverage(struct engine *e, struct case_stats *st, FILE *out,
     return uncovered_findings;
 }
 
-static void files_free(struct rs_file *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(f[i].name);
-        free(f[i].text);
-    }
-    free(f);
-}
-
 /* A folder of case files other than the ruleset's own (suitd test DIR
  * with cases elsewhere; tests), read the way the ruleset's are. */
 static int read_case_dir(const char *dir, struct rs_file **files, size_t *n,
                          struct proto_error *err)
 {
-    *files = NULL;
-    *n = 0;
     struct eng_reader rd;
     int rc = eng_reader_open(&rd, dir, NULL, err);
-    char **names = NULL;
-    size_t k = 0;
     if (!rc)
-        rc = eng_reader_list_tests(&rd, ".", 4096, &names, &k, err);
-    if (!rc && k && !(*files = calloc(k, sizeof **files)))
-        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    for (size_t i = 0; !rc && i < k; i++) {
-        struct rs_file *f = &(*files)[*n];
-        rc = eng_reader_read(&rd, ENG_AT_TESTS, names[i], names[i], 16u * 1024u * 1024u,
-                             &f->text, &f->len, err);
-        if (!rc) {
-            f->name = names[i];
-            names[i] = NULL;
-            (*n)++;
-        }
-    }
-    for (size_t i = 0; i < k; i++)
-        free(names[i]);
-    free(names);
+        rc = eng_reader_read_cases(&rd, ".", 4096, files, n, err);
     eng_reader_close(&rd);
-    if (rc) {
-        files_free(*files, *n);
-        *files = NULL;
-        *n = 0;
-        if (rc != PROTO_E_INTERNAL)
-            proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s", dir);
-    }
+    if (rc && rc != PROTO_E_INTERNAL)
+        proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s", dir);
     return rc;
-}
-
-/* The policy values every case starts from: none (the defaults), or the
- * policy in force. */
-static int base_policy(const struct ruleset *rs, bool served, struct eng_pvalue **v, size_t *n)
-{
-    *v = NULL;
-    *n = 0;
-    if (!served)
-        return 0;
-    *v = calloc(rs->n_policy + 1, sizeof **v);
-    if (!*v)
-        return -1;
-    for (size_t i = 0; i < rs->n_policy; i++) {
-        const struct rs_policy *p = &rs->policy[i];
-        if (!p->overridden)
-            continue;
-        (*v)[*n].p = p;
-        (*v)[*n].v = (struct rs_number){.value = p->value, .is_int = p->is_int,
-                                        .ivalue = p->ivalue};
-        (*n)++;
-    }
-    return 0;
 }
 
 int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *passed,
@@ -543,20 +487,23 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
     const struct ruleset *rs = engine_ruleset(e);
     const struct rs_file *files = rs->cases;
     size_t nfiles = rs->n_cases;
-    struct rs_file *own = NULL;
+    struct rs_file *own = NULL;          /* read here, from o->dir */
+    size_t n_own = 0;
     if (o->dir) {
-        int rrc = read_case_dir(o->dir, &own, &nfiles, err);
+        int rrc = read_case_dir(o->dir, &own, &n_own, err);
         if (rrc)
             return rrc;
         files = own;
+        nfiles = n_own;
     } else if (!rs->has_tests) {
         return proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s/%s",
                                rs->dir, rs->tests);
     }
+    /* Every case starts from the defaults, or from the policy in force. */
     struct eng_pvalue *basev = NULL;
     size_t n_base = 0;
-    if (base_policy(rs, o->served_policy, &basev, &n_base) < 0) {
-        files_free(own, nfiles);
+    if (o->served_policy && eng_policy_served(rs, &basev, &n_base) < 0) {
+        eng_files_free(own, n_own);
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     struct case_policy base = {.base = basev, .n_base = n_base};
@@ -601,7 +548,7 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
             rc = err->code ? err->code : PROTO_E_INTERNAL;
     }
     free(basev);
-    files_free(own, o->dir ? nfiles : 0);
+    eng_files_free(own, n_own);
     eng_fired_free(&st.covered);
     if (rc)
         return rc < 0 ? rc : PROTO_E_INTERNAL;

@@ -122,6 +122,9 @@ struct eng_reader {
     void (*after_read)(void *arg, const char *file);
     void *after_read_arg;
 };
+/* The largest file a ruleset may hold, and how many files it may list. */
+#define ENG_MAX_FILE_BYTES (16u * 1024u * 1024u)
+#define ENG_MAX_FILES 256
 /* What eng_reader_read's `at` may name besides a descriptor. */
 #define ENG_AT_DIR (-200)      /* the ruleset folder */
 #define ENG_AT_TESTS (-201)    /* its tests folder (after eng_reader_list_tests) */
@@ -131,10 +134,12 @@ int eng_reader_open(struct eng_reader *r, const char *dir, const struct ruleset_
  * NUL-terminated *text of at most max bytes; shown names it in messages. */
 int eng_reader_read(struct eng_reader *r, int at, const char *name, const char *shown,
                     size_t max, char **text, size_t *len, struct proto_error *err);
-/* The *.json names in DIR/tests, sorted; none (and 0) when the folder does
- * not exist. */
-int eng_reader_list_tests(struct eng_reader *r, const char *tests, size_t max_files,
-                          char ***names, size_t *n, struct proto_error *err);
+/* Reads every *.json file of the folder `tests` (relative to the ruleset
+ * folder; "." for the folder itself), sorted by name; none (and 0) when the
+ * folder does not exist (r->has_tests then stays false). */
+int eng_reader_read_cases(struct eng_reader *r, const char *tests, size_t max_files,
+                          struct rs_file **files, size_t *n, struct proto_error *err);
+void eng_files_free(struct rs_file *f, size_t n);
 /* Looks every file read up again: PROTO_E_RULESET if any changed. */
 int eng_reader_verify(struct eng_reader *r, struct proto_error *err);
 void eng_reader_close(struct eng_reader *r);
@@ -219,6 +224,9 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
 /* Replaces the values the engine asserts over the defaults (n may be 0:
  * the defaults); the next assessment resets first. */
 int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n);
+/* The policy in force as values to assert: the ruleset's overrides (the
+ * policy file's), *n of them in *v (caller frees; may be NULL when none). */
+int eng_policy_served(const struct ruleset *rs, struct eng_pvalue **v, size_t *n);
 /* Back to the policy in force (the ruleset's overrides). */
 int eng_engine_serve_policy(struct engine *e);
 /* The engine's CLIPS environment (the case runner's coverage reads the

@@ -2,9 +2,10 @@
  * ruleset.c: loads and checks a ruleset directory into an immutable,
  * reference-counted struct ruleset, and builds CLIPS environments from it.
  *
- * The text of every file is read once and kept: every engine (one per worker
- * thread) is built from those exact bytes, the bytes that were hashed, so a
- * file edited on disk after loading cannot make workers disagree.
+ * The text of every file is read once (ruleset_read.c) and kept: every
+ * engine (one per worker thread) is built from those exact bytes, the bytes
+ * that were hashed and linted, so a file edited on disk after loading cannot
+ * make workers disagree, nor show the lint other bytes than those served.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -22,8 +23,8 @@
 
 #include "engine_internal.h"
 
-#define RS_MAX_FILE_BYTES (16u * 1024u * 1024u)
-#define RS_MAX_FILES 256
+#define RS_MAX_FILE_BYTES ENG_MAX_FILE_BYTES
+#define RS_MAX_FILES ENG_MAX_FILES
 #define RS_OUTPUT_LIMIT (64u * 1024u)
 #define RS_LOAD_SOURCE "suitd-load"
 
@@ -636,15 +637,6 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
 
 /* ---- load ------------------------------------------------------------- */
 
-static void files_free(struct rs_file *f, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        free(f[i].name);
-        free(f[i].text);
-    }
-    free(f);
-}
-
 static void ruleset_free(struct ruleset *rs)
 {
     if (!rs)
@@ -655,8 +647,8 @@ static void ruleset_free(struct ruleset *rs)
     free(rs->id.name);
     free(rs->id.version);
     free(rs->id.sha256);
-    files_free(rs->files, rs->n_files);
-    files_free(rs->cases, rs->n_cases);
+    eng_files_free(rs->files, rs->n_files);
+    eng_files_free(rs->cases, rs->n_cases);
     for (size_t i = 0; i < rs->n_policy; i++) {
         free(rs->policy[i].name);
         free(rs->policy[i].description);
@@ -777,27 +769,8 @@ static int load_manifest(struct ruleset *rs, struct eng_reader *rd, struct proto
  * ones that were in the folder with them (and read once). */
 static int load_cases(struct ruleset *rs, struct eng_reader *rd, struct proto_error *err)
 {
-    char **names = NULL;
-    size_t n = 0;
-    int rc = eng_reader_list_tests(rd, rs->tests, RS_MAX_FILES, &names, &n, err);
+    int rc = eng_reader_read_cases(rd, rs->tests, RS_MAX_FILES, &rs->cases, &rs->n_cases, err);
     rs->has_tests = rd->has_tests;
-    if (!rc && n && !(rs->cases = calloc(n, sizeof *rs->cases)))
-        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    for (size_t i = 0; !rc && i < n; i++) {
-        char shown[512];
-        snprintf(shown, sizeof shown, "%s/%s", rs->tests, names[i]);
-        struct rs_file *f = &rs->cases[rs->n_cases];
-        rc = eng_reader_read(rd, ENG_AT_TESTS, names[i], shown, RS_MAX_FILE_BYTES, &f->text,
-                             &f->len, err);
-        if (!rc) {
-            f->name = names[i];
-            names[i] = NULL;
-            rs->n_cases++;
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
     return rc;
 }
 

@@ -6,10 +6,11 @@
  * policy.clp declares each parameter with its default and, optionally, the
  * range a value must lie in (`min`, `max`).  A value is checked the same
  * way wherever it comes from: the name must be one the ruleset declares;
- * a parameter whose default is a whole number takes only whole numbers (a
- * 90.5-day washout would make the rules compute fractional deferrals,
- * which the finding template refuses at run time); and the value lies in
- * the declared range, or is not negative when none is declared.
+ * a parameter whose default is a whole number (every day count and age)
+ * takes only whole numbers (a 90.5-day washout is a typo, and a rule that
+ * computes a deferral from it would hand a fraction to the INTEGER slot
+ * defer-days); and the value lies in the declared range, or is not
+ * negative when none is declared.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -89,6 +90,29 @@ const struct rs_policy *eng_policy_check(const struct ruleset *rs, const char *n
         return NULL;
     }
     return p;
+}
+
+int eng_policy_served(const struct ruleset *rs, struct eng_pvalue **v, size_t *n)
+{
+    *v = NULL;
+    *n = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < rs->n_policy; i++)
+        k += rs->policy[i].overridden;
+    if (!k)
+        return 0;
+    if (!(*v = calloc(k, sizeof **v)))
+        return -1;
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        const struct rs_policy *p = &rs->policy[i];
+        if (!p->overridden)
+            continue;
+        (*v)[*n].p = p;
+        (*v)[*n].v = (struct rs_number){.value = p->value, .is_int = p->is_int,
+                                        .ivalue = p->ivalue};
+        (*n)++;
+    }
+    return 0;
 }
 
 int eng_number_parse(const char *s, struct rs_number *n)

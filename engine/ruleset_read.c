@@ -215,8 +215,10 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int eng_reader_list_tests(struct eng_reader *r, const char *tests, size_t max_files,
-                          char ***names, size_t *n, struct proto_error *err)
+/* The *.json names in the folder `tests`, sorted; none (and 0) when the
+ * folder does not exist. */
+static int list_tests(struct eng_reader *r, const char *tests, size_t max_files, char ***names,
+                      size_t *n, struct proto_error *err)
 {
     *names = NULL;
     *n = 0;
@@ -271,6 +273,52 @@ int eng_reader_list_tests(struct eng_reader *r, const char *tests, size_t max_fi
     closedir(d);
     if (*n > 1)
         qsort(*names, *n, sizeof **names, name_cmp);
+    return rc;
+}
+
+void eng_files_free(struct rs_file *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(f[i].name);
+        free(f[i].text);
+    }
+    free(f);
+}
+
+int eng_reader_read_cases(struct eng_reader *r, const char *tests, size_t max_files,
+                          struct rs_file **files, size_t *n, struct proto_error *err)
+{
+    *files = NULL;
+    *n = 0;
+    char **names = NULL;
+    size_t k = 0;
+    int rc = list_tests(r, tests, max_files, &names, &k, err);
+    if (!rc && k && !(*files = calloc(k, sizeof **files)))
+        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    for (size_t i = 0; !rc && i < k; i++) {
+        /* messages name a case file as the manifest's folder sees it */
+        char shown[512];
+        if (strcmp(tests, "."))
+            snprintf(shown, sizeof shown, "%s/%s", tests, names[i]);
+        else
+            snprintf(shown, sizeof shown, "%s", names[i]);
+        struct rs_file *f = &(*files)[*n];
+        rc = eng_reader_read(r, ENG_AT_TESTS, names[i], shown, ENG_MAX_FILE_BYTES, &f->text,
+                             &f->len, err);
+        if (!rc) {
+            f->name = names[i];
+            names[i] = NULL;
+            (*n)++;
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        free(names[i]);
+    free(names);
+    if (rc) {
+        eng_files_free(*files, *n);
+        *files = NULL;
+        *n = 0;
+    }
     return rc;
 }
 

@@ -1,7 +1,9 @@
 /*
  * tools.c: the rule-author subcommands `suitd check`, `suitd test` and
  * `suitd assess`.  They run in-process (no server) on the same engine code
- * the daemon uses, so what passes here behaves the same when served.
+ * the daemon uses, so what passes here behaves the same when served:
+ * `check` is the daemon's own decision whether a ruleset may serve
+ * (ruleset_check), `assess` its request pipeline (engine_request_assess).
  */
 #include <stdio.h>
 #include <stdlib.h>

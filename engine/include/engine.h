@@ -2,9 +2,11 @@
  * engine.h: hosts the CLIPS rule engine.
  *
  * A `struct ruleset` is an immutable, loaded-and-checked ruleset directory:
- * the manifest, the text of its .clp files, their sha256, the policy values
- * in force (defaults overridden by a policy file) and the vocabularies.  It
- * is reference-counted and shared read-only between threads.
+ * the manifest, the text of its .clp files and of its case files (each read
+ * once), their sha256, the policy values in force (defaults overridden by a
+ * policy file) and the vocabularies.  It is reference-counted and shared
+ * read-only between threads.  Whether one may serve is decided in one place,
+ * ruleset_check.
  *
  * A `struct engine` is one CLIPS environment built from a ruleset.  It
  * belongs to one thread at a time (CLIPS environments are not thread-safe);

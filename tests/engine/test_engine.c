@@ -106,59 +106,6 @@ static char *write_temp(const char *text)
 
 /* ---- temporary ruleset copies --------------------------------------------- */
 
-static void write_text(const char *path, const char *mode, const char *text)
-{
-    FILE *f = fopen(path, mode);
-    ck_assert_msg(f != NULL, "cannot write %s", path);
-    ck_assert_int_eq(fputs(text, f) >= 0, 1);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
-static void copy_tree(const char *from, const char *to)
-{
-    ck_assert_int_eq(mkdir(to, 0755) == 0 || errno == EEXIST, 1);
-    DIR *d = opendir(from);
-    ck_assert_ptr_nonnull(d);
-    for (struct dirent *e; (e = readdir(d));) {
-        if (e->d_name[0] == '.')
-            continue;
-        char a[1024], b[1024];
-        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
-        snprintf(b, sizeof b, "%s/%s", to, e->d_name);
-        struct stat st;
-        ck_assert_int_eq(stat(a, &st), 0);
-        if (S_ISDIR(st.st_mode)) {
-            copy_tree(a, b);
-            continue;
-        }
-        char *text = testutil_slurp(a);
-        ck_assert_ptr_nonnull(text);
-        write_text(b, "w", text);
-        free(text);
-    }
-    closedir(d);
-}
-
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    for (struct dirent *e; (e = readdir(d));) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char p[1024];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* A private copy of one of the test rulesets; the caller removes it. */
 static char *temp_ruleset(const char *name)
 {
@@ -166,7 +113,7 @@ static char *temp_ruleset(const char *name)
     ck_assert_ptr_nonnull(mkdtemp(dir));
     char src[512];
     snprintf(src, sizeof src, "%s/%s", ENGINE_TEST_RULESETS, name);
-    copy_tree(src, dir);
+    testutil_copy_tree(src, dir);
     return dir;
 }
 
@@ -1096,7 +1043,7 @@ START_TEST(test_check_refuses_failing_cases_and_lint)
 {
     char *dir = temp_ruleset("basic");
     char *cases = path_in(dir, "tests/wrong.json");
-    write_text(cases, "w",
+    testutil_write_file(cases, "w",
                "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
                "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
                "   \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
@@ -1133,7 +1080,7 @@ START_TEST(test_check_refuses_failing_cases_and_lint)
     proto_error_close(&err);
     unlink(cases);
     free(cases);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST
@@ -1152,7 +1099,7 @@ START_TEST(test_check_precheck_before_clips)
     char *rules = path_in(dir, "rules.clp");
     char text[512];
     snprintf(text, sizeof text, "\n(defglobal ?*pwn* = (open \"%s\" pwn \"w\"))\n", mark);
-    write_text(rules, "a", text);
+    testutil_write_file(rules, "a", text);
     struct ruleset_report rep;
     struct proto_error err;
     ck_assert_int_eq(check_dir(dir, NULL, 0, &rep, &err), PROTO_E_RULESET);
@@ -1162,7 +1109,7 @@ START_TEST(test_check_precheck_before_clips)
     ruleset_report_close(&rep);
     proto_error_close(&err);
     free(rules);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST
@@ -1176,10 +1123,10 @@ START_TEST(test_lint_checks_the_served_bytes)
     char *rules = path_in(dir, "rules.clp");
     char *clean = testutil_slurp(rules);
     ck_assert_ptr_nonnull(clean);
-    write_text(rules, "a", "\n(defrule sneaky (condition (name never-sent)) =>\n"
+    testutil_write_file(rules, "a", "\n(defrule sneaky (condition (name never-sent)) =>\n"
                            "  (open \"/etc/hostname\" h \"r\"))\n");
     struct ruleset *rs = load_ok(dir, NULL);
-    write_text(rules, "w", clean);             /* the "second read" is clean */
+    testutil_write_file(rules, "w", clean);             /* the "second read" is clean */
     struct engine_lint lint;
     engine_lint_init(&lint);
     ck_assert_int_eq(engine_lint(rs, &lint), 1);
@@ -1189,7 +1136,7 @@ START_TEST(test_lint_checks_the_served_bytes)
     ruleset_unref(rs);
     free(clean);
     free(rules);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST
@@ -1223,7 +1170,7 @@ START_TEST(test_fifo_refused)
     proto_error_close(&err);
     free(fifo);
     free(data);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST
@@ -1247,13 +1194,13 @@ static void rewrite_during_read(void *arg, const char *file)
         char tmp[1100];
         snprintf(tmp, sizeof tmp, "%s.new", h->path);
         char *text = testutil_slurp(h->path);
-        write_text(tmp, "w", text);
+        testutil_write_file(tmp, "w", text);
         free(text);
         ck_assert_int_eq(rename(tmp, h->path), 0);
     } else if (!strcmp(h->how, "truncate")) {
         ck_assert_int_eq(truncate(h->path, 0), 0);
     } else {
-        write_text(h->path, "a", "\n; edited\n");
+        testutil_write_file(h->path, "a", "\n; edited\n");
     }
 }
 
@@ -1286,7 +1233,7 @@ START_TEST(test_torn_read_refused)
     ck_assert(strstr(err.message, "deploy a ruleset atomically"));
     proto_error_close(&err);
     free(h.path);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 
     /* an earlier file, while a later one is read: caught by the second
@@ -1311,7 +1258,7 @@ START_TEST(test_torn_read_refused)
     h = (struct rewrite_hook){.when = "no-such-file", .path = NULL, .how = "append"};
     ck_assert_int_eq(load_with_hook(dir, &h, &err), 0);
     proto_error_close(&err);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST
@@ -1341,7 +1288,7 @@ START_TEST(test_deep_nesting_refused)
     for (const char *p = before; *p; p++)
         first += *p == '\n';
     free(before);
-    write_text(rules, "a", t.buf);
+    testutil_write_file(rules, "a", t.buf);
     struct proto_error err;
     proto_error_init(&err);
     struct ruleset *rs = NULL;
@@ -1355,7 +1302,7 @@ START_TEST(test_deep_nesting_refused)
     ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
     proto_error_close(&err);
     free(rules);
-    remove_tree(dir);
+    testutil_remove_tree(dir);
     free(dir);
 }
 END_TEST

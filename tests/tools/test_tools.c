@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tools.h"
@@ -41,37 +40,18 @@ static char *run_tool(int (*fn)(int, char **), int argc, char **argv, const char
     return buf;
 }
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_ge(fputs(text, f), 0);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A copy of the basic ruleset with one more, failing, case. */
 static void failing_copy(char *dir)
 {
     ck_assert_ptr_nonnull(mkdtemp(dir));
-    static const char *const files[] = {"manifest.ini", "templates.clp", "data.clp", "rules.clp",
-                                        "verdict.clp", "tests/cases.json"};
+    testutil_copy_tree(RS("basic"), dir);
     char path[512];
-    snprintf(path, sizeof path, "%s/tests", dir);
-    ck_assert_int_eq(mkdir(path, 0700), 0);
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        char src[512];
-        snprintf(src, sizeof src, "%s/%s", RS("basic"), files[i]);
-        char *text = testutil_slurp(src);
-        ck_assert_ptr_nonnull(text);
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        write_text(path, text);
-        free(text);
-    }
     snprintf(path, sizeof path, "%s/tests/wrong.json", dir);
-    write_text(path, "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
-                     "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
-                     "   \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
-                     "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
+    testutil_write_file(path, "w",
+                        "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
+                        "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
+                        "   \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
+                        "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
 }
 
 START_TEST(test_check_tool)
@@ -107,15 +87,7 @@ START_TEST(test_check_tool)
     ck_assert(strstr(out, "case failed: pregnancy is fine (wrong on purpose)\n"));
     ck_assert(strstr(out, ": 1 test case failed"));
     free(out);
-    static const char *const made[] = {"tests/wrong.json", "tests/cases.json", "tests",
-                                       "manifest.ini", "templates.clp", "data.clp",
-                                       "rules.clp", "verdict.clp"};
-    for (size_t i = 0; i < sizeof made / sizeof made[0]; i++) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/%s", dir, made[i]);
-        ck_assert_int_eq(remove(path), 0);
-    }
-    ck_assert_int_eq(rmdir(dir), 0);
+    testutil_remove_tree(dir);
 }
 END_TEST
 
@@ -129,11 +101,11 @@ START_TEST(test_check_policy)
     close(fd);
     /* 5 days: the cases' NSAID deferral at 0 days passes either way, and
      * none of them is run under it */
-    write_text(good, "[policy]\nnsaid-hold-days = 5\nisotretinoin-washout-days = 90\n");
+    testutil_write_file(good, "w", "[policy]\nnsaid-hold-days = 5\nisotretinoin-washout-days = 90\n");
     fd = mkstemp(bad);
     ck_assert_int_ge(fd, 0);
     close(fd);
-    write_text(bad, "[policy]\nnsaid-hold-days = 31\nisotretinoin-washout-days = 90.5\n");
+    testutil_write_file(bad, "w", "[policy]\nnsaid-hold-days = 31\nisotretinoin-washout-days = 90.5\n");
     int st;
     char *argv1[] = {"--policy", good, RS("basic")};
     char *out = run_tool(tools_check_main, 3, argv1, NULL, &st);
