@@ -120,7 +120,8 @@ static int case_policy_build(const struct ruleset *rs, const json_t *pol, struct
         snprintf(why, whylen, "out of memory");
         return -1;
     }
-    memcpy(cp->v, cp->base, cp->n_base * sizeof *cp->v);
+    if (cp->n_base)
+        memcpy(cp->v, cp->base, cp->n_base * sizeof *cp->v);
     cp->n = cp->n_base;
     const char *key;
     json_t *val;
