@@ -4,8 +4,9 @@
  * A reload decides whether the rules directory and policy file may serve
  * with ruleset_check, the same decision start-up makes (read once, lint,
  * probe engine, the directory's own test cases under the ruleset's policy
- * defaults), on a libuv thread-pool thread, never on the loop.  Only if everything passes does the loop publish it (see
- * workers_set_ruleset).  Otherwise the old ruleset keeps serving and the
+ * defaults and the configured engine limits), on a libuv thread-pool
+ * thread, never on the loop.  Only if everything passes does the loop
+ * publish it (see workers_set_ruleset).  Otherwise the old ruleset keeps serving and the
  * error lists the failing files, lines or cases.
  *
  * Requests arriving while a reload runs are folded into one more run after

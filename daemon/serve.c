@@ -15,7 +15,6 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
-#include "reload.h"
 #include "server.h"
 #include "serve.h"
 
