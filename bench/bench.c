@@ -7,9 +7,11 @@
  * latency quantiles, errors by code and the daemon's RSS (--pid).
  *
  * --in-process: the same requests through the same code the daemon runs
- * for each one (decoder, frame, patient conversion, engine, result
- * packing), in this thread, with no sockets and no worker hand-off.  That
- * rate is the reference the daemon's throughput is measured against.
+ * for each one (decoder, frame, then the engine's request pipeline
+ * engine_request_assess: patient conversion, engine, result packing), in
+ * this thread, with no sockets and no worker hand-off.  That rate is the
+ * reference the daemon's throughput is measured against.  --verify proves
+ * the two run the same code: every case's reply, byte for byte.
  *
  * Exit status: 0 when the run answered requests with no error, 1 when any
  * request failed (or none was answered), 2 when the run could not start.
@@ -27,8 +29,10 @@
 #include <unistd.h>
 
 #include "bench_hist.h"
+#include "bench_inproc.h"
 #include "bench_load.h"
 #include "bench_mix.h"
+#include "bench_verify.h"
 #include "engine.h"
 #include "proto.h"
 #include "rpc_client.h"
@@ -39,7 +43,9 @@ struct bench_opts {
     const char *method;
     const char *mix_dir;
     const char *rules_dir;
+    const char *policy;         /* --policy: the in-process ruleset's policy file */
     bool in_process;
+    bool verify;
     bool json;
     long patient;               /* -1: the whole mix */
     unsigned idle;
@@ -61,6 +67,10 @@ static void usage(FILE *out)
         "                         (TCP listeners with a token require it)\n"
         "  --in-process           no daemon: run the mix through the engine in\n"
         "                         this thread (with --rules DIR)\n"
+        "  --verify               send every case of the mix (errors included) to\n"
+        "                         the daemon once and compare each reply, byte for\n"
+        "                         byte, with the in-process pipeline's (--rules DIR,\n"
+        "                         --policy FILE as the daemon was started with)\n"
         "Load:\n"
         "  -c N                   connections (default 1)\n"
         "  -P N                   requests outstanding per connection (default 1)\n"
@@ -72,6 +82,7 @@ static void usage(FILE *out)
         "  --mix DIR              patients from DIR/tests/*.json (default: --rules)\n"
         "  --patient I            only the I-th patient of the mix\n"
         "  --rules DIR            ruleset (default $SUITD_RULES or %s)\n"
+        "  --policy FILE          the in-process ruleset's policy file\n"
         "  --idle-connections N   open N more connections, ping each once, keep\n"
         "                         them idle until the end\n"
         "  --reload-at SECONDS    send `reload` on its own connection this long\n"
@@ -104,7 +115,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 enum {
     OPT_SOCKET = 256, OPT_CONNECT, OPT_RATE, OPT_METHOD, OPT_MIX, OPT_IN_PROCESS, OPT_RULES,
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
-    OPT_TOKEN_FILE, OPT_HELP,
+    OPT_TOKEN_FILE, OPT_VERIFY, OPT_POLICY, OPT_HELP,
 };
 
 /* No --socket or --connect: look where suit looks (SUIT_ADDR, the user's
@@ -153,6 +164,8 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         { "reload-at", required_argument, NULL, OPT_RELOAD_AT },
         { "patient", required_argument, NULL, OPT_PATIENT },
         { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
+        { "verify", no_argument, NULL, OPT_VERIFY },
+        { "policy", required_argument, NULL, OPT_POLICY },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -209,6 +222,12 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
             break;
         case OPT_RULES:
             b->rules_dir = optarg;
+            break;
+        case OPT_POLICY:
+            b->policy = optarg;
+            break;
+        case OPT_VERIFY:
+            b->verify = true;
             break;
         case OPT_IDLE:
             if (parse_num("--idle-connections", optarg, 0, 1000000, &v) < 0)
@@ -267,8 +286,13 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
     }
     if (!b->in_process && !b->addr[0] && find_daemon(b) < 0)
         return -1;
-    if (b->in_process && strcmp(b->method, "assess")) {
-        fprintf(stderr, "suit-bench: --in-process runs assess only\n");
+    if ((b->in_process || b->verify) && strcmp(b->method, "assess")) {
+        fprintf(stderr, "suit-bench: --in-process and --verify run assess only\n");
+        return -1;
+    }
+    if (b->in_process && b->verify) {
+        fprintf(stderr, "suit-bench: --verify compares a daemon with the in-process "
+                        "pipeline: give --socket or --connect, not --in-process\n");
         return -1;
     }
     if (b->load.requests && have_d) {
@@ -498,7 +522,8 @@ static void print_text(const struct report *rp)
 
 /* Times one ruleset load, one engine build and one run of the ruleset's own
  * cases (what a hot reload does), then runs the mix through the daemon's
- * per-request path: decode the frame, convert the patient, assess, pack. */
+ * per-request code (bench_inproc_answer: the frame decoder and parser,
+ * then the engine's request pipeline, engine_request_assess). */
 static int run_in_process(const struct bench_opts *b, const struct bench_mix *mix,
                           struct bench_load_result *res, struct report *rp,
                           struct bench_hist *engine_hist)
@@ -508,38 +533,21 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
     bench_hist_init(engine_hist);
     struct proto_error err;
     proto_error_init(&err);
-    struct ruleset *rs = NULL;
-    struct engine *eng = NULL;
-    struct proto_decoder *dec = NULL;
-    int rc;
-
-    uint64_t t0 = now_ns();
-    if ((rc = ruleset_load(b->rules_dir, NULL, &rs, &err)) < 0)
-        goto fail;
-    uint64_t t1 = now_ns();
-    struct engine_limits lim;
-    engine_limits_default(&lim);
-    if ((rc = engine_create(rs, &lim, &eng, &err)) < 0)
-        goto fail;
-    uint64_t t2 = now_ns();
-    char cases[4200];
-    snprintf(cases, sizeof cases, "%s/tests", b->rules_dir);
-    rp->cases_failed = engine_run_cases(rs, cases, 0, NULL, NULL, &err);
-    uint64_t t3 = now_ns();
-    proto_error_close(&err);
-    rp->load_ms = (double)(t1 - t0) / 1e6;
-    rp->engine_ms = (double)(t2 - t1) / 1e6;
-    rp->cases_ms = (double)(t3 - t2) / 1e6;
-
-    if ((rc = proto_decoder_create(NULL, &dec)) < 0) {
-        proto_error_set(&err, rc, "out of memory");
-        goto fail;
+    struct bench_inproc ip;
+    if (bench_inproc_open(&ip, b->rules_dir, b->policy, &err) < 0) {
+        fprintf(stderr, "suit-bench: %s\n", err.message);
+        for (size_t i = 0; i < err.n_details; i++)
+            fprintf(stderr, "  %s\n", err.details[i]);
+        proto_error_close(&err);
+        return -1;
     }
+    rp->load_ms = ip.load_ms;
+    rp->engine_ms = ip.engine_ms;
+    rp->cases_ms = ip.cases_ms;
+    rp->cases_failed = ip.cases_failed;
+
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
-    msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-
     uint64_t start = now_ns();
     uint64_t warm_end = start + (uint64_t)(b->load.warmup_s * 1e9);
     uint64_t end = b->load.duration_s > 0 ? warm_end + (uint64_t)(b->load.duration_s * 1e9) : 0;
@@ -555,38 +563,15 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
         if ((end && now >= end) || (b->load.requests && res->sent >= b->load.requests))
             break;
         const struct bench_request *q = &mix->reqs[i % mix->len];
-        uint64_t a = now_ns();
-        msgpack_object obj;
-        struct proto_message m;
-        struct suit_patient p;
-        struct suit_result r;
-        suit_patient_init(&p);
-        suit_result_init(&r);
-        rc = proto_decoder_feed(dec, q->bytes, q->len);
-        if (rc == 0 && proto_decoder_next(dec, &obj) != 1)
-            rc = PROTO_E_PARSE;
-        if (rc == 0)
-            rc = proto_message_parse(&obj, &m, &err);
-        if (rc == 0)
-            rc = proto_patient_from_params(&m.params, &p, &err);
-        uint64_t e0 = now_ns();
-        if (rc == 0)
-            rc = engine_assess(eng, &p, &r, &err);
-        uint64_t e1 = now_ns();
+        uint64_t a = now_ns(), engine_ns;
         sb.size = 0;
-        if (rc == 0) {
-            proto_pack_result_header(&pk, m.msgid);
-            proto_pack_assess_result(&pk, &r);
-        } else {
-            proto_pack_error_response(&pk, m.msgid, &err);
-        }
-        suit_result_close(&r);
-        suit_patient_close(&p);
+        int rc = bench_inproc_answer(&ip, q->bytes, q->len, &sb, &err, &engine_ns);
         now = now_ns();
         res->sent++;
         if (measuring) {
             bench_hist_record(&res->hist, now - a);
-            bench_hist_record(engine_hist, e1 - e0);
+            if (engine_ns)
+                bench_hist_record(engine_hist, engine_ns);
             if (rc == 0) {
                 res->ok++;
             } else {
@@ -610,21 +595,8 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
     res->self_cpu_s = bench_cpu_seconds(0) - cpu0;
     res->daemon_cpu_s = -1;
     msgpack_sbuffer_destroy(&sb);
-    proto_decoder_free(dec);
-    engine_free(eng);
-    ruleset_unref(rs);
+    bench_inproc_close(&ip);
     return 0;
-
-fail:
-    fprintf(stderr, "suit-bench: %s\n", err.message);
-    for (size_t i = 0; i < err.n_details; i++)
-        fprintf(stderr, "  %s\n", err.details[i]);
-    proto_error_close(&err);
-    if (eng)
-        engine_free(eng);
-    if (rs)
-        ruleset_unref(rs);
-    return rc;
 }
 
 /* ---- idle connections --------------------------------------------------- */
@@ -686,7 +658,7 @@ int main(int argc, char **argv)
     proto_error_init(&err);
     /* Idle connections alone (-c 0) send no patients. */
     bool need_mix = b.in_process || b.load.conns > 0;
-    if (need_mix && bench_mix_load(&mix, b.method, b.mix_dir, b.patient, &err) < 0) {
+    if (need_mix && bench_mix_load(&mix, b.method, b.mix_dir, b.patient, b.verify, &err) < 0) {
         fprintf(stderr, "suit-bench: %s\n", err.message);
         proto_error_close(&err);
         return 2;
@@ -702,6 +674,28 @@ int main(int argc, char **argv)
     char msg[512] = "";
     int status = 0;
 
+    if (b.verify) {
+        struct bench_inproc ip;
+        proto_error_init(&err);
+        if (bench_inproc_open(&ip, b.rules_dir, b.policy, &err) < 0) {
+            fprintf(stderr, "suit-bench: %s\n", err.message);
+            proto_error_close(&err);
+            bench_mix_close(&mix);
+            return 2;
+        }
+        struct bench_verify_result vr;
+        rc = bench_verify_run(b.addr, b.load.token, &ip, &mix, stdout, &vr, msg, sizeof msg);
+        bench_inproc_close(&ip);
+        bench_mix_close(&mix);
+        memset(b.token, 0, sizeof b.token);
+        if (rc < 0) {
+            fprintf(stderr, "suit-bench: --verify: %s\n", msg);
+            return 2;
+        }
+        printf("verify     %zu of %zu replies identical to the in-process pipeline's, "
+               "%zu differ\n", vr.same, vr.same + vr.differ, vr.differ);
+        return vr.differ || !vr.same ? 1 : 0;
+    }
     if (b.in_process) {
         rp.mode = "in-process";
         engine_hist = malloc(sizeof(*engine_hist));

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static int add_request(struct bench_mix *m, const char *name, const char *method,
-                       const json_t *patient, struct proto_error *err)
+                       const json_t *patient, const json_t *options, struct proto_error *err)
 {
     msgpack_sbuffer sb;
     msgpack_sbuffer_init(&sb);
@@ -24,8 +24,10 @@ static int add_request(struct bench_mix *m, const char *name, const char *method
     proto_pack_str(&pk, method);
     size_t params_off = sb.size;
     if (patient) {
-        msgpack_pack_array(&pk, 1);
+        msgpack_pack_array(&pk, options ? 2 : 1);
         int rc = proto_json_to_msgpack(patient, &pk, err);
+        if (rc == 0 && options)
+            rc = proto_json_to_msgpack(options, &pk, err);
         if (rc < 0) {
             msgpack_sbuffer_destroy(&sb);
             return rc;
@@ -94,7 +96,7 @@ static char **list_cases(const char *dir, size_t *n, struct proto_error *err)
     return names;
 }
 
-static int load_file(struct bench_mix *m, const char *path, struct proto_error *err)
+static int load_file(struct bench_mix *m, const char *path, bool all, struct proto_error *err)
 {
     json_error_t je;
     json_t *cases = json_load_file(path, 0, &je);
@@ -114,11 +116,12 @@ static int load_file(struct bench_mix *m, const char *path, struct proto_error *
         const char *name = json_string_value(json_object_get(c, "name"));
         if (!json_is_object(patient))
             continue;
-        if (json_object_get(expect, "error")) {
+        if (!all && json_object_get(expect, "error")) {
             m->skipped++;
             continue;
         }
-        if ((rc = add_request(m, name ? name : "?", "assess", patient, err)) < 0)
+        const json_t *options = all ? json_object_get(c, "options") : NULL;
+        if ((rc = add_request(m, name ? name : "?", "assess", patient, options, err)) < 0)
             break;
     }
     json_decref(cases);
@@ -126,12 +129,12 @@ static int load_file(struct bench_mix *m, const char *path, struct proto_error *
 }
 
 int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_dir, long only,
-                   struct proto_error *err)
+                   bool all, struct proto_error *err)
 {
     memset(m, 0, sizeof(*m));
     int rc = 0;
     if (!strcmp(method, "ping")) {
-        rc = add_request(m, "ping", "ping", NULL, err);
+        rc = add_request(m, "ping", "ping", NULL, NULL, err);
     } else if (!strcmp(method, "assess")) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests", rules_dir);
@@ -143,7 +146,7 @@ int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_di
             char path[4096 + 256];
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
             if (rc == 0)
-                rc = load_file(m, path, err);
+                rc = load_file(m, path, all, err);
             free(names[i]);
         }
         free(names);

@@ -12,6 +12,7 @@
 #define BENCH_MIX_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,11 @@ struct bench_mix {
 
 /* method "assess": the patients of DIR/tests/ *.json (sorted by file name,
  * then in file order); "ping": one request with empty params.  With
- * only >= 0 keeps just that case (by index in the full mix).  Returns 0 or
- * a negative code with err filled. */
+ * only >= 0 keeps just that case (by index in the full mix).  With all,
+ * every case: those that expect an error too, each with its options
+ * (suit-bench --verify).  Returns 0 or a negative code with err filled. */
 int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_dir, long only,
-                   struct proto_error *err);
+                   bool all, struct proto_error *err);
 void bench_mix_close(struct bench_mix *m);
 
 static inline void bench_patch_msgid(char *req, uint32_t msgid)

@@ -82,6 +82,9 @@ static const struct config_setting settings[] = {
      ENGINE_DEFAULT_MAX_FIRINGS, .arg = "N", .help = "rule firings per assessment"},
     {"rule_deadline", CONFIG_U32, FIELD(engine.deadline_ms), 1, 3600 * 1000,
      ENGINE_DEFAULT_DEADLINE_MS, .arg = "MS", .help = "engine time per assessment"},
+    {"start_with_failing_cases", CONFIG_BOOL, FIELD(start_with_failing_cases), .def = 0,
+     .help = "start even if the ruleset's own test cases fail (logged as a warning; a reload "
+             "still refuses)"},
     {"user", CONFIG_OPT_PATH, FIELD(user), .arg = "NAME",
      .help = "drop to this user after binding; required when started as root (--user root "
              "or SUITD_ALLOW_ROOT=1 insists on staying root)"},

@@ -3,11 +3,7 @@
  */
 #include "reload.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char *policy,
                  const struct engine_limits *lim, const struct logger *lg,
@@ -24,89 +20,20 @@ void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char 
     proto_error_init(&r->err);
 }
 
-#define RELOAD_MAX_LINT_DETAILS 50
-
-int reload_lint(const char *dir, struct proto_error *err)
-{
-    char *report = NULL;
-    size_t report_len = 0;
-    FILE *out = open_memstream(&report, &report_len);
-    if (!out)
-        return proto_error_set(err, PROTO_E_INTERNAL, "cannot lint the ruleset: out of memory");
-    int problems = engine_lint(dir, out);
-    fclose(out);
-    if (problems == 0) {
-        free(report);
-        return 0;
-    }
-    if (problems < 0)
-        proto_error_set(err, PROTO_E_RULESET, "%s: the ruleset cannot be linted", dir);
-    else
-        proto_error_set(err, PROTO_E_RULESET, "%s: %d lint problem%s (see suitd check)", dir,
-                        problems, problems == 1 ? "" : "s");
-    int n = 0;
-    for (char *line = report, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        if (!*line)
-            continue;
-        if (++n > RELOAD_MAX_LINT_DETAILS) {
-            proto_error_add_detail(err, "...");
-            break;
-        }
-        proto_error_add_detail(err, "%s", line);
-    }
-    free(report);
-    return PROTO_E_RULESET;
-}
-
-/* Pool thread: everything slow happens here. */
+/* Pool thread: everything slow happens here.  The same decision as at
+ * start-up (ruleset_check), never a second definition of it. */
 static void do_reload(uv_work_t *work)
 {
     struct reload *r = work->data;
-    struct ruleset *rs = NULL;
-    r->cases_passed = 0;
-    int rc = ruleset_load(r->dir, r->policy, &rs, &r->err);
-    if (rc < 0) {
-        r->code = r->err.code ? r->err.code : PROTO_E_RULESET;
-        return;
-    }
-    if ((rc = reload_lint(r->dir, &r->err)) != 0) {
-        r->code = rc;
-        ruleset_unref(rs);
-        return;
-    }
-    /* A ruleset that loads but cannot become an engine must not be swapped
-     * in: the workers would keep their old engines and disagree with ping. */
-    struct engine *probe = NULL;
-    rc = engine_create(rs, &r->limits, &probe, &r->err);
-    if (rc < 0) {
-        r->code = PROTO_E_RULESET;
-        ruleset_unref(rs);
-        return;
-    }
-    engine_free(probe);
-
-    char cases[4096];
-    snprintf(cases, sizeof cases, "%s/tests", ruleset_dir(rs));
-    struct stat sb;
-    if (stat(cases, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        int failed = engine_run_cases(rs, cases, 0, NULL, &r->cases_passed, &r->err);
-        if (failed != 0) {
-            if (failed > 0)
-                proto_error_set(&r->err, PROTO_E_RULESET,
-                                "reload refused: %d test case%s failed", failed,
-                                failed == 1 ? "" : "s");
-            else if (!r->err.code)
-                proto_error_set(&r->err, PROTO_E_RULESET, "reload refused: cannot run test cases");
-            r->code = PROTO_E_RULESET;
-            ruleset_unref(rs);
-            return;
-        }
-    }
-    r->code = 0;
-    r->rs = rs;
+    struct ruleset_check_opts co;
+    ruleset_check_opts_init(&co, r->dir, r->policy);
+    co.limits = r->limits;
+    struct ruleset_report rep;
+    ruleset_report_init(&rep);
+    int rc = ruleset_check(&co, &r->rs, &rep, &r->err);
+    r->cases_passed = rep.cases_passed;
+    ruleset_report_close(&rep);
+    r->code = rc < 0 ? (r->err.code ? r->err.code : PROTO_E_RULESET) : 0;
 }
 
 static int begin(struct reload *r);

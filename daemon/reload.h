@@ -1,11 +1,12 @@
 /*
  * reload.h: hot reload of the ruleset and policy.
  *
- * A reload loads the rules directory and policy file into a fresh ruleset,
- * lints it, checks an engine can be built from it, and runs the directory's
- * own test cases (DIR/tests) against it, all on a libuv thread-pool thread, never on
- * the loop.  Only if everything passes does the loop publish it (see
- * workers_set_ruleset).  Otherwise the old ruleset keeps serving and the
+ * A reload decides whether the rules directory and policy file may serve
+ * with ruleset_check, the same decision start-up makes (read once, lint,
+ * probe engine, the directory's own test cases under the ruleset's policy
+ * defaults and the configured engine limits), on a libuv thread-pool
+ * thread, never on the loop.  Only if everything passes does the loop
+ * publish it (see workers_set_ruleset).  Otherwise the old ruleset keeps serving and the
  * error lists the failing files, lines or cases.
  *
  * Requests arriving while a reload runs are folded into one more run after
@@ -67,12 +68,6 @@ struct reload {
 void reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char *policy,
                  const struct engine_limits *lim, const struct logger *lg,
                  reload_publish_fn publish, void *arg);
-/* Lints DIR (engine_lint) as every ruleset the daemon serves must pass:
- * rules are code, and a call such as (exit) or (system ...) must never
- * reach a worker.  0, or PROTO_E_RULESET with one "file:line: problem"
- * detail per problem (in err). */
-int reload_lint(const char *dir, struct proto_error *err);
-
 /* Starts a reload (or schedules one after the running one).  waiter may be
  * NULL (SIGHUP).  Returns 0: waiter->cb will run, always after this call
  * has returned.  Or UV_ECANCELED (reload_stop was called) or the thread

@@ -53,7 +53,7 @@ struct request *request_new(struct requests *rq, struct conn *c, uint32_t msgid,
     r->audit = audit;
     r->t0_ns = uv_hrtime();
     r->keep_result = audit && rq->dlog->f != NULL;
-    suit_patient_init(&r->patient);
+    msgpack_sbuffer_init(&r->params);
     suit_result_init(&r->result);
     proto_error_init(&r->err);
     msgpack_sbuffer_init(&r->out);
@@ -78,7 +78,7 @@ void request_free(struct request *r)
         s->requests = r->cnext;
     if (r->cnext)
         r->cnext->cprev = r->cprev;
-    suit_patient_close(&r->patient);
+    msgpack_sbuffer_destroy(&r->params);
     suit_result_close(&r->result);
     proto_error_close(&r->err);
     msgpack_sbuffer_destroy(&r->out);

@@ -61,13 +61,15 @@ struct request {
     const char *method;                 /* its name, for logs (static) */
     /* An assessment: its latency is measured and it goes to the decision
      * log.  The decision log reads the result on the loop thread; without
-     * one the worker frees the result and patient itself, so the loop does
+     * one the worker frees the result itself, so the loop does
      * not pay for freeing what another thread allocated. */
     bool audit;
     bool keep_result;
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
-    struct suit_patient patient;
+    /* assess: the request's params, packed again, for the worker's
+     * pipeline (the frame they came in is gone once dispatch returns) */
+    msgpack_sbuffer params;
 
     /* written by the worker */
     int code;

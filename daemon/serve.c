@@ -16,39 +16,38 @@
 #include "config.h"
 #include "engine.h"
 #include "log.h"
-#include "reload.h"
 #include "server.h"
 #include "serve.h"
 
-/* Loads and lints the ruleset and builds one engine from it, so a ruleset
- * that cannot (or must not) serve stops the daemon before it binds
- * anything. */
+/* The ruleset must pass ruleset_check, the same decision a reload makes
+ * (load, lint, probe engine, the ruleset's own cases), before the daemon
+ * binds anything.  --start-with-failing-cases starts anyway when only cases
+ * fail, with a warning naming them. */
 static int load_ruleset(const struct config *cfg, const struct logger *lg, struct ruleset **out)
 {
+    struct ruleset_check_opts co;
+    ruleset_check_opts_init(&co, cfg->rules_dir, cfg->policy_file);
+    co.limits = cfg->engine;
+    if (cfg->start_with_failing_cases)
+        co.flags |= RULESET_CHECK_FAILING_CASES_OK;
+    struct ruleset_report rep;
+    ruleset_report_init(&rep);
     struct proto_error err;
     proto_error_init(&err);
-    struct ruleset *rs = NULL;
-    int rc = ruleset_load(cfg->rules_dir, cfg->policy_file, &rs, &err);
-    if (rc == 0)
-        rc = reload_lint(cfg->rules_dir, &err);
-    if (rc == 0) {
-        struct engine *probe = NULL;
-        rc = engine_create(rs, &cfg->engine, &probe, &err);
-        if (rc == 0)
-            engine_free(probe);
-    }
+    int rc = ruleset_check(&co, out, &rep, &err);
     if (rc < 0) {
         log_error(lg, "cannot load the ruleset %s: %s", cfg->rules_dir, err.message);
         for (size_t i = 0; i < err.n_details; i++)
             log_error(lg, "  %s", err.details[i]);
-        if (rs)
-            ruleset_unref(rs);
-        proto_error_close(&err);
-        return -1;
+    } else if (rep.cases_failed) {
+        log_warn(lg, "--start-with-failing-cases: serving %s although %d of its test cases "
+                 "failed:", cfg->rules_dir, rep.cases_failed);
+        for (size_t i = 0; i < rep.n_failed_cases; i++)
+            log_warn(lg, "  %s", rep.failed_cases[i]);
     }
     proto_error_close(&err);
-    *out = rs;
-    return 0;
+    ruleset_report_close(&rep);
+    return rc < 0 ? -1 : 0;
 }
 
 int serve_main(int argc, char **argv)

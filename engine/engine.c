@@ -61,6 +61,11 @@ struct engine {
      * rulesets are reset before every request instead. */
     bool reset_each;
     bool dirty;                /* the next request must reset first */
+    /* The policy values asserted over the deffacts defaults after each
+     * reset: the policy file's (serving engines), or none and each case's
+     * own (the case runner's). */
+    struct eng_pvalue *pol;
+    size_t n_pol;
     bool has_settings;         /* the ruleset has a `setting` vocabulary */
     /* The ruleset's `unrecognised` template has a `suggestion` slot (an
      * older ruleset without one sees every unknown term without it). */
@@ -80,6 +85,11 @@ void engine_limits_default(struct engine_limits *l)
 struct ruleset *engine_ruleset(const struct engine *e)
 {
     return e->rs;
+}
+
+void *eng_engine_env(struct engine *e)
+{
+    return e->env;
 }
 
 /* ---- limits ------------------------------------------------------------ */
@@ -136,6 +146,11 @@ static int put_float(void *env, void *f, const char *slot, double v)
     return EnvPutFactSlot(env, f, slot, &d) ? 0 : -1;
 }
 
+static int put_number(void *env, void *f, const char *slot, const struct rs_number *n)
+{
+    return n->is_int ? put_int(env, f, slot, n->ivalue) : put_float(env, f, slot, n->value);
+}
+
 /* Asserts a fully built fact.  A NULL from EnvAssert means a duplicate
  * (e.g. the same medication listed twice), which is harmless. */
 static int finish_fact(void *env, void *f, int rc)
@@ -176,15 +191,13 @@ static void clear_halt(void *env)
     SetEvaluationError(env, FALSE);
 }
 
-/* Retracts and re-asserts each overridden policy fact with the value in
- * force. */
+/* Retracts and re-asserts each policy fact the engine sets with its
+ * value. */
 static int apply_policy(struct engine *e)
 {
-    const struct ruleset *rs = e->rs;
-    for (size_t i = 0; i < rs->n_policy; i++) {
-        const struct rs_policy *p = &rs->policy[i];
-        if (!p->overridden)
-            continue;
+    for (size_t i = 0; i < e->n_pol; i++) {
+        const struct rs_policy *p = e->pol[i].p;
+        const struct rs_number *v = &e->pol[i].v;
         void *found = NULL;
         for (void *f = EnvGetNextFactInTemplate(e->env, e->t_policy, NULL); f;
              f = EnvGetNextFactInTemplate(e->env, e->t_policy, f)) {
@@ -197,23 +210,57 @@ static int apply_policy(struct engine *e)
         }
         if (!found)
             return -1;
+        /* Retract first: a retract may collect garbage, which would take
+         * the unprotected symbols of a fact still being built. */
         EnvRetract(e->env, found);
+        /* The new fact keeps the other slots (description, min, max). */
         void *nf = EnvCreateFact(e->env, e->t_policy);
         if (!nf)
             return -1;
         int rc = put_sym(e->env, nf, "name", p->name);
         if (!rc)
-            rc = p->is_int ? put_int(e->env, nf, "value", p->ivalue)
-                           : put_float(e->env, nf, "value", p->value);
+            rc = put_number(e->env, nf, "value", v);
         if (!rc)
             rc = put_str(e->env, nf, "description", p->description);
+        if (!rc && p->has_min)
+            rc = put_number(e->env, nf, "min", &p->min);
+        if (!rc && p->has_max)
+            rc = put_number(e->env, nf, "max", &p->max);
         if (finish_fact(e->env, nf, rc) < 0)
             return -1;
     }
     return 0;
 }
 
-/* Full reset: data facts re-asserted, policy in force, new baseline. */
+int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n)
+{
+    struct eng_pvalue *nv = NULL;
+    if (n) {
+        nv = malloc(n * sizeof *nv);
+        if (!nv)
+            return -1;
+        memcpy(nv, v, n * sizeof *nv);
+    }
+    free(e->pol);
+    e->pol = nv;
+    e->n_pol = n;
+    e->dirty = true;
+    return 0;
+}
+
+int eng_engine_serve_policy(struct engine *e)
+{
+    struct eng_pvalue *v;
+    size_t n;
+    if (eng_policy_served(e->rs, &v, &n) < 0)
+        return -1;
+    int rc = eng_engine_set_policy(e, v, n);
+    free(v);
+    return rc;
+}
+
+/* Full reset: data facts re-asserted, the engine's policy values, new
+ * baseline. */
 static int engine_reset(struct engine *e)
 {
     clear_halt(e->env);
@@ -305,16 +352,25 @@ void engine_free(struct engine *e)
         return;
     eng_env_destroy(e->env, e->cap);
     ruleset_unref(e->rs);
+    free(e->pol);
     free(e);
 }
 
-int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct engine **out,
-                  struct proto_error *err)
+int eng_engine_reset(struct engine *e)
+{
+    return engine_reset(e);
+}
+
+int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struct eng_env *from,
+                      bool served, struct engine **out, struct proto_error *err)
 {
     *out = NULL;
     struct engine *e = calloc(1, sizeof *e);
-    if (!e)
+    if (!e) {
+        if (from)
+            eng_env_destroy(from->env, from->cap);
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
     e->rs = ruleset_ref(rs);
     if (lim)
         e->lim = *lim;
@@ -324,10 +380,23 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
         e->lim.max_firings = ENGINE_DEFAULT_MAX_FIRINGS;
     if (!e->lim.deadline_ms)
         e->lim.deadline_ms = ENGINE_DEFAULT_DEADLINE_MS;
-    int rc = eng_env_build(rs, &e->env, &e->cap, err);
+    int rc = 0;
+    if (from) {
+        /* The load's own environment: the text is already in it. */
+        e->env = from->env;
+        e->cap = from->cap;
+        from->env = NULL;
+        from->cap = NULL;
+    } else {
+        rc = eng_env_build(rs, &e->env, &e->cap, err);
+    }
     if (rc) {
         engine_free(e);
         return rc;
+    }
+    if (served && eng_engine_serve_policy(e) < 0) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     e->cap->mem_cap = ENGINE_MEM_CAP;
     if (!EnvAddPeriodicFunction(e->env, "suitd-deadline", deadline_check, 0)) {
@@ -367,6 +436,12 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
     eng_buf_clear(&e->cap->out);
     *out = e;
     return 0;
+}
+
+int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct engine **out,
+                  struct proto_error *err)
+{
+    return eng_engine_create(rs, lim, NULL, true, out, err);
 }
 
 /* ---- assess ------------------------------------------------------------- */

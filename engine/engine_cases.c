@@ -2,11 +2,17 @@
  * engine_cases.c: runs a ruleset's case files (rules/CONTRACT.md, "Case
  * files") and reports per-case results with a readable diff.
  *
- * Each patient goes JSON -> MessagePack -> proto_patient_from_params, the
- * path a real request takes, so a case also checks what the protocol layer
- * accepts.
+ * Each patient goes JSON -> MessagePack -> the request pipeline
+ * (engine_request_assess: proto_patient_from_params, engine_assess, the
+ * packed reply), the path a real request takes, so a case also checks
+ * what the protocol layer accepts.
+ *
+ * Cases are the ruleset's specification: they run under its own policy
+ * defaults, never a clinic's override file, and a case that depends on a
+ * policy value states it ("policy": {"isotretinoin-washout-days": 90}),
+ * which applies to that case only.
  */
-#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +64,23 @@ static bool has_effect(const struct suit_result *r, const char *effect)
     return false;
 }
 
+/* The first of the expected aftercare texts (each part of one item, in
+ * the order given) that the result lacks, or NULL when all are there. */
+static const char *missing_aftercare(const struct suit_result *r, const json_t *want)
+{
+    size_t at = 0, i;
+    json_t *x;
+    json_array_foreach(want, i, x) {
+        const char *text = json_string_value(x);
+        while (at < r->n_aftercare && !strstr(r->aftercare[at], text))
+            at++;
+        if (at == r->n_aftercare)
+            return text;
+        at++;
+    }
+    return NULL;
+}
+
 static void days_text(char *buf, size_t n, int64_t d)
 {
     if (d < 0)
@@ -66,34 +89,73 @@ static void days_text(char *buf, size_t n, int64_t d)
         snprintf(buf, n, "%lld", (long long)d);
 }
 
-/* Converts the case's patient (and optional options) to assess params and
- * through the protocol's own validation. */
-static int case_patient(const json_t *patient, const json_t *options, struct suit_patient *p,
-                        struct proto_error *perr)
+/* Packs the case's patient (and optional options) as assess params. */
+static int case_params(const json_t *patient, const json_t *options, msgpack_sbuffer *sb,
+                       struct proto_error *perr)
 {
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, options ? 2 : 1);
     int rc = proto_json_to_msgpack(patient, &pk, perr);
     if (!rc && options)
         rc = proto_json_to_msgpack(options, &pk, perr);
-    if (!rc) {
-        msgpack_unpacked up;
-        msgpack_unpacked_init(&up);
-        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
-            rc = proto_error_set(perr, PROTO_E_INTERNAL, "cannot re-read the packed patient");
-        else
-            rc = proto_patient_from_params(&up.data, p, perr);
-        msgpack_unpacked_destroy(&up);
-    }
-    msgpack_sbuffer_destroy(&sb);
     return rc;
 }
 
+/* The policy values a case runs under: the base (none, or the policy in
+ * force) with the case's own "policy" on top.  Returns 0, or -1 with the
+ * reason in why. */
+struct case_policy {
+    const struct eng_pvalue *base;
+    size_t n_base;
+    struct eng_pvalue *v;
+    size_t n;
+};
+
+static int case_policy_build(const struct ruleset *rs, const json_t *pol, struct case_policy *cp,
+                             char *why, size_t whylen)
+{
+    cp->v = calloc(cp->n_base + json_object_size(pol) + 1, sizeof *cp->v);
+    if (!cp->v) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
+    if (cp->n_base)
+        memcpy(cp->v, cp->base, cp->n_base * sizeof *cp->v);
+    cp->n = cp->n_base;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)pol, key, val) {
+        struct rs_number num = {0};
+        if (json_is_integer(val)) {
+            num.is_int = true;
+            num.ivalue = json_integer_value(val);
+            num.value = (double)num.ivalue;
+        } else if (json_is_real(val)) {
+            num.value = json_real_value(val);
+        } else {
+            snprintf(why, whylen, "policy.%.64s: expected a number", key);
+            return -1;
+        }
+        char reason[1024];
+        const struct rs_policy *p = eng_policy_check(rs, key, &num, reason, sizeof reason);
+        if (!p) {
+            snprintf(why, whylen, "policy: %s", reason);
+            return -1;
+        }
+        size_t k = 0;
+        while (k < cp->n && cp->v[k].p != p)
+            k++;
+        cp->v[k].p = p;
+        cp->v[k].v = num;
+        if (k == cp->n)
+            cp->n++;
+    }
+    return 0;
+}
+
 static const char *const expect_keys[] = {"verdict", "defer_days", "findings", "absent",
-                                          "side_effects", "error", NULL};
+                                          "side_effects", "aftercare", "error", NULL};
 
 /* Checks the shape of one case; writes the reason to why. */
 static int case_shape(const json_t *c, char *why, size_t n)
@@ -106,11 +168,16 @@ static int case_shape(const json_t *c, char *why, size_t n)
     json_t *v;
     json_object_foreach((json_t *)c, key, v) {
         if (strcmp(key, "name") && strcmp(key, "patient") && strcmp(key, "expect") &&
-            strcmp(key, "options") && strcmp(key, "comment")) {
+            strcmp(key, "options") && strcmp(key, "policy") && strcmp(key, "comment")) {
             snprintf(why, n, "unknown key '%s' (allowed: name, patient, expect, options, "
-                     "comment)", key);
+                     "policy, comment)", key);
             return -1;
         }
+    }
+    const json_t *pol = json_object_get(c, "policy");
+    if (pol && (!json_is_object(pol) || json_object_size(pol) == 0)) {
+        snprintf(why, n, "\"policy\" must be a non-empty object of policy names and numbers");
+        return -1;
     }
     const json_t *expect = json_object_get(c, "expect");
     if (!json_is_string(json_object_get(c, "name"))) {
@@ -131,11 +198,11 @@ static int case_shape(const json_t *c, char *why, size_t n)
             known |= !strcmp(key, *k);
         if (!known) {
             snprintf(why, n, "unknown expect key '%s' (allowed: verdict, defer_days, findings, "
-                     "absent, side_effects, error)", key);
+                     "absent, side_effects, aftercare, error)", key);
             return -1;
         }
         if ((!strcmp(key, "findings") || !strcmp(key, "absent") ||
-             !strcmp(key, "side_effects"))) {
+             !strcmp(key, "side_effects") || !strcmp(key, "aftercare"))) {
             size_t i;
             json_t *x;
             if (!json_is_array(v)) {
@@ -169,10 +236,11 @@ static int case_shape(const json_t *c, char *why, size_t n)
 
 /* Runs one case; prints PASS/FAIL and the diff.  Returns 1 pass, 0 fail,
  * <0 internal error. */
-static int run_case(struct engine *e, const char *file, size_t idx, const json_t *c, FILE *out,
-                    struct case_stats *st, struct proto_error *err)
+static int run_case(struct engine *e, const struct case_policy *base, const char *file,
+                    size_t idx, const json_t *c, FILE *out, struct case_stats *st,
+                    struct proto_error *err)
 {
-    char why[512];
+    char why[1200];
     const char *name = json_is_object(c) && json_is_string(json_object_get(c, "name"))
                            ? json_string_value(json_object_get(c, "name"))
                            : NULL;
@@ -188,21 +256,50 @@ static int run_case(struct engine *e, const char *file, size_t idx, const json_t
         return 0;
     }
     const json_t *expect = json_object_get(c, "expect");
+    const json_t *pol = json_object_get(c, "policy");
+    if (pol) {
+        struct case_policy cp = *base;
+        int prc = case_policy_build(engine_ruleset(e), pol, &cp, why, sizeof why);
+        if (!prc && eng_engine_set_policy(e, cp.v, cp.n) < 0)
+            prc = -1;
+        free(cp.v);
+        if (prc) {
+            if (out)
+                fprintf(out, "FAIL %s\n    %s: case %zu: %s\n", name, file, idx, why);
+            proto_error_add_detail(err, "%s", name);
+            return 0;
+        }
+    }
 
-    struct suit_patient p;
-    suit_patient_init(&p);
     struct suit_result r;
     suit_result_init(&r);
     struct proto_error aerr;
     proto_error_init(&aerr);
     struct eng_fired fired = {0};
-    int rc = case_patient(json_object_get(c, "patient"), json_object_get(c, "options"), &p,
-                          &aerr);
-    if (!rc)
-        rc = engine_assess_fired(e, &p, &r, &fired, &aerr);
+    msgpack_sbuffer params, reply;
+    msgpack_sbuffer_init(&params);
+    msgpack_sbuffer_init(&reply);
+    int rc = case_params(json_object_get(c, "patient"), json_object_get(c, "options"), &params,
+                         &aerr);
+    if (!rc) {
+        msgpack_unpacked up;
+        msgpack_unpacked_init(&up);
+        if (msgpack_unpack_next(&up, params.data, params.size, NULL) != MSGPACK_UNPACK_SUCCESS) {
+            rc = proto_error_set(&aerr, PROTO_E_INTERNAL, "cannot re-read the packed patient");
+        } else {
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &reply, msgpack_sbuffer_write);
+            struct engine_request q = {.msgid = (uint32_t)idx, .params = &up.data, .result = &r};
+            rc = eng_request_assess(e, &q, &pk, &fired, &aerr);
+        }
+        msgpack_unpacked_destroy(&up);
+    }
+    msgpack_sbuffer_destroy(&params);
+    msgpack_sbuffer_destroy(&reply);
+    if (pol && eng_engine_set_policy(e, base->base, base->n_base) < 0 && !rc)
+        rc = proto_error_set(&aerr, PROTO_E_INTERNAL, "out of memory");
     if (rc == PROTO_E_INTERNAL && !json_object_get(expect, "error")) {
         proto_error_set(err, PROTO_E_INTERNAL, "%s: %s", name, aerr.message);
-        suit_patient_close(&p);
         suit_result_close(&r);
         proto_error_close(&aerr);
         eng_fired_free(&fired);
@@ -271,6 +368,10 @@ static int run_case(struct engine *e, const char *file, size_t idx, const json_t
             DIFF("    unexpected findings: %s\n", extra.data);
         if (fx.len)
             DIFF("    missing side effects: %s\n", fx.data);
+        const char *ac = missing_aftercare(&r, json_object_get(expect, "aftercare"));
+        if (ac)
+            DIFF("    aftercare: expected an item containing \"%.200s\" (in the order given); "
+                 "got %zu item%s\n", ac, r.n_aftercare, r.n_aftercare == 1 ? "" : "s");
         eng_buf_free(&miss);
         eng_buf_free(&extra);
         eng_buf_free(&fx);
@@ -316,32 +417,18 @@ static int run_case(struct engine *e, const char *file, size_t idx, const json_t
     if (!pass)
         proto_error_add_detail(err, "%s", name);
     eng_buf_free(&diff);
-    suit_patient_close(&p);
     suit_result_close(&r);
     proto_error_close(&aerr);
     return pass;
 }
 
-static int json_name_filter(const struct dirent *d)
-{
-    size_t n = strlen(d->d_name);
-    return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".json");
-}
-
-/* Rules no case fired; finding-producing ones count as failures. */
-static int report_coverage(struct ruleset *rs, struct case_stats *st, FILE *out,
+/* Rules no case fired; finding-producing ones count as failures.  Reads
+ * the rules from the engine's own environment. */
+static int report_coverage(struct engine *e, struct case_stats *st, FILE *out,
                            struct proto_error *err)
 {
-    void *env;
-    struct eng_capture *cap;
-    struct proto_error berr;
-    proto_error_init(&berr);
-    if (eng_env_build(rs, &env, &cap, &berr) < 0) {
-        proto_error_set(err, berr.code, "%s", berr.message);
-        proto_error_close(&berr);
-        return -1;
-    }
-    proto_error_close(&berr);
+    const struct ruleset *rs = engine_ruleset(e);
+    void *env = eng_engine_env(e);
     qsort(st->covered.names, st->covered.len, sizeof *st->covered.names, str_cmp);
     int uncovered_findings = 0, uncovered = 0;
     long total = 0, total_findings = 0;
@@ -375,58 +462,72 @@ static int report_coverage(struct ruleset *rs, struct case_stats *st, FILE *out,
     if (out)
         fprintf(out, "coverage: %ld of %ld rules fired; %ld of %ld finding rules fired\n",
                 total - uncovered, total, total_findings - uncovered_findings, total_findings);
-    eng_env_destroy(env, cap);
     return uncovered_findings;
 }
 
-int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FILE *out,
-                     int *passed, struct proto_error *err)
+/* A folder of case files other than the ruleset's own (suitd test DIR
+ * with cases elsewhere; tests), read the way the ruleset's are. */
+static int read_case_dir(const char *dir, struct rs_file **files, size_t *n,
+                         struct proto_error *err)
+{
+    struct eng_reader rd;
+    int rc = eng_reader_open(&rd, dir, NULL, err);
+    if (!rc)
+        rc = eng_reader_read_cases(&rd, ".", 4096, files, n, err);
+    eng_reader_close(&rd);
+    if (rc && rc != PROTO_E_INTERNAL)
+        proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s", dir);
+    return rc;
+}
+
+int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *passed,
+                  struct proto_error *err)
 {
     if (passed)
         *passed = 0;
-    char *dflt = NULL;
-    if (!cases_dir) {
-        size_t n = strlen(rs->dir) + strlen(rs->tests) + 2;
-        dflt = malloc(n);
-        if (!dflt)
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        snprintf(dflt, n, "%s/%s", rs->dir, rs->tests);
-        cases_dir = dflt;
+    const struct ruleset *rs = engine_ruleset(e);
+    const struct rs_file *files = rs->cases;
+    size_t nfiles = rs->n_cases;
+    struct rs_file *own = NULL;          /* read here, from o->dir */
+    size_t n_own = 0;
+    if (o->dir) {
+        int rrc = read_case_dir(o->dir, &own, &n_own, err);
+        if (rrc)
+            return rrc;
+        files = own;
+        nfiles = n_own;
+    } else if (!rs->has_tests) {
+        return proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s/%s",
+                               rs->dir, rs->tests);
     }
-    struct dirent **list = NULL;
-    int nfiles = scandir(cases_dir, &list, json_name_filter, alphasort);
-    if (nfiles < 0) {
-        proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s", cases_dir);
-        free(dflt);
-        return PROTO_E_RULESET;
+    /* Every case starts from the defaults, or from the policy in force. */
+    struct eng_pvalue *basev = NULL;
+    size_t n_base = 0;
+    if (o->served_policy && eng_policy_served(rs, &basev, &n_base) < 0) {
+        eng_files_free(own, n_own);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    struct engine *e = NULL;
-    struct engine_limits lim;
-    engine_limits_default(&lim);
-    int rc = engine_create(rs, &lim, &e, err);
+    struct case_policy base = {.base = basev, .n_base = n_base};
+    int rc = eng_engine_set_policy(e, basev, n_base) < 0
+                 ? proto_error_set(err, PROTO_E_INTERNAL, "out of memory")
+                 : 0;
+    FILE *out = o->out;
     struct case_stats st = {0};
-    for (int i = 0; !rc && i < nfiles; i++) {
-        size_t n = strlen(cases_dir) + strlen(list[i]->d_name) + 2;
-        char *path = malloc(n);
-        if (!path) {
-            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-            break;
-        }
-        snprintf(path, n, "%s/%s", cases_dir, list[i]->d_name);
+    for (size_t i = 0; !rc && i < nfiles; i++) {
+        const struct rs_file *f = &files[i];
         json_error_t jerr;
-        json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *root = json_loadb(f->text, f->len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root || !json_is_array(root)) {
             if (out)
-                fprintf(out, "FAIL %s\n    %s:%d: %s\n", list[i]->d_name, list[i]->d_name,
-                        root ? 1 : jerr.line, root ? "a case file must hold a JSON array"
-                                                  : jerr.text);
-            proto_error_add_detail(err, "%s", list[i]->d_name);
+                fprintf(out, "FAIL %s\n    %s:%d: %s\n", f->name, f->name, root ? 1 : jerr.line,
+                        root ? "a case file must hold a JSON array" : jerr.text);
+            proto_error_add_detail(err, "%s", f->name);
             st.failed++;
         } else {
             size_t k;
             json_t *c;
             json_array_foreach(root, k, c) {
-                int res = run_case(e, list[i]->d_name, k, c, out, &st, err);
+                int res = run_case(e, &base, f->name, k, c, out, &st, err);
                 if (res < 0) {
                     rc = res;
                     break;
@@ -438,22 +539,18 @@ int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FI
             }
         }
         json_decref(root);
-        free(path);
     }
     if (!rc && out)
         fprintf(out, "%d passed, %d failed\n", st.passed, st.failed);
     int uncovered = 0;
-    if (!rc && coverage) {
-        uncovered = report_coverage(rs, &st, out, err);
+    if (!rc && o->coverage) {
+        uncovered = report_coverage(e, &st, out, err);
         if (uncovered < 0)
             rc = err->code ? err->code : PROTO_E_INTERNAL;
     }
-    for (int i = 0; i < nfiles; i++)
-        free(list[i]);
-    free(list);
-    free(dflt);
+    free(basev);
+    eng_files_free(own, n_own);
     eng_fired_free(&st.covered);
-    engine_free(e);
     if (rc)
         return rc < 0 ? rc : PROTO_E_INTERNAL;
     if (passed)
@@ -463,4 +560,18 @@ int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage, FI
                         st.failed == 1 ? "" : "s",
                         uncovered ? "; some finding rules are not fired by any case" : "");
     return st.failed + uncovered;
+}
+
+int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int *passed,
+                     struct proto_error *err)
+{
+    if (passed)
+        *passed = 0;
+    struct engine *e = NULL;
+    int rc = eng_engine_create(rs, o->limits, NULL, false, &e, err);
+    if (rc)
+        return rc < 0 ? rc : PROTO_E_INTERNAL;
+    rc = eng_run_cases(e, o, passed, err);
+    engine_free(e);
+    return rc;
 }

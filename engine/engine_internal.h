@@ -1,6 +1,7 @@
 /*
- * engine_internal.h: what the engine's own modules (ruleset.c, engine.c,
- * engine_lint.c, engine_cases.c) share.  Not for the daemon or the tools:
+ * engine_internal.h: what the engine's own modules (ruleset_read.c,
+ * ruleset.c, ruleset_check.c, engine.c, engine_request.c, engine_lint.c,
+ * engine_cases.c) share.  Not for the daemon or the tools:
  * they use engine.h only.
  */
 #ifndef ENGINE_INTERNAL_H
@@ -9,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "engine.h"
@@ -44,23 +46,30 @@ struct eng_capture {
 };
 
 struct rs_file {
-    char *name;                /* as listed in the manifest */
+    char *name;                /* as listed in the manifest; case files: as in the folder */
     char *text;                /* the bytes hashed and loaded (NUL-terminated) */
     size_t len;
+};
+
+/* A number as CLIPS holds it: an INTEGER or a FLOAT. */
+struct rs_number {
+    double value;
+    bool is_int;
+    long long ivalue;
 };
 
 struct rs_policy {
     char *name;
     char *description;
     char *unit;                /* "" when the ruleset gives none */
+    /* the value in force: the default, or the policy file's */
     double value;
     bool is_int;
     long long ivalue;
     bool overridden;
-    /* the ruleset's own value, before a policy file */
-    double default_value;
-    bool default_is_int;
-    long long default_ivalue;
+    struct rs_number dflt;     /* the ruleset's default (policy.clp) */
+    bool has_min, has_max;     /* the range policy.clp declares, if any */
+    struct rs_number min, max;
 };
 
 struct rs_source {
@@ -82,15 +91,119 @@ struct ruleset {
     struct suit_ruleset_id id;
     struct rs_file *files;
     size_t n_files;
+    /* the case files (DIR/<tests>/ *.json), read with the rules */
+    struct rs_file *cases;
+    size_t n_cases;
+    bool has_tests;            /* the tests folder exists */
     struct rs_policy *policy;  /* values in force, sorted by name */
     size_t n_policy;
     struct rs_term *terms;     /* sorted by kind, then name */
     size_t n_terms;
     struct rs_source *sources; /* sorted by key */
     size_t n_sources;
+    /* a rule the data facts alone activate (each request then pays a full
+     * reset), or NULL: the lint's note */
+    char *data_activated;
     long rule_count;
     time_t loaded_at;
 };
+
+/* ---- reading (ruleset_read.c) ------------------------------------------ */
+
+struct eng_read_seen {
+    int at;                    /* descriptor the name is relative to */
+    char *name;
+    struct stat st;            /* as it was while read */
+};
+
+/* One load's reads: see ruleset_read.c. */
+struct eng_reader {
+    const char *dir;
+    int dirfd, testsfd;
+    bool has_tests;
+    struct stat tests_st;
+    struct eng_read_seen *seen;
+    size_t n, cap;
+    unsigned files_read;
+    void (*after_read)(void *arg, const char *file);
+    void *after_read_arg;
+};
+/* The largest file a ruleset may hold, and how many files it may list. */
+#define ENG_MAX_FILE_BYTES (16u * 1024u * 1024u)
+#define ENG_MAX_FILES 256
+/* What eng_reader_read's `at` may name besides a descriptor. */
+#define ENG_AT_DIR (-200)      /* the ruleset folder */
+#define ENG_AT_TESTS (-201)    /* its tests folder (after eng_reader_list_tests) */
+int eng_reader_open(struct eng_reader *r, const char *dir, const struct ruleset_source *src,
+                    struct proto_error *err);
+/* Reads name (relative to at: ENG_AT_DIR, ENG_AT_TESTS or AT_FDCWD) into a
+ * NUL-terminated *text of at most max bytes; shown names it in messages. */
+int eng_reader_read(struct eng_reader *r, int at, const char *name, const char *shown,
+                    size_t max, char **text, size_t *len, struct proto_error *err);
+/* Reads every *.json file of the folder `tests` (relative to the ruleset
+ * folder; "." for the folder itself), sorted by name; none (and 0) when the
+ * folder does not exist (r->has_tests then stays false). */
+int eng_reader_read_cases(struct eng_reader *r, const char *tests, size_t max_files,
+                          struct rs_file **files, size_t *n, struct proto_error *err);
+void eng_files_free(struct rs_file *f, size_t n);
+/* Looks every file read up again: PROTO_E_RULESET if any changed. */
+int eng_reader_verify(struct eng_reader *r, struct proto_error *err);
+void eng_reader_close(struct eng_reader *r);
+
+/* ---- loading (ruleset.c) ------------------------------------------------- */
+
+/* A load's CLIPS environment, handed to the caller instead of destroyed
+ * (ruleset_check turns it into its probe engine). */
+struct eng_env {
+    void *env;
+    struct eng_capture *cap;
+};
+
+struct eng_load {
+    const struct ruleset_source *src;
+    /* non-NULL: the pre-check runs on the bytes before CLIPS loads them,
+     * its problems go here, and any problem refuses the load */
+    struct engine_lint *precheck;
+    struct eng_env *keep;      /* non-NULL: keep the environment */
+    unsigned files_read, environments;     /* counted by the load */
+};
+int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err);
+
+/* fgets-style reader over text for inih, counting lines so handlers know
+ * where they are (ruleset.c). */
+struct eng_ini_src {
+    const char *p;
+    int line;
+    int too_long;              /* first line longer than inih's buffer, or 0 */
+};
+char *eng_ini_read(char *str, int num, void *stream);
+
+/* ---- policy (ruleset_policy.c) ------------------------------------------------ */
+
+/* "90", "0.25": an integer when the text is one; -1 when not a finite number. */
+int eng_number_parse(const char *s, struct rs_number *n);
+void eng_policy_sort(struct ruleset *rs);
+/* Parses a policy file's text and applies its values to rs (file names it
+ * in messages): each refusal is a "file:line: ..." detail; PROTO_E_RULESET
+ * if there was any. */
+int eng_policy_file_apply(struct ruleset *rs, const char *file, const char *text,
+                          struct proto_error *err);
+/* Checks one policy value against what the ruleset declares (the name
+ * exists; a whole number where the default is one; within [min, max], not
+ * negative when no min is declared).  Returns the policy, or NULL with the
+ * reason in why.  *v is converted to the default's type. */
+const struct rs_policy *eng_policy_check(const struct ruleset *rs, const char *name,
+                                         struct rs_number *v, char *why, size_t whylen);
+
+/* ---- lint (engine_lint.c) ------------------------------------------------- */
+
+/* The pre-check: what can be checked on the text alone, before CLIPS
+ * evaluates any of it (forbidden functions, printout targets). */
+int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out);
+/* The rest: findings, sources, duplicates, vocabulary, on the loaded data. */
+int eng_lint_loaded(const struct ruleset *rs, struct engine_lint *out);
+int eng_lint_add(struct engine_lint *l, const char *file, long line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Creates a CLIPS environment holding rs's text, with the capture router
  * installed.  Every load problem is added to err as "file:line: message";
@@ -100,10 +213,42 @@ int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap
                   struct proto_error *err);
 void eng_env_destroy(void *env, struct eng_capture *cap);
 
-/* Same as eng_env_build but from file contents not yet in a ruleset (used
- * by ruleset_load before the ruleset exists). */
-int eng_env_build_files(const struct rs_file *files, size_t n, void **env,
-                        struct eng_capture **cap, struct proto_error *err);
+/* ---- engines (engine.c) ----------------------------------------------------- */
+
+/* A policy value an engine asserts over the deffacts default after each
+ * reset; name borrowed from the ruleset. */
+struct eng_pvalue {
+    const struct rs_policy *p;
+    struct rs_number v;
+};
+
+/* engine_create, optionally from an environment a load kept (from: taken
+ * over, also on failure), under the policy in force (served) or the
+ * ruleset's defaults. */
+int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struct eng_env *from,
+                      bool served, struct engine **out, struct proto_error *err);
+/* Replaces the values the engine asserts over the defaults (n may be 0:
+ * the defaults); the next assessment resets first. */
+int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n);
+/* The policy in force as values to assert: the ruleset's overrides (the
+ * policy file's), *n of them in *v (caller frees; may be NULL when none). */
+int eng_policy_served(const struct ruleset *rs, struct eng_pvalue **v, size_t *n);
+/* Back to the policy in force (the ruleset's overrides). */
+int eng_engine_serve_policy(struct engine *e);
+/* The engine's CLIPS environment (the case runner's coverage reads the
+ * rules from it). */
+void *eng_engine_env(struct engine *e);
+/* A full reset now (0, or -1 when the engine cannot be reset). */
+int eng_engine_reset(struct engine *e);
+
+/* The case runner on an existing engine (ruleset_check's probe). */
+int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *passed,
+                  struct proto_error *err);
+
+/* engine_request_assess that also reports the rules fired (coverage). */
+struct eng_fired;
+int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
+                       struct eng_fired *fired, struct proto_error *err);
 
 /* Vocabulary lookup (ASCII case-folded); NULL when unknown. */
 const struct rs_term *ruleset_find_term(const struct ruleset *rs, const char *kind,

@@ -1,21 +1,24 @@
 /*
- * engine_lint.c: `suitd check`.  Loads a ruleset (any load error is a
- * problem), then reads the source text of each file as s-expressions to
- * check what CLIPS itself accepts but the contract forbids: findings
- * without id/severity/category/summary/source, bad literal severities and
- * categories, cited sources that do not exist, inconsistent vocabularies,
- * and functions that reach the process or the environment as a whole.
+ * engine_lint.c: the lint of a loaded ruleset.  It reads the source text
+ * of each file, the very bytes the ruleset serves (never a second read of
+ * its folder), as s-expressions to check what CLIPS itself accepts but the
+ * contract forbids: functions that reach the process or the environment
+ * as a whole, findings without id/severity/category/summary/source, bad
+ * literal severities and categories, cited sources that do not exist,
+ * constructs defined twice, inconsistent vocabularies.
+ *
+ * The first of these needs only the text, and ruleset_check runs it as
+ * the pre-check, before CLIPS loads anything: CLIPS evaluates defglobal
+ * and deffacts expressions while loading.
  *
  * Working on the source text (not CLIPS's pretty-printed form) gives exact
- * file:line positions.
+ * file:line positions.  Problems are structured (file, line, message).
  */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include <clips/clips.h>
 
 #include "engine_internal.h"
 
@@ -154,13 +157,76 @@ static const char *sx_head(const struct sx *x)
 
 /* ---- problems ------------------------------------------------------------ */
 
+void engine_lint_init(struct engine_lint *l)
+{
+    memset(l, 0, sizeof *l);
+}
+
+void engine_lint_close(struct engine_lint *l)
+{
+    for (size_t i = 0; i < l->n_problems; i++) {
+        free(l->problems[i].file);
+        free(l->problems[i].message);
+    }
+    free(l->problems);
+    for (size_t i = 0; i < l->n_notes; i++)
+        free(l->notes[i]);
+    free(l->notes);
+    engine_lint_init(l);
+}
+
+int engine_problem_format(const struct engine_problem *p, char *buf, size_t n)
+{
+    if (p->line > 0)
+        return snprintf(buf, n, "%s:%ld: %s", p->file, p->line, p->message);
+    return snprintf(buf, n, "%s: %s", p->file, p->message);
+}
+
+int eng_lint_add(struct engine_lint *l, const char *file, long line, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (l->n_problems == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 16;
+        struct engine_problem *np = realloc(l->problems, nc * sizeof *np);
+        if (!np)
+            return -1;
+        l->problems = np;
+        l->cap = nc;
+    }
+    struct engine_problem *p = &l->problems[l->n_problems];
+    p->file = eng_strdup(file);
+    p->message = eng_strdup(msg);
+    p->line = line;
+    if (!p->file || !p->message) {
+        free(p->file);
+        free(p->message);
+        return -1;
+    }
+    l->n_problems++;
+    return 0;
+}
+
+static int add_note(struct engine_lint *l, const char *text)
+{
+    char **nn = realloc(l->notes, (l->n_notes + 1) * sizeof *nn);
+    if (!nn)
+        return -1;
+    l->notes = nn;
+    if (!(l->notes[l->n_notes] = eng_strdup(text)))
+        return -1;
+    l->n_notes++;
+    return 0;
+}
+
 struct lint {
-    const struct ruleset *rs;
-    FILE *out;
-    int problems;
-    char **sources;            /* source keys */
-    bool *weak;                /* per source: `weak yes` (clinic or vendor pages) */
-    size_t n_sources;
+    const struct ruleset *rs;   /* NULL in the pre-check: the text only */
+    struct engine_lint *out;
+    int problems;               /* added by this run */
+    bool oom;
 };
 
 static void problem(struct lint *l, const char *file, long line, const char *fmt, ...)
@@ -168,18 +234,15 @@ static void problem(struct lint *l, const char *file, long line, const char *fmt
 
 static void problem(struct lint *l, const char *file, long line, const char *fmt, ...)
 {
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    if (l->out) {
-        if (line > 0)
-            fprintf(l->out, "%s:%ld: ", file, line);
-        else
-            fprintf(l->out, "%s: ", file);
-        vfprintf(l->out, fmt, ap);
-        fputc('\n', l->out);
-    }
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    l->problems++;
+    if (eng_lint_add(l->out, file, line, "%s", msg) < 0)
+        l->oom = true;
+    else
+        l->problems++;
 }
 
 /* Functions a ruleset must never call: they reach the process (shell, files,
@@ -246,8 +309,8 @@ static const char *const categories[] = {"candidacy", "medication", "procedure",
 /* The index of source `key` (n bytes), or -1. */
 static long source_index(const struct lint *l, const char *key, size_t n)
 {
-    for (size_t i = 0; i < l->n_sources; i++)
-        if (strlen(l->sources[i]) == n && !strncmp(l->sources[i], key, n))
+    for (size_t i = 0; l->rs && i < l->rs->n_sources; i++)
+        if (strlen(l->rs->sources[i].key) == n && !strncmp(l->rs->sources[i].key, key, n))
             return (long)i;
     return -1;
 }
@@ -293,7 +356,7 @@ static void check_weak_evidence(struct lint *l, const char *file, const char *ru
         if (i < 0)
             return;            /* an unknown key is reported on its own */
         n_keys++;
-        n_weak += l->weak[i];
+        n_weak += l->rs->sources[i].weak;
         p += n;
     }
     if (!n_weak)
@@ -411,8 +474,10 @@ static void seen_check(struct lint *l, struct seen_list *s, const char *kind, co
     if (s->n == s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 64;
         struct seen *nv = realloc(s->v, nc * sizeof *nv);
-        if (!nv)
+        if (!nv) {
+            l->oom = true;
             return;
+        }
         s->v = nv;
         s->cap = nc;
     }
@@ -433,14 +498,26 @@ static void seen_free(struct seen_list *s)
     free(s->v);
 }
 
-static void check_file(struct lint *l, const struct rs_file *f, struct seen_list *seen)
+/* The pre-check: what the text alone tells. */
+static void check_text(struct lint *l, const struct rs_file *f)
 {
     struct sx *root = sx_parse(f->text);
     if (!root) {
-        problem(l, f->name, 0, "out of memory while reading");
+        l->oom = true;
         return;
     }
     check_calls(l, f->name, root);
+    sx_free(root);
+}
+
+/* Constructs and findings, with the sources the ruleset loaded. */
+static void check_constructs(struct lint *l, const struct rs_file *f, struct seen_list *seen)
+{
+    struct sx *root = sx_parse(f->text);
+    if (!root) {
+        l->oom = true;
+        return;
+    }
     for (size_t i = 0; i < root->n; i++) {
         const struct sx *c = root->kids[i];
         const char *h = sx_head(c);
@@ -511,84 +588,39 @@ static void check_vocabulary(struct lint *l)
     }
 }
 
-static int read_sources(struct lint *l, void *env)
+int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out)
 {
-    void *t = EnvFindDeftemplate(env, "source");
-    for (void *f = EnvGetNextFactInTemplate(env, t, NULL); f;
-         f = EnvGetNextFactInTemplate(env, t, f)) {
-        DATA_OBJECT d, w;
-        if (!EnvGetFactSlot(env, f, "key", &d) || (GetType(d) != SYMBOL && GetType(d) != STRING))
-            continue;
-        bool weak = EnvGetFactSlot(env, f, "weak", &w) && GetType(w) == SYMBOL &&
-                    !strcmp(DOToString(w), "yes");
-        char **ns = realloc(l->sources, (l->n_sources + 1) * sizeof *ns);
-        if (!ns)
-            return -1;
-        l->sources = ns;
-        bool *nw = realloc(l->weak, (l->n_sources + 1) * sizeof *nw);
-        if (!nw)
-            return -1;
-        l->weak = nw;
-        l->weak[l->n_sources] = weak;
-        l->sources[l->n_sources] = eng_strdup(DOToString(d));
-        if (!l->sources[l->n_sources])
-            return -1;
-        l->n_sources++;
-    }
-    return 0;
+    struct lint l = {.out = out};
+    for (size_t i = 0; i < n && !l.oom; i++)
+        check_text(&l, &files[i]);
+    return l.oom ? PROTO_E_INTERNAL : l.problems;
 }
 
-int engine_lint(const char *dir, FILE *out)
+int eng_lint_loaded(const struct ruleset *rs, struct engine_lint *out)
 {
-    struct proto_error err;
-    proto_error_init(&err);
-    struct ruleset *rs = NULL;
-    int rc = ruleset_load(dir, NULL, &rs, &err);
-    if (rc) {
-        int n = 0;
-        if (out) {
-            for (size_t i = 0; i < err.n_details; i++)
-                fprintf(out, "%s\n", err.details[i]);
-            if (!err.n_details)
-                fprintf(out, "%s: %s\n", dir, err.message);
-        }
-        n = err.n_details ? (int)err.n_details : 1;
-        proto_error_close(&err);
-        return rc == PROTO_E_INTERNAL ? -1 : n;
-    }
     struct lint l = {.rs = rs, .out = out};
-    void *env = NULL;
-    struct eng_capture *cap = NULL;
-    if (eng_env_build(rs, &env, &cap, &err) < 0) {
-        proto_error_close(&err);
-        ruleset_unref(rs);
-        return -1;
-    }
-    EnvReset(env);
-    if (read_sources(&l, env) < 0) {
-        rc = -1;
-        goto done;
-    }
-    if (EnvGetNextActivation(env, NULL) && out) {
-        /* not a problem, but each request then pays a full reset */
-        void *a = EnvGetNextActivation(env, NULL);
-        fprintf(out, "note: rule %s is activated by data facts alone; the engine will reset "
-                "before every request (slower)\n",
-                EnvGetActivationName(env, a));
-    }
     struct seen_list seen = {0};
-    for (size_t i = 0; i < rs->n_files; i++)
-        check_file(&l, &rs->files[i], &seen);
+    for (size_t i = 0; i < rs->n_files && !l.oom; i++)
+        check_constructs(&l, &rs->files[i], &seen);
     seen_free(&seen);
-    check_vocabulary(&l);
-    rc = l.problems;
-done:
-    for (size_t i = 0; i < l.n_sources; i++)
-        free(l.sources[i]);
-    free(l.sources);
-    free(l.weak);
-    eng_env_destroy(env, cap);
-    proto_error_close(&err);
-    ruleset_unref(rs);
-    return rc;
+    if (!l.oom)
+        check_vocabulary(&l);
+    if (!l.oom && rs->data_activated) {
+        /* not a problem, but each request then pays a full reset */
+        char note[512];
+        snprintf(note, sizeof note, "rule %s is activated by data facts alone; the engine will "
+                 "reset before every request (slower)", rs->data_activated);
+        if (add_note(out, note) < 0)
+            l.oom = true;
+    }
+    return l.oom ? PROTO_E_INTERNAL : l.problems;
+}
+
+int engine_lint(const struct ruleset *rs, struct engine_lint *out)
+{
+    int a = eng_lint_text(rs->files, rs->n_files, out);
+    if (a < 0)
+        return a;
+    int b = eng_lint_loaded(rs, out);
+    return b < 0 ? b : a + b;
 }

@@ -2,9 +2,10 @@
  * ruleset.c: loads and checks a ruleset directory into an immutable,
  * reference-counted struct ruleset, and builds CLIPS environments from it.
  *
- * The text of every file is read once and kept: every engine (one per worker
- * thread) is built from those exact bytes, the bytes that were hashed, so a
- * file edited on disk after loading cannot make workers disagree.
+ * The text of every file is read once (ruleset_read.c) and kept: every
+ * engine (one per worker thread) is built from those exact bytes, the bytes
+ * that were hashed and linted, so a file edited on disk after loading cannot
+ * make workers disagree, nor show the lint other bytes than those served.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -14,14 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+
 #include <clips/clips.h>
 #include <ini.h>
 #include <nettle/sha2.h>
 
 #include "engine_internal.h"
 
-#define RS_MAX_FILE_BYTES (16u * 1024u * 1024u)
-#define RS_MAX_FILES 256
+#define RS_MAX_FILE_BYTES ENG_MAX_FILE_BYTES
+#define RS_MAX_FILES ENG_MAX_FILES
 #define RS_OUTPUT_LIMIT (64u * 1024u)
 #define RS_LOAD_SOURCE "suitd-load"
 
@@ -88,63 +91,6 @@ static int ascii_casecmp(const char *a, const char *b)
         if (ca != cb || !ca)
             return ca - cb;
     }
-}
-
-static char *read_file(const char *path, size_t *len, struct proto_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        proto_error_set(err, PROTO_E_RULESET, "cannot read ruleset: %s: %s", path,
-                        strerror(errno));
-        proto_error_add_detail(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct eng_buf b = {0};
-    char chunk[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (b.len + n > RS_MAX_FILE_BYTES) {
-            rc = proto_error_set(err, PROTO_E_RULESET, "%s: larger than %u bytes", path,
-                                 RS_MAX_FILE_BYTES);
-            break;
-        }
-        if (eng_buf_append(&b, chunk, n) < 0) {
-            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-            break;
-        }
-    }
-    if (!rc && ferror(f))
-        rc = proto_error_set(err, PROTO_E_RULESET, "%s: read error", path);
-    fclose(f);
-    if (rc) {
-        eng_buf_free(&b);
-        return NULL;
-    }
-    if (!b.data && eng_buf_append(&b, "", 0) < 0) {
-        proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        return NULL;
-    }
-    if (memchr(b.data, '\0', b.len)) {
-        eng_buf_free(&b);
-        proto_error_set(err, PROTO_E_RULESET, "%s: contains a NUL byte", path);
-        proto_error_add_detail(err, "%s:1: contains a NUL byte", path);
-        return NULL;
-    }
-    *len = b.len;
-    return b.data;
-}
-
-static char *path_join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p)
-        return NULL;
-    memcpy(p, dir, a);
-    p[a] = '/';
-    memcpy(p + a + 1, name, b + 1);
-    return p;
 }
 
 long eng_construct_line(const char *text, const char *kind, const char *name)
@@ -323,8 +269,8 @@ static long count_defrules(void *env)
     return n;
 }
 
-int eng_env_build_files(const struct rs_file *files, size_t n, void **envp,
-                        struct eng_capture **capp, struct proto_error *err)
+static int env_build_files(const struct rs_file *files, size_t n, void **envp,
+                           struct eng_capture **capp, struct proto_error *err)
 {
     *envp = NULL;
     *capp = NULL;
@@ -408,21 +354,14 @@ int eng_env_build_files(const struct rs_file *files, size_t n, void **envp,
 int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap,
                   struct proto_error *err)
 {
-    return eng_env_build_files(rs->files, rs->n_files, env, cap, err);
+    return env_build_files(rs->files, rs->n_files, env, cap, err);
 }
 
 /* ---- manifest and policy files ----------------------------------------- */
 
-/* fgets-style reader that counts lines, so handlers know where they are. */
-struct ini_src {
-    const char *p;
-    int line;
-    int too_long;
-};
-
-static char *ini_read(char *str, int num, void *stream)
+char *eng_ini_read(char *str, int num, void *stream)
 {
-    struct ini_src *s = stream;
+    struct eng_ini_src *s = stream;
     if (!*s->p)
         return NULL;
     size_t n = strcspn(s->p, "\n");
@@ -449,7 +388,7 @@ static char *ini_read(char *str, int num, void *stream)
 }
 
 struct manifest {
-    struct ini_src src;
+    struct eng_ini_src src;
     const char *file;
     char *name, *version, *tests;
     struct eng_buf files;      /* space-separated */
@@ -490,88 +429,6 @@ static int manifest_handler(void *user, const char *section, const char *name,
     return *slot != NULL;
 }
 
-struct override {
-    char *name;
-    double value;
-    bool is_int;
-    long long ivalue;
-    int line;
-    bool used;
-};
-
-struct overrides {
-    struct ini_src src;
-    const char *file;
-    struct override *v;
-    size_t n;
-    struct proto_error *err;
-    int problems;
-};
-
-static int parse_number(const char *s, double *d, bool *is_int, long long *iv)
-{
-    if (!*s)
-        return -1;
-    char *end;
-    errno = 0;
-    long long ll = strtoll(s, &end, 10);
-    if (!*end && !errno) {
-        *is_int = true;
-        *iv = ll;
-        *d = (double)ll;
-        return 0;
-    }
-    errno = 0;
-    double v = strtod(s, &end);
-    if (*end || errno || !isfinite(v))
-        return -1;
-    *is_int = false;
-    *d = v;
-    return 0;
-}
-
-static int override_handler(void *user, const char *section, const char *name,
-                            const char *value)
-{
-    struct overrides *o = user;
-    if (strcmp(section, "policy") != 0) {
-        proto_error_add_detail(o->err, "%s:%d: unknown section [%s] (expected [policy])",
-                               o->file, o->src.line, section);
-        o->problems++;
-        return 1;
-    }
-    struct override ov = {.line = o->src.line};
-    if (parse_number(value, &ov.value, &ov.is_int, &ov.ivalue) < 0) {
-        proto_error_add_detail(o->err, "%s:%d: %s: '%s' is not a number", o->file,
-                               o->src.line, name, value);
-        o->problems++;
-        return 1;
-    }
-    for (size_t i = 0; i < o->n; i++)
-        if (!strcmp(o->v[i].name, name)) {
-            proto_error_add_detail(o->err, "%s:%d: %s: set twice (first on line %d)", o->file,
-                                   o->src.line, name, o->v[i].line);
-            o->problems++;
-            return 1;
-        }
-    struct override *nv = realloc(o->v, (o->n + 1) * sizeof *nv);
-    if (!nv)
-        return 0;
-    o->v = nv;
-    ov.name = eng_strdup(name);
-    if (!ov.name)
-        return 0;
-    o->v[o->n++] = ov;
-    return 1;
-}
-
-static void overrides_free(struct overrides *o)
-{
-    for (size_t i = 0; i < o->n; i++)
-        free(o->v[i].name);
-    free(o->v);
-}
-
 /* ---- reading data facts back ------------------------------------------- */
 
 static const char *slot_text(void *env, void *fact, const char *slot)
@@ -609,12 +466,6 @@ static int term_cmp(const void *a, const void *b)
     const struct rs_term *x = a, *y = b;
     int c = strcmp(x->kind, y->kind);
     return c ? c : ascii_casecmp(x->name, y->name);
-}
-
-static int policy_cmp(const void *a, const void *b)
-{
-    const struct rs_policy *x = a, *y = b;
-    return strcmp(x->name, y->name);
 }
 
 static int source_cmp(const void *a, const void *b)
@@ -716,6 +567,10 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
         qsort(rs->terms, rs->n_terms, sizeof *rs->terms, term_cmp);
 
     void *pt = EnvFindDeftemplate(env, "policy");
+    /* min and max are optional slots: rulesets written before them load
+     * as they did, with "not negative" as the only range. */
+    bool ranged_min = EnvDeftemplateSlotExistP(env, pt, "min");
+    bool ranged_max = EnvDeftemplateSlotExistP(env, pt, "max");
     cap = 0;
     for (void *f = EnvGetNextFactInTemplate(env, pt, NULL); f;
          f = EnvGetNextFactInTemplate(env, pt, f)) {
@@ -727,6 +582,19 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
                                    "value", EnvFactIndex(env, f));
             (*problems)++;
             continue;
+        }
+        p.dflt = (struct rs_number){.value = p.value, .is_int = p.is_int, .ivalue = p.ivalue};
+        struct rs_number *lo = &p.min, *hi = &p.max;
+        p.has_min = ranged_min && slot_number(env, f, "min", &lo->value, &lo->is_int,
+                                              &lo->ivalue) == 0;
+        p.has_max = ranged_max && slot_number(env, f, "max", &hi->value, &hi->is_int,
+                                              &hi->ivalue) == 0;
+        if ((p.has_min && p.value < lo->value) || (p.has_max && p.value > hi->value) ||
+            (p.has_min && p.has_max && lo->value > hi->value)) {
+            proto_error_add_detail(err, "policy: '%s': the default %g is outside its range "
+                                   "(min %g, max %g)", name, p.value,
+                                   p.has_min ? lo->value : 0.0, p.has_max ? hi->value : 0.0);
+            (*problems)++;
         }
         for (size_t i = 0; i < rs->n_policy; i++)
             if (!strcmp(rs->policy[i].name, name)) {
@@ -743,16 +611,13 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
         p.name = eng_strdup(name);
         p.description = eng_strdup(desc ? desc : "");
         p.unit = eng_strdup(unit ? unit : "");
-        p.default_value = p.value;
-        p.default_is_int = p.is_int;
-        p.default_ivalue = p.ivalue;
         rs->policy[rs->n_policy++] = p;
         if (!p.name || !p.description || !p.unit)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    if (rs->n_policy)
-        qsort(rs->policy, rs->n_policy, sizeof *rs->policy, policy_cmp);
+    eng_policy_sort(rs);
 
+    /* The source keys findings may cite (the lint checks them). */
     void *st = EnvFindDeftemplate(env, "source");
     cap = 0;
     for (void *f = EnvGetNextFactInTemplate(env, st, NULL); f;
@@ -777,6 +642,9 @@ static int read_data(struct ruleset *rs, void *env, struct proto_error *err, int
     }
     if (rs->n_sources)
         qsort(rs->sources, rs->n_sources, sizeof *rs->sources, source_cmp);
+    void *act = EnvGetNextActivation(env, NULL);
+    if (act && !(rs->data_activated = eng_strdup(EnvGetActivationName(env, act))))
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     rs->rule_count = count_defrules(env);
     return 0;
 }
@@ -793,11 +661,8 @@ static void ruleset_free(struct ruleset *rs)
     free(rs->id.name);
     free(rs->id.version);
     free(rs->id.sha256);
-    for (size_t i = 0; i < rs->n_files; i++) {
-        free(rs->files[i].name);
-        free(rs->files[i].text);
-    }
-    free(rs->files);
+    eng_files_free(rs->files, rs->n_files);
+    eng_files_free(rs->cases, rs->n_cases);
     for (size_t i = 0; i < rs->n_policy; i++) {
         free(rs->policy[i].name);
         free(rs->policy[i].description);
@@ -818,21 +683,26 @@ static void ruleset_free(struct ruleset *rs)
         free(t->label);
     }
     free(rs->terms);
+    free(rs->data_activated);
     free(rs);
 }
 
-static int load_manifest(struct ruleset *rs, struct proto_error *err)
+/* A name the manifest may use for something inside the ruleset folder:
+ * no path, nothing hidden, no way out of the folder. */
+static bool plain_name(const char *s)
 {
-    char *path = path_join(rs->dir, "manifest.ini");
-    if (!path)
-        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    rs->manifest = read_file(path, &rs->manifest_len, err);
-    free(path);
-    if (!rs->manifest)
-        return err->code;
+    return *s && *s != '.' && !strchr(s, '/');
+}
+
+static int load_manifest(struct ruleset *rs, struct eng_reader *rd, struct proto_error *err)
+{
+    int rc = eng_reader_read(rd, ENG_AT_DIR, "manifest.ini", "manifest.ini", RS_MAX_FILE_BYTES,
+                             &rs->manifest, &rs->manifest_len, err);
+    if (rc)
+        return rc;
 
     struct manifest m = {.src = {.p = rs->manifest}, .file = "manifest.ini", .err = err};
-    int rc = ini_parse_stream(ini_read, &m.src, manifest_handler, &m);
+    rc = ini_parse_stream(eng_ini_read, &m.src, manifest_handler, &m);
     if (rc > 0 && !m.problems) {
         proto_error_add_detail(err, "manifest.ini:%d: syntax error", rc);
         m.problems++;
@@ -857,6 +727,11 @@ static int load_manifest(struct ruleset *rs, struct proto_error *err)
         proto_error_add_detail(err, "manifest.ini: [ruleset] files is missing");
         m.problems++;
     }
+    if (m.tests && !plain_name(m.tests)) {
+        proto_error_add_detail(err, "manifest.ini: tests '%s' must be a plain folder name in "
+                               "the ruleset directory", m.tests);
+        m.problems++;
+    }
     rs->id.name = m.name;
     rs->id.version = m.version;
     rs->tests = m.tests ? m.tests : eng_strdup("tests");
@@ -865,7 +740,7 @@ static int load_manifest(struct ruleset *rs, struct proto_error *err)
     char *list = m.files.data;
     for (char *tok = list ? strtok(list, " \t,") : NULL; tok && !m.problems;
          tok = strtok(NULL, " \t,")) {
-        if (strchr(tok, '/') || tok[0] == '.') {
+        if (!plain_name(tok)) {
             proto_error_add_detail(err, "manifest.ini: file '%s' must be a plain name in "
                                    "the ruleset directory", tok);
             m.problems++;
@@ -886,20 +761,16 @@ static int load_manifest(struct ruleset *rs, struct proto_error *err)
         memset(f, 0, sizeof *f);
         f->name = eng_strdup(tok);
         rs->n_files++;
-        char *fp = path_join(rs->dir, tok);
-        if (!f->name || !fp) {
-            free(fp);
+        if (!f->name) {
             eng_buf_free(&m.files);
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
         }
-        struct proto_error ferr;
-        proto_error_init(&ferr);
-        f->text = read_file(fp, &f->len, &ferr);
-        free(fp);
-        if (!f->text) {
-            proto_error_add_detail(err, "%s:1: %s", tok, ferr.message);
-            proto_error_close(&ferr);
-            m.problems++;
+        rc = eng_reader_read(rd, ENG_AT_DIR, tok, tok, RS_MAX_FILE_BYTES, &f->text, &f->len,
+                             err);
+        if (rc) {
+            /* The reader's message says what was wrong with the file. */
+            eng_buf_free(&m.files);
+            return rc;
         }
     }
     eng_buf_free(&m.files);
@@ -909,6 +780,15 @@ static int load_manifest(struct ruleset *rs, struct proto_error *err)
         return proto_error_set(err, PROTO_E_RULESET, "ruleset refused: bad manifest in %s",
                                rs->dir);
     return 0;
+}
+
+/* The case files, read with the rules so that a reload's cases are the
+ * ones that were in the folder with them (and read once). */
+static int load_cases(struct ruleset *rs, struct eng_reader *rd, struct proto_error *err)
+{
+    int rc = eng_reader_read_cases(rd, rs->tests, RS_MAX_FILES, &rs->cases, &rs->n_cases, err);
+    rs->has_tests = rd->has_tests;
+    return rc;
 }
 
 static int compute_sha256(struct ruleset *rs, struct proto_error *err)
@@ -928,83 +808,126 @@ static int compute_sha256(struct ruleset *rs, struct proto_error *err)
     return 0;
 }
 
-static int load_overrides(const char *policy_file, struct overrides *o,
-                          struct proto_error *err)
+/* CLIPS 6.30's loader never finishes on deeply nested text: its
+ * pretty-printer (PPCRAndIndent) overruns a stack buffer once the
+ * indentation passes about 123 characters, and then loops for ever; a
+ * 41-branch (if ... else (if ...)) chain was enough (measured: 40 loads,
+ * 41 hangs `suitd check`).  The bundled ruleset nests at most 7 deep, so
+ * anything deeper than RS_MAX_NESTING is refused before CLIPS sees it. */
+#define RS_MAX_NESTING 32
+
+static int check_nesting(const struct rs_file *f, struct proto_error *err)
 {
-    size_t len;
-    char *text = read_file(policy_file, &len, err);
-    if (!text)
-        return err->code;
-    o->src.p = text;
-    o->file = policy_file;
-    o->err = err;
-    int rc = ini_parse_stream(ini_read, &o->src, override_handler, o);
-    if (rc > 0 && !o->problems) {
-        proto_error_add_detail(err, "%s:%d: syntax error", policy_file, rc);
-        o->problems++;
-    } else if (rc < 0) {
-        proto_error_add_detail(err, "%s: cannot parse (%d)", policy_file, rc);
-        o->problems++;
+    long line = 1;
+    int depth = 0;
+    for (const char *p = f->text; *p; p++) {
+        switch (*p) {
+        case '\n':
+            line++;
+            break;
+        case ';':
+            while (p[1] && p[1] != '\n')
+                p++;
+            break;
+        case '"':
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                if (*p == '\n')
+                    line++;
+            }
+            if (!*p)
+                return 0;
+            break;
+        case '(':
+            if (++depth > RS_MAX_NESTING) {
+                proto_error_add_detail(err, "%s:%ld: nested deeper than %d levels (CLIPS 6.30 "
+                                       "cannot load it; flatten the expression or split the "
+                                       "rule)", f->name, line, RS_MAX_NESTING);
+                return 1;
+            }
+            break;
+        case ')':
+            if (depth > 0)
+                depth--;
+            break;
+        }
     }
-    free(text);
     return 0;
 }
 
-static void apply_overrides(struct ruleset *rs, struct overrides *o, struct proto_error *err,
-                            int *problems)
+/* Reads everything the load needs, once: the manifest and its files, the
+ * case files, the policy file; then looks them all up again. */
+static int read_all(struct ruleset *rs, const struct ruleset_source *src, char **policy_text,
+                    struct eng_load *l, struct proto_error *err)
 {
-    for (size_t i = 0; i < o->n; i++) {
-        struct override *ov = &o->v[i];
-        struct rs_policy key = {.name = ov->name};
-        struct rs_policy *p = bsearch(&key, rs->policy, rs->n_policy, sizeof key, policy_cmp);
-        if (!p) {
-            struct eng_buf names = {0};
-            for (size_t k = 0; k < rs->n_policy; k++) {
-                (void)eng_buf_append(&names, k ? ", " : "", k ? 2 : 0);
-                (void)eng_buf_append(&names, rs->policy[k].name, strlen(rs->policy[k].name));
-            }
-            proto_error_add_detail(err, "%s:%d: unknown policy '%s' (known: %s)", o->file,
-                                   ov->line, ov->name, names.data ? names.data : "none");
-            eng_buf_free(&names);
-            (*problems)++;
-            continue;
-        }
-        if (ov->value < 0) {
-            proto_error_add_detail(err, "%s:%d: %s: must not be negative", o->file, ov->line,
-                                   ov->name);
-            (*problems)++;
-            continue;
-        }
-        p->value = ov->value;
-        p->is_int = ov->is_int;
-        p->ivalue = ov->ivalue;
-        p->overridden = true;
-    }
+    struct eng_reader rd;
+    int rc = eng_reader_open(&rd, rs->dir, src, err);
+    if (!rc)
+        rc = load_manifest(rs, &rd, err);
+    if (!rc)
+        rc = load_cases(rs, &rd, err);
+    size_t len;
+    if (!rc && src->policy_file)
+        rc = eng_reader_read(&rd, AT_FDCWD, src->policy_file, src->policy_file,
+                             RS_MAX_FILE_BYTES, policy_text, &len, err);
+    if (!rc)
+        rc = eng_reader_verify(&rd, err);
+    l->files_read += rd.files_read;
+    eng_reader_close(&rd);
+    return rc;
 }
 
-int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
-                 struct proto_error *err)
+int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err)
 {
     *out = NULL;
+    const struct ruleset_source *src = l->src;
     struct ruleset *rs = calloc(1, sizeof *rs);
     if (!rs)
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     atomic_init(&rs->refs, 1);
-    rs->dir = eng_strdup(dir);
+    rs->dir = eng_strdup(src->dir);
     if (!rs->dir) {
         ruleset_free(rs);
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    int rc = load_manifest(rs, err);
+    char *policy_text = NULL;
+    int rc = read_all(rs, src, &policy_text, l, err);
     if (!rc)
         rc = compute_sha256(rs, err);
-    struct overrides ov = {0};
-    if (!rc && policy_file)
-        rc = load_overrides(policy_file, &ov, err);
+    if (!rc) {
+        int deep = 0;
+        for (size_t i = 0; i < rs->n_files; i++)
+            deep += check_nesting(&rs->files[i], err);
+        if (deep)
+            rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d file%s nested too "
+                                 "deep", deep, deep == 1 ? "" : "s");
+    }
+    if (!rc && l->precheck) {
+        /* Before CLIPS sees the text: it evaluates defglobal and deffacts
+         * expressions while loading, so a forbidden call there would run
+         * before a lint of the loaded ruleset could refuse it. */
+        size_t before = l->precheck->n_problems;
+        int n = eng_lint_text(rs->files, rs->n_files, l->precheck);
+        if (n < 0) {
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        } else if (l->precheck->n_problems > before) {
+            size_t k = l->precheck->n_problems - before;
+            for (size_t i = before; i < l->precheck->n_problems; i++) {
+                char line[1024];
+                engine_problem_format(&l->precheck->problems[i], line, sizeof line);
+                proto_error_add_detail(err, "%s", line);
+            }
+            rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %zu lint problem%s "
+                                 "(see suitd check)", k, k == 1 ? "" : "s");
+        }
+    }
     void *env = NULL;
     struct eng_capture *cap = NULL;
-    if (!rc)
+    if (!rc) {
         rc = eng_env_build(rs, &env, &cap, err);
+        l->environments++;
+    }
     if (!rc) {
         int problems = 0;
         check_contract(env, err, &problems);
@@ -1020,23 +943,22 @@ int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
         if (!problems)
             rc = read_data(rs, env, err, &problems);
         if (!rc && !problems && rs->rule_count == 0) {
-            proto_error_add_detail(err, "%s: no rules loaded", dir);
+            proto_error_add_detail(err, "%s: no rules loaded", rs->dir);
             problems++;
-        }
-        if (!rc && !problems) {
-            apply_overrides(rs, &ov, err, &problems);
-            if (problems + ov.problems) {
-                rc = proto_error_set(err, PROTO_E_RULESET, "policy file %s refused: %d "
-                                     "problem%s", policy_file, problems + ov.problems,
-                                     problems + ov.problems == 1 ? "" : "s");
-            }
         }
         if (!rc && problems)
             rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d problem%s", problems,
                                  problems == 1 ? "" : "s");
+        if (!rc && policy_text)
+            rc = eng_policy_file_apply(rs, src->policy_file, policy_text, err);
     }
-    eng_env_destroy(env, cap);
-    overrides_free(&ov);
+    free(policy_text);
+    if (!rc && l->keep) {
+        l->keep->env = env;
+        l->keep->cap = cap;
+    } else {
+        eng_env_destroy(env, cap);
+    }
     if (rc) {
         ruleset_free(rs);
         return rc;
@@ -1044,6 +966,14 @@ int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
     rs->loaded_at = time(NULL);
     *out = rs;
     return 0;
+}
+
+int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
+                 struct proto_error *err)
+{
+    struct ruleset_source src = {.dir = dir, .policy_file = policy_file};
+    struct eng_load l = {.src = &src};
+    return eng_ruleset_load(&l, out, err);
 }
 
 struct ruleset *ruleset_ref(struct ruleset *rs)

@@ -72,7 +72,7 @@ static int describe(const struct ruleset *rs, struct proto_ruleset_info *info)
         info->policy[i] = (struct proto_policy_value){
             .name = p->name, .description = p->description, .unit = p->unit,
             .value = {.is_int = p->is_int, .i = p->ivalue, .d = p->value},
-            .dflt = {.is_int = p->default_is_int, .i = p->default_ivalue, .d = p->default_value},
+            .dflt = {.is_int = p->dflt.is_int, .i = p->dflt.ivalue, .d = p->dflt.value},
         };
     }
     info->n_policy = rs->n_policy;

@@ -112,7 +112,8 @@ ini_names=$(sed -n 's/^; \([a-z][a-z0-9-]*\) = [0-9.]*$/\1/p' packaging/policy.i
 ok "policy.ini lists the $(echo "$clp_names" | wc -l) parameters of rules/policy.clp"
 for key in socket listen token_file rules policy workers max_connections \
     max_message max_inflight max_queue idle_timeout request_timeout max_output \
-    max_firings rule_deadline shutdown_timeout log_level log_facts decision_log user; do
+    max_firings rule_deadline shutdown_timeout log_level log_facts decision_log user \
+    start_with_failing_cases; do
     grep -Eq "^;? ?$key =" packaging/suitd.conf || fail "suitd.conf does not document $key"
     grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
 done

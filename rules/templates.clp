@@ -57,7 +57,9 @@
   (slot name (type SYMBOL))
   (slot value (type NUMBER))
   (slot unit (type STRING) (default ""))                 ; what value counts: days, years, mm, USD ...
-  (slot description (type STRING) (default "")))
+  (slot description (type STRING) (default ""))
+  (slot min (type NUMBER SYMBOL) (default nil))          ; a policy file's value must be >= min
+  (slot max (type NUMBER SYMBOL) (default nil)))         ; and <= max; nil = no bound
 
 ;;; ---- output: read back by the engine after the run ------------------------
 

@@ -1,9 +1,13 @@
 /* testutil.c: see testutil.h. */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 int testutil_run(Suite *s)
 {
@@ -88,4 +92,58 @@ bool testutil_has_detail(const struct proto_error *e, const char *needle)
         if (strstr(e->details[i], needle))
             return true;
     return false;
+}
+
+void testutil_write_file(const char *path, const char *mode, const char *text)
+{
+    FILE *f = fopen(path, mode);
+    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+    ck_assert_int_ge(fputs(text, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+void testutil_copy_tree(const char *from, const char *to)
+{
+    struct stat st;
+    ck_assert_msg(stat(from, &st) == 0, "%s: %s", from, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) {
+        /* one file, as cp would */
+        char *text = testutil_slurp(from);
+        ck_assert_msg(text != NULL, "cannot read %s", from);
+        testutil_write_file(to, "w", text);
+        free(text);
+        return;
+    }
+    ck_assert_msg(mkdir(to, 0755) == 0 || errno == EEXIST, "%s: %s", to, strerror(errno));
+    DIR *d = opendir(from);
+    ck_assert_msg(d != NULL, "%s: %s", from, strerror(errno));
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char a[2048], b[2048];
+        snprintf(a, sizeof a, "%s/%s", from, e->d_name);
+        snprintf(b, sizeof b, "%s/%s", to, e->d_name);
+        testutil_copy_tree(a, b);
+    }
+    closedir(d);
+}
+
+void testutil_remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char p[2048];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            testutil_remove_tree(p);
+        else
+            unlink(p);
+    }
+    closedir(d);
+    rmdir(dir);
 }

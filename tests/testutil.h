@@ -37,6 +37,14 @@ char *testutil_hex(const char *data, size_t len);
  * six keys plus `extra` that the caller packs after them. */
 void testutil_pack_example_patient(msgpack_packer *pk, size_t extra);
 
+/* Writes text to path (mode "w" or "a"); asserts it worked. */
+void testutil_write_file(const char *path, const char *mode, const char *text);
+/* Copies a file, or a directory tree (files and folders), as cp -r does;
+ * asserts. */
+void testutil_copy_tree(const char *from, const char *to);
+/* Removes a directory tree; what is already gone is fine. */
+void testutil_remove_tree(const char *dir);
+
 /* Whether any detail line of e contains needle. */
 bool testutil_has_detail(const struct proto_error *e, const char *needle);
 

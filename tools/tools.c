@@ -1,7 +1,9 @@
 /*
  * tools.c: the rule-author subcommands `suitd check`, `suitd test` and
  * `suitd assess`.  They run in-process (no server) on the same engine code
- * the daemon uses, so what passes here behaves the same when served.
+ * the daemon uses, so what passes here behaves the same when served:
+ * `check` is the daemon's own decision whether a ruleset may serve
+ * (ruleset_check), `assess` its request pipeline (engine_request_assess).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,30 +85,61 @@ static int load(const char *cmd, const struct tool_opts *o, struct ruleset **rs)
 int tools_check_main(int argc, char **argv)
 {
     struct tool_opts o;
-    int rc = parse_opts("check", argc, argv, false, false, false, &o);
+    int rc = parse_opts("check", argc, argv, true, false, false, &o);
     if (rc == 1) {
-        printf("usage: suitd check [DIR]\n"
-               "Loads the ruleset in DIR and lints it: every rule that makes a finding gives\n"
-               "an id, severity, category, summary and source; severities and categories are\n"
-               "valid; cited sources exist; vocabularies are consistent; no forbidden\n"
-               "functions (system, eval, build, file I/O ...).  Problems are printed as\n"
-               "file:line: message.  Exit status 0 when clean, 1 on problems.\n"
+        printf("usage: suitd check [--policy FILE] [DIR]\n"
+               "Decides whether the ruleset in DIR may serve, as suitd serve does at start and\n"
+               "on every reload: reads DIR once; refuses forbidden functions (system, eval,\n"
+               "build, file I/O ...) before CLIPS sees the text; loads it; lints it (every\n"
+               "rule that makes a finding gives an id, severity, category, summary and source;\n"
+               "severities and categories are valid; cited sources exist; vocabularies are\n"
+               "consistent); and runs its own test cases (DIR/tests/*.json) under the\n"
+               "ruleset's policy defaults.\n"
+               "  --policy FILE  also check a clinic's policy file: known names, whole numbers\n"
+               "                 where the default is one, each value within its range\n"
+               "Problems are printed as file:line: message, failed cases as \"case failed:\n"
+               "NAME\" (suitd test shows why).  Exit status 0 when the ruleset may serve, 1\n"
+               "otherwise.\n"
                "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
     }
     if (rc)
         return 2;
-    int problems = engine_lint(o.dir, stdout);
-    if (problems < 0) {
-        fprintf(stderr, "suitd check: cannot check %s\n", o.dir);
-        return 1;
+    struct ruleset_check_opts co;
+    ruleset_check_opts_init(&co, o.dir, o.policy);
+    struct ruleset_report rep;
+    ruleset_report_init(&rep);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    rc = ruleset_check(&co, &rs, &rep, &err);
+    for (size_t i = 0; i < rep.lint.n_notes; i++)
+        printf("note: %s\n", rep.lint.notes[i]);
+    if (rc == 0) {
+        printf("%s: ok (%d case%s passed)\n", o.dir, rep.cases_passed,
+               rep.cases_passed == 1 ? "" : "s");
+        ruleset_unref(rs);
+    } else if (rep.lint.n_problems) {
+        for (size_t i = 0; i < rep.lint.n_problems; i++) {
+            char line[1200];
+            engine_problem_format(&rep.lint.problems[i], line, sizeof line);
+            printf("%s\n", line);
+        }
+        printf("%s: %zu problem%s\n", o.dir, rep.lint.n_problems,
+               rep.lint.n_problems == 1 ? "" : "s");
+    } else if (rep.cases_failed) {
+        for (size_t i = 0; i < rep.n_failed_cases; i++)
+            printf("case failed: %s\n", rep.failed_cases[i]);
+        printf("%s: %d test case%s failed (suitd test %s shows why)\n", o.dir, rep.cases_failed,
+               rep.cases_failed == 1 ? "" : "s", o.dir);
+    } else {
+        for (size_t i = 0; i < err.n_details; i++)
+            printf("%s\n", err.details[i]);
+        printf("%s: %s\n", o.dir, err.message);
     }
-    if (problems) {
-        printf("%s: %d problem%s\n", o.dir, problems, problems == 1 ? "" : "s");
-        return 1;
-    }
-    printf("%s: ok\n", o.dir);
-    return 0;
+    proto_error_close(&err);
+    ruleset_report_close(&rep);
+    return rc == 0 ? 0 : 1;
 }
 
 int tools_test_main(int argc, char **argv)
@@ -117,9 +150,13 @@ int tools_test_main(int argc, char **argv)
         printf("usage: suitd test [--coverage] [--policy FILE] [DIR]\n"
                "Runs the case files DIR/tests/*.json (see rules/README.md) and prints PASS or\n"
                "FAIL per case, with the difference for failures, then \"N passed, N failed\".\n"
+               "Cases run under the ruleset's own policy defaults (a case may state the\n"
+               "policy it assumes with \"policy\": {...}).\n"
                "  --coverage     also list the rules no case fired; an unfired rule that\n"
                "                 makes findings counts as a failure\n"
-               "  --policy FILE  apply a policy override file first\n"
+               "  --policy FILE  run the cases under a clinic's policy file instead, to see\n"
+               "                 which of them it changes (the daemon never does this: its\n"
+               "                 cases always run under the defaults)\n"
                "Exit status 0 when every case passed, 1 otherwise.\n"
                "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
@@ -132,7 +169,9 @@ int tools_test_main(int argc, char **argv)
     struct proto_error err;
     proto_error_init(&err);
     fflush(stdout);
-    rc = engine_run_cases(rs, NULL, o.coverage, stdout, NULL, &err);
+    struct engine_cases_opts co = {.coverage = o.coverage, .served_policy = o.policy != NULL,
+                                   .out = stdout};
+    rc = engine_run_cases(rs, &co, NULL, &err);
     if (rc < 0) {
         fprintf(stderr, "suitd test: ");
         print_error(stderr, &err);
@@ -173,11 +212,6 @@ static void print_packed(FILE *f, void (*pack)(msgpack_packer *, const void *), 
     msgpack_sbuffer_destroy(&sb);
 }
 
-static void pack_result(msgpack_packer *pk, const void *r)
-{
-    proto_pack_assess_result(pk, r);
-}
-
 static void pack_err(msgpack_packer *pk, const void *e)
 {
     proto_pack_error(pk, e);
@@ -212,46 +246,48 @@ int tools_assess_main(int argc, char **argv)
     }
     struct proto_error err;
     proto_error_init(&err);
-    struct suit_patient p;
-    suit_patient_init(&p);
-    struct suit_result r;
-    suit_result_init(&r);
     struct engine *e = NULL;
 
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
+    /* The patient as assess params, through the request pipeline the
+     * daemon runs (engine_request_assess), then the reply's result or
+     * error printed as JSON. */
+    msgpack_sbuffer params, reply;
+    msgpack_sbuffer_init(&params);
+    msgpack_sbuffer_init(&reply);
     msgpack_packer pk;
-    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, o.explain ? 2 : 1);
     rc = proto_json_to_msgpack(patient, &pk, &err);
     if (o.explain) {
         msgpack_pack_map(&pk, 1);
-        msgpack_pack_str(&pk, 7);
-        msgpack_pack_str_body(&pk, "explain", 7);
+        proto_pack_str(&pk, "explain");
         msgpack_pack_true(&pk);
     }
-    if (!rc) {
-        msgpack_unpacked up;
-        msgpack_unpacked_init(&up);
-        if (msgpack_unpack_next(&up, sb.data, sb.size, NULL) != MSGPACK_UNPACK_SUCCESS)
-            rc = proto_error_set(&err, PROTO_E_INTERNAL, "cannot re-read the packed patient");
-        else
-            rc = proto_patient_from_params(&up.data, &p, &err);
-        msgpack_unpacked_destroy(&up);
-    }
-    msgpack_sbuffer_destroy(&sb);
     json_decref(patient);
     if (!rc)
         rc = engine_create(rs, NULL, &e, &err);
-    if (!rc)
-        rc = engine_assess(e, &p, &r, &err);
-    if (!rc)
-        print_packed(stdout, pack_result, &r);
-    else
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (!rc && msgpack_unpack_next(&up, params.data, params.size, NULL) != MSGPACK_UNPACK_SUCCESS)
+        rc = proto_error_set(&err, PROTO_E_INTERNAL, "cannot re-read the packed patient");
+    if (!rc) {
+        msgpack_packer_init(&pk, &reply, msgpack_sbuffer_write);
+        struct engine_request q = {.msgid = 0, .params = &up.data};
+        rc = engine_request_assess(e, &q, &pk, &err);
+        msgpack_unpacked r;
+        msgpack_unpacked_init(&r);
+        /* [1, msgid, error, result] */
+        if (msgpack_unpack_next(&r, reply.data, reply.size, NULL) == MSGPACK_UNPACK_SUCCESS &&
+            r.data.type == MSGPACK_OBJECT_ARRAY && r.data.via.array.size == 4)
+            print_json(&r.data.via.array.ptr[rc ? 2 : 3], stdout);
+        msgpack_unpacked_destroy(&r);
+    } else {
         print_packed(stdout, pack_err, &err);
+    }
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&params);
+    msgpack_sbuffer_destroy(&reply);
     engine_free(e);
-    suit_result_close(&r);
-    suit_patient_close(&p);
     proto_error_close(&err);
     ruleset_unref(rs);
     return rc ? 1 : 0;

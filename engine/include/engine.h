@@ -2,9 +2,11 @@
  * engine.h: hosts the CLIPS rule engine.
  *
  * A `struct ruleset` is an immutable, loaded-and-checked ruleset directory:
- * the manifest, the text of its .clp files, their sha256, the policy values
- * in force (defaults overridden by a policy file) and the vocabularies.  It
- * is reference-counted and shared read-only between threads.
+ * the manifest, the text of its .clp files and of its case files (each read
+ * once), their sha256, the policy values in force (defaults overridden by a
+ * policy file) and the vocabularies.  It is reference-counted and shared
+ * read-only between threads.  Whether one may serve is decided in one place,
+ * ruleset_check.
  *
  * A `struct engine` is one CLIPS environment built from a ruleset.  It
  * belongs to one thread at a time (CLIPS environments are not thread-safe);
@@ -17,6 +19,7 @@
 #define ENGINE_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -36,10 +39,39 @@ void engine_limits_default(struct engine_limits *l);
 struct ruleset;
 struct engine;
 
-/* Loads DIR (manifest.ini + the .clp files it lists, in that order) and the
- * optional policy override file (NULL for none).  Every bad construct is
- * reported as a "file:line: message" detail in err (code PROTO_E_RULESET);
- * a ruleset with any error is refused as a whole. */
+/* ---- reading and loading a ruleset ------------------------------------ */
+
+/* Where a ruleset comes from.  Every file a load uses (manifest.ini, the
+ * .clp files it lists, the policy file, the case files DIR/<tests>/ *.json)
+ * is opened once, relative to one descriptor of DIR, with O_NONBLOCK |
+ * O_CLOEXEC; anything that is not a regular file (a FIFO, a device) is
+ * refused, and each file is read exactly once: the bytes read are the bytes
+ * hashed, linted, loaded and served.  A file whose size, mtime or ctime
+ * changed while it was read, or that was rewritten, replaced or removed
+ * before the whole folder was read, refuses the load (deploy atomically:
+ * rules/README.md). */
+struct ruleset_source {
+    const char *dir;
+    const char *policy_file;            /* NULL: none */
+    /* Test hook, NULL in production: called after each file's bytes were
+     * read and before they are checked against the file's size and times
+     * (a test rewrites a file here to prove a torn load is refused). */
+    void (*after_read)(void *arg, const char *file);
+    void *after_read_arg;
+};
+
+/* Loads DIR (manifest.ini + the .clp files it lists, in that order), its
+ * case files and the optional policy override file (NULL for none).  Every
+ * bad construct is reported as a "file:line: message" detail in err (code
+ * PROTO_E_RULESET); a ruleset with any error is refused as a whole.  A
+ * policy file is checked against what the ruleset declares: known names,
+ * whole numbers where the default is one, and the [min, max] range of each
+ * parameter (policy.clp), each refusal with file:line.
+ *
+ * This is the plain load, for the tools and tests: CLIPS evaluates
+ * defglobal and deffacts expressions while loading, so a ruleset that may
+ * not be trusted goes through ruleset_check, which refuses forbidden
+ * functions before CLIPS sees any text. */
 int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
                  struct proto_error *err);
 struct ruleset *ruleset_ref(struct ruleset *rs);
@@ -74,21 +106,129 @@ int engine_assess(struct engine *e, const struct suit_patient *p,
  * nothing missing. */
 void engine_verdict(struct suit_result *r);
 
-/* ---- rule-author tools (also used by hot reload) --------------------- */
+/* ---- the request pipeline ------------------------------------------------ */
 
-/* Lints a ruleset directory: loads it, then checks every finding-producing
- * rule has an id and source, severities/categories valid, vocabularies
- * consistent, forbidden functions absent.  Writes "file:line: message"
- * lines to out; returns the number of problems (0 = clean), <0 on error. */
-int engine_lint(const char *dir, FILE *out);
+/* One `assess` request after its frame: what every caller that answers
+ * one runs (the daemon's worker, suit-bench --in-process, the fuzz
+ * harness, suitd assess, the case runner), so that the in-process figure
+ * measures exactly what the daemon does. */
+struct engine_request {
+    uint32_t msgid;
+    const msgpack_object *params;       /* [patient] or [patient, options] */
+    /* NULL: the result is freed here.  Else it is left there for the
+     * caller (the daemon's decision log), who closes it; untouched unless
+     * the call returns 0. */
+    struct suit_result *result;
+    uint64_t *assess_ns;                /* NULL, or the time engine_assess took */
+};
 
-/* Runs the case files DIR/tests/ *.json against rs.  Writes per-case results
- * (and a readable diff for failures) to out (may be NULL), then the line
- * "N passed, N failed".  With coverage, lists rules no case fired.  Returns
- * the number of failed cases, <0 on error (err filled); *passed (if not
- * NULL) gets the number that passed.  Failed case names are added to
- * err->details so a failed reload can report them. */
-int engine_run_cases(struct ruleset *rs, const char *cases_dir, int coverage,
-                     FILE *out, int *passed, struct proto_error *err);
+/* params -> patient (proto_patient_from_params) -> engine_assess -> the
+ * packed response [1, msgid, nil, result] or [1, msgid, error, nil].
+ * Always packs exactly one response into pk.  Returns 0, or the code of
+ * the error it packed (err holds it: PROTO_E_INVALID_PARAMS, _RULESET,
+ * _INTERNAL).  e may be NULL (no engine available): an internal error. */
+int engine_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
+                          struct proto_error *err);
+
+/* ---- lint ----------------------------------------------------------------- */
+
+/* One problem in a ruleset: the file as the manifest names it ("vocabulary"
+ * when no file is known), the 1-based line (0: none), the message. */
+struct engine_problem {
+    char *file;
+    long line;
+    char *message;
+};
+
+struct engine_lint {
+    struct engine_problem *problems;
+    size_t n_problems, cap;
+    char **notes;              /* advice, not problems (e.g. slower requests) */
+    size_t n_notes;
+};
+void engine_lint_init(struct engine_lint *l);
+void engine_lint_close(struct engine_lint *l);     /* frees; leaves init'ed */
+/* "file:line: message", or "file: message" without a line; returns
+ * snprintf's count. */
+int engine_problem_format(const struct engine_problem *p, char *buf, size_t n);
+
+/* Lints the loaded ruleset rs (the very bytes it serves, never a second
+ * read of its folder): every rule that makes a finding gives an id, a
+ * severity, a category, a summary and a source; severities and categories
+ * are valid; cited sources exist; vocabularies are consistent; no
+ * construct is defined twice; no forbidden function (system, eval, build,
+ * file I/O ...); printout only to t.  Adds each problem to out; returns
+ * the number of problems added, or PROTO_E_INTERNAL. */
+int engine_lint(const struct ruleset *rs, struct engine_lint *out);
+
+/* ---- cases ---------------------------------------------------------------- */
+
+struct engine_cases_opts {
+    /* NULL: the ruleset's own cases, read with it (DIR/<tests>); else a
+     * folder of case files read now. */
+    const char *dir;
+    bool coverage;             /* list rules no case fired; unfired finding rules fail */
+    /* Cases run under the ruleset's own policy defaults, never a clinic's
+     * file: they are the ruleset's specification.  true runs them under
+     * the policy in force instead (suitd test --policy: a preview of what a
+     * clinic's file changes).  A case's own "policy" applies on top. */
+    bool served_policy;
+    const struct engine_limits *limits;   /* NULL: engine_limits_default */
+    FILE *out;                 /* per-case PASS/FAIL and diffs; may be NULL */
+};
+
+/* Runs the case files against rs.  Writes per-case results (and a readable
+ * diff for failures) to o->out, then the line "N passed, N failed".  With
+ * coverage, lists rules no case fired.  Returns the number of failed
+ * cases, <0 on error (err filled); *passed (if not NULL) gets the number
+ * that passed.  Failed case names are added to err->details so a failed
+ * reload can report them. */
+int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int *passed,
+                     struct proto_error *err);
+
+/* ---- may this ruleset serve? ----------------------------------------------- */
+
+/* Start anyway when cases fail: `suitd serve --start-with-failing-cases`.
+ * The cases still run; the failures are reported, not refused. */
+#define RULESET_CHECK_FAILING_CASES_OK 1u
+
+struct ruleset_check_opts {
+    struct ruleset_source src;
+    struct engine_limits limits;        /* the cases' and the probe engine's */
+    unsigned flags;                     /* RULESET_CHECK_* */
+};
+void ruleset_check_opts_init(struct ruleset_check_opts *o, const char *dir,
+                             const char *policy_file);
+
+struct ruleset_report {
+    struct engine_lint lint;            /* the lint's problems and notes */
+    int cases_passed, cases_failed;
+    char **failed_cases;                /* names of the failed cases */
+    size_t n_failed_cases;
+    unsigned files_read;                /* files read (each exactly once) */
+    unsigned environments;              /* CLIPS environments built */
+};
+void ruleset_report_init(struct ruleset_report *r);
+void ruleset_report_close(struct ruleset_report *r);
+
+/* The one decision whether a ruleset may serve, used by daemon start-up,
+ * reload and `suitd check`:
+ *   1. read the folder once (ruleset_source);
+ *   2. pre-check the bytes before CLIPS sees them: forbidden functions and
+ *      printout targets (CLIPS evaluates defglobal and deffacts expressions
+ *      while loading);
+ *   3. load them into one CLIPS environment (contract, data, policy file);
+ *   4. lint the loaded ruleset (engine_lint);
+ *   5. turn that environment into a probe engine and run the ruleset's own
+ *      cases on it, under the ruleset's policy defaults (and each case's
+ *      own "policy"), with o->limits;
+ *   6. switch the probe to the policy in force and reset it.
+ * One environment in all.  Returns 0 with *out set (the caller's
+ * reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
+ * ("file:line: ..." details, or the names of the failed cases).  With
+ * RULESET_CHECK_FAILING_CASES_OK, failed cases do not refuse: the call
+ * returns 0 and rep says which failed.  rep may be NULL. */
+int ruleset_check(const struct ruleset_check_opts *o, struct ruleset **out,
+                  struct ruleset_report *rep, struct proto_error *err);
 
 #endif

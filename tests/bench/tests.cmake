@@ -5,3 +5,10 @@ add_test(NAME bench_smoke
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench/smoke.sh
                  $<TARGET_FILE:suitd> $<TARGET_FILE:suit-bench> ${CMAKE_SOURCE_DIR}/rules)
 set_tests_properties(bench_smoke PROPERTIES TIMEOUT 120)
+
+# The daemon and suit-bench --in-process run one request pipeline: every
+# case's reply compared byte for byte against a real daemon (issue 11).
+add_test(NAME bench_verify
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench/verify.sh
+                 $<TARGET_FILE:suitd> $<TARGET_FILE:suit-bench> ${CMAKE_SOURCE_DIR}/rules)
+set_tests_properties(bench_verify PROPERTIES TIMEOUT 120)

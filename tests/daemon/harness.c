@@ -342,25 +342,15 @@ int error_code_of(const msgpack_object *err)
 
 void copy_tree(const char *from, const char *to)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", from, to);
-    ck_assert_int_eq(system(cmd), 0);
-}
-
-static void put_file(const char *path, const char *text, const char *mode)
-{
-    FILE *f = fopen(path, mode);
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    fputs(text, f);
-    ck_assert_int_eq(fclose(f), 0);
+    testutil_copy_tree(from, to);
 }
 
 void write_file(const char *path, const char *text)
 {
-    put_file(path, text, "w");
+    testutil_write_file(path, "w", text);
 }
 
 void append_file(const char *path, const char *text)
 {
-    put_file(path, text, "a");
+    testutil_write_file(path, "a", text);
 }

@@ -89,6 +89,14 @@ START_TEST(flags_both_forms)
     ck_assert_uint_eq(c.n_listen, 0);
     ck_assert(!c.log_facts);
     config_close(&c);
+
+    /* the operator's explicit "start anyway", off unless given */
+    ck_assert_int_eq(LOAD(&c, err, "--start-with-failing-cases"), 0);
+    ck_assert(c.start_with_failing_cases);
+    config_close(&c);
+    ck_assert_int_eq(LOAD(&c, err, "--start-with-failing-cases=no"), 0);
+    ck_assert(!c.start_with_failing_cases);
+    config_close(&c);
 }
 END_TEST
 

@@ -3,13 +3,17 @@
  * tests/engine/rulesets (not the bundled rules/, which has its own cases).
  */
 #include <check.h>
+#include <dirent.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <nettle/sha2.h>
 
 #include "engine.h"
@@ -97,6 +101,28 @@ static char *write_temp(const char *text)
     ck_assert_int_eq(write(fd, text, n), (ssize_t)n);
     close(fd);
     return path;
+}
+
+
+/* ---- temporary ruleset copies --------------------------------------------- */
+
+/* A private copy of one of the test rulesets; the caller removes it. */
+static char *temp_ruleset(const char *name)
+{
+    char *dir = strdup("/tmp/suitd-engine-rs-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char src[512];
+    snprintf(src, sizeof src, "%s/%s", ENGINE_TEST_RULESETS, name);
+    testutil_copy_tree(src, dir);
+    return dir;
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    ck_assert_ptr_nonnull(p);
+    sprintf(p, "%s/%s", dir, name);
+    return p;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -850,44 +876,66 @@ END_TEST
 
 /* ---- lint and cases ------------------------------------------------------------ */
 
-static char *lint_output(const char *dir, int *problems)
+/* Loads dir (the plain load) and lints it; returns the problems as
+ * "file:line: message" lines. */
+static char *lint_output(const char *dir, int *problems, struct engine_lint *lint)
 {
+    struct ruleset *rs = load_ok(dir, NULL);
+    engine_lint_init(lint);
+    *problems = engine_lint(rs, lint);
+    ck_assert_int_eq((size_t)*problems, lint->n_problems);
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     ck_assert_ptr_nonnull(out);
-    *problems = engine_lint(dir, out);
+    for (size_t i = 0; i < lint->n_problems; i++) {
+        char line[1200];
+        engine_problem_format(&lint->problems[i], line, sizeof line);
+        fprintf(out, "%s\n", line);
+    }
     fclose(out);
     fprintf(stderr, "%s", buf);
+    ruleset_unref(rs);
     return buf;
+}
+
+static bool has_problem(const struct engine_lint *l, const char *file, long line,
+                        const char *message)
+{
+    for (size_t i = 0; i < l->n_problems; i++)
+        if (!strcmp(l->problems[i].file, file) && l->problems[i].line == line &&
+            !strcmp(l->problems[i].message, message))
+            return true;
+    return false;
 }
 
 START_TEST(test_lint)
 {
     int n;
-    char *out = lint_output(RS("basic"), &n);
+    struct engine_lint lint;
+    char *out = lint_output(RS("basic"), &n, &lint);
     ck_assert_int_eq(n, 0);
     free(out);
+    engine_lint_close(&lint);
 
-    out = lint_output(RS("lintbad"), &n);
+    /* structured: file, line and message, never text to parse back */
+    out = lint_output(RS("lintbad"), &n, &lint);
     ck_assert_int_eq(n, 3);
+    ck_assert(has_problem(&lint, "lintbad.clp", 5, "forbidden function or construct 'system'"));
+    ck_assert(has_problem(&lint, "lintbad.clp", 10,
+                          "rule finding-without-source: finding has no source"));
+    ck_assert(has_problem(&lint, "lintbad.clp", 16,
+                          "rule cites-unknown-source: source 'NOSUCH' is not a source fact"));
     ck_assert(strstr(out, "lintbad.clp:5: forbidden function or construct 'system'"));
-    ck_assert(strstr(out, "lintbad.clp:10: rule finding-without-source: finding has no source"));
-    ck_assert(strstr(out, "lintbad.clp:16: rule cites-unknown-source: source 'NOSUCH' is not a "
-                          "source fact"));
     free(out);
-
-    /* load errors are lint problems too, with file and line */
-    out = lint_output(RS("badload"), &n);
-    ck_assert_int_eq(n, 2);
-    ck_assert(strstr(out, "bad.clp:4: "));
-    free(out);
+    engine_lint_close(&lint);
 
     /* (exit) and friends are flagged even though they load */
-    out = lint_output(RS("hostile"), &n);
+    out = lint_output(RS("hostile"), &n, &lint);
     ck_assert_int_ge(n, 1);
     ck_assert(strstr(out, "hostile.clp:32: forbidden function or construct 'exit'"));
     free(out);
+    engine_lint_close(&lint);
 }
 END_TEST
 
@@ -897,7 +945,8 @@ END_TEST
 START_TEST(test_lint_weak_evidence)
 {
     int n;
-    char *out = lint_output(RS("weakevidence"), &n);
+    struct engine_lint lint;
+    char *out = lint_output(RS("weakevidence"), &n, &lint);
     ck_assert_int_eq(n, 3);
     ck_assert(strstr(out, "weak.clp:8: rule clinic-only-silent: finding cites only weak "
                           "sources (\"clinic\"): its detail must say \"weak evidence\"\n"));
@@ -909,6 +958,7 @@ START_TEST(test_lint_weak_evidence)
     ck_assert_ptr_null(strstr(out, "clinic-only-says-so"));
     ck_assert_ptr_null(strstr(out, "mixed-says-so"));
     ck_assert_ptr_null(strstr(out, "strong-or-input"));
+    engine_lint_close(&lint);
     free(out);
 }
 END_TEST
@@ -920,7 +970,8 @@ static char *cases_output(struct ruleset *rs, const char *dir, int coverage, int
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
     ck_assert_ptr_nonnull(out);
-    *rc = engine_run_cases(rs, dir, coverage, out, NULL, err);
+    struct engine_cases_opts o = {.dir = dir, .coverage = coverage, .out = out};
+    *rc = engine_run_cases(rs, &o, NULL, err);
     fclose(out);
     fprintf(stderr, "%s", buf);
     return buf;
@@ -959,6 +1010,512 @@ START_TEST(test_cases_runner)
     ck_assert(!strstr(out, "not fired"));
     free(out);
     proto_error_close(&err);
+    ruleset_unref(rs);
+}
+END_TEST
+
+
+/* ---- the servable-ruleset check, and reading a folder ------------------------ */
+
+static int check_dir(const char *dir, const char *policy, unsigned flags,
+                     struct ruleset_report *rep, struct proto_error *err)
+{
+    struct ruleset_check_opts o;
+    ruleset_check_opts_init(&o, dir, policy);
+    o.flags = flags;
+    ruleset_report_init(rep);
+    proto_error_init(err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_check(&o, &rs, rep, err);
+    dump_details(err);
+    if (rc == 0)
+        ck_assert_ptr_nonnull(rs);
+    else
+        ck_assert_ptr_null(rs);
+    if (rs)
+        ruleset_unref(rs);
+    return rc;
+}
+
+/* Issue 11 item 3 / issue 13 item 10: one read of every file and one CLIPS
+ * environment per check (a reload read every file twice and built five). */
+START_TEST(test_check_reads_once_one_environment)
+{
+    struct ruleset_report rep;
+    struct proto_error err;
+    ck_assert_int_eq(check_dir(RS("basic"), NULL, 0, &rep, &err), 0);
+    /* manifest.ini, the four files it lists, tests/cases.json */
+    ck_assert_uint_eq(rep.files_read, 6);
+    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_int_eq(rep.cases_passed, 7);
+    ck_assert_int_eq(rep.cases_failed, 0);
+    ck_assert_uint_eq(rep.lint.n_problems, 0);
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+
+    char *pol = write_temp("[policy]\nnsaid-hold-days = 5\n");
+    ck_assert_int_eq(check_dir(RS("basic"), pol, 0, &rep, &err), 0);
+    ck_assert_uint_eq(rep.files_read, 7);        /* and the policy file, once */
+    ck_assert_uint_eq(rep.environments, 1);
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+}
+END_TEST
+
+/* Issue 11 item 1: failing cases refuse (with their names), unless the
+ * operator said to start anyway; a lint problem always refuses. */
+START_TEST(test_check_refuses_failing_cases_and_lint)
+{
+    char *dir = temp_ruleset("basic");
+    char *cases = path_in(dir, "tests/wrong.json");
+    testutil_write_file(cases, "w",
+               "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
+               "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
+               "   \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
+               "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
+    struct ruleset_report rep;
+    struct proto_error err;
+    ck_assert_int_eq(check_dir(dir, NULL, 0, &rep, &err), PROTO_E_RULESET);
+    ck_assert_msg(strstr(err.message, "1 test case failed"), "%s", err.message);
+    ck_assert(testutil_has_detail(&err, "pregnancy is fine (wrong on purpose)"));
+    ck_assert_int_eq(rep.cases_failed, 1);
+    ck_assert_int_eq(rep.cases_passed, 7);
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+
+    ck_assert_int_eq(check_dir(dir, NULL, RULESET_CHECK_FAILING_CASES_OK, &rep, &err), 0);
+    ck_assert_int_eq(rep.cases_failed, 1);
+    ck_assert_uint_eq(rep.n_failed_cases, 1);
+    ck_assert_str_eq(rep.failed_cases[0], "pregnancy is fine (wrong on purpose)");
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+
+    ck_assert_int_eq(check_dir(RS("lintbad"), NULL, RULESET_CHECK_FAILING_CASES_OK, &rep, &err),
+                     PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "lintbad.clp:5: forbidden function or construct 'system'"));
+    ck_assert(has_problem(&rep.lint, "lintbad.clp", 5, "forbidden function or construct 'system'"));
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+
+    /* load errors: file and line, from the same check */
+    ck_assert_int_eq(check_dir(RS("badload"), NULL, 0, &rep, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "bad.clp:4: "));
+    ck_assert(testutil_has_detail(&err, "bad.clp:16: "));
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+    unlink(cases);
+    free(cases);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* CLIPS evaluates a defglobal's expression while loading: a forbidden call
+ * there ran before the old lint (which linted after loading) could refuse
+ * it.  The pre-check refuses it before CLIPS sees the text. */
+START_TEST(test_check_precheck_before_clips)
+{
+    char *dir = temp_ruleset("basic");
+    char mark[] = "/tmp/suitd-engine-precheck-XXXXXX";
+    int fd = mkstemp(mark);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    unlink(mark);
+    char *rules = path_in(dir, "rules.clp");
+    char text[512];
+    snprintf(text, sizeof text, "\n(defglobal ?*pwn* = (open \"%s\" pwn \"w\"))\n", mark);
+    testutil_write_file(rules, "a", text);
+    struct ruleset_report rep;
+    struct proto_error err;
+    ck_assert_int_eq(check_dir(dir, NULL, 0, &rep, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "forbidden function or construct 'open'"));
+    ck_assert_uint_eq(rep.environments, 0);   /* CLIPS never saw it */
+    ck_assert_msg(access(mark, F_OK) != 0, "the defglobal's (open ...) ran");
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+    free(rules);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 13 item 10: the lint checks the bytes that serve.  A file whose
+ * content differs on a second read used to put a forbidden call into the
+ * served ruleset while the lint (reading the folder again) saw clean text. */
+START_TEST(test_lint_checks_the_served_bytes)
+{
+    char *dir = temp_ruleset("basic");
+    char *rules = path_in(dir, "rules.clp");
+    char *clean = testutil_slurp(rules);
+    ck_assert_ptr_nonnull(clean);
+    testutil_write_file(rules, "a", "\n(defrule sneaky (condition (name never-sent)) =>\n"
+                           "  (open \"/etc/hostname\" h \"r\"))\n");
+    struct ruleset *rs = load_ok(dir, NULL);
+    testutil_write_file(rules, "w", clean);             /* the "second read" is clean */
+    struct engine_lint lint;
+    engine_lint_init(&lint);
+    ck_assert_int_eq(engine_lint(rs, &lint), 1);
+    ck_assert_str_eq(lint.problems[0].file, "rules.clp");
+    ck_assert_str_eq(lint.problems[0].message, "forbidden function or construct 'open'");
+    engine_lint_close(&lint);
+    ruleset_unref(rs);
+    free(clean);
+    free(rules);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 13 item 9: a FIFO among the rule files used to block the load for
+ * ever (open(2) waits for a writer); it is refused at once. */
+START_TEST(test_fifo_refused)
+{
+    char *dir = temp_ruleset("basic");
+    char *data = path_in(dir, "data.clp");
+    ck_assert_int_eq(unlink(data), 0);
+    ck_assert_int_eq(mkfifo(data, 0600), 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    ck_assert_int_eq(ruleset_load(dir, NULL, &rs, &err), PROTO_E_RULESET);
+    dump_details(&err);
+    ck_assert(testutil_has_detail(&err, "data.clp:1: a FIFO: only regular files are read"));
+    proto_error_close(&err);
+    /* a directory where a file should be, and a FIFO as the policy file */
+    ck_assert_int_eq(unlink(data), 0);
+    ck_assert_int_eq(mkdir(data, 0700), 0);
+    ck_assert_int_eq(ruleset_load(dir, NULL, &rs, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "data.clp:1: a directory"));
+    proto_error_close(&err);
+    rmdir(data);
+    char *fifo = path_in(dir, "policy.fifo");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(ruleset_load(RS("basic"), fifo, &rs, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "a FIFO"));
+    proto_error_close(&err);
+    free(fifo);
+    free(data);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 13 item 12: a file rewritten while the load reads the folder. */
+struct rewrite_hook {
+    const char *when;           /* the file being read */
+    char *path;                 /* the file to change then */
+    const char *how;            /* "append", "truncate", "replace" */
+    int calls;
+};
+
+static void rewrite_during_read(void *arg, const char *file)
+{
+    struct rewrite_hook *h = arg;
+    if (strcmp(file, h->when) != 0)
+        return;
+    h->calls++;
+    if (!strcmp(h->how, "replace")) {
+        /* a new file renamed over the old one: a different inode */
+        char tmp[1100];
+        snprintf(tmp, sizeof tmp, "%s.new", h->path);
+        char *text = testutil_slurp(h->path);
+        testutil_write_file(tmp, "w", text);
+        free(text);
+        ck_assert_int_eq(rename(tmp, h->path), 0);
+    } else if (!strcmp(h->how, "truncate")) {
+        ck_assert_int_eq(truncate(h->path, 0), 0);
+    } else {
+        testutil_write_file(h->path, "a", "\n; edited\n");
+    }
+}
+
+static int load_with_hook(const char *dir, struct rewrite_hook *h, struct proto_error *err)
+{
+    struct ruleset_check_opts o;
+    ruleset_check_opts_init(&o, dir, NULL);
+    o.src.after_read = rewrite_during_read;
+    o.src.after_read_arg = h;
+    proto_error_init(err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_check(&o, &rs, NULL, err);
+    dump_details(err);
+    if (rs)
+        ruleset_unref(rs);
+    return rc;
+}
+
+START_TEST(test_torn_read_refused)
+{
+    char *dir = temp_ruleset("basic");
+    struct proto_error err;
+    /* the file itself, while it is read (an in-place rewrite) */
+    struct rewrite_hook h = {.when = "rules.clp", .path = path_in(dir, "rules.clp"),
+                             .how = "truncate"};
+    ck_assert_int_eq(load_with_hook(dir, &h, &err), PROTO_E_RULESET);
+    ck_assert_int_eq(h.calls, 1);
+    ck_assert_msg(strstr(err.message, "rules.clp: changed while it was read"), "%s",
+                  err.message);
+    ck_assert(strstr(err.message, "deploy a ruleset atomically"));
+    proto_error_close(&err);
+    free(h.path);
+    testutil_remove_tree(dir);
+    free(dir);
+
+    /* an earlier file, while a later one is read: caught by the second
+     * look at the whole folder */
+    dir = temp_ruleset("basic");
+    h = (struct rewrite_hook){.when = "verdict.clp", .path = path_in(dir, "templates.clp"),
+                              .how = "append"};
+    ck_assert_int_eq(load_with_hook(dir, &h, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "templates.clp:1: rewritten while the ruleset was read"));
+    proto_error_close(&err);
+    free(h.path);
+
+    /* replaced by rename (what an editor's save does) */
+    h = (struct rewrite_hook){.when = "tests/cases.json", .path = path_in(dir, "data.clp"),
+                              .how = "replace"};
+    ck_assert_int_eq(load_with_hook(dir, &h, &err), PROTO_E_RULESET);
+    ck_assert(testutil_has_detail(&err, "data.clp:1: replaced by another file"));
+    proto_error_close(&err);
+    free(h.path);
+
+    /* nothing changes: the same hook, a file it never touches */
+    h = (struct rewrite_hook){.when = "no-such-file", .path = NULL, .how = "append"};
+    ck_assert_int_eq(load_with_hook(dir, &h, &err), 0);
+    proto_error_close(&err);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 13 item 4 (the loader half): CLIPS 6.30 never finishes loading a
+ * 41-branch (if ... else (if ...)) chain; deep nesting is refused first. */
+START_TEST(test_deep_nesting_refused)
+{
+    char *dir = temp_ruleset("basic");
+    char *rules = path_in(dir, "rules.clp");
+    struct eng_text {
+        char buf[8192];
+        size_t n;
+    } t = {.n = 0};
+    t.n += (size_t)snprintf(t.buf + t.n, sizeof t.buf - t.n,
+                            "\n(defrule deep-if (patient (age ?a))\n =>\n");
+    for (int i = 0; i < 41; i++)
+        t.n += (size_t)snprintf(t.buf + t.n, sizeof t.buf - t.n,
+                                "(if (= ?a %d) then (bind ?x %d) else\n", i, i);
+    t.n += (size_t)snprintf(t.buf + t.n, sizeof t.buf - t.n, "(bind ?x 0)");
+    for (int i = 0; i < 42; i++)
+        t.buf[t.n++] = ')';
+    t.buf[t.n++] = '\n';
+    t.buf[t.n] = '\0';
+    long first = 0;
+    char *before = testutil_slurp(rules);
+    for (const char *p = before; *p; p++)
+        first += *p == '\n';
+    free(before);
+    testutil_write_file(rules, "a", t.buf);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    ck_assert_int_eq(ruleset_load(dir, NULL, &rs, &err), PROTO_E_RULESET);
+    dump_details(&err);
+    /* After the original text: an empty line, the defrule, its "=>", then
+     * one if per line; the defrule is level 1, so if number 30 (from 0) is
+     * level 32 and its test (= ?a 30) level 33, on line first + 4 + 30. */
+    char want[200];
+    snprintf(want, sizeof want, "rules.clp:%ld: nested deeper than 32 levels", first + 4 + 30);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    proto_error_close(&err);
+    free(rules);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
+/* Issue 11 item 2: cases run under the ruleset's defaults, never the
+ * clinic's file; a case states the policy it assumes, for itself only. */
+START_TEST(test_cases_run_under_defaults)
+{
+    /* 5 days for NSAIDs: the first case (no hold at 4 days under the
+     * default 3) would fail under it */
+    char *pol = write_temp("[policy]\nnsaid-hold-days = 5\n");
+    struct ruleset *rs = load_ok(RS("basic"), pol);
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc;
+    char *out = cases_output(rs, RS("basic/policy-cases"), 0, &rc, &err);
+    ck_assert_int_eq(rc, 0);
+    ck_assert(strstr(out, "\n4 passed, 0 failed\n"));
+    free(out);
+    proto_error_close(&err);
+
+    /* suitd test --policy: the preview under the clinic's values */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    struct engine_cases_opts o = {.dir = RS("basic/policy-cases"), .served_policy = true,
+                                  .out = f};
+    rc = engine_run_cases(rs, &o, NULL, &err);
+    fclose(f);
+    fprintf(stderr, "%s", buf);
+    ck_assert_int_eq(rc, 2);
+    ck_assert(strstr(buf, "FAIL ibuprofen 4 days ago: no hold under the default 3 days\n"));
+    ck_assert(strstr(buf, "PASS ibuprofen 4 days ago under a stated 5-day hold: caution\n"));
+    free(buf);
+    proto_error_close(&err);
+    ruleset_unref(rs);
+
+    /* and the whole check, with that file, still passes */
+    struct ruleset_report rep;
+    ck_assert_int_eq(check_dir(RS("basic"), pol, 0, &rep, &err), 0);
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+}
+END_TEST
+
+START_TEST(test_case_policy_checked)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc;
+    char *out = cases_output(rs, RS("basic/bad-policy-cases"), 0, &rc, &err);
+    ck_assert_int_eq(rc, 4);
+    ck_assert(strstr(out, "policy: unknown policy 'nsaid-hold-dayz' (known: "
+                          "home-roller-max-depth-mm, isotretinoin-washout-days, nsaid-hold-days)"));
+    ck_assert(strstr(out, "policy: nsaid-hold-days: must be a whole number (its default is 3)"));
+    ck_assert(strstr(out, "policy: nsaid-hold-days: must be between 0 and 30"));
+    ck_assert(strstr(out, "policy.nsaid-hold-days: expected a number"));
+    free(out);
+    proto_error_close(&err);
+    ruleset_unref(rs);
+}
+END_TEST
+
+/* A policy file: names, whole numbers, ranges, each with file:line. */
+START_TEST(test_policy_types_and_ranges)
+{
+    char *pol = write_temp("[policy]\nnsaid-hold-days = 4.5\nnsaid-hold-days2 = 1\n"
+                           "isotretinoin-washout-days = -1\n\n"
+                           "home-roller-max-depth-mm = 1\n"
+                           "[clinic]\nnsaid-hold-days = 31\n");
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    ck_assert_int_eq(ruleset_load(RS("basic"), pol, &rs, &err), PROTO_E_RULESET);
+    dump_details(&err);
+    char want[600];
+    snprintf(want, sizeof want, "%s:2: nsaid-hold-days: must be a whole number", pol);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:3: unknown policy 'nsaid-hold-days2'", pol);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:4: isotretinoin-washout-days: must not be negative", pol);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:8: unknown section [clinic]", pol);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:6:", pol);      /* 1 becomes 1.0: accepted */
+    ck_assert(!testutil_has_detail(&err, want));
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+
+    pol = write_temp("[policy]\nnsaid-hold-days = 31\n");
+    ck_assert_int_eq(ruleset_load(RS("basic"), pol, &rs, &err), PROTO_E_RULESET);
+    snprintf(want, sizeof want, "%s:2: nsaid-hold-days: must be between 0 and 30", pol);
+    ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+    proto_error_close(&err);
+    unlink(pol);
+    free(pol);
+}
+END_TEST
+
+/* The request pipeline on its own: one reply per request, addressed to
+ * its msgid, the result kept only when asked. */
+static int pipeline(struct engine *e, const char *json, uint32_t msgid, struct suit_result *keep,
+                    msgpack_sbuffer *reply, struct proto_error *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(json, 0, &jerr);
+    ck_assert_ptr_nonnull(j);
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    ck_assert_int_eq(proto_json_to_msgpack(j, &pk, err), 0);
+    json_decref(j);
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    ck_assert_int_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
+    msgpack_packer_init(&pk, reply, msgpack_sbuffer_write);
+    struct engine_request q = {.msgid = msgid, .params = &up.data, .result = keep};
+    int rc = engine_request_assess(e, &q, &pk, err);
+    msgpack_unpacked_destroy(&up);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+static void reply_check(const msgpack_sbuffer *reply, uint32_t msgid, bool is_error, int code)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    size_t off = 0;
+    ck_assert_int_eq(msgpack_unpack_next(&up, reply->data, reply->size, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    ck_assert_uint_eq(off, reply->size);        /* exactly one reply */
+    const msgpack_object *a = up.data.via.array.ptr;
+    ck_assert_int_eq(up.data.type, MSGPACK_OBJECT_ARRAY);
+    ck_assert_uint_eq(up.data.via.array.size, 4);
+    ck_assert_uint_eq(a[0].via.u64, 1);
+    ck_assert_uint_eq(a[1].via.u64, msgid);
+    ck_assert_int_eq(a[2].type == MSGPACK_OBJECT_NIL, !is_error);
+    ck_assert_int_eq(a[3].type == MSGPACK_OBJECT_NIL, is_error);
+    if (is_error) {
+        const msgpack_object_kv *kv = a[2].via.map.ptr;
+        ck_assert_int_eq(kv[0].val.via.i64, code);
+    }
+    msgpack_unpacked_destroy(&up);
+}
+
+START_TEST(test_request_pipeline)
+{
+    struct ruleset *rs = load_ok(RS("basic"), NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_sbuffer reply;
+    msgpack_sbuffer_init(&reply);
+    struct suit_result r;
+    suit_result_init(&r);
+    ck_assert_int_eq(pipeline(e, "[{\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,"
+                                 " \"fitzpatrick\": 2, \"area\": \"face\","
+                                 " \"indication\": \"fine-lines\"}]", 7, &r, &reply, &err), 0);
+    reply_check(&reply, 7, false, 0);
+    ck_assert_int_eq(r.verdict, SUIT_VERDICT_CONTRAINDICATED);   /* kept for the caller */
+    suit_result_close(&r);
+
+    reply.size = 0;
+    ck_assert_int_eq(pipeline(e, "[{\"age\": \"old\"}]", 8, &r, &reply, &err),
+                     PROTO_E_INVALID_PARAMS);
+    reply_check(&reply, 8, true, PROTO_E_INVALID_PARAMS);
+    ck_assert_uint_eq(r.n_findings, 0);                          /* nothing left */
+    proto_error_close(&err);
+
+    reply.size = 0;
+    ck_assert_int_eq(pipeline(e, "[{\"area\": \"elbow\"}]", 9, NULL, &reply, &err),
+                     PROTO_E_INVALID_PARAMS);
+    reply_check(&reply, 9, true, PROTO_E_INVALID_PARAMS);
+    proto_error_close(&err);
+
+    reply.size = 0;
+    ck_assert_int_eq(pipeline(NULL, "[{}]", 10, NULL, &reply, &err), PROTO_E_INTERNAL);
+    reply_check(&reply, 10, true, PROTO_E_INTERNAL);
+    proto_error_close(&err);
+    msgpack_sbuffer_destroy(&reply);
+    engine_free(e);
     ruleset_unref(rs);
 }
 END_TEST
@@ -1004,6 +1561,22 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_lint);
     tcase_add_test(t, test_lint_weak_evidence);
     tcase_add_test(t, test_cases_runner);
+    tcase_add_test(t, test_cases_run_under_defaults);
+    tcase_add_test(t, test_case_policy_checked);
+    tcase_add_test(t, test_policy_types_and_ranges);
+    tcase_add_test(t, test_request_pipeline);
+    suite_add_tcase(s, t);
+
+    /* Some of these hung for ever before their fix: a bounded timeout. */
+    t = tcase_create("check");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_check_reads_once_one_environment);
+    tcase_add_test(t, test_check_refuses_failing_cases_and_lint);
+    tcase_add_test(t, test_check_precheck_before_clips);
+    tcase_add_test(t, test_lint_checks_the_served_bytes);
+    tcase_add_test(t, test_fifo_refused);
+    tcase_add_test(t, test_torn_read_refused);
+    tcase_add_test(t, test_deep_nesting_refused);
     suite_add_tcase(s, t);
     return s;
 }

@@ -1,7 +1,8 @@
 /*
  * libFuzzer harness: a full assessment of a fuzzed patient through the
- * engine with the bundled v1 ruleset.  The input is `assess` params as
- * MessagePack.  Checks the verdict policy's promise: whatever comes back is
+ * engine's request pipeline (engine_request_assess, what the daemon's
+ * workers run) with the bundled v1 ruleset.  The input is `assess` params
+ * as MessagePack.  Checks the verdict policy's promise: whatever comes back is
  * either an error or a complete result, and never `suitable` while facts are
  * missing or any finding is above info.
  *
@@ -50,24 +51,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     msgpack_object obj;
     if (proto_decoder_feed(d, (const char *)data, size) == 0 &&
         proto_decoder_next(d, &obj) == 1) {
-        struct suit_patient p;
+        /* The daemon's own request pipeline, reply packing included. */
+        struct suit_result r;
         struct proto_error err;
-        suit_patient_init(&p);
         proto_error_init(&err);
-        if (proto_patient_from_params(&obj, &p, &err) == 0) {
-            struct suit_result r;
-            suit_result_init(&r);
-            if (engine_assess(fuzz_engine, &p, &r, &err) == 0) {
-                int above_info = 0;
-                for (size_t i = 0; i < r.n_findings; i++)
-                    if (r.findings[i].severity > SUIT_SEV_INFO)
-                        above_info = 1;
-                if (r.verdict == SUIT_VERDICT_SUITABLE && (above_info || r.n_missing))
-                    abort();   /* "suitable" without having checked everything */
-            }
+        msgpack_sbuffer reply;
+        msgpack_sbuffer_init(&reply);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &reply, msgpack_sbuffer_write);
+        struct engine_request q = {.msgid = 1, .params = &obj, .result = &r};
+        int rc = engine_request_assess(fuzz_engine, &q, &pk, &err);
+        if (reply.size == 0)
+            abort();   /* every request gets exactly one reply */
+        if (rc == 0) {
+            int above_info = 0;
+            for (size_t i = 0; i < r.n_findings; i++)
+                if (r.findings[i].severity > SUIT_SEV_INFO)
+                    above_info = 1;
+            if (r.verdict == SUIT_VERDICT_SUITABLE && (above_info || r.n_missing))
+                abort();   /* "suitable" without having checked everything */
             suit_result_close(&r);
         }
-        suit_patient_close(&p);
+        msgpack_sbuffer_destroy(&reply);
         proto_error_close(&err);
     }
     proto_decoder_free(d);

@@ -40,12 +40,28 @@ static char *run_tool(int (*fn)(int, char **), int argc, char **argv, const char
     return buf;
 }
 
+/* A copy of the basic ruleset with one more, failing, case. */
+static void failing_copy(char *dir)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_copy_tree(RS("basic"), dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/tests/wrong.json", dir);
+    testutil_write_file(path, "w",
+                        "[{\"name\": \"pregnancy is fine (wrong on purpose)\",\n"
+                        "  \"patient\": {\"age\": 30, \"pregnant\": true, \"breastfeeding\": false,\n"
+                        "   \"fitzpatrick\": 2, \"area\": \"face\", \"indication\": \"fine-lines\"},\n"
+                        "  \"expect\": {\"verdict\": \"suitable\"}}]\n");
+}
+
 START_TEST(test_check_tool)
 {
     int st;
     char *argv1[] = {RS("basic")};
     char *out = run_tool(tools_check_main, 1, argv1, NULL, &st);
     ck_assert_int_eq(st, 0);
+    /* the same decision as the daemon's: the cases ran too */
+    ck_assert(strstr(out, RS("basic") ": ok (7 cases passed)\n"));
     free(out);
     char *argv2[] = {RS("lintbad")};
     out = run_tool(tools_check_main, 1, argv2, NULL, &st);
@@ -61,6 +77,52 @@ START_TEST(test_check_tool)
     out = run_tool(tools_check_main, 1, argv4, NULL, &st);
     ck_assert_int_eq(st, 2);
     free(out);
+
+    /* a ruleset whose own case fails may not serve */
+    char dir[] = "/tmp/suitd-tools-rs-XXXXXX";
+    failing_copy(dir);
+    char *argv5[] = {dir};
+    out = run_tool(tools_check_main, 1, argv5, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "case failed: pregnancy is fine (wrong on purpose)\n"));
+    ck_assert(strstr(out, ": 1 test case failed"));
+    free(out);
+    testutil_remove_tree(dir);
+}
+END_TEST
+
+/* suitd check --policy FILE: the clinic's file checked on its own merits,
+ * the cases still under the ruleset's defaults. */
+START_TEST(test_check_policy)
+{
+    char good[] = "/tmp/suitd-tools-pol-XXXXXX", bad[] = "/tmp/suitd-tools-pol-XXXXXX";
+    int fd = mkstemp(good);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    /* 5 days: the cases' NSAID deferral at 0 days passes either way, and
+     * none of them is run under it */
+    testutil_write_file(good, "w", "[policy]\nnsaid-hold-days = 5\nisotretinoin-washout-days = 90\n");
+    fd = mkstemp(bad);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    testutil_write_file(bad, "w", "[policy]\nnsaid-hold-days = 31\nisotretinoin-washout-days = 90.5\n");
+    int st;
+    char *argv1[] = {"--policy", good, RS("basic")};
+    char *out = run_tool(tools_check_main, 3, argv1, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, ": ok (7 cases passed)"));
+    free(out);
+    char *argv2[] = {"--policy", bad, RS("basic")};
+    out = run_tool(tools_check_main, 3, argv2, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    char want[200];
+    snprintf(want, sizeof want, "%s:2: nsaid-hold-days: must be between 0 and 30\n", bad);
+    ck_assert_msg(strstr(out, want), "want %s", want);
+    snprintf(want, sizeof want, "%s:3: isotretinoin-washout-days: must be a whole number", bad);
+    ck_assert_msg(strstr(out, want), "want %s", want);
+    free(out);
+    unlink(good);
+    unlink(bad);
 }
 END_TEST
 
@@ -114,6 +176,7 @@ int main(void)
     Suite *s = suite_create("engine_tools");
     TCase *t = tcase_create("tools");
     tcase_add_test(t, test_check_tool);
+    tcase_add_test(t, test_check_policy);
     tcase_add_test(t, test_test_tool);
     tcase_add_test(t, test_assess_tool);
     suite_add_tcase(s, t);

@@ -23,5 +23,5 @@
 
 (deffacts policy
   (policy (name isotretinoin-washout-days) (value 180) (description "washout"))
-  (policy (name nsaid-hold-days) (value 3))
+  (policy (name nsaid-hold-days) (value 3) (min 0) (max 30))
   (policy (name home-roller-max-depth-mm) (value 0.5)))

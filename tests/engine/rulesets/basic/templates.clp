@@ -24,7 +24,8 @@
   (slot class (type SYMBOL) (default none))
   (slot takes-days (type SYMBOL) (allowed-symbols yes no) (default no))
   (slot label (type STRING) (default "")))
-(deftemplate policy (slot name (type SYMBOL)) (slot value (type NUMBER)) (slot description (type STRING) (default "")))
+(deftemplate policy (slot name (type SYMBOL)) (slot value (type NUMBER)) (slot description (type STRING) (default ""))
+  (slot min (type NUMBER SYMBOL) (default nil)) (slot max (type NUMBER SYMBOL) (default nil)))
 (deftemplate finding
   (slot id (type SYMBOL))
   (slot category (type SYMBOL) (allowed-symbols candidacy medication procedure side-effect home-use input))
