@@ -20,6 +20,9 @@ int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out
                        struct proto_error *err);
 void rpc_client_free(struct rpc_client *c);
 int rpc_client_fd(const struct rpc_client *c);
+/* Changes the timeout of each later send and recv (0 = wait forever), e.g.
+ * a short one to connect and a longer one to wait for answers. */
+void rpc_client_set_timeout(struct rpc_client *c, int timeout_ms);
 
 /* Packs a request: params_fn packs the params array into pk.  Returns the
  * msgid used in *msgid. */
