@@ -53,9 +53,15 @@ struct httpd_conn {
     int fd;
     struct sockaddr_storage addr;
     bool loopback;
-    bool busy;              /* between a request line and the end of its answer */
+    /* NEW: accepted, no request line yet; BUSY: between a request line
+     * and the end of its answer; IDLE: waiting for the next request.  NEW
+     * and BUSY have request_timeout, IDLE has idle_timeout: libmicrohttpd
+     * tells nothing between a request's first byte and its request line,
+     * so a request line dribbled on a kept-alive connection gets at most
+     * idle_timeout + request_timeout. */
+    enum { HTTPD_CONN_NEW, HTTPD_CONN_BUSY, HTTPD_CONN_IDLE } state;
     bool reaped;            /* shut down by httpd_server_tick */
-    uint64_t since_ns;      /* when it became busy or idle */
+    uint64_t since_ns;      /* when it entered its state */
 };
 
 struct httpd_req {
@@ -197,7 +203,7 @@ static void httpd_conn_state(struct httpd_server *s, struct httpd_conn *c, bool 
     if (!c)
         return;
     pthread_mutex_lock(&s->conn_lock);
-    c->busy = busy;
+    c->state = busy ? HTTPD_CONN_BUSY : HTTPD_CONN_IDLE;
     c->since_ns = httpd_now_ns();
     pthread_mutex_unlock(&s->conn_lock);
 }
@@ -213,16 +219,17 @@ void httpd_server_tick(struct httpd_server *s)
         if (c->reaped || c->fd < 0)
             continue;
         uint64_t age = now - c->since_ns;
-        if (c->busy ? age <= req_ns : age <= idle_ns)
+        bool idle = c->state == HTTPD_CONN_IDLE;
+        if (age <= (idle ? idle_ns : req_ns))
             continue;
         /* libmicrohttpd sees the end of the stream and closes the
          * connection in its own thread, as if the client had gone. */
         shutdown(c->fd, SHUT_RDWR);
         c->reaped = true;
-        if (c->busy)
-            n_req++;
-        else
+        if (idle)
             n_idle++;
+        else
+            n_req++;
     }
     pthread_mutex_unlock(&s->conn_lock);
     for (unsigned i = 0; i < n_req; i++)
@@ -284,13 +291,9 @@ static void httpd_done_cb(void *cls, struct MHD_Connection *connection, void **r
     size_t endpoint = r ? r->endpoint : (size_t)-1;
     uint64_t elapsed = r ? httpd_now_ns() - r->start_ns : 0;
     if (status) {
+        /* (libmicrohttpd's own refusals are counted as limits in
+         * httpd_mhd_log.) */
         httpd_metrics_request(&s->metrics, endpoint, status, elapsed);
-        /* libmicrohttpd's own refusals: headers past its memory (431, or
-         * 414 for the request line), a Content-Length too big to read. */
-        if (status == 431 || status == 414)
-            httpd_metrics_limit(&s->metrics, HTTPD_LIMIT_MAX_HEADER_SIZE);
-        if (status == 413 && (!r || !r->too_large))
-            httpd_metrics_limit(&s->metrics, HTTPD_LIMIT_MAX_BODY);
     }
     if (httpd_log_enabled(s->log, HTTPD_LOG_DEBUG)) {
         size_t nr;
@@ -726,9 +729,25 @@ static enum MHD_Result httpd_access_cb(void *cls, struct MHD_Connection *connect
 
 /* ---- libmicrohttpd's own messages ------------------------------------ */
 
+/* The message libmicrohttpd 0.9.75 logs when it refuses a request itself
+ * (connection.c, transmit_error_response_len).  For a request line over
+ * max_header_size (414) it tells no callback at all, so this is the only
+ * place where those refusals can be counted. */
+static const char httpd_mhd_refusal[] = "Error processing request (HTTP response code is %u";
+
 static void httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    const struct httpd_server *s = cls;
+    struct httpd_server *s = cls;
+    if (!strncmp(fmt, httpd_mhd_refusal, sizeof httpd_mhd_refusal - 1)) {
+        va_list copy;
+        va_copy(copy, ap);
+        unsigned status = va_arg(copy, unsigned);
+        va_end(copy);
+        if (status == 431 || status == 414)
+            httpd_metrics_limit(&s->metrics, HTTPD_LIMIT_MAX_HEADER_SIZE);
+        else if (status == 413)
+            httpd_metrics_limit(&s->metrics, HTTPD_LIMIT_MAX_BODY);
+    }
     if (!httpd_log_enabled(s->log, HTTPD_LOG_DEBUG))
         return;
     char msg[512];
@@ -881,7 +900,7 @@ void httpd_server_stop(struct httpd_server *s)
         unsigned busy = 0;
         pthread_mutex_lock(&s->conn_lock);
         for (struct httpd_conn *c = s->conns; c; c = c->next)
-            busy += c->busy;
+            busy += c->state == HTTPD_CONN_BUSY;
         pthread_mutex_unlock(&s->conn_lock);
         if (!busy)
             break;
