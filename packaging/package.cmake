@@ -33,7 +33,7 @@ endif()
 # Man pages are shipped compressed with gzip -9n (no name, no timestamp) so
 # the package is reproducible.  suit.1 comes from the client's author and is
 # skipped, with a note, until it exists.
-set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1)
+set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1 suit-httpd.8)
 set(_suitd_man_outputs)
 foreach(page IN LISTS SUITD_MAN_PAGES)
   if(NOT EXISTS ${SUITD_PKG_DIR}/${page})
@@ -66,7 +66,8 @@ add_custom_target(suitd-package-files ALL
 if(CMAKE_OBJCOPY)
   install(CODE "
     if(CMAKE_INSTALL_DO_STRIP)
-      foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\")
+      foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\"
+                \"${CMAKE_INSTALL_SBINDIR}/suit-httpd\")
         set(p \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/\${f}\")
         if(EXISTS \"\${p}\")
           execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment
@@ -83,6 +84,9 @@ endif()
 install(FILES ${SUITD_PKG_DIR}/suitd.service DESTINATION ${SUITD_UNIT_DIR})
 install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
         DESTINATION ${SUITD_CONF_DIR})
+# suit-httpd, the HTTP/JSON gateway (http/): its unit and configuration.
+install(FILES ${SUITD_PKG_DIR}/suit-httpd.service DESTINATION ${SUITD_UNIT_DIR})
+install(FILES ${SUITD_PKG_DIR}/suit-httpd.conf DESTINATION ${SUITD_CONF_DIR})
 install(FILES ${SUITD_PKG_DIR}/copyright ${SUITD_PKG_OUT}/changelog.Debian.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/suitd)
 if(EXISTS ${SUITD_PKG_DIR}/lintian-overrides)
@@ -99,7 +103,7 @@ set(CPACK_PACKAGE_CONTACT
     "Seed 264f1aa3 maintainers <maintainers@users.noreply.r-seed-264f1aa3.example>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "micro-needling suitability expert system (daemon and client)")
+    "micro-needling suitability expert system (daemon, client, HTTP gateway)")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 "suitd answers whether a patient is suitable for micro-needling (collagen
 induction therapy).  Clinic software sends the patient's facts over
@@ -109,8 +113,10 @@ or incomplete), each finding with its reason and source, the side effects
 that apply, a course plan with a cost range, and aftercare.
 
 The package holds the daemon suitd, with its rule-author tools (check, test,
-assess), the command-line client suit, the micro-needling ruleset in CLIPS
-with its test cases, and a hardened systemd unit.
+assess), the command-line client suit, suit-httpd (the HTTP/JSON gateway
+to suitd, with health, readiness and Prometheus metrics), the
+micro-needling ruleset in CLIPS with its test cases, and hardened systemd
+units.
 
 suitd is decision support for licensed professionals; the decision stays
 with the clinician.")
