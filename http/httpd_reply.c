@@ -122,7 +122,7 @@ int httpd_reply_error(struct httpd_reply *r, unsigned status, const struct proto
         static const char oom[] = "{\"error\":{\"code\":-32603,\"message\":\"out of memory\",\"data\":null}}";
         rc = httpd_reply_text(r, 500, "application/json", oom, sizeof oom - 1);
     }
-    if (r->status == 503)
+    if (r->status == 503 && retry_after_s)
         httpd_reply_header(r, "Retry-After", "%u", retry_after_s);
     return rc;
 }
@@ -137,7 +137,7 @@ int httpd_reply_errorf(struct httpd_reply *r, unsigned status, int code, const c
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     proto_error_set(&e, code, "%s", msg);
-    int rc = httpd_reply_error(r, status, &e, 1);
+    int rc = httpd_reply_error(r, status, &e, 0);
     proto_error_close(&e);
     return rc;
 }

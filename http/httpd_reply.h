@@ -49,10 +49,12 @@ int httpd_reply_json(struct httpd_reply *r, unsigned status, const struct json_t
 int httpd_reply_text(struct httpd_reply *r, unsigned status, const char *content_type,
                      const char *text, size_t len);
 /* The error body for e with the status httpd_status_of(e->code), or with
- * `status` when it is not 0.  503 answers carry Retry-After: retry_after_s. */
+ * `status` when it is not 0.  A 503 answer carries Retry-After:
+ * retry_after_s unless that is 0. */
 int httpd_reply_error(struct httpd_reply *r, unsigned status, const struct proto_error *e,
                       unsigned retry_after_s);
-/* A shorthand: the error with code and a printf-style message. */
+/* A shorthand: the error with code and a printf-style message, without
+ * Retry-After (the caller adds it to a 503). */
 int httpd_reply_errorf(struct httpd_reply *r, unsigned status, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

@@ -145,6 +145,9 @@ class Gateway:
         c.request(method, path, body=body, headers=h)
         r = c.getresponse()
         data = r.read()
+        names = [k.lower() for k, _ in r.getheaders()]
+        twice = sorted(set(n for n in names if names.count(n) > 1))
+        assert not twice, "%s %s: headers sent twice: %s" % (method, path, twice)
         hdrs = {k.lower(): v for k, v in r.getheaders()}
         if conn is None:
             c.close()
