@@ -68,8 +68,8 @@ static const struct hc_setting hc_table[] = {
      "answer /healthz, /readyz and /metrics without a token to any client, not only to "
      "loopback ones", HC_FIELD(open_health_metrics)},
     {"threads", HC_UINT, 1, 256, NULL, "N",
-     "HTTP worker threads, each with one connection to suitd (default: number of cores)",
-     HC_FIELD(threads)},
+     "HTTP worker threads, each with one connection to suitd (default: 4 per core, at "
+     "least 4)", HC_FIELD(threads)},
     {"max_body", HC_U64, 64, (uint64_t)64 << 20, "1048576", "BYTES",
      "largest request body (413 beyond it)", HC_FIELD(max_body)},
     {"max_header_size", HC_U64, 2048, (uint64_t)1 << 20, "16384", "BYTES",
@@ -519,7 +519,7 @@ static int hc_defaults(struct hc_state *st)
     return 0;
 }
 
-/* Defaults that depend on the machine: suitd's socket, one thread a core. */
+/* Defaults that depend on the machine: suitd's socket, threads by cores. */
 static int hc_computed_defaults(struct hc_state *st)
 {
     struct httpd_config *c = st->c;
@@ -530,8 +530,12 @@ static int hc_computed_defaults(struct hc_state *st)
             return hc_fail(st, "suitd", "%s", "cannot work out suitd's default socket");
     }
     if (!c->threads) {
+        /* A thread waits while suitd answers, so one per core leaves
+         * suitd's workers idle: on 2 cores, 2 threads gave 2,760 and 8
+         * gave 6,780 requests/s (16 clients; BENCHMARKS.md section 7). */
         long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->threads = n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
+        n = n < 1 ? 4 : 4 * n;
+        c->threads = n > 64 ? 64 : (unsigned)n;
     }
     return 0;
 }
