@@ -195,8 +195,13 @@ class Gateway:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
+        log = self.log_text()
+        rc = self.stop() if self.alive() else None
         self.close()
+        if exc_type is None and rc not in (None, 0):
+            raise AssertionError("suit-httpd exited with status %s on SIGTERM; its log ends:\n%s"
+                                 % (rc, log[-3000:]))
 
 
 class Stack:
@@ -225,16 +230,25 @@ class Stack:
         self.suitd.start()
 
     def close(self):
+        """Stops the gateway with SIGTERM (so a sanitizer build reports
+        leaks in its exit status) and returns that status, or None when it
+        was not running."""
+        rc = self.httpd.stop() if self.httpd.alive() else None
         self.httpd.close()
         self.suitd.close()
         for d in self.retired:
             d.close()
+        return rc
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        log = self.httpd.log_text()
+        rc = self.close()
+        if exc_type is None and rc not in (None, 0):
+            raise AssertionError("suit-httpd exited with status %s on SIGTERM; its log ends:\n%s"
+                                 % (rc, log[-3000:]))
 
 
 def parse_responses(data):
