@@ -313,6 +313,22 @@ static void on_frame(struct run *r, struct bconn *c, const msgpack_object *obj, 
     answered(r, c, t0, now, code);
 }
 
+/* One read: the bytes read; 0 when there is nothing now or the daemon
+ * closed the connection (then c is dead); -1 to try again (EINTR). */
+static ssize_t read_some(struct run *r, struct bconn *c, char *buf, size_t len)
+{
+    ssize_t n = read(c->fd, buf, len);
+    if (n < 0 && errno == EINTR)
+        return -1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (n <= 0) {
+        kill_conn(r, c, BENCH_E_CLOSED);
+        return 0;
+    }
+    return n;
+}
+
 /* HTTP mode: the length of the first complete response in buf (head and
  * Content-Length body) with its status, 0 when more bytes are needed, -1
  * when it is not HTTP (suit-httpd always sends Content-Length). */
@@ -348,15 +364,11 @@ static void http_read_conn(struct run *r, struct bconn *c)
             c->in = g;
             c->in_cap = cap;
         }
-        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
-        if (n < 0 && errno == EINTR)
+        ssize_t n = read_some(r, c, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n < 0)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == 0)
             return;
-        if (n <= 0) {
-            kill_conn(r, c, BENCH_E_CLOSED);
-            return;
-        }
         c->in_len += (size_t)n;
         uint64_t now = now_ns();
         size_t off = 0;
@@ -396,15 +408,11 @@ static void read_conn(struct run *r, struct bconn *c)
             kill_conn(r, c, PROTO_E_INTERNAL);
             return;
         }
-        ssize_t n = read(c->fd, buf, len);
-        if (n < 0 && errno == EINTR)
+        ssize_t n = read_some(r, c, buf, len);
+        if (n < 0)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == 0)
             return;
-        if (n <= 0) {
-            kill_conn(r, c, BENCH_E_CLOSED);
-            return;
-        }
         if (proto_decoder_commit(c->dec, (size_t)n) < 0) {
             add_code(r->res, BENCH_E_BAD_FRAME, 1);
             kill_conn(r, c, BENCH_E_BAD_FRAME);

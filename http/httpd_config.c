@@ -8,7 +8,7 @@
  */
 #include "httpd_config.h"
 
-#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -56,8 +56,8 @@ static const struct hc_setting hc_table[] = {
     {"suitd_token_file", HC_OPT_STR, 0, 0, NULL, "FILE",
      "token sent with auth to a suitd reached over TCP that has a token", HC_FIELD(suitd_token_file)},
     {"listen", HC_STR, 0, 0, HTTPD_DEFAULT_LISTEN, "HOST:PORT",
-     "where to serve HTTP: an IP address and a port ([::1]:PORT for IPv6; port 0 picks a "
-     "free one)", HC_FIELD(listen)},
+     "where to serve HTTP: an IP address and a port ([::1]:PORT for IPv6, :PORT for every "
+     "IPv4 address; port 0 picks a free one)", HC_FIELD(listen)},
     {"token_file", HC_OPT_STR, 0, 0, NULL, "FILE",
      "bearer token every /v1/ request must send (Authorization: Bearer TOKEN); required "
      "when listen is not a loopback address", HC_FIELD(token_file)},
@@ -452,7 +452,7 @@ static int hc_check(struct hc_state *st)
                            "path or trailing slash, e.g. https://clinic.example", o);
     }
     struct sockaddr_storage ss;
-    if (httpd_config_parse_listen(c->listen, &ss) < 0)
+    if (proto_addr_parse(c->listen, &ss) < 0)
         return hc_fail(st, "listen", "'%s': expected IP:PORT (an IP address and a port, "
                                      "[::1]:PORT for IPv6)", c->listen);
     if ((uint64_t)c->request_timeout_s * 1000 <= (uint64_t)c->suitd_timeout_ms + c->connect_timeout_ms) {
@@ -463,48 +463,6 @@ static int hc_check(struct hc_state *st)
         return hc_fail(st, "request_timeout", "%s", msg);
     }
     return 0;
-}
-
-int httpd_config_parse_listen(const char *spec, struct sockaddr_storage *ss)
-{
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *port;
-    memset(ss, 0, sizeof *ss);
-    if (!spec)
-        return -1;
-    if (spec[0] == '[') {
-        const char *end = strchr(spec, ']');
-        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host)
-            return -1;
-        memcpy(host, spec + 1, (size_t)(end - spec - 1));
-        host[end - spec - 1] = '\0';
-        port = end + 2;
-    } else {
-        const char *colon = strrchr(spec, ':');
-        if (!colon || (size_t)(colon - spec) >= sizeof host || strchr(spec, ':') != colon)
-            return -1;
-        memcpy(host, spec, (size_t)(colon - spec));
-        host[colon - spec] = '\0';
-        port = colon + 1;
-    }
-    char *end;
-    errno = 0;
-    unsigned long p = strtoul(port, &end, 10);
-    if (!*port || *end || errno || p > 65535 || !isdigit((unsigned char)*port))
-        return -1;
-    struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-        in4->sin_family = AF_INET;
-        in4->sin_port = htons((uint16_t)p);
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)p);
-        return 0;
-    }
-    return -1;
 }
 
 /* ---- loading ---------------------------------------------------------- */

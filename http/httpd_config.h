@@ -15,7 +15,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/socket.h>
 
 #include "httpd_log.h"
 
@@ -50,10 +49,6 @@ struct httpd_config {
 int httpd_config_load(struct httpd_config *c, int argc, char **argv, char *err, size_t errlen);
 void httpd_config_close(struct httpd_config *c);
 void httpd_config_usage(FILE *out);
-
-/* Parses HOST:PORT with HOST an IPv4 address or [IPv6] address.  Returns
- * 0, or -1 when spec is not of that form. */
-int httpd_config_parse_listen(const char *spec, struct sockaddr_storage *ss);
 
 /* The names of every setting, in table order, NULL-terminated (for the
  * tests that hold the man page and the example file to the table). */

@@ -91,21 +91,6 @@ static uint64_t httpd_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static bool httpd_is_loopback(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
-    }
-    if (sa->sa_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        if (IN6_IS_ADDR_LOOPBACK(a))
-            return true;
-        return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-    }
-    return false;
-}
-
 static bool httpd_same_ip(const struct sockaddr_storage *a, const struct sockaddr *b)
 {
     if (a->ss_family != b->sa_family)
@@ -165,7 +150,7 @@ static void httpd_conn_cb(void *cls, struct MHD_Connection *connection, void **s
             size_t n = ad->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                                                 : sizeof(struct sockaddr_in);
             memcpy(&c->addr, ad->client_addr, n);
-            c->loopback = httpd_is_loopback(ad->client_addr);
+            c->loopback = proto_addr_is_loopback(ad->client_addr);
         }
         c->since_ns = httpd_now_ns();
         pthread_mutex_lock(&s->conn_lock);
@@ -762,11 +747,11 @@ static int httpd_bind(struct httpd_server *s)
 {
     const struct httpd_config *cfg = s->cfg;
     struct sockaddr_storage ss;
-    if (httpd_config_parse_listen(cfg->listen, &ss) < 0) {
+    if (proto_addr_parse(cfg->listen, &ss) < 0) {
         httpd_error(s->log, "--listen %s: expected IP:PORT", cfg->listen);
         return -1;
     }
-    s->listen_loopback = httpd_is_loopback((struct sockaddr *)&ss);
+    s->listen_loopback = proto_addr_is_loopback((struct sockaddr *)&ss);
     if (!s->listen_loopback && !s->token_len) {
         httpd_error(s->log, "refusing to listen on %s without a token: clients there could "
                             "reach patient data.  Give --token-file FILE (clients send "
@@ -857,7 +842,7 @@ int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG;
     struct sockaddr_storage ss;
-    httpd_config_parse_listen(cfg->listen, &ss);
+    proto_addr_parse(cfg->listen, &ss);
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     unsigned mhd_limit = cfg->max_connections * (cfg->threads > 1 ? cfg->threads : 1);

@@ -149,15 +149,13 @@ static void prom_sample_text(struct proto_prom *p, const char *name, const char 
 void proto_prom_sample(struct proto_prom *p, const char *name, const char *const *labels,
                        double value)
 {
-    prom_puts(p, name);
-    if (labels && labels[0]) {
-        prom_putc(p, '{');
-        prom_labels(p, labels);
-        prom_putc(p, '}');
-    }
-    prom_putc(p, ' ');
-    prom_value(p, value);
-    prom_putc(p, '\n');
+    struct proto_prom lab;
+    proto_prom_init(&lab);
+    prom_labels(&lab, labels);
+    if (lab.failed)
+        p->failed = true;
+    prom_sample_text(p, name, lab.buf, value);
+    proto_prom_free(&lab);
 }
 
 /* ---- suitd's stats --------------------------------------------------- */

@@ -45,38 +45,22 @@ class GatewayError(Exception):
     pass
 
 
-class Gateway:
+class Gateway(suitlib.Daemon):
     """One suit-httpd process with its own log, in front of `suitd` (an
-    address)."""
+    address).  Starting, stopping and the log are suitlib.Daemon's."""
+
+    name = "suit-httpd"
 
     def __init__(self, suitd, args=(), listen="127.0.0.1:0", tmpdir=None, env=None):
-        self.own_dir = tmpdir is None
-        self.dir = tmpdir or tempfile.mkdtemp(prefix="suit-httpd-")
-        fd, self.log = tempfile.mkstemp(prefix="httpd-", suffix=".log", dir=self.dir)
-        os.close(fd)
+        super().__init__(args=args, listen=listen, tmpdir=tmpdir, env=env)
         self.suitd = suitd
-        self.args = list(args)
-        self.listen = listen
-        self.env = env
-        self.proc = None
         self.host = None
-        self.port = None
 
     def command(self):
         cmd = [httpd_bin(), "--suitd", self.suitd]
         if self.listen is not None:
             cmd += ["--listen", self.listen]
         return cmd + self.args
-
-    def start(self, timeout=20, expect_ready=True):
-        assert self.proc is None
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
-                                     stdout=self.logf, stderr=self.logf, env=self.env,
-                                     preexec_fn=suitlib._raise_nofile)
-        if expect_ready:
-            self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout=20):
         deadline = time.time() + timeout
@@ -92,45 +76,6 @@ class Gateway:
                                    % (self.proc.returncode, text[-2000:]))
             time.sleep(0.02)
         raise GatewayError("suit-httpd not ready after %ds:\n%s" % (timeout, self.log_text()))
-
-    def wait_exit(self, timeout=20):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def log_text(self):
-        try:
-            with open(self.log, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, timeout=20):
-        if not self.alive():
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        rc = self.wait_exit(timeout)
-        if rc is None:
-            self.proc.kill()
-            self.proc.wait()
-        if rc != 0:
-            print("  suit-httpd stopped with status %r; its log ends:\n%s"
-                  % (rc, self.log_text()[-3000:]))
-        return rc
-
-    def close(self):
-        if self.proc and self.alive():
-            self.proc.kill()
-            self.proc.wait()
-        if getattr(self, "logf", None):
-            self.logf.close()
-        if self.own_dir:
-            import shutil
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def conn(self, timeout=10):
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout)

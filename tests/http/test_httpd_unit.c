@@ -119,7 +119,7 @@ START_TEST(config_refusals)
         {{"--threads", "0", NULL}, "--threads: '0' is out of range"},
         {{"--log-level", "loud", NULL}, "expected debug, info, warn or error"},
         {{"--open-health-metrics=maybe", NULL}, "expected true or false"},
-        {{"--listen", "localhost:80", NULL}, "--listen: 'localhost:80': expected IP:PORT"},
+        {{"--listen", "clinic.example:80", NULL}, "--listen: 'clinic.example:80': expected IP:PORT"},
         {{"--listen", "127.0.0.1", NULL}, "expected IP:PORT"},
         {{"--listen", "127.0.0.1:99999", NULL}, "expected IP:PORT"},
         {{"--cors-origin", "*", NULL}, "no wildcard"},
