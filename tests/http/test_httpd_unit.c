@@ -17,6 +17,7 @@
 #include "httpd_reply.h"
 #include "httpd_request.h"
 #include "httpd_routes.h"
+#include "httpd_upstream.h"
 #include "proto_prom.h"
 #include "testutil.h"
 
@@ -439,6 +440,47 @@ START_TEST(metrics_exposition)
 }
 END_TEST
 
+/* The gateway never calls an admin method (or anything outside ping,
+ * assess, ruleset, stats): refused before any connection is made. */
+START_TEST(upstream_never_calls_admin)
+{
+    struct httpd_config c;
+    char err[512];
+    ck_assert_int_eq(load(&c, err, (const char *[]){"--suitd", "unix:/nonexistent/suitd.sock",
+                                                     NULL}), 0);
+    struct httpd_metrics m;
+    const char *names[] = {"other"};
+    ck_assert_int_eq(httpd_metrics_init(&m, names, 1), 0);
+    struct httpd_log lg = {HTTPD_LOG_ERROR};
+    struct httpd_upstream u;
+    ck_assert_int_eq(httpd_upstream_init(&u, &c, &m, &lg, err, sizeof err), 0);
+    static const char *const refused[] = {"reload", "auth", "shutdown", "Ping", ""};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        struct proto_error e;
+        proto_error_init(&e);
+        json_t *res = NULL;
+        ck_assert_int_eq(httpd_upstream_call(&u, refused[i], NULL, NULL, &res, &e),
+                         HTTPD_UPSTREAM_BAD_REPLY);
+        ck_assert_ptr_null(res);
+        ck_assert_msg(strstr(e.message, "never calls"), "%s", e.message);
+        proto_error_close(&e);
+    }
+    ck_assert_uint_eq(atomic_load(&m.suitd_connects), 0);
+    /* an allowed method does try suitd (and finds nothing there) */
+    struct proto_error e;
+    proto_error_init(&e);
+    json_t *res = NULL;
+    ck_assert_int_eq(httpd_upstream_call(&u, "ping", NULL, NULL, &res, &e),
+                     HTTPD_UPSTREAM_UNREACHABLE);
+    ck_assert_ptr_nonnull(strstr(e.message, "/nonexistent/suitd.sock"));
+    ck_assert_uint_eq(atomic_load(&m.suitd_errors[HTTPD_SUITD_UNREACHABLE]), 1);
+    proto_error_close(&e);
+    httpd_upstream_close(&u);
+    httpd_metrics_close(&m);
+    httpd_config_close(&c);
+}
+END_TEST
+
 int main(void)
 {
     const struct testutil_case cases[] = {
@@ -453,6 +495,7 @@ int main(void)
         {"error_body", error_body},
         {"routes_table", routes_table},
         {"metrics_exposition", metrics_exposition},
+        {"upstream_never_calls_admin", upstream_never_calls_admin},
     };
     return testutil_run(testutil_suite("httpd_unit", cases, sizeof cases / sizeof cases[0], 30,
                                        NULL));
