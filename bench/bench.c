@@ -3,7 +3,8 @@
  *
  * Against a daemon: N connections, pipeline depth P, closed loop (as fast
  * as answers come back) or open loop (--rate), over a Unix socket or TCP,
- * sending the patients of a ruleset's case files.  Reports throughput,
+ * sending the patients of a ruleset's case files; or the same patients as
+ * JSON through suit-httpd (--http), to compare the two paths.  Reports throughput,
  * latency quantiles, errors by code and the daemon's RSS (--pid).
  *
  * --in-process: the same requests through the same code the daemon runs
@@ -51,6 +52,7 @@ struct bench_opts {
     unsigned idle;
     long pid;                   /* 0: no RSS */
     char token[1024];           /* --token-file: the token, or empty */
+    char http_host[256];        /* --http HOST:PORT, or empty */
     struct bench_load_opts load;
 };
 
@@ -63,8 +65,12 @@ static void usage(FILE *out)
         "$SUIT_ADDR, else your own socket, the system socket, then 127.0.0.1:7433):\n"
         "  --socket PATH          the daemon's Unix socket\n"
         "  --connect HOST:PORT    the daemon's TCP address\n"
+        "  --http HOST:PORT       suit-httpd: POST /v1/assess (GET /v1/ping) with the\n"
+        "                         same patients as JSON, HTTP/1.1 keep-alive, -P\n"
+        "                         requests pipelined per connection\n"
         "  --token-file FILE      send `auth [token]` on every connection first\n"
-        "                         (TCP listeners with a token require it)\n"
+        "                         (TCP listeners with a token require it); with\n"
+        "                         --http, Authorization: Bearer in every request\n"
         "  --in-process           no daemon: run the mix through the engine in\n"
         "                         this thread (with --rules DIR)\n"
         "  --verify               send every case of the mix (errors included) to\n"
@@ -115,7 +121,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 enum {
     OPT_SOCKET = 256, OPT_CONNECT, OPT_RATE, OPT_METHOD, OPT_MIX, OPT_IN_PROCESS, OPT_RULES,
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
-    OPT_TOKEN_FILE, OPT_VERIFY, OPT_POLICY, OPT_HELP,
+    OPT_TOKEN_FILE, OPT_VERIFY, OPT_POLICY, OPT_HTTP, OPT_HELP,
 };
 
 /* No --socket or --connect: look where suit looks (SUIT_ADDR, the user's
@@ -166,6 +172,7 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
         { "verify", no_argument, NULL, OPT_VERIFY },
         { "policy", required_argument, NULL, OPT_POLICY },
+        { "http", required_argument, NULL, OPT_HTTP },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -206,6 +213,11 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
             break;
         case OPT_CONNECT:
             snprintf(b->addr, sizeof b->addr, "tcp:%s", optarg);
+            break;
+        case OPT_HTTP:
+            snprintf(b->addr, sizeof b->addr, "tcp:%s", optarg);
+            snprintf(b->http_host, sizeof b->http_host, "%s", optarg);
+            b->load.http = true;
             break;
         case OPT_RATE:
             if (parse_num("--rate", optarg, 1, 1e8, &b->load.rate) < 0)
@@ -295,6 +307,11 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
                         "pipeline: give --socket or --connect, not --in-process\n");
         return -1;
     }
+    if (b->load.http && (b->in_process || b->idle || b->load.reload_at_s > 0)) {
+        fprintf(stderr, "suit-bench: --http drives suit-httpd only: no --in-process, "
+                        "--idle-connections or --reload-at\n");
+        return -1;
+    }
     if (b->load.requests && have_d) {
         fprintf(stderr, "suit-bench: give -d or -n, not both\n");
         return -1;
@@ -382,6 +399,8 @@ static void print_json(const struct report *rp)
     json_object_set_new(o, "method", json_string(b->method));
     if (!b->in_process)
         json_object_set_new(o, "address", json_string(b->addr));
+    json_object_set_new(o, "transport", json_string(b->in_process ? "none"
+                                                   : b->load.http ? "http" : "msgpack"));
     json_object_set_new(o, "connections", json_integer(b->load.conns));
     json_object_set_new(o, "pipeline", json_integer(b->load.depth));
     json_object_set_new(o, "rate_target", json_real(b->load.rate));
@@ -471,8 +490,8 @@ static void print_text(const struct report *rp)
         printf("suit-bench: %s in-process, one thread, %zu patients (%zu skipped: expect "
                "errors)\n", b->method, rp->mix_len, rp->mix_skipped);
     else
-        printf("suit-bench: %s over %s, %u connections, pipeline %u%s, %zu %s\n", b->method,
-               b->addr, b->load.conns, b->load.depth, b->load.rate > 0 ? " (open loop)" : "",
+        printf("suit-bench: %s over %s%s, %u connections, pipeline %u%s, %zu %s\n", b->method,
+               b->load.http ? "http://" : "", b->load.http ? b->http_host : b->addr, b->load.conns, b->load.depth, b->load.rate > 0 ? " (open loop)" : "",
                rp->mix_len, strcmp(b->method, "ping") ? "patients" : "request");
     if (rp->engine_hist)
         printf("ruleset    load %.1f ms, engine %.1f ms, own cases %.1f ms (%d failed)\n",
@@ -662,6 +681,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "suit-bench: %s\n", err.message);
         proto_error_close(&err);
         return 2;
+    }
+    if (need_mix && b.load.http) {
+        struct bench_mix http;
+        int hrc = bench_mix_http(&mix, b.http_host, b.token[0] ? b.token : NULL, &http, &err);
+        bench_mix_close(&mix);
+        if (hrc < 0) {
+            fprintf(stderr, "suit-bench: %s\n", err.message);
+            proto_error_close(&err);
+            return 2;
+        }
+        mix = http;
     }
     proto_error_close(&err);
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,11 @@ struct bconn {
     struct rpc_client *rc;      /* owns the fd; used only to connect */
     int fd;
     struct proto_decoder *dec;
+    /* HTTP mode: answers come in request order, so the slots are a ring
+     * of send times (head, count) and the input a plain buffer. */
+    char *in;
+    size_t in_len, in_cap;
+    unsigned head, count;
     char *out;
     size_t out_len, out_off, out_cap;
     struct slot *slots;
@@ -118,6 +124,8 @@ double bench_cpu_seconds(long pid)
 
 const char *bench_code_name(int code)
 {
+    if (code >= 100 && code < 600)
+        return "HTTP status";
     switch (code) {
     case BENCH_E_CLOSED:
         return "connection closed";
@@ -171,11 +179,21 @@ static int reserve_out(struct bconn *c, size_t more)
  * slot (or no memory). */
 static bool send_one(struct run *r, struct bconn *c, uint64_t t0)
 {
-    if (c->dead || c->n_free == 0)
+    if (c->dead || (r->o->http ? c->count == r->o->depth : c->n_free == 0))
         return false;
     const struct bench_request *q = &r->mix->reqs[r->next_req % r->mix->len];
     if (reserve_out(c, q->len) < 0)
         return false;
+    if (r->o->http) {
+        memcpy(c->out + c->out_len, q->bytes, q->len);
+        c->out_len += q->len;
+        c->slots[(c->head + c->count) % r->o->depth] = (struct slot){ .busy = true, .t0 = t0 };
+        c->count++;
+        r->next_req++;
+        r->res->sent++;
+        r->outstanding++;
+        return true;
+    }
     uint32_t slot = c->free_slots[--c->n_free];
     c->seq++;
     uint32_t msgid = ((c->seq & ((1u << (32 - SLOT_BITS)) - 1)) << SLOT_BITS) | slot;
@@ -197,6 +215,13 @@ static bool may_send(const struct run *r)
 /* Every request still waiting on c becomes an error with `code`. */
 static void fail_outstanding(struct run *r, struct bconn *c, int code)
 {
+    if (r->o->http) {
+        r->outstanding -= c->count;
+        if (c->count)
+            add_code(r->res, code, c->count);
+        c->count = 0;
+        return;
+    }
     uint64_t n = 0;
     for (unsigned i = 0; i < r->o->depth; i++) {
         if (c->slots[i].busy) {
@@ -239,6 +264,26 @@ static void record_timeline(struct run *r, uint64_t now)
         r->res->n_timeline = (unsigned)idx + 1;
 }
 
+/* One answer to a request sent at t0: code 0 for success, else the error
+ * (a protocol code, or an HTTP status). */
+static void answered(struct run *r, struct bconn *c, uint64_t t0, uint64_t now, int code)
+{
+    r->outstanding--;
+    if (r->measuring) {
+        bench_hist_record(&r->res->hist, now > t0 ? now - t0 : 0);
+        if (code == 0)
+            r->res->ok++;
+        else
+            add_code(r->res, code, 1);
+        atomic_fetch_add_explicit(&r->answered, 1, memory_order_relaxed);
+        record_timeline(r, now);
+        r->last_answer_ns = now;
+    }
+    /* Closed loop: an answer frees a slot for the next request. */
+    if (r->o->rate <= 0 && may_send(r))
+        send_one(r, c, now);
+}
+
 static void on_frame(struct run *r, struct bconn *c, const msgpack_object *obj, uint64_t now)
 {
     struct proto_message m;
@@ -258,28 +303,104 @@ static void on_frame(struct run *r, struct bconn *c, const msgpack_object *obj, 
     uint64_t t0 = c->slots[slot].t0;
     c->slots[slot].busy = false;
     c->free_slots[c->n_free++] = slot;
-    r->outstanding--;
-    if (r->measuring) {
-        bench_hist_record(&r->res->hist, now > t0 ? now - t0 : 0);
-        if (m.error.type == MSGPACK_OBJECT_NIL) {
-            r->res->ok++;
-        } else {
-            proto_error_init(&err);
-            int code = rpc_error_from_object(&m.error, &err);
-            proto_error_close(&err);
-            add_code(r->res, code ? code : PROTO_E_INTERNAL, 1);
-        }
-        atomic_fetch_add_explicit(&r->answered, 1, memory_order_relaxed);
-        record_timeline(r, now);
-        r->last_answer_ns = now;
+    int code = 0;
+    if (m.error.type != MSGPACK_OBJECT_NIL) {
+        proto_error_init(&err);
+        code = rpc_error_from_object(&m.error, &err);
+        proto_error_close(&err);
+        code = code ? code : PROTO_E_INTERNAL;
     }
-    /* Closed loop: an answer frees a slot for the next request. */
-    if (r->o->rate <= 0 && may_send(r))
-        send_one(r, c, now);
+    answered(r, c, t0, now, code);
+}
+
+/* One read: the bytes read; 0 when there is nothing now or the daemon
+ * closed the connection (then c is dead); -1 to try again (EINTR). */
+static ssize_t read_some(struct run *r, struct bconn *c, char *buf, size_t len)
+{
+    ssize_t n = read(c->fd, buf, len);
+    if (n < 0 && errno == EINTR)
+        return -1;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (n <= 0) {
+        kill_conn(r, c, BENCH_E_CLOSED);
+        return 0;
+    }
+    return n;
+}
+
+/* HTTP mode: the length of the first complete response in buf (head and
+ * Content-Length body) with its status, 0 when more bytes are needed, -1
+ * when it is not HTTP (suit-httpd always sends Content-Length). */
+static long http_response(const char *buf, size_t len, int *status)
+{
+    const char *end = memmem(buf, len, "\r\n\r\n", 4);
+    if (!end)
+        return len > 65536 ? -1 : 0;
+    size_t head = (size_t)(end - buf) + 4;
+    if (len < 12 || memcmp(buf, "HTTP/1.", 7))
+        return -1;
+    *status = atoi(buf + 9);
+    size_t body = 0;
+    for (const char *p = buf; p < end; p++) {
+        if ((p == buf || p[-1] == '\n') && !strncasecmp(p, "Content-Length:", 15)) {
+            body = (size_t)strtoull(p + 15, NULL, 10);
+            break;
+        }
+    }
+    return len >= head + body ? (long)(head + body) : 0;
+}
+
+static void http_read_conn(struct run *r, struct bconn *c)
+{
+    for (;;) {
+        if (c->in_cap - c->in_len < READ_CHUNK) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : 2 * READ_CHUNK;
+            char *g = realloc(c->in, cap);
+            if (!g) {
+                kill_conn(r, c, PROTO_E_INTERNAL);
+                return;
+            }
+            c->in = g;
+            c->in_cap = cap;
+        }
+        ssize_t n = read_some(r, c, c->in + c->in_len, c->in_cap - c->in_len);
+        if (n < 0)
+            continue;
+        if (n == 0)
+            return;
+        c->in_len += (size_t)n;
+        uint64_t now = now_ns();
+        size_t off = 0;
+        long len;
+        int status = 0;
+        while ((len = http_response(c->in + off, c->in_len - off, &status)) > 0) {
+            off += (size_t)len;
+            if (!c->count) {
+                add_code(r->res, BENCH_E_BAD_FRAME, 1);
+                continue;
+            }
+            uint64_t t0 = c->slots[c->head].t0;
+            c->head = (c->head + 1) % r->o->depth;
+            c->count--;
+            answered(r, c, t0, now, status == 200 ? 0 : status);
+        }
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+        if (len < 0) {
+            add_code(r->res, BENCH_E_BAD_FRAME, 1);
+            kill_conn(r, c, BENCH_E_BAD_FRAME);
+            return;
+        }
+    }
 }
 
 static void read_conn(struct run *r, struct bconn *c)
 {
+    if (r->o->http) {
+        http_read_conn(r, c);
+        return;
+    }
     for (;;) {
         char *buf;
         size_t len;
@@ -287,15 +408,11 @@ static void read_conn(struct run *r, struct bconn *c)
             kill_conn(r, c, PROTO_E_INTERNAL);
             return;
         }
-        ssize_t n = read(c->fd, buf, len);
-        if (n < 0 && errno == EINTR)
+        ssize_t n = read_some(r, c, buf, len);
+        if (n < 0)
             continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n == 0)
             return;
-        if (n <= 0) {
-            kill_conn(r, c, BENCH_E_CLOSED);
-            return;
-        }
         if (proto_decoder_commit(c->dec, (size_t)n) < 0) {
             add_code(r->res, BENCH_E_BAD_FRAME, 1);
             kill_conn(r, c, BENCH_E_BAD_FRAME);
@@ -393,6 +510,7 @@ static void close_conns(struct run *r)
         if (c->dec)
             proto_decoder_free(c->dec);
         free(c->out);
+        free(c->in);
         free(c->slots);
         free(c->free_slots);
     }
@@ -411,7 +529,8 @@ static int open_conns(struct run *r, char *msg, size_t msglen)
         struct bconn *c = &r->conns[i];
         struct proto_error err;
         proto_error_init(&err);
-        int rc = bench_connect(r->o->addr, r->o->token, &c->rc, &err);
+        /* HTTP sends its token in each request, not with auth. */
+        int rc = bench_connect(r->o->addr, r->o->http ? NULL : r->o->token, &c->rc, &err);
         if (rc < 0) {
             snprintf(msg, msglen, "connection %u: %s", i + 1, err.message);
             proto_error_close(&err);

@@ -31,6 +31,9 @@ struct bench_load_opts {
     double drain_s;             /* wait for late answers after the end */
     long cpu_pid;               /* >0: the daemon, for its CPU time */
     const char *token;          /* non-NULL: send `auth [token]` first */
+    bool http;                  /* the mix is HTTP/1.1 requests to suit-httpd
+                                 * (bench_mix_http): answers come in order,
+                                 * failures count by HTTP status */
 };
 
 #define BENCH_MAX_CODES 16
@@ -38,6 +41,7 @@ struct bench_load_opts {
 #define BENCH_E_CLOSED 1        /* the daemon closed the connection */
 #define BENCH_E_LOST 2          /* no answer before the drain deadline */
 #define BENCH_E_BAD_FRAME 3     /* not a response, or an unknown msgid */
+/* In HTTP mode a failed request counts under its status (100..599). */
 
 struct bench_load_result {
     uint64_t sent, ok, errors;

@@ -187,3 +187,62 @@ void bench_mix_close(struct bench_mix *m)
     free(m->reqs);
     memset(m, 0, sizeof(*m));
 }
+
+int bench_mix_http(const struct bench_mix *src, const char *host, const char *token,
+                   struct bench_mix *dst, struct proto_error *err)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->skipped = src->skipped;
+    dst->reqs = calloc(src->len ? src->len : 1, sizeof(*dst->reqs));
+    if (!dst->reqs)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    char auth[1100] = "";
+    if (token)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    for (size_t i = 0; i < src->len; i++) {
+        const struct bench_request *q = &src->reqs[i];
+        msgpack_unpacked u;
+        msgpack_unpacked_init(&u);
+        size_t off = 0;
+        if (msgpack_unpack_next(&u, q->bytes + q->params_off, q->len - q->params_off, &off) !=
+                MSGPACK_UNPACK_SUCCESS ||
+            u.data.type != MSGPACK_OBJECT_ARRAY) {
+            msgpack_unpacked_destroy(&u);
+            bench_mix_close(dst);
+            return proto_error_set(err, PROTO_E_INTERNAL, "cannot read back request %zu", i);
+        }
+        char *body = NULL;
+        if (u.data.via.array.size > 0) {
+            json_t *patient = proto_msgpack_to_json(&u.data.via.array.ptr[0]);
+            json_t *doc = patient ? json_pack("{s:o}", "patient", patient) : NULL;
+            body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+            json_decref(doc);
+        }
+        msgpack_unpacked_destroy(&u);
+        char head[1400];
+        int hn = body ? snprintf(head, sizeof head,
+                                 "POST /v1/assess HTTP/1.1\r\nHost: %s\r\n%s"
+                                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                                 host, auth, strlen(body))
+                      : snprintf(head, sizeof head, "GET /v1/ping HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                                 host, auth);
+        size_t blen = body ? strlen(body) : 0;
+        char *bytes = malloc((size_t)hn + blen);
+        char *name = strdup(q->name);
+        if (hn < 0 || (size_t)hn >= sizeof head || !bytes || !name) {
+            free(bytes);
+            free(name);
+            free(body);
+            bench_mix_close(dst);
+            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        }
+        memcpy(bytes, head, (size_t)hn);
+        if (blen)
+            memcpy(bytes + hn, body, blen);
+        free(body);
+        dst->reqs[dst->len++] = (struct bench_request){
+            .name = name, .bytes = bytes, .len = (size_t)hn + blen, .params_off = (size_t)hn,
+        };
+    }
+    return 0;
+}

@@ -43,6 +43,14 @@ int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_di
                    bool all, struct proto_error *err);
 void bench_mix_close(struct bench_mix *m);
 
+/* The same requests for suit-httpd: each `assess` becomes
+ * POST /v1/assess with {"patient": ...} as its JSON body, `ping` becomes
+ * GET /v1/ping; host goes in the Host header, token (NULL: none) in
+ * Authorization: Bearer.  Complete HTTP/1.1 requests in bytes (no msgid:
+ * answers come back in order).  Returns 0 or a negative code with err. */
+int bench_mix_http(const struct bench_mix *src, const char *host, const char *token,
+                   struct bench_mix *dst, struct proto_error *err);
+
 static inline void bench_patch_msgid(char *req, uint32_t msgid)
 {
     unsigned char *p = (unsigned char *)req + BENCH_MSGID_OFFSET;

@@ -12,6 +12,9 @@ set -eu
 PKGS="build-essential cmake pkg-config git
 libuv1-dev libclips-dev libmsgpack-dev check libjansson-dev libinih-dev
 libsystemd-dev nettle-dev python3 systemd"
+# suit-httpd, the HTTP/JSON gateway (http/): libmicrohttpd; its tests use
+# curl, and promtool (from Debian's prometheus package) checks /metrics.
+PKGS="$PKGS libmicrohttpd-dev curl prometheus"
 
 PKGS="$PKGS $*"
 

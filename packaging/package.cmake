@@ -51,7 +51,7 @@ function(suitd_install_gz src dest)
   install(FILES ${out} DESTINATION ${dest})
 endfunction()
 
-set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1 suit-bench.1)
+set(SUITD_MAN_PAGES suitd.8 suitd.conf.5 suit.1 suit-bench.1 suit-httpd.8)
 foreach(page IN LISTS SUITD_MAN_PAGES)
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   suitd_install_gz(${SUITD_PKG_DIR}/${page} ${CMAKE_INSTALL_MANDIR}/man${section})
@@ -85,7 +85,8 @@ if(CMAKE_OBJCOPY)
   install(CODE "
     if(CMAKE_INSTALL_DO_STRIP)
       foreach(f \"${CMAKE_INSTALL_SBINDIR}/suitd\" \"${CMAKE_INSTALL_BINDIR}/suit\"
-                \"${CMAKE_INSTALL_BINDIR}/suit-bench\")
+                \"${CMAKE_INSTALL_BINDIR}/suit-bench\"
+                \"${CMAKE_INSTALL_SBINDIR}/suit-httpd\")
         set(p \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/\${f}\")
         if(EXISTS \"\${p}\")
           execute_process(COMMAND \"${CMAKE_OBJCOPY}\" --remove-section=.comment
@@ -105,6 +106,9 @@ install(FILES ${SUITD_PKG_DIR}/suitd.sysusers DESTINATION ${SUITD_SYSUSERS_DIR}
         RENAME suitd.conf)
 install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
         DESTINATION ${SUITD_CONF_DIR})
+# suit-httpd, the HTTP/JSON gateway (http/): its unit and configuration.
+install(FILES ${SUITD_PKG_DIR}/suit-httpd.service DESTINATION ${SUITD_UNIT_DIR})
+install(FILES ${SUITD_PKG_DIR}/suit-httpd.conf DESTINATION ${SUITD_CONF_DIR})
 install(FILES ${SUITD_PKG_DIR}/copyright ${SUITD_PKG_OUT}/changelog.Debian.gz
         DESTINATION ${SUITD_DOC_DIR})
 if(EXISTS ${SUITD_PKG_DIR}/lintian-overrides)
@@ -121,7 +125,7 @@ set(CPACK_PACKAGE_CONTACT
     "Seed 264f1aa3 maintainers <maintainers@users.noreply.r-seed-264f1aa3.example>")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${CPACK_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "micro-needling suitability expert system (daemon and client)")
+    "micro-needling suitability expert system (daemon, client, HTTP gateway)")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
 "suitd answers whether a patient is suitable for micro-needling (collagen
 induction therapy).  Clinic software sends the patient's facts over
@@ -131,10 +135,12 @@ or incomplete), each finding with its reason and source, the side effects
 that apply, a course plan with a cost range, and aftercare.
 
 The package holds the daemon suitd, with its rule-author tools (check, test,
-assess), the command-line client suit, the load generator suit-bench, the
-micro-needling ruleset in CLIPS with its test cases and its clinical
-reference, and hardened systemd units: a socket unit (a Unix socket for the
-suitd group, loopback TCP) and the service.
+assess), the command-line client suit, the load generator suit-bench,
+suit-httpd (the HTTP/JSON gateway to suitd, with health, readiness and
+Prometheus metrics), the micro-needling ruleset in CLIPS with its test cases
+and its clinical reference, and hardened systemd units: a socket unit (a
+Unix socket for the suitd group, loopback TCP), the service, and the
+gateway's service.
 
 suitd is decision support for licensed professionals; the decision stays
 with the clinician.")

@@ -49,9 +49,14 @@ activated_pid=""
 made_run_dir=0
 test_users=""
 policy_backup=""
+httpd_job=""
+httpd_pid=""
 installed=0
 cleanup() {
     status=$?
+    if [ -n "$httpd_job" ]; then
+        kill "$httpd_pid" "$httpd_job" 2>/dev/null || true
+    fi
     for p in $daemon_pid $activated_pid; do
         if kill -0 "$p" 2>/dev/null; then
             kill "$p" 2>/dev/null || true
@@ -118,7 +123,7 @@ for key in socket listen token_file rules policy workers max_connections \
     grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
 done
 ok "suitd.conf and suitd.conf(5) document every setting"
-for page in packaging/suitd.8 packaging/suitd.conf.5 packaging/suit.1 packaging/suit-bench.1; do
+for page in packaging/suitd.8 packaging/suitd.conf.5 packaging/suit.1 packaging/suit-bench.1 packaging/suit-httpd.8; do
     [ -f "$page" ] || fail "$page is missing"
     warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1)
     [ -z "$warnings" ] || { echo "$warnings" >&2; fail "groff warnings in $page"; }
@@ -145,8 +150,8 @@ cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/u
     -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON >"$TMP/configure.log" 2>&1 \
     || { cat "$TMP/configure.log" >&2; fail "cmake configure"; }
 # Only what the package holds: the tests are built and run by CI elsewhere.
-cmake --build "$BUILD" -j2 --target suitd suit suit-bench suitd-package-files \
-    || fail "cmake --build (suitd, suit, suit-bench)"
+cmake --build "$BUILD" -j2 --target suitd suit suit-bench suit-httpd suitd-package-files \
+    || fail "cmake --build (suitd, suit, suit-bench, suit-httpd)"
 rm -f "$BUILD"/suitd_*.deb
 (cd "$BUILD" && cpack -G DEB) >"$TMP/cpack.log" 2>&1 || { cat "$TMP/cpack.log" >&2; fail "cpack -G DEB"; }
 if grep -E "dpkg-shlibdeps: warning|could avoid a useless dependency" "$TMP/cpack.log" >&2; then
@@ -175,7 +180,7 @@ case "$depends" in
 esac
 # Every dependency must provide a library that suitd or suit really loads.
 dpkg-deb -x "$DEB" "$TMP/root"
-needed=$(for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench"; do
+needed=$(for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench" "$TMP/root/usr/sbin/suit-httpd"; do
     objdump -p "$f" | sed -n 's/^ *NEEDED *//p'; done | sort -u)
 echo "$depends" | tr ',' '\n' | sed 's/^ *//; s/ .*//; s/:.*//' | while read -r dep; do
     [ -n "$dep" ] || continue
@@ -191,8 +196,8 @@ for f in control md5sums conffiles postinst prerm postrm; do
     grep -qx "$f" "$TMP/ctrl-files" || fail "control archive lacks $f"
 done
 dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles >"$TMP/conffiles"
-printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n' | diff -u - "$TMP/conffiles" \
-    || fail "conffiles is not exactly suitd.conf and policy.ini"
+printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n/etc/suitd/suit-httpd.conf\n' | diff -u - "$TMP/conffiles" \
+    || fail "conffiles is not exactly suitd.conf, policy.ini and suit-httpd.conf"
 ok "control archive: md5sums, conffiles, maintainer scripts"
 
 dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
@@ -207,7 +212,9 @@ expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules
 /usr/lib/sysusers.d/suitd.conf /usr/share/man/man8/suitd.8.gz
 /usr/share/man/man5/suitd.conf.5.gz /usr/share/man/man1/suit.1.gz
 /usr/share/man/man1/suit-bench.1.gz
-/usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz $DOCS"
+/usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz $DOCS
+/usr/sbin/suit-httpd /lib/systemd/system/suit-httpd.service /etc/suitd/suit-httpd.conf
+/usr/share/man/man8/suit-httpd.8.gz"
 for f in $expect; do
     grep -q " $f\$" "$TMP/contents" || fail "package lacks $f"
 done
@@ -215,10 +222,10 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini)|lib/systemd/system/suitd\.(service|socket)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
-printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit and suit-bench"
+printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suit-httpd\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit, suit-bench and suit-httpd"
 awk '$2 != "root/root" {print}' "$TMP/contents" | grep . && fail "files not owned by root/root"
 for gz in "$TMP"/root/usr/share/man/man*/*.gz $(find "$TMP/root/usr/share/doc/suitd" -name '*.gz'); do
     # gzip -n: no original name (FLG bit 3) and a zero timestamp.
@@ -227,7 +234,7 @@ for gz in "$TMP"/root/usr/share/man/man*/*.gz $(find "$TMP/root/usr/share/doc/su
     [ "$(echo "$hdr" | cut -c9-16)" = 00000000 ] || fail "$gz stores a timestamp (not gzip -n)"
     gzip -t "$gz" || fail "$gz is not valid gzip"
 done
-for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench"; do
+for f in "$TMP/root/usr/sbin/suitd" "$TMP/root/usr/bin/suit" "$TMP/root/usr/bin/suit-bench" "$TMP/root/usr/sbin/suit-httpd"; do
     readelf -S "$f" | grep -q '\.symtab' && fail "$f is not stripped"
     # Debian's hardening: PIE, full RELRO (relro + bindnow), fortified calls.
     readelf -h "$f" | grep -q 'Type: *DYN' || fail "$f is not PIE"
@@ -261,7 +268,8 @@ installed=1
 $SUDO apt-get install -y -q --no-install-recommends "$DEB" || fail "apt-get install $DEB"
 for f in /usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini \
     /etc/suitd/suitd.conf /etc/suitd/policy.ini /lib/systemd/system/suitd.service \
-    /lib/systemd/system/suitd.socket /usr/lib/sysusers.d/suitd.conf; do
+    /lib/systemd/system/suitd.socket /usr/lib/sysusers.d/suitd.conf \
+    /usr/sbin/suit-httpd /etc/suitd/suit-httpd.conf /lib/systemd/system/suit-httpd.service; do
     [ -e "$f" ] || fail "$f not installed"
 done
 getent group suitd >/dev/null || fail "postinst did not create the suitd group (systemd-sysusers)"
@@ -271,8 +279,8 @@ if grep -qs '^path-exclude.*/usr/share/man' /etc/dpkg/dpkg.cfg.d/*; then
     echo "  (dpkg here excludes /usr/share/man: man page check skipped)"
 else
     man -w suitd >/dev/null && man -w suitd.conf >/dev/null && man -w suit >/dev/null \
-        && man -w suit-bench >/dev/null \
-        || fail "man cannot find suitd(8), suitd.conf(5), suit(1) or suit-bench(1)"
+        && man -w suit-bench >/dev/null && man -w suit-httpd >/dev/null \
+        || fail "man cannot find suitd(8), suitd.conf(5), suit(1), suit-bench(1) or suit-httpd(8)"
 fi
 # Reinstalling runs postinst with a previous version, the upgrade path.
 $SUDO dpkg -i "$DEB" >/dev/null || fail "reinstall (upgrade path)"
@@ -281,6 +289,9 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     systemd-analyze verify /lib/systemd/system/suitd.socket /lib/systemd/system/suitd.service \
         || fail "systemd-analyze verify of the installed units"
     systemd-analyze security --offline=true /lib/systemd/system/suitd.service | tail -n 1
+    systemd-analyze verify /lib/systemd/system/suit-httpd.service \
+        || fail "systemd-analyze verify of the installed suit-httpd unit"
+    systemd-analyze security --offline=true /lib/systemd/system/suit-httpd.service | tail -n 1
 fi
 
 # --------------------------------------------------------------------------
@@ -360,6 +371,50 @@ head -n 5 "$TMP/report.txt"
 [ "$rc" -eq 5 ] || fail "suit check of a pregnant patient exited $rc, not 5 (contraindicated)"
 grep -qi "contraindicated" "$TMP/report.txt" || fail "pregnant patient not reported contraindicated"
 ok "suit ping and suit check answered by the installed daemon"
+
+# The installed gateway, with the shipped configuration, in front of the
+# installed daemon: health, readiness, an assessment, metrics.  Under strace
+# when it is there, to hold its system calls to its unit's filter.
+HPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+trace=""
+command -v strace >/dev/null 2>&1 && trace="strace -f -qq -o $TMP/strace-httpd.log"
+$trace /usr/sbin/suit-httpd --config /etc/suitd/suit-httpd.conf --suitd "$SOCK" \
+    --listen "127.0.0.1:$HPORT" --threads 2 >"$TMP/suit-httpd.log" 2>&1 &
+httpd_job=$!
+httpd_pid=$httpd_job
+i=0
+until grep -q "suit-httpd: ready" "$TMP/suit-httpd.log" 2>/dev/null; do
+    kill -0 "$httpd_pid" 2>/dev/null || { cat "$TMP/suit-httpd.log" >&2; fail "suit-httpd exited at start"; }
+    i=$((i + 1)); [ "$i" -le 100 ] || { cat "$TMP/suit-httpd.log" >&2; fail "suit-httpd not ready after 10 s"; }
+    sleep 0.1
+done
+H=http://127.0.0.1:$HPORT
+curl -sf "$H/healthz" >/dev/null || fail "GET /healthz"
+curl -sf "$H/readyz" | grep -q '"ready":true' || fail "GET /readyz is not ready"
+curl -sf -H 'Content-Type: application/json' -d '{"patient": {"age": 30, "pregnant": true,
+    "breastfeeding": false, "fitzpatrick": 3, "area": "face", "indication": "acne-scars"}}' \
+    "$H/v1/assess" >"$TMP/http-result.json" || fail "POST /v1/assess"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["verdict"] == "contraindicated" else "verdict %s" % r["verdict"])' \
+    "$TMP/http-result.json" || fail "POST /v1/assess: a pregnant patient is not contraindicated"
+curl -sf "$H/metrics" >"$TMP/metrics.txt" || fail "GET /metrics"
+grep -q '^suitd_ruleset_info{' "$TMP/metrics.txt" || fail "/metrics lacks suitd's counters"
+if command -v promtool >/dev/null 2>&1; then
+    promtool check metrics <"$TMP/metrics.txt" || fail "promtool check metrics refused /metrics"
+fi
+[ -z "$trace" ] || httpd_pid=$(pgrep -P "$httpd_pid" || echo "$httpd_pid")
+kill -TERM "$httpd_pid"
+i=0
+while kill -0 "$httpd_pid" 2>/dev/null; do
+    i=$((i + 1)); [ "$i" -le 100 ] || fail "suit-httpd did not stop on SIGTERM"
+    sleep 0.1
+done
+wait "$httpd_job" 2>/dev/null || true
+httpd_job=""
+if [ -n "$trace" ]; then
+    python3 "$SRC/packaging/syscall-check.py" /lib/systemd/system/suit-httpd.service \
+        "$TMP/strace-httpd.log" || fail "suit-httpd makes system calls its unit forbids"
+fi
+ok "the installed suit-httpd answered /healthz, /readyz, /v1/assess and /metrics"
 
 # systemctl reload: SIGHUP, then RELOADING=1 and READY=1 again once the
 # ruleset's tests have passed and the new one is in place.
@@ -561,7 +616,8 @@ if dpkg-query -W -f='${Status}' suitd 2>/dev/null | grep -q "installed"; then
 fi
 for f in /usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd /etc/suitd \
     /lib/systemd/system/suitd.service /lib/systemd/system/suitd.socket \
-    /usr/lib/sysusers.d/suitd.conf /usr/share/doc/suitd \
+    /usr/lib/sysusers.d/suitd.conf /usr/share/doc/suitd /usr/sbin/suit-httpd \
+    /lib/systemd/system/suit-httpd.service /usr/share/man/man8/suit-httpd.8.gz \
     /usr/share/man/man8/suitd.8.gz /usr/share/man/man5/suitd.conf.5.gz \
     /usr/share/man/man1/suit.1.gz /usr/share/man/man1/suit-bench.1.gz \
     /usr/share/lintian/overrides/suitd \

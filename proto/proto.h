@@ -311,6 +311,19 @@ struct json_t;
 int proto_json_to_msgpack(const struct json_t *j, msgpack_packer *pk, struct proto_error *e);
 struct json_t *proto_msgpack_to_json(const msgpack_object *o);
 
+/* ---- TCP addresses --------------------------------------------------- */
+
+/* "HOST:PORT" with HOST an IPv4 address, "[v6]:PORT" (the brackets are
+ * required), ":PORT" (every IPv4 address) or "localhost:PORT" (127.0.0.1):
+ * what suitd's and suit-httpd's --listen take.  Returns 0, or -1 when spec
+ * is not of that form. */
+struct sockaddr;
+struct sockaddr_storage;
+int proto_addr_parse(const char *spec, struct sockaddr_storage *ss);
+/* 127.0.0.0/8, ::1 and ::ffff:127.x.y.z: the addresses a listener may
+ * use without a token. */
+bool proto_addr_is_loopback(const struct sockaddr *sa);
+
 /* ---- default paths -------------------------------------------------- */
 
 /* The system daemon's socket (the Debian package's). */

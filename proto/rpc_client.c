@@ -265,6 +265,11 @@ int rpc_client_fd(const struct rpc_client *c)
     return c->fd;
 }
 
+void rpc_client_set_timeout(struct rpc_client *c, int timeout_ms)
+{
+    c->timeout_ms = timeout_ms;
+}
+
 int rpc_client_send_raw(struct rpc_client *c, const void *buf, size_t len,
                         struct proto_error *err)
 {

@@ -45,6 +45,9 @@ struct rpc_attempts {
 int rpc_client_connect_first(const struct proto_addr_list *l, int timeout_ms,
                              struct rpc_client **out, struct rpc_attempts *tried);
 int rpc_client_fd(const struct rpc_client *c);
+/* Changes the timeout of each later send and recv (0 = wait forever), e.g.
+ * a short one to connect and a longer one to wait for answers. */
+void rpc_client_set_timeout(struct rpc_client *c, int timeout_ms);
 
 /* Packs a request: params_fn packs the params array into pk.  Returns the
  * msgid used in *msgid. */

@@ -12,3 +12,10 @@ add_test(NAME bench_verify
          COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench/verify.sh
                  $<TARGET_FILE:suitd> $<TARGET_FILE:suit-bench> ${CMAKE_SOURCE_DIR}/rules)
 set_tests_properties(bench_verify PROPERTIES TIMEOUT 120)
+
+# suit-bench --http against a real suit-httpd (issue 14): the tool works.
+add_test(NAME bench_http_smoke
+         COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench/http_smoke.sh
+                 $<TARGET_FILE:suitd> $<TARGET_FILE:suit-httpd> $<TARGET_FILE:suit-bench>
+                 ${CMAKE_SOURCE_DIR}/rules)
+set_tests_properties(bench_http_smoke PROPERTIES TIMEOUT 120)

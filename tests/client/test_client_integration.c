@@ -772,6 +772,29 @@ START_TEST(test_stats)
 
     SUIT(&r, "stats", "--socket", g_sock, "--prometheus");
     expect_status(&r, 0);
+    /* The exposition shared with suit-httpd's /metrics (proto_prom.c)
+     * must pass promtool, Prometheus's own checker, when it is installed. */
+    if (system("command -v promtool >/dev/null 2>&1") == 0) {
+        char path[] = "/tmp/suit-prom-XXXXXX";
+        int fd = mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, r.out, strlen(r.out)), (ssize_t)strlen(r.out));
+        close(fd);
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "promtool check metrics < %s >%s.out 2>&1", path, path);
+        int st = system(cmd);
+        char outp[64];
+        snprintf(outp, sizeof outp, "%s.out", path);
+        char *why = testutil_slurp(outp);
+        ck_assert_msg(st == 0 && why && !why[0], "promtool refused suit stats --prometheus:\n%s",
+                      why ? why : "?");
+        free(why);
+        unlink(outp);
+        unlink(path);
+    } else {
+        printf("SKIPPED: promtool not installed (Debian package prometheus): suit stats "
+               "--prometheus was not checked by promtool\n");
+    }
     ck_assert_ptr_nonnull(strstr(r.out, "# TYPE suitd_requests_total counter\n"));
     ck_assert_ptr_nonnull(strstr(r.out, "suitd_requests_total{method=\"ping\"} "));
     ck_assert_ptr_nonnull(strstr(r.out, "suitd_ruleset_info{name=\"microneedling\""));

@@ -51,7 +51,10 @@ class DaemonError(Exception):
 
 
 class Daemon:
-    """One suitd serve process with its own temp dir, socket and log."""
+    """One suitd serve process with its own temp dir, socket and log.
+    (tests/http/httpdlib.py's Gateway is one of these for suit-httpd.)"""
+
+    name = "suitd"      # in messages
 
     def __init__(self, rules=None, args=(), listen="127.0.0.1:0", socket_path=None,
                  tmpdir=None, env=None):
@@ -164,8 +167,8 @@ class Daemon:
             self.proc.wait()
         if rc != 0:
             # The daemon's own words are the quickest diagnosis.
-            print("  suitd stopped with status %r; its log ends:\n%s"
-                  % (rc, self.log_text()[-3000:]))
+            print("  %s stopped with status %r; its log ends:\n%s"
+                  % (self.name, rc, self.log_text()[-3000:]))
         return rc
 
     def close(self):

@@ -3,9 +3,11 @@
 
 Every patient in rules/tests/*.json (the bundled ruleset's own cases)
 becomes `assess` params, [patient] and for some [patient, {"explain": true}],
-for fuzz_patient and fuzz_assess; and a whole request frame
+for fuzz_patient and fuzz_assess; a whole request frame
 [0, msgid, "assess", params], preceded by the chunk-size byte the harness
-reads first, for fuzz_decoder.  A few frames of the other methods, a
+reads first, for fuzz_decoder; and a POST /v1/assess body
+{"patient": ..., "options": ...}, after the two bytes fuzz_http_request
+reads first (?explain= and an offset), for suit-httpd's request path.  A few frames of the other methods, a
 notification, a pipelined pair and the hostile headers from issue 7 are
 added by hand.  Files are named by the SHA-1 of their contents, as libFuzzer
 names its own, so rerunning is idempotent.
@@ -99,6 +101,24 @@ def main():
     ]
     for i, data in enumerate(extra_frames):
         write_seed(dec_dir, bytes([(i * 7) % 17]) + data)
+
+    # suit-httpd: JSON bodies, every fifth with options, the first byte
+    # cycling through ?explain= absent/false/true.
+    http_dir = os.path.join(args.out, "http_request")
+    for i, p in enumerate(patients):
+        body = {"patient": p}
+        if i % 5 == 0:
+            body["options"] = {"explain": True}
+        write_seed(http_dir, bytes([i % 3, (i * 37) % 256]) + json.dumps(body).encode())
+    for i, raw in enumerate([
+            b'{"patient": {"age": 30,, "area": "face"}}',
+            b'{"patient": {"area": "fa\xffce"}}',
+            b'{"patient": {"age": 1, "age": 2}}',
+            b'{"patient": {}, "options": null}',
+            b'{"patient": {"conditions": [[[[[[[[[[[[[[]]]]]]]]]]]]]]}}',
+            b'{"patient": {"area": "x\u0000y"}, "optoins": {}}',
+            b'[]', b'', b'{"patient": 1e999}']):
+        write_seed(http_dir, bytes([i % 3, i * 11]) + raw)
     print("make-corpus: %d patients -> %s" % (len(patients), args.out))
 
 

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "rpc_client.h"
@@ -248,6 +249,31 @@ START_TEST(timeout_and_close)
     int rc = rpc_client_recv(c, &m, &e);
     ck_assert_int_eq(rc, -ECONNRESET);
     rpc_client_free(c);
+    server_stop(&s);
+}
+END_TEST
+
+/* rpc_client_set_timeout: a long connect timeout, then a short one for
+ * answers (what suit-httpd does). */
+START_TEST(timeout_changed_after_connect)
+{
+    struct server s;
+    server_start(&s);
+    struct rpc_client *c;
+    struct proto_error e;
+    proto_error_init(&e);
+    ck_assert_int_eq(rpc_client_connect(s.path, 20000, &c, &e), 0);
+    rpc_client_set_timeout(c, 150);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    msgpack_object r;
+    ck_assert_int_eq(rpc_client_call(c, "hang", NULL, NULL, &r, &e), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    ck_assert_msg(ms >= 140 && ms < 5000, "waited %.0f ms, not about 150", ms);
+    ck_assert_msg(strstr(e.message, "150 ms"), "%s", e.message);
+    rpc_client_free(c);
+    proto_error_close(&e);
     server_stop(&s);
 }
 END_TEST
@@ -512,6 +538,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, call_and_error);
     tcase_add_test(tc, pipelined_out_of_order);
     tcase_add_test(tc, timeout_and_close);
+    tcase_add_test(tc, timeout_changed_after_connect);
     tcase_add_test(tc, over_tcp);
     tcase_add_test(tc, bad_addresses);
     tcase_add_test(tc, error_objects_from_other_servers);
