@@ -16,7 +16,7 @@
  * To regenerate the document after a change (of the ruleset, of a reply,
  * of the version):
  *
- *   SUITD_UPDATE_DOCS=1 ctest --test-dir build -R test_daemon_protocol_doc
+ *   SUIT_UPDATE_DOCS=1 ctest --test-dir build -R test_daemon_protocol_doc
  *
  * which rewrites the marked blocks of proto/PROTOCOL.md in place.
  */
@@ -446,7 +446,7 @@ START_TEST(protocol_examples_are_real_output)
     collect(doc, d.sock);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
 
-    const char *upd = getenv("SUITD_UPDATE_DOCS");
+    const char *upd = getenv("SUIT_UPDATE_DOCS");
     if (upd && !strcmp(upd, "1")) {
         update(path, doc);
         return;
@@ -464,7 +464,7 @@ START_TEST(protocol_examples_are_real_output)
     }
     free(doc);
     ck_assert_msg(bad == 0, "%d example(s) of PROTOCOL.md differ from the daemon's output; "
-                  "SUITD_UPDATE_DOCS=1 ctest -R test_daemon_protocol_doc rewrites them", bad);
+                  "SUIT_UPDATE_DOCS=1 ctest -R test_daemon_protocol_doc rewrites them", bad);
 }
 END_TEST
 

@@ -5,7 +5,7 @@ README.md's <!-- http-session --> block is run against a real gateway and
 its output must be what README shows (ruleset digests aside, which change
 with every rule edit).  After a deliberate change, rewrite the block with
 
-    SUIT_UPDATE_README=1 python3 tests/http/test_example.py readme_session
+    SUIT_UPDATE_DOCS=1 python3 tests/http/test_example.py readme_session
 
 usage: test_example.py [CASE...]     (needs SUITD_BIN and SUIT_HTTPD_BIN)
 """
@@ -185,13 +185,13 @@ def readme_session():
             out = p.stdout.decode()
             assert p.returncode == 0, (cmd, p.stderr.decode())
             got_block += "$ " + cmd + "\n" + out
-            if not os.environ.get("SUIT_UPDATE_README"):
+            if not os.environ.get("SUIT_UPDATE_DOCS"):
                 assert normalise(out) == normalise(want), \
                     ("README.md's output of `%s` is not what it prints now; after a "
-                     "deliberate change run SUIT_UPDATE_README=1 python3 "
+                     "deliberate change run SUIT_UPDATE_DOCS=1 python3 "
                      "tests/http/test_example.py readme_session\n--- README\n%s\n--- now\n%s"
                      % (cmd[:60], want, out))
-        if os.environ.get("SUIT_UPDATE_README"):
+        if os.environ.get("SUIT_UPDATE_DOCS"):
             new = text[:m.start(1)] + got_block + text[m.end(1):]
             with open(README, "w", encoding="utf-8") as f:
                 f.write(new)
