@@ -95,7 +95,8 @@ static const struct {
     {"latency.count", "Requests counted in the latency quantiles."},
     {"queue_depth", "Requests waiting for a worker now."},
     {"workers", "Worker threads evaluating assessments."},
-    {"reloads", "Ruleset reloads, by result (ok, or failed: the old ruleset kept serving)."},
+    {"reloads", "Ruleset reloads, by result (ok; failed or timed_out: the old ruleset kept "
+                "serving)."},
     {"dropped", "Connections the daemon closed, by reason."},
     {"ruleset", "The ruleset in force; the value is always 1."},
     {"version", "The daemon's version; the value is always 1."},
