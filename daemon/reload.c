@@ -129,12 +129,13 @@ static void cancel_waiters(struct reload_waiter *w, const char *why)
     proto_error_close(&e);
 }
 
-/* The run awaited is no longer awaited: its result, should it come, will
- * be discarded. */
-static void stop_awaiting(struct reload *r)
+/* The run awaited is over for its waiters: it has ended, or it is
+ * abandoned (its result, should it come, will be discarded). */
+static void stop_awaiting(struct reload *r, bool abandoned)
 {
     r->awaited = false;
-    r->abandoned_ns = uv_hrtime();
+    if (abandoned)
+        r->abandoned_ns = uv_hrtime();
     (void)uv_timer_stop(&r->watchdog);
     uv_unref((uv_handle_t *)&r->done_async);
 }
@@ -201,8 +202,8 @@ static void log_outcome(struct reload *r, const struct reload_outcome *o)
     for (size_t i = 0; i < n && i < RELOAD_LOG_DETAILS; i++)
         log_error(r->log, "reload:   %s", o->err->details[i]);
     if (n > RELOAD_LOG_DETAILS)
-        log_error(r->log, "reload:   ... and %zu more (the reply to `suit reload` lists up to "
-                  "50; suitd check and suitd test list them all)", n - RELOAD_LOG_DETAILS);
+        log_error(r->log, "reload:   ... and %zu more (the reply to `suit reload` lists "
+                  "more; suitd check and suitd test list them all)", n - RELOAD_LOG_DETAILS);
 }
 
 /* After the run the waiters were told about: the run folded after it, if
@@ -257,7 +258,7 @@ static void on_run_done(uv_async_t *a)
         run_free(run);
         return;
     }
-    stop_awaiting(r);
+    stop_awaiting(r, false);
     struct reload_outcome o = {
         .code = run->code, .err = &run->err, .rs = run->rs, .cases_passed = run->cases_passed,
     };
@@ -279,7 +280,7 @@ static void on_watchdog(uv_timer_t *t)
     struct reload *r = t->data;
     if (!r->run || !r->awaited)
         return;
-    stop_awaiting(r);
+    stop_awaiting(r, true);
     struct proto_error e;
     proto_error_init(&e);
     proto_error_set(&e, PROTO_E_TIMEOUT,
@@ -367,7 +368,7 @@ void reload_abandon(struct reload *r)
     if (r->run && r->awaited) {
         log_warn(r->log, "shutdown: abandoning the reload running for %llu s",
                  (unsigned long long)((uv_hrtime() - r->run_started_ns) / NS_PER_S));
-        stop_awaiting(r);
+        stop_awaiting(r, true);
     }
     cancel_waiters(w, "reload abandoned");
     cancel_waiters(later, "reload not run");

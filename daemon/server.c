@@ -162,7 +162,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->cfg = cfg;
     srv->log = lg;
 
-    /* What can fail comes first, so that a failure has only these two to
+    /* What can fail comes first, so that a failure has only these to
      * undo. */
     if (cfg->token_file && read_token(srv, cfg->token_file) < 0)
         return -1;
@@ -179,12 +179,22 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         }
     }
 
+    /* Its async handle needs a descriptor (the loop's eventfd). */
+    int rc = reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine,
+                         cfg->reload_timeout_s, lg, &reload_hooks, srv);
+    if (rc < 0) {
+        log_error(srv->log, "cannot set up reloads: %s", uv_strerror(rc));
+        decision_log_close(&srv->dlog);
+        if (srv->token) {
+            memset(srv->token, 0, srv->token_len);
+            free(srv->token);
+        }
+        return -1;
+    }
+
     stats_init(&srv->stats, uv_hrtime(), dispatch_method_count(), dispatch_method_name);
     notify_init(&srv->notify);
     srv->rs = ruleset_ref(rs);
-    /* Cannot fail on an initialised loop (see the handles below). */
-    (void)reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine,
-                      cfg->reload_timeout_s, lg, &reload_hooks, srv);
     struct conn_limits lim = {
         .max_connections = cfg->max_connections,
         .max_inflight = cfg->max_inflight,
