@@ -78,6 +78,11 @@ static const struct config_setting settings[] = {
                              "is closed"},
     {"shutdown_timeout", CONFIG_UINT, FIELD(shutdown_timeout_s), 0, 3600, 10, .arg = "SEC",
      .help = "drain deadline on SIGTERM"},
+    /* Below suit reload's own wait in the packaged unit (120 s), so that
+     * the daemon's answer, not the client's, says what happened. */
+    {"reload_timeout", CONFIG_UINT, FIELD(reload_timeout_s), 1, 86400, 90, .arg = "SEC",
+     .help = "a reload not finished by then is abandoned: its callers get `timeout` and the "
+             "old ruleset keeps serving"},
     {"max_firings", CONFIG_U64, FIELD(engine.max_firings), 1, (uint64_t)1 << 40,
      ENGINE_DEFAULT_MAX_FIRINGS, .arg = "N", .help = "rule firings per assessment"},
     {"rule_deadline", CONFIG_U32, FIELD(engine.deadline_ms), 1, 3600 * 1000,

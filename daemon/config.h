@@ -38,6 +38,7 @@ struct config {
     unsigned request_timeout_ms;
     size_t max_output;
     unsigned shutdown_timeout_s;
+    unsigned reload_timeout_s;  /* a reload not done by then is abandoned */
     bool start_with_failing_cases;  /* serve even if the ruleset's cases fail (start only) */
     struct engine_limits engine;
 };

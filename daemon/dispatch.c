@@ -268,20 +268,20 @@ static void do_reload(struct dispatch *d, struct conn *c, const struct proto_mes
         conn_reply_error(c, m->msgid, PROTO_E_INTERNAL, "out of memory");
         return;
     }
-    log_info(d->log, "conn %llu: reload requested", (unsigned long long)c->id);
-    /* No deadline: a reload runs the ruleset's whole test suite. */
+    /* Not the request deadline: a reload runs the ruleset's whole test
+     * suite, and has its own (--reload-timeout, the reload's watchdog). */
     r->rw.cb = reload_done;
-    int rc = reload_start(d->reload, &r->rw);
-    if (rc < 0) {
+    char who[32];
+    snprintf(who, sizeof who, "conn %llu", (unsigned long long)c->id);
+    struct proto_error err;
+    proto_error_init(&err);
+    if (reload_start(d->reload, &r->rw, who, &err) < 0) {
         /* reload_done never runs for a reload that did not start. */
-        if (rc == UV_ECANCELED)
-            conn_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED, "the daemon is shutting down");
-        else
-            conn_reply_error(c, m->msgid, PROTO_E_INTERNAL, "cannot start a reload: %s",
-                             uv_strerror(rc));
+        conn_send_error(c, m->msgid, &err);
         request_answered(r);
         request_free(r);
     }
+    proto_error_close(&err);
 }
 
 /* Compares without an early exit, so the time taken does not tell how

@@ -13,11 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
-
-#ifdef SUITD_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 #include "container_of.h"
 #include "request.h"
@@ -25,17 +22,11 @@
 /* The longest --token-file token (the buffer it is read into). */
 #define SERVER_TOKEN_MAX 1024
 #define SERVER_TRIM_EVERY_MS 1000
+/* At the shutdown deadline, the time given to the answers of an abandoned
+ * reload's callers before every connection is closed. */
+#define SERVER_SHUTDOWN_FLUSH_MS 50
 
 static void check_drained(struct server *srv);
-
-static void notify(const char *state)
-{
-#ifdef SUITD_HAVE_SYSTEMD
-    sd_notify(0, state);
-#else
-    (void)state;
-#endif
-}
 
 /* After a burst glibc keeps the freed heap of the loop's and the workers'
  * arenas (after a million requests RSS stayed at 17 MiB against 12 MiB
@@ -87,18 +78,33 @@ static void set_ruleset(struct server *srv, struct ruleset *rs)
         workers_set_ruleset(&srv->workers, rs);
 }
 
+static void on_reload_started(void *arg)
+{
+    struct server *srv = arg;
+    notify_reloading(&srv->notify, ruleset_id(srv->rs));
+}
+
 static void on_reload_outcome(void *arg, const struct reload_outcome *o)
 {
     struct server *srv = arg;
-    if (o->code) {
+    if (o->code == PROTO_E_TIMEOUT) {
+        srv->stats.reloads_timed_out++;
+    } else if (o->code) {
         srv->stats.reloads_failed++;
     } else {
         srv->stats.reloads_ok++;
         set_ruleset(srv, o->rs);
     }
-    notify("READY=1");
+    notify_remember(&srv->notify, o, time(NULL));
+    if (!srv->shutting_down)
+        notify_ready(&srv->notify, ruleset_id(srv->rs));
     check_drained(srv);
 }
+
+static const struct reload_hooks reload_hooks = {
+    .started = on_reload_started,
+    .publish = on_reload_outcome,
+};
 
 static void on_shutdown_deadline(uv_timer_t *t);
 
@@ -108,12 +114,11 @@ static void on_signal(uv_signal_t *s, int signum)
     if (signum == SIGHUP) {
         if (srv->shutting_down)
             return;
-        log_info(srv->log, "SIGHUP: reloading %s", srv->cfg->rules_dir);
-        int rc = reload_start(&srv->reload, NULL);
-        if (rc < 0)
-            log_error(srv->log, "SIGHUP: cannot start a reload: %s", uv_strerror(rc));
-        else
-            notify("RELOADING=1");
+        /* reload_start logs what it does, and why not when it refuses. */
+        struct proto_error err;
+        proto_error_init(&err);
+        (void)reload_start(&srv->reload, NULL, "SIGHUP", &err);
+        proto_error_close(&err);
         return;
     }
     if (srv->shutting_down) {
@@ -157,7 +162,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->cfg = cfg;
     srv->log = lg;
 
-    /* What can fail comes first, so that a failure has only these two to
+    /* What can fail comes first, so that a failure has only these to
      * undo. */
     if (cfg->token_file && read_token(srv, cfg->token_file) < 0)
         return -1;
@@ -174,10 +179,22 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         }
     }
 
+    /* Its async handle needs a descriptor (the loop's eventfd). */
+    int rc = reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine,
+                         cfg->reload_timeout_s, lg, &reload_hooks, srv);
+    if (rc < 0) {
+        log_error(srv->log, "cannot set up reloads: %s", uv_strerror(rc));
+        decision_log_close(&srv->dlog);
+        if (srv->token) {
+            memset(srv->token, 0, srv->token_len);
+            free(srv->token);
+        }
+        return -1;
+    }
+
     stats_init(&srv->stats, uv_hrtime(), dispatch_method_count(), dispatch_method_name);
+    notify_init(&srv->notify);
     srv->rs = ruleset_ref(rs);
-    reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine, lg,
-                on_reload_outcome, srv);
     struct conn_limits lim = {
         .max_connections = cfg->max_connections,
         .max_inflight = cfg->max_inflight,
@@ -275,7 +292,7 @@ int server_start(struct server *srv)
     const struct suit_ruleset_id *id = ruleset_id(srv->rs);
     log_plain("ready (ruleset %s %s %.12s, %u workers)", id->name, id->version, id->sha256,
               srv->cfg->workers);
-    notify("READY=1");
+    notify_ready(&srv->notify, id);
     return 0;
 }
 
@@ -291,6 +308,7 @@ static void close_handles(struct server *srv)
     srv->handles_open = false;
     conn_set_close(&srv->conns);
     dispatch_close(&srv->dispatch);
+    reload_close(&srv->reload);
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_close((uv_handle_t *)&srv->trim, NULL);
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
@@ -314,6 +332,17 @@ static void stop_workers(struct server *srv)
 static void on_shutdown_deadline(uv_timer_t *t)
 {
     struct server *srv = t->data;
+    if (reload_busy(&srv->reload)) {
+        /* A reload cannot be interrupted: stop waiting for it and exit
+         * without its result.  Its callers are told so; their answers go
+         * out on the loop's next turn, so the connections are closed a
+         * moment later rather than now. */
+        reload_abandon(&srv->reload);
+        (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
+                             SERVER_SHUTDOWN_FLUSH_MS, 0);
+        check_drained(srv);
+        return;
+    }
     if (!srv->conns.n_open && !workers_outstanding(&srv->workers))
         return;
     log_warn(srv->log, "shutdown deadline reached: closing %llu connection(s)",
@@ -329,7 +358,7 @@ void server_shutdown(struct server *srv)
     if (srv->shutting_down)
         return;
     srv->shutting_down = true;
-    notify("STOPPING=1");
+    notify_stopping(&srv->notify, ruleset_id(srv->rs));
     /* Do not start queued reloads: they would only delay the exit. */
     reload_stop(&srv->reload);
     dispatch_stop(&srv->dispatch);
@@ -366,7 +395,6 @@ void server_close(struct server *srv)
     /* Let the close callbacks run. */
     uv_run(srv->loop, UV_RUN_DEFAULT);
     listeners_free(&srv->listeners);
-    reload_close(&srv->reload);
     decision_log_close(&srv->dlog);
     if (srv->rs)
         ruleset_unref(srv->rs);

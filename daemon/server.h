@@ -20,6 +20,7 @@
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "notify.h"
 #include "reload.h"
 #include "stats.h"
 #include "workers.h"
@@ -32,6 +33,7 @@ struct server {
     struct workers workers;
     bool workers_open;
     struct reload reload;
+    struct notify notify;       /* systemd's STATUS= line */
     struct decision_log dlog;
     struct ruleset *rs;         /* what ping and stats report; one ref */
     char *token;                /* NULL: no token configured */

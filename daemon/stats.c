@@ -113,6 +113,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .workers = x->workers,
         .reloads_ok = s->reloads_ok,
         .reloads_failed = s->reloads_failed,
+        .reloads_timed_out = s->reloads_timed_out,
         .ruleset = x->ruleset,
         .dropped = dropped,
         .n_dropped = STATS_DROP_COUNT,

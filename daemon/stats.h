@@ -38,7 +38,7 @@ struct stats {
     uint64_t requests[STATS_MAX_METHODS + 1];   /* [n_methods]: unknown methods */
     uint64_t errors[PROTO_N_CODES];     /* by proto_code_index */
     uint64_t dropped[STATS_DROP_COUNT];
-    uint64_t reloads_ok, reloads_failed;
+    uint64_t reloads_ok, reloads_failed, reloads_timed_out;
     uint64_t hist[STATS_HIST_BUCKETS];
     uint64_t hist_count;
 };

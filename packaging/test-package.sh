@@ -117,8 +117,8 @@ ini_names=$(sed -n 's/^; \([a-z][a-z0-9-]*\) = [0-9.]*$/\1/p' packaging/policy.i
 ok "policy.ini lists the $(echo "$clp_names" | wc -l) parameters of rules/policy.clp"
 for key in socket listen token_file rules policy workers max_connections \
     max_message max_inflight max_queue idle_timeout request_timeout max_output \
-    max_firings rule_deadline shutdown_timeout log_level log_facts decision_log user \
-    start_with_failing_cases; do
+    max_firings rule_deadline shutdown_timeout reload_timeout log_level log_facts \
+    decision_log user start_with_failing_cases; do
     grep -Eq "^;? ?$key =" packaging/suitd.conf || fail "suitd.conf does not document $key"
     grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
 done
@@ -137,7 +137,13 @@ start_timeout=$(sed -n 's/^TimeoutStartSec=\([0-9]*\)s$/\1/p' packaging/suitd.se
 [ "$start_timeout" -gt "$reload_wait" ] || fail "TimeoutStartSec=${start_timeout}s does not outlast suit reload --timeout $reload_wait"
 grep -q "^#define CLI_RELOAD_TIMEOUT_S $reload_wait\.0\$" client/cli_args.h \
     || fail "suit reload's default timeout differs from the unit's --timeout $reload_wait"
-ok "reload: suit waits ${reload_wait} s, systemd ${start_timeout} s"
+# The daemon abandons a reload before suit stops waiting for it, so the
+# daemon's timeout error, not suit's, says what happened.
+daemon_wait=$(sed -n 's/^; reload_timeout = \([0-9]*\)$/\1/p' packaging/suitd.conf)
+if [ -z "$daemon_wait" ] || [ "$daemon_wait" -ge "$reload_wait" ]; then
+    fail "suitd.conf's reload_timeout (${daemon_wait:-none}) is not below suit reload --timeout $reload_wait"
+fi
+ok "reload: suitd gives up after ${daemon_wait} s, suit waits ${reload_wait} s, systemd ${start_timeout} s"
 
 # --------------------------------------------------------------------------
 step "build the package"

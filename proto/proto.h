@@ -187,7 +187,7 @@ struct proto_stats {
     double p50_ms, p90_ms, p99_ms, p99_9_ms;
     uint64_t queue_depth;
     unsigned workers;
-    uint64_t reloads_ok, reloads_failed;
+    uint64_t reloads_ok, reloads_failed, reloads_timed_out;
     const struct suit_ruleset_id *ruleset;  /* NULL: nil */
     const struct proto_counter *dropped;    /* by reason */
     size_t n_dropped;

@@ -198,7 +198,7 @@ static const struct prom_rule {
     {"workers", "suitd_workers", PROM_NUMBER, "gauge", NULL, 1,
      "Worker threads evaluating assessments."},
     {"reloads", "suitd_reloads_total", PROM_LABEL_MAP, "counter", "result", 1,
-     "Ruleset reloads, by result (ok, or failed: the old ruleset kept serving)."},
+     "Ruleset reloads, by result (ok; failed or timed_out: the old ruleset kept serving)."},
     {"ruleset", "suitd_ruleset_info", PROM_INFO_MAP, "gauge", NULL, 1,
      "The ruleset in force; the value is always 1."},
     {"dropped", "suitd_dropped_total", PROM_LABEL_MAP, "counter", "reason", 1,

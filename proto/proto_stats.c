@@ -70,6 +70,7 @@ static const struct proto_map latency_map = PROTO_MAP(latency_keys);
 static const struct proto_map_key reload_keys[] = {
     {"ok", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, reloads_ok)},
     {"failed", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, reloads_failed)},
+    {"timed_out", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, reloads_timed_out)},
 };
 static const struct proto_map reload_map = PROTO_MAP(reload_keys);
 

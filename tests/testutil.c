@@ -102,6 +102,26 @@ void testutil_write_file(const char *path, const char *mode, const char *text)
     ck_assert_int_eq(fclose(f), 0);
 }
 
+void testutil_write_slow_cases(const char *dir, int n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/slow.json", dir);
+    testutil_write_file(path, "w", "[\n");
+    for (int i = 0; i < n; i++) {
+        /* days_ago 36500 (the largest allowed): 36.5 million loop steps,
+         * about 4 s, longer than any deadline the tests use. */
+        char one[512];
+        snprintf(one, sizeof one,
+                 "%s{\"name\": \"slow %d\", \"patient\": {\"age\": 30, \"pregnant\": false, "
+                 "\"breastfeeding\": false, \"fitzpatrick\": 2, \"area\": \"face\", "
+                 "\"indication\": \"fine-lines\", \"conditions\": [{\"name\": \"slow\", "
+                 "\"days_ago\": 36500}]}, \"expect\": {\"verdict\": \"suitable\"}}\n",
+                 i ? "," : "", i);
+        testutil_write_file(path, "a", one);
+    }
+    testutil_write_file(path, "a", "]\n");
+}
+
 void testutil_copy_tree(const char *from, const char *to)
 {
     struct stat st;

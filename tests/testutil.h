@@ -45,6 +45,12 @@ void testutil_copy_tree(const char *from, const char *to);
 /* Removes a directory tree; what is already gone is fine. */
 void testutil_remove_tree(const char *dir);
 
+/* Writes DIR/tests/slow.json into a copy of the daemon tests' contract
+ * ruleset (tests/daemon/rulesets/contract): n cases, each of which runs its
+ * `slow` rule into the engine deadline, so that a reload of DIR takes about
+ * n times the rule deadline (the rules engine cannot be interrupted). */
+void testutil_write_slow_cases(const char *dir, int n);
+
 /* Whether any detail line of e contains needle. */
 bool testutil_has_detail(const struct proto_error *e, const char *needle);
 

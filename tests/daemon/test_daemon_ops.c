@@ -491,14 +491,15 @@ START_TEST(drops_root_to_user)
 END_TEST
 
 #ifdef SUITD_TEST_SYSTEMD
-static bool recv_notify(int fd, const char *want, int timeout_ms)
+/* The next datagram on fd holding want (those before it are skipped), in
+ * out; false after timeout_ms without one. */
+static bool recv_notify_msg(int fd, const char *want, char *out, size_t len, int timeout_ms)
 {
-    char buf[512];
     for (int t = 0; t < timeout_ms; t += 50) {
-        ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        ssize_t n = recv(fd, out, len - 1, MSG_DONTWAIT);
         if (n > 0) {
-            buf[n] = '\0';
-            if (strstr(buf, want))
+            out[n] = '\0';
+            if (strstr(out, want))
                 return true;
             continue;
         }
@@ -507,18 +508,147 @@ static bool recv_notify(int fd, const char *want, int timeout_ms)
     return false;
 }
 
+static bool recv_notify(int fd, const char *want, int timeout_ms)
+{
+    char buf[2048];
+    return recv_notify_msg(fd, want, buf, sizeof buf, timeout_ms);
+}
+
+/* A datagram socket at DIR/notify for NOTIFY_SOCKET, bound; its path in
+ * path. */
+static int notify_socket(const char *dir, char *path, size_t len)
+{
+    snprintf(path, len, "%s/notify", dir);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_uint_lt(strlen(path), sizeof sa.sun_path);
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
+/* The STATUS= line of a notify message, up to its newline. */
+static void status_of(const char *msg, char *out, size_t len)
+{
+    const char *s = strstr(msg, "STATUS=");
+    ck_assert_msg(s != NULL, "no STATUS= in %s", msg);
+    s += strlen("STATUS=");
+    snprintf(out, len, "%.*s", (int)strcspn(s, "\n"), s);
+}
+
+/* "serving daemon-test VERSION (SHA12); last reload YYYY-MM-DD HH:MM:SS
+ * " followed by what: the STATUS line after a reload. */
+static void assert_last_reload(const char *status, const char *version, const char *sha12,
+                               const char *what)
+{
+    char head[200];
+    snprintf(head, sizeof head, "serving daemon-test %s (%s); last reload ", version, sha12);
+    ck_assert_msg(!strncmp(status, head, strlen(head)), "STATUS=%s, expected %s...", status,
+                  head);
+    const char *at = status + strlen(head);
+    int y, mo, dd, h, mi, se, n = 0;
+    ck_assert_msg(sscanf(at, "%4d-%2d-%2d %2d:%2d:%2d %n", &y, &mo, &dd, &h, &mi, &se, &n) == 6 &&
+                  n == 20, "no date and time in STATUS=%s", status);
+    ck_assert_msg(!strcmp(at + n, what), "STATUS=%s, expected ... %s", status, what);
+}
+
+static void ping_sha12(const char *addr, char *out, size_t len)
+{
+    struct rpc_client *c = client_open(addr);
+    msgpack_object res;
+    call_ok(c, "ping", pack_no_params, NULL, &res);
+    const msgpack_object *v = obj_get(obj_get(&res, "ruleset"), "sha256");
+    ck_assert(v && v->type == MSGPACK_OBJECT_STR && v->via.str.size == 64);
+    snprintf(out, len, "%.12s", v->via.str.ptr);
+    rpc_client_free(c);
+}
+
+/* Issue 17 item 7: RELOADING=1, then READY=1, around every reload, and a
+ * STATUS= line that says what serves and how the last reload went (taken,
+ * refused, timed out), which `systemctl status suitd` shows. */
+START_TEST(notify_status_reports_reloads)
+{
+    char rules[400], path[600], npath[400], msg[2048], status[2048], sha[16], sha2[16];
+    rules_copy(rules, sizeof rules);
+    int nfd = notify_socket(d.dir, npath, sizeof npath);
+    setenv("NOTIFY_SOCKET", npath, 1);
+    int rc = daemon_start(&d, rules, "--workers", "1", "--reload-timeout", "1",
+                          "--rule-deadline", "1500", NULL);
+    unsetenv("NOTIFY_SOCKET");
+    ck_assert_int_eq(rc, 0);
+    ping_sha12(d.unix_addr, sha, sizeof sha);
+    ck_assert(recv_notify_msg(nfd, "READY=1", msg, sizeof msg, 30000));
+    status_of(msg, status, sizeof status);
+    char want[200];
+    snprintf(want, sizeof want, "serving daemon-test 1.0.0 (%s)", sha);
+    ck_assert_str_eq(status, want);
+
+    /* Refused: a case that fails. */
+    char cases[600], saved[600];
+    snprintf(cases, sizeof cases, "%s/tests/cases.json", rules);
+    snprintf(saved, sizeof saved, "%s/cases.json.good", d.dir);
+    copy_tree(cases, saved);
+    write_file(cases, "[{\"name\": \"wrong on purpose\", \"patient\": {\"age\": 30, "
+                      "\"pregnant\": true, \"breastfeeding\": false, \"fitzpatrick\": 2, "
+                      "\"area\": \"face\", \"indication\": \"fine-lines\"}, "
+                      "\"expect\": {\"verdict\": \"suitable\"}}]\n");
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_object res;
+    struct rpc_client *c;
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_RULESET);
+    rpc_client_free(c);
+    proto_error_close(&err);
+    ck_assert(recv_notify_msg(nfd, "RELOADING=1", msg, sizeof msg, 10000));
+    ck_assert_msg(strstr(msg, "MONOTONIC_USEC="), "%s", msg);
+    status_of(msg, status, sizeof status);
+    snprintf(want, sizeof want, "reloading; serving daemon-test 1.0.0 (%s)", sha);
+    ck_assert_str_eq(status, want);
+    ck_assert(recv_notify_msg(nfd, "READY=1", msg, sizeof msg, 10000));
+    status_of(msg, status, sizeof status);
+    assert_last_reload(status, "1.0.0", sha, "refused: 1 test case failed (see suitd test)");
+
+    /* Taken: a new version. */
+    copy_tree(saved, cases);
+    set_version(rules, "1.0.1");
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), 0);
+    rpc_client_free(c);
+    ping_sha12(d.unix_addr, sha2, sizeof sha2);
+    ck_assert_str_ne(sha, sha2);
+    ck_assert(recv_notify_msg(nfd, "READY=1", msg, sizeof msg, 10000));
+    status_of(msg, status, sizeof status);
+    assert_last_reload(status, "1.0.1", sha2, "ok: 7 cases passed");
+
+    /* Timed out: cases that outlast --reload-timeout. */
+    snprintf(path, sizeof path, "%s", rules);
+    testutil_write_slow_cases(path, 3);
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &c), PROTO_E_TIMEOUT);
+    rpc_client_free(c);
+    proto_error_close(&err);
+    ck_assert(recv_notify_msg(nfd, "READY=1", msg, sizeof msg, 10000));
+    status_of(msg, status, sizeof status);
+    assert_last_reload(status, "1.0.1", sha2, "timed out after 1 s (--reload-timeout): "
+                       "abandoned, the old ruleset keeps serving");
+    ck_assert_int_eq(stats_int(&d, "reloads.timed_out"), 1);
+
+    kill(d.pid, SIGTERM);
+    ck_assert(recv_notify_msg(nfd, "STOPPING=1", msg, sizeof msg, 30000));
+    status_of(msg, status, sizeof status);
+    ck_assert_msg(!strncmp(status, "stopping; serving daemon-test 1.0.1", 35), "%s", status);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+    close(nfd);
+}
+END_TEST
+
 /* Under systemd: the listening socket comes as fd 3 (LISTEN_FDS) and the
  * daemon reports READY=1 / STOPPING=1 on NOTIFY_SOCKET. */
 START_TEST(systemd_socket_activation_and_notify)
 {
     daemon_prepare(&d);
     char npath[400];
-    snprintf(npath, sizeof npath, "%s/notify", d.dir);
+    int nfd = notify_socket(d.dir, npath, sizeof npath);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ck_assert_uint_lt(strlen(npath), sizeof sa.sun_path);
-    memcpy(sa.sun_path, npath, strlen(npath) + 1);
-    ck_assert_int_eq(bind(nfd, (struct sockaddr *)&sa, sizeof sa), 0);
     int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memcpy(sa.sun_path, d.sock, strlen(d.sock) + 1);
     ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -573,6 +703,7 @@ static Suite *suite(void)
         {"drop_root", drops_root_to_user},
 #ifdef SUITD_TEST_SYSTEMD
         {"systemd", systemd_socket_activation_and_notify},
+        {"notify_status", notify_status_reports_reloads},
 #endif
     };
     return testutil_suite("daemon_ops", cases, sizeof cases / sizeof cases[0], 180, teardown);

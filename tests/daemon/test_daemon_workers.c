@@ -6,7 +6,9 @@
  */
 #include <check.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -188,10 +190,11 @@ struct twaiter {
     int calls;
     int status;
     int code;
+    char message[512];
 };
 
 static bool in_start;           /* set while reload_start runs */
-static int published;
+static int published, published_timeouts, started;
 
 static void twaiter_cb(struct reload_waiter *w, int status, const struct reload_outcome *o)
 {
@@ -201,24 +204,69 @@ static void twaiter_cb(struct reload_waiter *w, int status, const struct reload_
     t->calls++;
     t->status = status;
     t->code = o->code;
+    snprintf(t->message, sizeof t->message, "%s", o->err ? o->err->message : "");
+}
+
+static void on_started(void *arg)
+{
+    (void)arg;
+    started++;
 }
 
 static void on_publish(void *arg, const struct reload_outcome *o)
 {
     (void)arg;
-    (void)o;
     published++;
+    published_timeouts += o->code == PROTO_E_TIMEOUT;
 }
 
+static const struct reload_hooks hooks = {.started = on_started, .publish = on_publish};
 static struct reload rl;
+static char slow_dir[512];
 
-static void reload_setup(void)
+static void reload_setup_with(const char *dir, uint32_t deadline_ms, unsigned timeout_s)
 {
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     struct engine_limits lim;
     engine_limits_default(&lim);
-    published = 0;
-    reload_init(&rl, &loop, rules(), NULL, &lim, NULL, on_publish, NULL);
+    if (deadline_ms)
+        lim.deadline_ms = deadline_ms;
+    published = published_timeouts = started = 0;
+    ck_assert_int_eq(reload_init(&rl, &loop, dir, NULL, &lim, timeout_s, NULL, &hooks, NULL), 0);
+}
+
+static void reload_setup(void)
+{
+    reload_setup_with(rules(), 0, 60);
+}
+
+/* Closes the reload and the loop; nothing may be left open. */
+static void reload_finish(void)
+{
+    reload_close(&rl);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+/* A copy of the contract ruleset with n more cases, each of which runs the
+ * slow rule into the engine deadline: a reload of it takes about n times
+ * the deadline (CLIPS cannot be interrupted from outside). */
+static const char *make_slow_rules(int n)
+{
+    snprintf(slow_dir, sizeof slow_dir, "/tmp/suitd-reload-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(slow_dir));
+    static char rules_dir[600];
+    snprintf(rules_dir, sizeof rules_dir, "%s/rules", slow_dir);
+    testutil_copy_tree(rules(), rules_dir);
+    testutil_write_slow_cases(rules_dir, n);
+    return rules_dir;
+}
+
+static void slow_cleanup(void)
+{
+    if (slow_dir[0])
+        testutil_remove_tree(slow_dir);
+    slow_dir[0] = '\0';
 }
 
 static int start(struct twaiter *t)
@@ -226,19 +274,55 @@ static int start(struct twaiter *t)
     t->calls = 0;
     t->status = 1;
     t->w.cb = twaiter_cb;
+    struct proto_error err;
+    proto_error_init(&err);
     in_start = true;
-    int rc = reload_start(&rl, &t->w);
+    int rc = reload_start(&rl, &t->w, "test", &err);
     in_start = false;
+    t->code = err.code;
+    snprintf(t->message, sizeof t->message, "%s", err.message);
+    proto_error_close(&err);
     return rc;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    (void)t;
+}
+
+/* Runs the loop until cond(arg) holds, or fails after timeout_ms.  A
+ * ticking timer keeps the loop alive meanwhile, as the daemon's handles
+ * do: an abandoned run does not. */
+static void run_until(bool (*cond)(void *), void *arg, int timeout_ms)
+{
+    uv_timer_t tick;
+    ck_assert_int_eq(uv_timer_init(&loop, &tick), 0);
+    ck_assert_int_eq(uv_timer_start(&tick, on_tick, 1, 1), 0);
+    for (int t = 0; t < timeout_ms && !cond(arg); t++)
+        uv_run(&loop, UV_RUN_ONCE);
+    uv_close((uv_handle_t *)&tick, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_msg(cond(arg), "timed out waiting");
+}
+
+static bool told(void *arg)
+{
+    return ((struct twaiter *)arg)->calls > 0;
+}
+
+static bool no_thread(void *arg)
+{
+    return ((struct reload *)arg)->run == NULL;
 }
 
 START_TEST(reload_tells_waiters_after_returning)
 {
     reload_setup();
-    struct twaiter a, b;
+    struct twaiter a, b, c;
     ck_assert_int_eq(start(&a), 0);
     /* Asked for while one runs: folded into one more run after it. */
     ck_assert_int_eq(start(&b), 0);
+    ck_assert_int_eq(start(&c), 0);
     ck_assert(reload_busy(&rl));
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(a.calls, 1);
@@ -246,10 +330,12 @@ START_TEST(reload_tells_waiters_after_returning)
     ck_assert_int_eq(a.code, 0);
     ck_assert_int_eq(b.calls, 1);
     ck_assert_int_eq(b.status, 0);
+    ck_assert_int_eq(c.calls, 1);
+    /* Two runs for three requests: the current one and one more. */
     ck_assert_int_eq(published, 2);
+    ck_assert_int_eq(started, 2);
     ck_assert(!reload_busy(&rl));
-    reload_close(&rl);
-    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    reload_finish();
 }
 END_TEST
 
@@ -261,6 +347,7 @@ START_TEST(reload_refused_after_stop_never_calls_back)
     ck_assert_int_eq(start(&queued), 0);
     reload_stop(&rl);
     ck_assert_int_eq(start(&late), UV_ECANCELED);
+    ck_assert_int_eq(late.code, PROTO_E_NOT_PERMITTED);
     uv_run(&loop, UV_RUN_DEFAULT);
     /* The run in progress finishes; the one asked for during it never
      * starts, and its waiter hears so; the refused call hears nothing. */
@@ -268,12 +355,88 @@ START_TEST(reload_refused_after_stop_never_calls_back)
     ck_assert_int_eq(a.status, 0);
     ck_assert_int_eq(queued.calls, 1);
     ck_assert_int_eq(queued.status, UV_ECANCELED);
-    ck_assert_int_eq(queued.code, PROTO_E_RULESET);
+    ck_assert_int_eq(queued.code, PROTO_E_NOT_PERMITTED);
     ck_assert_int_eq(late.calls, 0);
     ck_assert_int_eq(published, 1);
     ck_assert(!reload_busy(&rl));
+    reload_finish();
+}
+END_TEST
+
+/* The watchdog: a run that outlasts --reload-timeout is abandoned.  Its
+ * waiter and the one folded after it hear `timeout` at the deadline, not
+ * when the run ends; while its thread still runs a new reload is refused
+ * with a reason (never silence); once the thread ends its result is
+ * discarded (never published) and reloads work again. */
+START_TEST(reload_watchdog_abandons_a_slow_run)
+{
+    /* 4 cases of 1.5 s: 6 s, against a 1 s timeout. */
+    reload_setup_with(make_slow_rules(4), 1500, 1);
+    struct twaiter a, folded, refused, after;
+    uint64_t t0 = uv_hrtime();
+    ck_assert_int_eq(start(&a), 0);
+    ck_assert_int_eq(start(&folded), 0);
+    run_until(told, &a, 20000);
+    double took = (double)(uv_hrtime() - t0) / 1e9;
+    ck_assert_msg(took < 4.0, "the waiter was told after %.1f s, not at the 1 s timeout", took);
+    ck_assert_int_eq(a.status, UV_ETIMEDOUT);
+    ck_assert_int_eq(a.code, PROTO_E_TIMEOUT);
+    ck_assert_msg(strstr(a.message, "timed out after 1 s"), "%s", a.message);
+    ck_assert_int_eq(folded.calls, 1);
+    ck_assert_int_eq(folded.status, UV_ETIMEDOUT);
+    ck_assert_int_eq(published, 1);
+    ck_assert_int_eq(published_timeouts, 1);
+    /* A shutdown would not wait for it. */
+    ck_assert(!reload_busy(&rl));
+
+    ck_assert_int_eq(start(&refused), UV_EBUSY);
+    ck_assert_int_eq(refused.code, PROTO_E_TIMEOUT);
+    ck_assert_msg(strstr(refused.message, "still running"), "%s", refused.message);
+    ck_assert_int_eq(refused.calls, 0);
+
+    /* The abandoned thread ends (its cases reach their deadline) and its
+     * result goes nowhere. */
+    run_until(no_thread, &rl, 30000);
+    ck_assert_int_eq(published, 1);
+    ck_assert_int_eq(a.calls, 1);
+
+    /* Reloads start again; closing while this one runs cancels it. */
+    ck_assert_int_eq(start(&after), 0);
+    ck_assert(reload_busy(&rl));
     reload_close(&rl);
+    ck_assert_int_eq(after.calls, 1);
+    ck_assert_int_eq(after.status, UV_ECANCELED);
+    uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* Closed while a run's thread is still going (the daemon exits): the
+ * thread is orphaned and frees its own run when it ends, without touching
+ * the reload or the loop, both gone by then (AddressSanitizer and its leak
+ * check watch this). */
+START_TEST(reload_close_orphans_a_running_thread)
+{
+    reload_setup_with(make_slow_rules(2), 1000, 60);
+    struct twaiter a;
+    ck_assert_int_eq(start(&a), 0);
+    usleep(200 * 1000);
+    ck_assert(reload_busy(&rl));
+    reload_abandon(&rl);
+    ck_assert_int_eq(a.calls, 1);
+    ck_assert_int_eq(a.status, UV_ECANCELED);
+    ck_assert_int_eq(a.code, PROTO_E_NOT_PERMITTED);
+    ck_assert(!reload_busy(&rl));
+    reload_close(&rl);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    /* The loop and the reload are gone; scribble over the reload so that a
+     * thread still using it would crash or trip the sanitizer. */
+    memset(&rl, 0xa5, sizeof rl);
+    memset(&loop, 0xa5, sizeof loop);
+    /* Give the orphan time to finish (2 cases of 1 s) and free itself. */
+    usleep(3500 * 1000);
+    ck_assert_int_eq(published, 0);
 }
 END_TEST
 
@@ -286,7 +449,9 @@ int main(void)
         {"failed_submit", failed_submit_never_calls_done},
         {"reload_after_return", reload_tells_waiters_after_returning},
         {"reload_after_stop", reload_refused_after_stop_never_calls_back},
+        {"reload_watchdog", reload_watchdog_abandons_a_slow_run},
+        {"reload_close_orphans", reload_close_orphans_a_running_thread},
     };
     return testutil_run(testutil_suite("daemon_workers", cases, sizeof cases / sizeof cases[0],
-                                       60, NULL));
+                                       60, slow_cleanup));
 }

@@ -33,10 +33,11 @@
 #include "harness.h"
 #include "testutil.h"
 
-static struct daemon d;
+static struct daemon d, slow;
 
 static void teardown(void)
 {
+    daemon_cleanup(&slow);
     daemon_cleanup(&d);
 }
 
@@ -407,6 +408,29 @@ static void collect(const char *doc, const char *sock)
     close(fd);
 }
 
+/* Section 4.5's timeout error: a reload that outlasts --reload-timeout.
+ * The real ruleset reloads in well under a second, so this one is the
+ * daemon tests' contract ruleset with cases that run into the rule
+ * deadline (about 3 s of them, against a timeout of 1 s). */
+static void collect_reload_timeout(void)
+{
+    daemon_prepare(&slow);
+    char rules[600];
+    snprintf(rules, sizeof rules, "%s/rules", slow.dir);
+    testutil_copy_tree(harness_rules(), rules);
+    ck_assert_int_eq(daemon_start(&slow, rules, "--workers", "1", "--listen", "none",
+                                  "--reload-timeout", "1", "--rule-deadline", "1500", NULL), 0);
+    testutil_write_slow_cases(rules, 2);
+    int fd = raw_connect(slow.sock);
+    json_t *frame = call(fd, 1, "reload", pack_no_params, NULL, NULL);
+    json_t *err = json_array_get(frame, 2);
+    ck_assert_msg(json_is_object(err), "the slow reload did not time out");
+    add_example("reload-timeout-error", render_text(err, 1));
+    json_decref(frame);
+    close(fd);
+    ck_assert_int_eq(daemon_stop(&slow, SIGTERM, 30), 0);
+}
+
 /* ---- the test ----------------------------------------------------------- */
 
 /* Rewrites every example block with what the daemon answered. */
@@ -445,6 +469,7 @@ START_TEST(protocol_examples_are_real_output)
     ck_assert_int_eq(daemon_start(&d, rules, "--workers", "2", "--listen", "none", NULL), 0);
     collect(doc, d.sock);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+    collect_reload_timeout();
 
     const char *upd = getenv("SUIT_UPDATE_DOCS");
     if (upd && !strcmp(upd, "1")) {
