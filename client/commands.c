@@ -239,9 +239,10 @@ static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn 
         if ((rc == -ETIMEDOUT || rc == -EAGAIN) && !strcmp(method, "reload")) {
             fprintf(cc->env->err,
                     "suit: the reload did not finish within %g s (--timeout); the daemon "
-                    "carries on with it and the old ruleset serves until the new one has "
-                    "passed its tests: see `suit stats` (reloads) or the daemon's log, or "
-                    "wait longer with --timeout\n", cc->a->timeout_s);
+                    "carries on with it until its own --reload-timeout, and the old "
+                    "ruleset serves until a new one has passed its tests: see `suit stats` "
+                    "(reloads) or the daemon's log, or wait longer with --timeout\n",
+                    cc->a->timeout_s);
             status = CLI_EXIT_TEMPFAIL;
         } else if (rc == -ETIMEDOUT || rc == -EAGAIN) {
             fprintf(cc->env->err, "suit: no answer from %s within %g s (--timeout)\n",
