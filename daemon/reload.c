@@ -27,6 +27,7 @@ static void do_reload(uv_work_t *work)
     struct reload *r = work->data;
     struct ruleset_check_opts co;
     ruleset_check_opts_init(&co, r->dir, r->policy);
+    co.src.policy_dir = r->policy_dir;
     co.limits = r->limits;
     struct ruleset_report rep;
     ruleset_report_init(&rep);

@@ -178,6 +178,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->rs = ruleset_ref(rs);
     reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine, lg,
                 on_reload_outcome, srv);
+    srv->reload.policy_dir = cfg->policy_dir;
     struct conn_limits lim = {
         .max_connections = cfg->max_connections,
         .max_inflight = cfg->max_inflight,

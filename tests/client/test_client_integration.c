@@ -523,10 +523,10 @@ START_TEST(test_verdict_json)
         ck_assert_msg(has_finding(j, c->finding), "no finding %s in %s", c->finding, r.out);
     /* Exactly the protocol's keys, no trace without --explain. */
     static const char *const keys[] = {"verdict", "defer_days", "findings", "side_effects",
-                                       "plan", "aftercare", "missing", "ruleset"};
-    for (size_t i = 0; i < 8; i++)
+                                       "plan", "aftercare", "missing", "ruleset", "policy"};
+    for (size_t i = 0; i < 9; i++)
         ck_assert_msg(json_object_get(j, keys[i]), "no key %s", keys[i]);
-    ck_assert_uint_eq(json_object_size(j), 8);
+    ck_assert_uint_eq(json_object_size(j), 9);
     const char *sha = json_string_value(json_object_get(json_object_get(j, "ruleset"), "sha256"));
     ck_assert_ptr_nonnull(sha);
     ck_assert_uint_eq(strlen(sha), 64);
