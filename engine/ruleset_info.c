@@ -143,3 +143,18 @@ const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i)
 {
     return i < rs->n_named ? rs->named[i].sha256 : NULL;
 }
+
+size_t ruleset_case_file_count(const struct ruleset *rs)
+{
+    return rs->n_cases;
+}
+
+const char *ruleset_case_file(const struct ruleset *rs, size_t i, const char **name,
+                              size_t *len)
+{
+    if (i >= rs->n_cases)
+        return NULL;
+    *name = rs->cases[i].name;
+    *len = rs->cases[i].len;
+    return rs->cases[i].text;
+}

@@ -109,6 +109,12 @@ int ruleset_describe(const struct ruleset *rs, struct proto_ruleset_info *info);
 /* The named policies, sorted by name ("default" among them): how many, and
  * the i-th one's name and sha256 (borrowed from rs). */
 size_t ruleset_policy_count(const struct ruleset *rs);
+/* The case files read with the ruleset (DIR/<tests>/ *.json, sorted by
+ * name): how many, and the i-th one's text (NUL-terminated, *len bytes)
+ * and name, borrowed from rs. */
+size_t ruleset_case_file_count(const struct ruleset *rs);
+const char *ruleset_case_file(const struct ruleset *rs, size_t i, const char **name,
+                              size_t *len);
 const char *ruleset_policy_name(const struct ruleset *rs, size_t i);
 const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i);
 
