@@ -105,6 +105,10 @@ install(FILES ${SUITD_PKG_DIR}/suitd.sysusers DESTINATION ${SUITD_SYSUSERS_DIR}
         RENAME suitd.conf)
 install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
         DESTINATION ${SUITD_CONF_DIR})
+# The named policies' folder (suitd.conf: policy_dir), empty but for a
+# commented example that suitd does not read (it does not end in .ini).
+install(FILES ${SUITD_PKG_DIR}/policies/clinic.ini.example
+        DESTINATION ${SUITD_CONF_DIR}/policies)
 install(FILES ${SUITD_PKG_DIR}/copyright ${SUITD_PKG_OUT}/changelog.Debian.gz
         DESTINATION ${SUITD_DOC_DIR})
 if(EXISTS ${SUITD_PKG_DIR}/lintian-overrides)
