@@ -1012,7 +1012,8 @@ int tools_diff_main(int argc, char **argv)
         report_text(out, &rp);
     }
     /* Timings vary from run to run: on stderr, so the report stays the
-     * same for the same inputs. */
+     * same for the same inputs (after it, when both go to one file). */
+    fflush(out);
     fprintf(stderr, "suitd diff: %zu patients on %u thread%s in %.2f s (%.2f s loading both "
             "sides and building the population, %.2f s assessing)\n", pop.n, o.threads,
             o.threads == 1 ? "" : "s", t2 - t0, t1 - t0, t2 - t1);
