@@ -95,6 +95,8 @@ static const struct {
     {"latency.count", "Requests counted in the latency quantiles."},
     {"queue_depth", "Requests waiting for a worker now."},
     {"workers", "Worker threads evaluating assessments."},
+    {"policy_resets", "Rules engine environments reset to another named policy because a "
+                      "worker held policy_environments of them already."},
     {"reloads", "Ruleset reloads, by result (ok, or failed: the old ruleset kept serving)."},
     {"dropped", "Connections the daemon closed, by reason."},
     {"ruleset", "The ruleset in force; the value is always 1."},

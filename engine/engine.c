@@ -555,26 +555,24 @@ void engine_counters(const struct engine *e, struct engine_counters *c)
     c->policy_resets = e->policy_resets;
 }
 
-/* The environment for the named policy np: the root's own, one built for
- * it before, a new one while there are fewer than max_environments, or
- * else the least recently used one, reset under np's values.  NULL with
- * err set when none can be built. */
+/* The environment for the named policy np: one that holds it (the root's
+ * own, or one built for it before), else a new one while there are fewer
+ * than max_environments, else the least recently used one (the root
+ * included), reset under np's values.  NULL with err set when none can be
+ * built. */
 static struct engine *engine_for(struct engine *root, const struct rs_named *np,
                                  struct proto_error *err)
 {
     root->clock++;
-    if (root->named == np) {
-        root->last_used = root->clock;
-        return root;
-    }
     struct engine *lru = NULL;
-    for (size_t i = 0; i < root->n_others; i++) {
-        struct engine *x = root->others[i];
+    for (size_t i = 0; i <= root->n_others; i++) {
+        struct engine *x = i ? root->others[i - 1] : root;
         if (x->named == np) {
             x->last_used = root->clock;
             return x;
         }
-        if (!lru || x->last_used < lru->last_used)
+        /* a root holding its own values (the case runner's) keeps them */
+        if (x->named && (!lru || x->last_used < lru->last_used))
             lru = x;
     }
     unsigned cap = root->lim.max_environments ? root->lim.max_environments
@@ -1102,9 +1100,15 @@ static int copy_trace(struct suit_result *r, const struct eng_fired *fired)
 int engine_assess_fired(struct engine *root, const struct suit_patient *p,
                         struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
 {
+    /* A serving engine decides under a named policy: the one asked for,
+     * else `default` (the root may hold another when environments are
+     * shared); the case runner's root holds its own values, used as they
+     * are when no policy is named. */
     struct engine *e = root;
-    if (p->policy) {
-        const struct rs_named *np = eng_named_find(root->rs, p->policy, strlen(p->policy));
+    if (p->policy || root->named) {
+        const struct rs_named *np = p->policy ? eng_named_find(root->rs, p->policy,
+                                                               strlen(p->policy))
+                                              : root->rs->dflt;
         if (!np)
             return unknown_policy(root->rs, p->policy, err);
         if (!(e = engine_for(root, np, err)))

@@ -187,6 +187,7 @@ struct proto_stats {
     double p50_ms, p90_ms, p99_ms, p99_9_ms;
     uint64_t queue_depth;
     unsigned workers;
+    uint64_t policy_resets;                 /* environments reset to another policy (over the cap) */
     uint64_t reloads_ok, reloads_failed;
     const struct suit_ruleset_id *ruleset;  /* NULL: nil */
     const struct proto_counter *dropped;    /* by reason */

@@ -36,9 +36,10 @@
 #define ENGINE_DEFAULT_MAX_FIRINGS 10000
 #define ENGINE_DEFAULT_DEADLINE_MS 1000
 /* CLIPS environments one engine keeps, one per policy in use (about 2 MiB
- * each, measured).  A request for a policy beyond them takes the least
- * recently used environment and resets it under its values (about 0.1 ms,
- * counted in engine_counters.policy_resets). */
+ * each, measured), `default`'s included.  A request for a policy none of
+ * them holds, once there are this many, takes the least recently used one
+ * and resets it under its values (about 0.1 ms, counted in
+ * engine_counters.policy_resets); with 1, every change of policy does. */
 #define ENGINE_DEFAULT_MAX_ENVIRONMENTS 16
 
 struct engine_limits {

@@ -502,8 +502,10 @@ START_TEST(test_verdict_report)
         json_string_value(json_object_get(json_object_get(pj, "ruleset"), "sha256"));
     ck_assert_ptr_nonnull(sha);
     char line[64];
-    snprintf(line, sizeof line, " (%.12s)\nDecision support", sha);
+    snprintf(line, sizeof line, " (%.12s)\nPolicy: default (", sha);
     ck_assert_msg(strstr(r.out, line), "no '%s' in %s", line, r.out);
+    /* then the policy that decided, by the hash the result carries */
+    ck_assert_msg(strstr(r.out, ")\nDecision support"), "no policy line in %s", r.out);
     json_decref(pj);
     run_free(&p);
     check_golden(c->golden, r.out);

@@ -126,6 +126,8 @@ START_TEST(two_clinics_one_daemon)
     ck_assert_uint_eq(obj_get(obj_get(pols, "default"), "set")->via.map.size, 0);
     ck_assert(obj_is_str(obj_get(obj_get(pols, "clinic-a"), "sha256"), sha_a));
     rpc_client_free(c);
+    /* three policies fit the default 16 environments per worker */
+    ck_assert_int_eq(stats_int(&d, "policy_resets"), 0);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
 
     /* the decision log names the policy of every decision */
@@ -289,6 +291,28 @@ START_TEST(reload_changes_one_policy_while_another_runs)
 }
 END_TEST
 
+/* One environment per worker for two policies: every request that
+ * changes the policy resets it (counted), and every answer is still right. */
+START_TEST(environment_cap_counted)
+{
+    char dir[400];
+    policy_dir(dir, sizeof dir);
+    ck_assert_int_eq(daemon_start(&d, harness_rules(), "--policy-dir", dir, "--workers", "1",
+                                  "--policy-environments", "1", NULL), 0);
+    struct rpc_client *c = client_open(d.unix_addr);
+    char v[64];
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(verdict_days(c, i % 2 ? "clinic-b" : "clinic-a", v, sizeof v, NULL, 0),
+                         i % 2 ? 265 : -1);
+    ck_assert_int_eq(verdict_days(c, NULL, v, sizeof v, NULL, 0), 80);
+    rpc_client_free(c);
+    /* the one environment is reset on every change of policy: to
+     * clinic-a, then ten changes, then back to default */
+    ck_assert_int_eq(stats_int(&d, "policy_resets"), 11);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+}
+END_TEST
+
 /* A bad policy stops the daemon from starting, with file:line; so does a
  * default set twice. */
 START_TEST(bad_policy_refuses_start)
@@ -321,6 +345,7 @@ int main(void)
         {"unknown_policy", unknown_policy_is_invalid_params},
         {"reload_one_policy", reload_changes_one_policy_while_another_runs},
         {"bad_policy_start", bad_policy_refuses_start},
+        {"environment_cap", environment_cap_counted},
     };
     return testutil_run(testutil_suite("daemon_policies", cases, sizeof cases / sizeof cases[0],
                                        180, teardown));
