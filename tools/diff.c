@@ -422,6 +422,16 @@ static void sig_add(struct sig *g, const char *fmt, const char *a, const char *b
         g->n += (size_t)k < sizeof g->s - g->n ? (size_t)k : sizeof g->s - g->n - 1;
 }
 
+/* A difference found: the kind is the first (heaviest) one marked; each
+ * adds its label and detail to the signature. */
+static void mark(const char **kind, struct sig *g, const char *k, const char *label,
+                 const char *detail)
+{
+    if (!*kind)
+        *kind = k;
+    sig_add(g, "; %s%s", label, detail);
+}
+
 static json_t *outcome_json(const struct outcome *x)
 {
     if (x->code)
@@ -523,11 +533,8 @@ static int compare(const struct outcome *a, const struct outcome *b, size_t pati
             json_decref(changed);
             return -1;
         }
-        if (fg.n) {
-            if (!kind)
-                kind = "findings";
-            sig_add(&g, "; findings%s%s", fg.s, "");
-        }
+        if (fg.n)
+            mark(&kind, &g, "findings", "findings", fg.s);
         json_object_set_new(d, "findings_added", added);
         json_object_set_new(d, "findings_removed", removed);
         json_object_set_new(d, "findings_changed", changed);
@@ -535,29 +542,17 @@ static int compare(const struct outcome *a, const struct outcome *b, size_t pati
         json_t *fx_added = only_in(rb, ra, has_effect, effect_name, rb->n_side_effects, &eg, "+");
         json_t *fx_removed = only_in(ra, rb, has_effect, effect_name, ra->n_side_effects, &eg,
                                      "-");
-        if (eg.n) {
-            if (!kind)
-                kind = "side_effects";
-            sig_add(&g, "; side effects%s%s", eg.s, "");
-        }
+        if (eg.n)
+            mark(&kind, &g, "side_effects", "side effects", eg.s);
         json_object_set_new(d, "side_effects_added", fx_added);
         json_object_set_new(d, "side_effects_removed", fx_removed);
-        if (!plan_eq(&ra->plan, &rb->plan)) {
-            if (!kind)
-                kind = "plan";
-            sig_add(&g, "; %s%s", "plan", "");
-        }
-        if (!aftercare_eq(ra, rb)) {
-            if (!kind)
-                kind = "aftercare";
-            sig_add(&g, "; %s%s", "aftercare", "");
-        }
+        if (!plan_eq(&ra->plan, &rb->plan))
+            mark(&kind, &g, "plan", "plan", "");
+        if (!aftercare_eq(ra, rb))
+            mark(&kind, &g, "aftercare", "aftercare", "");
         /* a finding added or removed changes the texts anyway */
-        if (text && !fg.n) {
-            if (!kind)
-                kind = "text";
-            sig_add(&g, "; %s%s", "finding text", "");
-        }
+        if (text && !fg.n)
+            mark(&kind, &g, "text", "finding text", "");
         struct sig rg = {.n = 0};
         json_t *r_old = only_in(ra, rb, in_trace, trace_name, ra->n_trace, &rg, "-");
         json_t *r_new = only_in(rb, ra, in_trace, trace_name, rb->n_trace, &rg, "+");
