@@ -225,7 +225,6 @@ struct eng_pvalue {
     struct rs_number v;
 };
 
-
 /* "90", "0.25": an integer when the text is one; -1 when not a finite number. */
 int eng_number_parse(const char *s, struct rs_number *n);
 void eng_policy_sort(struct ruleset *rs);

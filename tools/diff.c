@@ -66,6 +66,7 @@ struct outcome {
 
 struct change {
     size_t patient;
+    const char *json;           /* the patient's, borrowed from the population */
     char *kind;
     char *signature;            /* kind and what changed, without the patient's numbers */
     json_t *detail;             /* the JSON record of this patient's change */
@@ -614,6 +615,8 @@ static void *run_thread(void *arg)
         rc |= assess(e[1], &o->side[1], &run->pop->v[i], &x[1]);
         struct change c;
         int d = rc ? -1 : compare(&x[0], &x[1], i, &c);
+        if (d > 0)
+            c.json = run->pop->v[i].json;
         if (d < 0) {
             char msg[800];
             snprintf(msg, sizeof msg, "cannot assess %s: %s", run->pop->v[i].json,
@@ -663,8 +666,6 @@ static int kind_rank(const char *k)
     return (int)N_KINDS;
 }
 
-static const struct diff_population *sort_pop;
-
 /* By kind, then signature, then the patient: shortest first. */
 static int change_cmp(const void *x, const void *y)
 {
@@ -675,11 +676,10 @@ static int change_cmp(const void *x, const void *y)
     d = strcmp(a->signature, b->signature);
     if (d)
         return d;
-    const char *pa = sort_pop->v[a->patient].json, *pb = sort_pop->v[b->patient].json;
-    size_t la = strlen(pa), lb = strlen(pb);
+    size_t la = strlen(a->json), lb = strlen(b->json);
     if (la != lb)
         return la < lb ? -1 : 1;
-    return strcmp(pa, pb);
+    return strcmp(a->json, b->json);
 }
 
 /* A group: changes [from, to) share kind and signature (sorted: the
@@ -972,7 +972,6 @@ int tools_diff_main(int argc, char **argv)
 
     struct report rp = {.o = &o, .pop = &pop, .c = run.changes, .n = run.n_changes,
                         .seconds = t2 - t0};
-    sort_pop = &pop;
     if (rp.n > 1)
         qsort(rp.c, rp.n, sizeof *rp.c, change_cmp);
     rp.g = calloc(rp.n + 1, sizeof *rp.g);

@@ -150,7 +150,9 @@ static void names_free(struct names *l)
     memset(l, 0, sizeof *l);
 }
 
-/* A sorted set of numbers. */
+/* A sorted set of numbers: the boundary days and depths, three per
+ * day-valued (depth-valued) parameter of each side; one beyond the 512th
+ * is not added (a ruleset would need 85 such parameters). */
 struct numbers {
     double v[512];
     size_t n;
@@ -328,15 +330,21 @@ static void gen_terms_alone(struct gen *g)
 /* Every pair of canonical terms, each taken now or 1 day ago. */
 static void gen_pairs(struct gen *g)
 {
-    struct {
+    struct one {
         int voc;
         const char *name;
         bool days;
-    } all[2048];
-    size_t n = 0;
+    } *all;
+    size_t n = 0, total = 0;
+    for (size_t t = 0; t < N_ITEM_VOCS; t++)
+        total += g->k->voc[item_vocs[t]].n;
+    if (!(all = calloc(total + 1, sizeof *all))) {
+        g->rc = proto_error_set(g->err, PROTO_E_INTERNAL, "out of memory");
+        return;
+    }
     for (size_t t = 0; t < N_ITEM_VOCS; t++) {
         const struct names *l = &g->k->voc[item_vocs[t]];
-        for (size_t i = 0; i < l->n && n < sizeof all / sizeof all[0]; i++)
+        for (size_t i = 0; i < l->n; i++)
             if (l->canonical[i]) {
                 all[n].voc = item_vocs[t];
                 all[n].name = l->v[i];
@@ -355,6 +363,7 @@ static void gen_pairs(struct gen *g)
             }
             emit(g, p);
         }
+    free(all);
 }
 
 static void gen_person(struct gen *g)
