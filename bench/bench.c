@@ -45,6 +45,10 @@ struct bench_opts {
     const char *mix_dir;
     const char *rules_dir;
     const char *policy;         /* --policy: the in-process ruleset's policy file */
+    const char *policy_dir;     /* --policy-dir: the in-process ruleset's policy folder */
+    char *policies[64];         /* --policies a,b: options.policy, alternating */
+    size_t n_policies;
+    char policies_arg[2048];
     bool in_process;
     bool verify;
     bool json;
@@ -89,6 +93,9 @@ static void usage(FILE *out)
         "  --patient I            only the I-th patient of the mix\n"
         "  --rules DIR            ruleset (default $SUITD_RULES or %s)\n"
         "  --policy FILE          the in-process ruleset's policy file\n"
+        "  --policy-dir DIR       the in-process ruleset's policy folder (NAME.ini)\n"
+        "  --policies A,B,...     send every patient under each named policy in\n"
+        "                         turn (options.policy), alternating per request\n"
         "  --idle-connections N   open N more connections, ping each once, keep\n"
         "                         them idle until the end\n"
         "  --reload-at SECONDS    send `reload` on its own connection this long\n"
@@ -121,7 +128,7 @@ static int parse_num(const char *opt, const char *s, double lo, double hi, doubl
 enum {
     OPT_SOCKET = 256, OPT_CONNECT, OPT_RATE, OPT_METHOD, OPT_MIX, OPT_IN_PROCESS, OPT_RULES,
     OPT_IDLE, OPT_PID, OPT_JSON, OPT_WARMUP, OPT_INTERVAL, OPT_RELOAD_AT, OPT_PATIENT,
-    OPT_TOKEN_FILE, OPT_VERIFY, OPT_POLICY, OPT_HTTP, OPT_HELP,
+    OPT_TOKEN_FILE, OPT_VERIFY, OPT_POLICY, OPT_POLICY_DIR, OPT_POLICIES, OPT_HTTP, OPT_HELP,
 };
 
 /* No --socket or --connect: look where suit looks (SUIT_ADDR, the user's
@@ -173,6 +180,8 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         { "verify", no_argument, NULL, OPT_VERIFY },
         { "policy", required_argument, NULL, OPT_POLICY },
         { "http", required_argument, NULL, OPT_HTTP },
+        { "policy-dir", required_argument, NULL, OPT_POLICY_DIR },
+        { "policies", required_argument, NULL, OPT_POLICIES },
         { "help", no_argument, NULL, OPT_HELP },
         { NULL, 0, NULL, 0 },
     };
@@ -238,6 +247,22 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         case OPT_POLICY:
             b->policy = optarg;
             break;
+        case OPT_POLICY_DIR:
+            b->policy_dir = optarg;
+            break;
+        case OPT_POLICIES:
+            snprintf(b->policies_arg, sizeof b->policies_arg, "%s", optarg);
+            b->n_policies = 0;
+            for (char *tok = strtok(b->policies_arg, ","); tok; tok = strtok(NULL, ",")) {
+                if (b->n_policies == sizeof b->policies / sizeof b->policies[0] ||
+                    !suit_policy_name_valid(tok, strlen(tok))) {
+                    fprintf(stderr, "suit-bench: --policies: '%s' is not a policy name (or "
+                                    "more than 64 names)\n", tok);
+                    return -1;
+                }
+                b->policies[b->n_policies++] = tok;
+            }
+            break;
         case OPT_VERIFY:
             b->verify = true;
             break;
@@ -300,6 +325,10 @@ static int parse_args(struct bench_opts *b, int argc, char **argv)
         return -1;
     if ((b->in_process || b->verify) && strcmp(b->method, "assess")) {
         fprintf(stderr, "suit-bench: --in-process and --verify run assess only\n");
+        return -1;
+    }
+    if (b->n_policies && strcmp(b->method, "assess")) {
+        fprintf(stderr, "suit-bench: --policies applies to assess only\n");
         return -1;
     }
     if (b->in_process && b->verify) {
@@ -553,7 +582,7 @@ static int run_in_process(const struct bench_opts *b, const struct bench_mix *mi
     struct proto_error err;
     proto_error_init(&err);
     struct bench_inproc ip;
-    if (bench_inproc_open(&ip, b->rules_dir, b->policy, &err) < 0) {
+    if (bench_inproc_open(&ip, b->rules_dir, b->policy, b->policy_dir, &err) < 0) {
         fprintf(stderr, "suit-bench: %s\n", err.message);
         for (size_t i = 0; i < err.n_details; i++)
             fprintf(stderr, "  %s\n", err.details[i]);
@@ -677,7 +706,8 @@ int main(int argc, char **argv)
     proto_error_init(&err);
     /* Idle connections alone (-c 0) send no patients. */
     bool need_mix = b.in_process || b.load.conns > 0;
-    if (need_mix && bench_mix_load(&mix, b.method, b.mix_dir, b.patient, b.verify, &err) < 0) {
+    if (need_mix && (bench_mix_load(&mix, b.method, b.mix_dir, b.patient, b.verify, &err) < 0 ||
+                     bench_mix_policies(&mix, b.policies, b.n_policies, &err) < 0)) {
         fprintf(stderr, "suit-bench: %s\n", err.message);
         proto_error_close(&err);
         return 2;
@@ -707,7 +737,7 @@ int main(int argc, char **argv)
     if (b.verify) {
         struct bench_inproc ip;
         proto_error_init(&err);
-        if (bench_inproc_open(&ip, b.rules_dir, b.policy, &err) < 0) {
+        if (bench_inproc_open(&ip, b.rules_dir, b.policy, b.policy_dir, &err) < 0) {
             fprintf(stderr, "suit-bench: %s\n", err.message);
             proto_error_close(&err);
             bench_mix_close(&mix);

@@ -14,11 +14,12 @@ static uint64_t now_ns(void)
 }
 
 int bench_inproc_open(struct bench_inproc *p, const char *rules, const char *policy,
-                      struct proto_error *err)
+                      const char *policy_dir, struct proto_error *err)
 {
     memset(p, 0, sizeof *p);
     uint64_t t0 = now_ns();
-    int rc = ruleset_load(rules, policy, &p->rs, err);
+    struct ruleset_source src = {.dir = rules, .policy_file = policy, .policy_dir = policy_dir};
+    int rc = ruleset_load_source(&src, &p->rs, err);
     uint64_t t1 = now_ns();
     if (!rc)
         rc = engine_create(p->rs, NULL, &p->eng, err);

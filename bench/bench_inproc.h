@@ -26,11 +26,12 @@ struct bench_inproc {
     int cases_failed;
 };
 
-/* Loads rules (with the policy file, NULL for none), builds one engine
+/* Loads rules (with the policy file and the policy folder, NULL for
+ * none), builds one engine
  * with the default limits, runs the ruleset's own cases once (timed).
  * Returns 0 or a negative code with err filled. */
 int bench_inproc_open(struct bench_inproc *p, const char *rules, const char *policy,
-                      struct proto_error *err);
+                      const char *policy_dir, struct proto_error *err);
 void bench_inproc_close(struct bench_inproc *p);
 
 /* Answers one whole request (req, len bytes: [0, msgid, "assess",

@@ -246,3 +246,80 @@ int bench_mix_http(const struct bench_mix *src, const char *host, const char *to
     }
     return 0;
 }
+
+/* The request with `policy` set in its options: the params array is the
+ * request's last element, so it is re-packed from there. */
+static int with_policy(const struct bench_request *in, const char *policy,
+                       struct bench_request *out, struct proto_error *err)
+{
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    if (msgpack_unpack_next(&up, in->bytes + in->params_off, in->len - in->params_off, NULL) !=
+            MSGPACK_UNPACK_SUCCESS ||
+        up.data.type != MSGPACK_OBJECT_ARRAY || up.data.via.array.size < 1) {
+        msgpack_unpacked_destroy(&up);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot re-read the request %s", in->name);
+    }
+    const msgpack_object *params = up.data.via.array.ptr;
+    const msgpack_object *opts = up.data.via.array.size > 1 ? &params[1] : NULL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_sbuffer_write(&sb, in->bytes, in->params_off);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_object(&pk, params[0]);
+    uint32_t keep = 0;
+    if (opts && opts->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < opts->via.map.size; i++)
+            keep += !(opts->via.map.ptr[i].key.type == MSGPACK_OBJECT_STR &&
+                      opts->via.map.ptr[i].key.via.str.size == 6 &&
+                      !memcmp(opts->via.map.ptr[i].key.via.str.ptr, "policy", 6));
+    msgpack_pack_map(&pk, keep + 1);
+    if (opts && opts->type == MSGPACK_OBJECT_MAP)
+        for (uint32_t i = 0; i < opts->via.map.size; i++) {
+            const msgpack_object_kv *kv = &opts->via.map.ptr[i];
+            if (kv->key.type == MSGPACK_OBJECT_STR && kv->key.via.str.size == 6 &&
+                !memcmp(kv->key.via.str.ptr, "policy", 6))
+                continue;
+            msgpack_pack_object(&pk, kv->key);
+            msgpack_pack_object(&pk, kv->val);
+        }
+    proto_pack_str(&pk, "policy");
+    proto_pack_str(&pk, policy);
+    msgpack_unpacked_destroy(&up);
+    size_t len = sb.size;
+    char *name = malloc(strlen(in->name) + strlen(policy) + 4);
+    if (!name) {
+        msgpack_sbuffer_destroy(&sb);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    sprintf(name, "%s [%s]", in->name, policy);
+    *out = (struct bench_request){.name = name, .len = len, .params_off = in->params_off};
+    out->bytes = msgpack_sbuffer_release(&sb);
+    return 0;
+}
+
+int bench_mix_policies(struct bench_mix *m, char *const *policies, size_t n,
+                       struct proto_error *err)
+{
+    if (!n)
+        return 0;
+    struct bench_request *grown = calloc(m->len * n, sizeof *grown);
+    if (!grown)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; !rc && i < m->len; i++)
+        for (size_t j = 0; !rc && j < n; j++)
+            if (!(rc = with_policy(&m->reqs[i], policies[j], &grown[k], err)))
+                k++;
+    for (size_t i = 0; i < m->len; i++) {
+        free(m->reqs[i].name);
+        free(m->reqs[i].bytes);
+    }
+    free(m->reqs);
+    m->reqs = grown;
+    m->len = k;
+    return rc;
+}

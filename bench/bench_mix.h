@@ -41,6 +41,11 @@ struct bench_mix {
  * (suit-bench --verify).  Returns 0 or a negative code with err filled. */
 int bench_mix_load(struct bench_mix *m, const char *method, const char *rules_dir, long only,
                    bool all, struct proto_error *err);
+/* Each assess request of the mix once per policy name (options.policy),
+ * the policies alternating from one request to the next: request j is
+ * patient j / n under policies[j % n].  0 or a negative code. */
+int bench_mix_policies(struct bench_mix *m, char *const *policies, size_t n,
+                       struct proto_error *err);
 void bench_mix_close(struct bench_mix *m);
 
 /* The same requests for suit-httpd: each `assess` becomes

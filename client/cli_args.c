@@ -91,7 +91,7 @@ void cli_args_close(struct cli_args *a)
  * accept each (bit per enum cli_command; 0 = every command). */
 enum cli_opt_id {
     OPT_HELP, OPT_VERSION, OPT_SOCKET, OPT_CONNECT, OPT_TOKEN_FILE, OPT_TIMEOUT, OPT_COLOR,
-    OPT_JSON, OPT_EXPLAIN, OPT_PROMETHEUS, OPT_FILE, OPT_PATIENT,
+    OPT_JSON, OPT_EXPLAIN, OPT_PROMETHEUS, OPT_FILE, OPT_PATIENT, OPT_POLICY,
 };
 
 #define CMD_BIT(c) (1u << (c))
@@ -118,6 +118,7 @@ static const struct cli_opt cli_opts[] = {
     {"explain", OPT_EXPLAIN, false, CMD_BIT(CLI_CMD_CHECK)},
     {"prometheus", OPT_PROMETHEUS, false, CMD_BIT(CLI_CMD_STATS)},
     {"file", OPT_FILE, true, CMD_BIT(CLI_CMD_CHECK)},
+    {"policy", OPT_POLICY, true, CMD_BIT(CLI_CMD_CHECK)},
 };
 
 static const struct cli_opt cli_opt_patient = {"", OPT_PATIENT, true, CMD_BIT(CLI_CMD_CHECK)};
@@ -205,6 +206,13 @@ static int cli_apply(struct cli_args *a, const struct cli_opt *o, const char *na
         if (!*val)
             return cli_fail(a, "-f needs a file name, or - for standard input");
         a->file = val;
+        return 0;
+    case OPT_POLICY:
+        if (!suit_policy_name_valid(val, strlen(val)))
+            return cli_fail(a, "--policy expects a policy name (lowercase letters, digits and "
+                               "hyphens, e.g. --policy clinic-a; suit info lists them), got '%s'",
+                            val);
+        a->policy = val;
         return 0;
     case OPT_PATIENT:
         if (!a->flags_patient && !(a->flags_patient = json_object()))
@@ -435,7 +443,8 @@ void cli_usage(FILE *out, enum cli_command cmd)
     switch (cmd) {
     case CLI_CMD_CHECK:
         fprintf(out,
-            "usage: suit check [PATIENT FLAGS] [-f FILE|-] [--json] [--explain] [OPTIONS]\n"
+            "usage: suit check [PATIENT FLAGS] [-f FILE|-] [--policy NAME] [--json] [--explain]\n"
+            "                  [OPTIONS]\n"
             "\n"
             "Assess one patient's suitability for micro-needling and print a report:\n"
             "the verdict, findings by severity with action and source, the side effects\n"
@@ -462,6 +471,11 @@ void cli_usage(FILE *out, enum cli_command cmd)
             "Output:\n"
             "  --json       the result exactly as the daemon returns it, as JSON\n"
             "  --explain    also list the rules that fired, in order\n"
+            "\n"
+            "Policy:\n"
+            "  --policy NAME  decide under the daemon's named policy NAME (a clinic's\n"
+            "               waiting periods; suitd --policy-dir), not `default`;\n"
+            "               suit info lists them\n"
             "\n"
             "Example:\n"
             "  suit check --age 34 --pregnant no --breastfeeding no --fitzpatrick 3 \\\n"

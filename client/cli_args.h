@@ -82,6 +82,7 @@ struct cli_args {
     enum cli_color color;
     bool json, explain, prometheus;
     const char *file;            /* check -f FILE ("-" = stdin) */
+    const char *policy;          /* check --policy NAME: options.policy */
     struct json_t *flags_patient;   /* patient facts given as flags */
     bool has_patient_flags;
     char **bench_argv;           /* bench: the arguments after `bench` */

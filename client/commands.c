@@ -400,9 +400,15 @@ static int cmd_check(struct cmd_conn *cc)
     if (rc)
         return rc;
     json_t *params = json_array();
+    json_t *options = cc->a->explain || cc->a->policy ? json_object() : NULL;
+    if (options && ((cc->a->explain && json_object_set_new(options, "explain", json_true())) ||
+                    (cc->a->policy && json_object_set_new(options, "policy",
+                                                          json_string(cc->a->policy))))) {
+        json_decref(options);
+        options = NULL;
+    }
     if (!params || json_array_append(params, patient) ||
-        (cc->a->explain &&
-         json_array_append_new(params, json_pack("{s:b}", "explain", 1)))) {
+        ((cc->a->explain || cc->a->policy) && json_array_append_new(params, options))) {
         fprintf(cc->env->err, "suit: out of memory\n");
         json_decref(params);
         json_decref(patient);

@@ -95,6 +95,35 @@ static void info_policy(FILE *out, const json_t *policy, const json_t *details)
     }
 }
 
+/* The named policies: {name: {sha256, values, set}}, each with the values
+ * its file sets (the others are the ruleset's defaults). */
+static void info_policies(FILE *out, const json_t *policies)
+{
+    if (!json_is_object(policies) || !json_object_size(policies))
+        return;
+    fprintf(out, "\nNamed policies (suit check --policy NAME)\n");
+    const char *name;
+    json_t *p;
+    json_object_foreach((json_t *)policies, name, p) {
+        const char *sha = info_str(p, "sha256");
+        fprintf(out, "  %s (%.12s):", name, sha ? sha : "?");
+        const json_t *set = json_object_get(p, "set");
+        if (!json_is_object(set) || !json_object_size(set)) {
+            fprintf(out, " the ruleset's values\n");
+            continue;
+        }
+        const char *key;
+        json_t *v;
+        bool first = true;
+        json_object_foreach((json_t *)set, key, v) {
+            fprintf(out, "%s %s = ", first ? "" : ",", key);
+            info_scalar(out, v);
+            first = false;
+        }
+        fputc('\n', out);
+    }
+}
+
 static const char *info_term_name(const json_t *t)
 {
     if (json_is_string(t))
@@ -142,7 +171,8 @@ void info_render(FILE *out, const json_t *rs)
     json_t *v;
     json_object_foreach((json_t *)rs, key, v) {
         if (!strcmp(key, "name") || !strcmp(key, "version") || !strcmp(key, "policy") ||
-            !strcmp(key, "vocabularies") || !strcmp(key, "synonyms"))
+            !strcmp(key, "vocabularies") || !strcmp(key, "synonyms") ||
+            !strcmp(key, "policies"))
             continue;
         if (json_is_object(v) || json_is_array(v))
             continue;
@@ -151,6 +181,7 @@ void info_render(FILE *out, const json_t *rs)
         fputc('\n', out);
     }
     info_policy(out, json_object_get(rs, "policy"), json_object_get(rs, "policy_details"));
+    info_policies(out, json_object_get(rs, "policies"));
     info_vocabularies(out, json_object_get(rs, "vocabularies"));
     info_synonyms(out, json_object_get(rs, "synonyms"));
 }

@@ -374,6 +374,10 @@ int report_render(FILE *out, const json_t *result, const struct report_opts *o)
     }
     fputc('\n', out);
     report_ruleset_line(out, json_object_get(result, "ruleset"));
+    const json_t *policy = json_object_get(result, "policy");
+    if (json_is_object(policy))
+        fprintf(out, "Policy: %s (%.12s)\n", report_str(policy, "name"),
+                report_str(policy, "sha256"));
     fprintf(out, "Decision support for a licensed professional; "
                  "the decision stays with the clinician.\n");
     return 0;

@@ -49,7 +49,11 @@ static const struct config_setting settings[] = {
     {"rules", CONFIG_PATH, FIELD(rules_dir), .arg = "DIR", .fill_default = default_rules,
      .help = "ruleset directory"},
     {"policy", CONFIG_OPT_PATH, FIELD(policy_file), .arg = "FILE",
-     .help = "policy override file ([policy] name = number)"},
+     .help = "policy override file ([policy] name = number): the `default` policy's values"},
+    {"policy_dir", CONFIG_OPT_PATH, FIELD(policy_dir), .arg = "DIR",
+     .help = "named policies: every NAME.ini in DIR (the policy file format) is the policy "
+             "NAME a request chooses with options.policy; DIR/default.ini is `default` (not "
+             "with --policy)"},
     {"workers", CONFIG_UINT, FIELD(workers), 1, 1024, .arg = "N",
      .fill_default = default_workers, .default_text = "number of cores",
      .help = "worker threads, each with its own rule engine"},
@@ -87,6 +91,11 @@ static const struct config_setting settings[] = {
      ENGINE_DEFAULT_MAX_FIRINGS, .arg = "N", .help = "rule firings per assessment"},
     {"rule_deadline", CONFIG_U32, FIELD(engine.deadline_ms), 1, 3600 * 1000,
      ENGINE_DEFAULT_DEADLINE_MS, .arg = "MS", .help = "engine time per assessment"},
+    {"policy_environments", CONFIG_UINT, FIELD(engine.max_environments), 1, 4096,
+     ENGINE_DEFAULT_MAX_ENVIRONMENTS, .arg = "N",
+     .help = "CLIPS environments per worker, one per policy in use (about 2 MiB each); a "
+             "request for a policy beyond them resets the least recently used one (about "
+             "0.1 ms)"},
     {"start_with_failing_cases", CONFIG_BOOL, FIELD(start_with_failing_cases), .def = 0,
      .help = "start even if the ruleset's own test cases fail (logged as a warning; a reload "
              "still refuses)"},

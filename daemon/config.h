@@ -23,6 +23,7 @@ struct config {
     size_t n_listen;
     char *rules_dir;
     char *policy_file;          /* NULL: none */
+    char *policy_dir;           /* NULL: none */
     char *config_file;
     char *decision_log;         /* NULL: none */
     char *token_file;           /* NULL: none */

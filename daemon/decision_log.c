@@ -63,6 +63,11 @@ int decision_log_write(struct decision_log *d, uint64_t conn_id, uint32_t msgid,
     } else {
         bad |= json_object_set_new(o, "ruleset", r->ruleset.sha256 ? json_string(r->ruleset.sha256)
                                                                     : json_null());
+        bad |= json_object_set_new(o, "policy", r->policy.name ? json_string(r->policy.name)
+                                                               : json_null());
+        bad |= json_object_set_new(o, "policy_sha256", r->policy.sha256
+                                                           ? json_string(r->policy.sha256)
+                                                           : json_null());
         bad |= json_object_set_new(o, "verdict", json_string(suit_verdict_name(r->verdict)));
         if (r->defer_days >= 0)
             bad |= json_object_set_new(o, "defer_days", json_integer(r->defer_days));

@@ -3,7 +3,8 @@
  * line per assessment:
  *
  *   {"time":"2026-01-02T03:04:05.678Z","msgid":7,"conn":12,
- *    "ruleset":"<sha256>","verdict":"defer","findings":["..."],
+ *    "ruleset":"<sha256>","policy":"clinic-a","policy_sha256":"<sha256>",
+ *    "verdict":"defer","findings":["..."],
  *    "latency_ms":1.234}
  *
  * It holds no patient facts: only what the daemon concluded and when.

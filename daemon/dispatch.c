@@ -226,6 +226,7 @@ static void do_stats(struct dispatch *d, struct conn *c, const struct proto_mess
         .now_ns = uv_hrtime(),
         .queue_depth = workers_waiting(d->workers),
         .workers = d->cfg->workers,
+        .policy_resets = workers_policy_resets(d->workers),
         .ruleset = ruleset_id(d->rs),
     };
     msgpack_packer pk;

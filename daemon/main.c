@@ -17,6 +17,7 @@ static void usage(FILE *out)
         "       suitd check [DIR]              load and lint a ruleset\n"
         "       suitd test [--coverage] [DIR]  run a ruleset's test cases\n"
         "       suitd assess [DIR] < patient.json   one assessment, printed as JSON\n"
+        "       suitd diff OLD NEW [OPTIONS]   every decision a rule or policy change changes\n"
         "       suitd --version | --help\n"
         "\n"
         "DIR defaults to $SUITD_RULES, else %s.\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
         return tools_test_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "assess"))
         return tools_assess_main(argc - 2, argv + 2);
+    if (!strcmp(cmd, "diff"))
+        return tools_diff_main(argc - 2, argv + 2);
     if (!strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

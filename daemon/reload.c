@@ -27,7 +27,7 @@ struct reload_run {
 
     /* The thread's own copies: the config they come from may be freed
      * while an abandoned run still reads them. */
-    char *dir, *policy;
+    char *dir, *policy, *policy_dir;
     struct engine_limits limits;
 
     /* Written by the thread before done, read by the loop after it. */
@@ -44,6 +44,7 @@ static void run_free(struct reload_run *run)
     proto_error_close(&run->err);
     free(run->dir);
     free(run->policy);
+    free(run->policy_dir);
     pthread_mutex_destroy(&run->mu);
     free(run);
 }
@@ -55,6 +56,7 @@ static void *run_main(void *arg)
     struct reload_run *run = arg;
     struct ruleset_check_opts co;
     ruleset_check_opts_init(&co, run->dir, run->policy);
+    co.src.policy_dir = run->policy_dir;
     co.limits = run->limits;
     struct ruleset_report rep;
     ruleset_report_init(&rep);
@@ -148,11 +150,14 @@ static int begin(struct reload *r, struct proto_error *err)
     if (run) {
         run->dir = strdup(r->dir);
         run->policy = r->policy ? strdup(r->policy) : NULL;
+        run->policy_dir = r->policy_dir ? strdup(r->policy_dir) : NULL;
     }
-    if (!run || !run->dir || (r->policy && !run->policy)) {
+    if (!run || !run->dir || (r->policy && !run->policy) ||
+        (r->policy_dir && !run->policy_dir)) {
         if (run) {
             free(run->dir);
             free(run->policy);
+            free(run->policy_dir);
             free(run);
         }
         return proto_error_set(err, PROTO_E_INTERNAL, "cannot start a reload: out of memory");

@@ -1,7 +1,8 @@
 /*
  * reload.h: hot reload of the ruleset and policy, with a watchdog.
  *
- * A reload decides whether the rules directory and policy file may serve
+ * A reload decides whether the rules directory, policy file and policy
+ * folder (the named policies are part of the ruleset) may serve
  * with ruleset_check, the same decision start-up makes (read once, lint,
  * probe engine, the directory's own test cases under the ruleset's policy
  * defaults and the configured engine limits), on a thread of its own,
@@ -79,6 +80,7 @@ struct reload {
     uv_loop_t *loop;
     const struct logger *log;
     const char *dir, *policy;           /* borrowed from the config; copied per run */
+    const char *policy_dir;             /* borrowed from the config; NULL: none */
     struct engine_limits limits;
     unsigned timeout_s;                 /* --reload-timeout */
     const struct reload_hooks *hooks;

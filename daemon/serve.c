@@ -27,6 +27,7 @@ static int load_ruleset(const struct config *cfg, const struct logger *lg, struc
 {
     struct ruleset_check_opts co;
     ruleset_check_opts_init(&co, cfg->rules_dir, cfg->policy_file);
+    co.src.policy_dir = cfg->policy_dir;
     co.limits = cfg->engine;
     if (cfg->start_with_failing_cases)
         co.flags |= RULESET_CHECK_FAILING_CASES_OK;

@@ -182,6 +182,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     /* Its async handle needs a descriptor (the loop's eventfd). */
     int rc = reload_init(&srv->reload, loop, cfg->rules_dir, cfg->policy_file, &cfg->engine,
                          cfg->reload_timeout_s, lg, &reload_hooks, srv);
+    srv->reload.policy_dir = cfg->policy_dir;
     if (rc < 0) {
         log_error(srv->log, "cannot set up reloads: %s", uv_strerror(rc));
         decision_log_close(&srv->dlog);

@@ -61,6 +61,7 @@ struct stats_extra {
     uint64_t now_ns;
     uint64_t queue_depth;
     unsigned workers;
+    uint64_t policy_resets;     /* workers_policy_resets */
     const struct suit_ruleset_id *ruleset;
 };
 /* Packs the `stats` result map. */

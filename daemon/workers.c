@@ -56,6 +56,7 @@ static void *worker_main(void *p)
     free(arg);
     struct engine *eng = NULL;
     uint64_t have_gen = 0;
+    uint64_t resets_seen = 0;   /* eng's policy_resets already counted */
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
@@ -69,7 +70,10 @@ static void *worker_main(void *p)
             struct ruleset *rs = ruleset_ref(w->rs);
             uint64_t gen = w->gen;
             pthread_mutex_unlock(&w->mu);
+            struct engine *before = eng;
             refresh_engine(w, index, &eng, &have_gen, rs, gen);
+            if (eng != before)
+                resets_seen = 0;
             ruleset_unref(rs);   /* the engine keeps its own ref */
             pthread_mutex_lock(&w->mu);
             continue;
@@ -87,6 +91,13 @@ static void *worker_main(void *p)
         } else {
             job->run(job, eng);
             job->status = 0;
+            if (eng) {
+                struct engine_counters ec;
+                engine_counters(eng, &ec);
+                if (ec.policy_resets > resets_seen)
+                    atomic_fetch_add(&w->policy_resets, ec.policy_resets - resets_seen);
+                resets_seen = ec.policy_resets;
+            }
         }
 
         pthread_mutex_lock(&w->mu);
@@ -122,6 +133,7 @@ int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset 
                  const struct engine_limits *lim, const struct logger *lg)
 {
     memset(w, 0, sizeof *w);
+    atomic_init(&w->policy_resets, 0);
     w->loop = loop;
     w->log = lg;
     w->limits = *lim;
@@ -194,6 +206,11 @@ size_t workers_waiting(struct workers *w)
     size_t n = w->waiting;
     pthread_mutex_unlock(&w->mu);
     return n;
+}
+
+uint64_t workers_policy_resets(struct workers *w)
+{
+    return atomic_load(&w->policy_resets);
 }
 
 void workers_set_ruleset(struct workers *w, struct ruleset *rs)

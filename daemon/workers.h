@@ -62,6 +62,9 @@ struct workers {
     bool stopping;
     struct ruleset *rs;                     /* current ruleset, one ref */
     uint64_t gen;
+    /* environments the workers' engines reset to another named policy
+     * (over engine_limits.max_environments), summed after each job */
+    atomic_uint_fast64_t policy_resets;
 
     pthread_t *threads;
     unsigned n_threads;
@@ -83,6 +86,8 @@ int workers_submit(struct workers *w, struct workers_job *job);
 size_t workers_outstanding(const struct workers *w);
 /* Jobs waiting for a worker (not yet started). */
 size_t workers_waiting(struct workers *w);
+/* Environments reset to another named policy so far (any thread). */
+uint64_t workers_policy_resets(struct workers *w);
 /* Publishes rs (a ref is taken) for every worker's next job. */
 void workers_set_ruleset(struct workers *w, struct ruleset *rs);
 /* Stops and joins the threads (jobs still waiting come back through done

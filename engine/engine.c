@@ -66,6 +66,23 @@ struct engine {
      * own (the case runner's). */
     struct eng_pvalue *pol;
     size_t n_pol;
+    /* The value each parameter's policy fact holds now (rs->policy order)
+     * and that fact, refreshed by every reset. */
+    struct rs_number *held;
+    void **pfact;
+    bool has_unit;             /* the policy template has a `unit` slot */
+    /* The named policy this environment is reset under, or NULL for other
+     * values (the ruleset's defaults or a case's: the case runner), and
+     * the sha256 of the values it holds (results name both). */
+    const struct rs_named *named;
+    char pol_sha256[65];
+    /* In the engine a caller holds (the root, which serves `default`): the
+     * environments for the other policies in use, least recently used
+     * first to go once there are lim.max_environments in all. */
+    struct engine **others;
+    size_t n_others;
+    uint64_t clock, last_used;
+    uint64_t policy_resets;
     bool has_settings;         /* the ruleset has a `setting` vocabulary */
     /* The ruleset's `unrecognised` template has a `suggestion` slot (an
      * older ruleset without one sees every unknown term without it). */
@@ -191,44 +208,99 @@ static void clear_halt(void *env)
     SetEvaluationError(env, FALSE);
 }
 
-/* Retracts and re-asserts each policy fact the engine sets with its
- * value. */
+static bool number_eq(const struct rs_number *a, const struct rs_number *b)
+{
+    return a->is_int == b->is_int && (a->is_int ? a->ivalue == b->ivalue : a->value == b->value);
+}
+
+/* Finds each parameter's policy fact after a reset (they hold the
+ * defaults then). */
+static int find_policy_facts(struct engine *e)
+{
+    const struct ruleset *rs = e->rs;
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        e->pfact[i] = NULL;
+        e->held[i] = rs->policy[i].dflt;
+    }
+    for (void *f = EnvGetNextFactInTemplate(e->env, e->t_policy, NULL); f;
+         f = EnvGetNextFactInTemplate(e->env, e->t_policy, f)) {
+        DATA_OBJECT d;
+        if (!EnvGetFactSlot(e->env, f, "name", &d) || GetType(d) != SYMBOL)
+            continue;
+        const struct rs_policy *p = eng_policy_find(rs, DOToString(d));
+        if (p)
+            e->pfact[p - rs->policy] = f;
+    }
+    return 0;
+}
+
+/* Replaces parameter i's policy fact with one holding v. */
+static int replace_policy_fact(struct engine *e, size_t i, const struct rs_number *v)
+{
+    const struct rs_policy *p = &e->rs->policy[i];
+    if (!e->pfact[i])
+        return -1;
+    /* Retract first: a retract may collect garbage, which would take
+     * the unprotected symbols of a fact still being built. */
+    EnvRetract(e->env, e->pfact[i]);
+    e->pfact[i] = NULL;
+    /* The new fact keeps the other slots (description, min, max). */
+    void *nf = EnvCreateFact(e->env, e->t_policy);
+    if (!nf)
+        return -1;
+    int rc = put_sym(e->env, nf, "name", p->name);
+    if (!rc)
+        rc = put_number(e->env, nf, "value", v);
+    if (!rc)
+        rc = put_str(e->env, nf, "description", p->description);
+    if (!rc && p->has_min)
+        rc = put_number(e->env, nf, "min", &p->min);
+    if (!rc && p->has_max)
+        rc = put_number(e->env, nf, "max", &p->max);
+    if (!rc && p->unit[0] && e->has_unit)
+        rc = put_str(e->env, nf, "unit", p->unit);
+    if (rc || !EnvAssignFactSlotDefaults(e->env, nf)) {
+        EnvIncrementFactCount(e->env, nf);
+        EnvDecrementFactCount(e->env, nf);
+        return -1;
+    }
+    e->pfact[i] = EnvAssert(e->env, nf);
+    if (!e->pfact[i])
+        return -1;
+    e->held[i] = *v;
+    return 0;
+}
+
+/* Makes the policy facts hold the engine's values (e->pol over the
+ * defaults), replacing only the facts whose value differs. */
 static int apply_policy(struct engine *e)
 {
-    for (size_t i = 0; i < e->n_pol; i++) {
-        const struct rs_policy *p = e->pol[i].p;
-        const struct rs_number *v = &e->pol[i].v;
-        void *found = NULL;
-        for (void *f = EnvGetNextFactInTemplate(e->env, e->t_policy, NULL); f;
-             f = EnvGetNextFactInTemplate(e->env, e->t_policy, f)) {
-            DATA_OBJECT d;
-            if (EnvGetFactSlot(e->env, f, "name", &d) && GetType(d) == SYMBOL &&
-                !strcmp(DOToString(d), p->name)) {
-                found = f;
-                break;
-            }
-        }
-        if (!found)
-            return -1;
-        /* Retract first: a retract may collect garbage, which would take
-         * the unprotected symbols of a fact still being built. */
-        EnvRetract(e->env, found);
-        /* The new fact keeps the other slots (description, min, max). */
-        void *nf = EnvCreateFact(e->env, e->t_policy);
-        if (!nf)
-            return -1;
-        int rc = put_sym(e->env, nf, "name", p->name);
-        if (!rc)
-            rc = put_number(e->env, nf, "value", v);
-        if (!rc)
-            rc = put_str(e->env, nf, "description", p->description);
-        if (!rc && p->has_min)
-            rc = put_number(e->env, nf, "min", &p->min);
-        if (!rc && p->has_max)
-            rc = put_number(e->env, nf, "max", &p->max);
-        if (finish_fact(e->env, nf, rc) < 0)
+    const struct ruleset *rs = e->rs;
+    for (size_t i = 0; i < rs->n_policy; i++) {
+        const struct rs_number *want = &rs->policy[i].dflt;
+        for (size_t k = 0; k < e->n_pol; k++)
+            if (e->pol[k].p == &rs->policy[i])
+                want = &e->pol[k].v;
+        if (!number_eq(want, &e->held[i]) && replace_policy_fact(e, i, want) < 0)
             return -1;
     }
+    return 0;
+}
+
+/* The sha256 of the values the engine asserts (its overrides over the
+ * ruleset's defaults). */
+static int hash_values(struct engine *e)
+{
+    const struct ruleset *rs = e->rs;
+    struct rs_number *v = calloc(rs->n_policy + 1, sizeof *v);
+    if (!v)
+        return -1;
+    for (size_t i = 0; i < rs->n_policy; i++)
+        v[i] = rs->policy[i].dflt;
+    for (size_t k = 0; k < e->n_pol; k++)
+        v[e->pol[k].p - rs->policy] = e->pol[k].v;
+    eng_policy_hash(rs, v, e->pol_sha256);
+    free(v);
     return 0;
 }
 
@@ -244,19 +316,40 @@ int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n
     free(e->pol);
     e->pol = nv;
     e->n_pol = n;
+    e->named = NULL;
+    /* Applied by a full reset before the next assessment, never by
+     * replacing facts in place: replaced facts would sit in another order
+     * than a reset leaves them, and a result must not depend on which
+     * policies an environment held before (BENCHMARKS.md, "Named
+     * policies"). */
     e->dirty = true;
-    return 0;
+    return hash_values(e);
+}
+
+/* Puts the engine under the named policy np (applied by the next reset). */
+static int engine_use_named(struct engine *e, const struct rs_named *np)
+{
+    struct eng_pvalue *v;
+    size_t n;
+    if (eng_named_overrides(e->rs, np, &v, &n) < 0)
+        return -1;
+    int rc = eng_engine_set_policy(e, v, n);
+    free(v);
+    if (!rc) {
+        e->named = np;
+        memcpy(e->pol_sha256, np->sha256, sizeof e->pol_sha256);
+    }
+    return rc;
 }
 
 int eng_engine_serve_policy(struct engine *e)
 {
-    struct eng_pvalue *v;
-    size_t n;
-    if (eng_policy_served(e->rs, &v, &n) < 0)
-        return -1;
-    int rc = eng_engine_set_policy(e, v, n);
-    free(v);
-    return rc;
+    return e->rs->dflt ? engine_use_named(e, e->rs->dflt) : eng_engine_set_policy(e, NULL, 0);
+}
+
+int eng_engine_use_policy(struct engine *e, size_t i)
+{
+    return i < e->rs->n_named ? engine_use_named(e, &e->rs->named[i]) : -1;
 }
 
 /* Full reset: data facts re-asserted, the engine's policy values, new
@@ -266,7 +359,7 @@ static int engine_reset(struct engine *e)
     clear_halt(e->env);
     EnvReset(e->env);
     clear_halt(e->env);
-    if (apply_policy(e) < 0)
+    if (find_policy_facts(e) < 0 || apply_policy(e) < 0)
         return -1;
     take_baseline(e);
     e->dirty = false;
@@ -350,9 +443,14 @@ void engine_free(struct engine *e)
 {
     if (!e)
         return;
+    for (size_t i = 0; i < e->n_others; i++)
+        engine_free(e->others[i]);
+    free(e->others);
     eng_env_destroy(e->env, e->cap);
     ruleset_unref(e->rs);
     free(e->pol);
+    free(e->held);
+    free(e->pfact);
     free(e);
 }
 
@@ -372,6 +470,7 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     e->rs = ruleset_ref(rs);
+    e->dirty = true;           /* never reset yet */
     if (lim)
         e->lim = *lim;
     else
@@ -394,7 +493,7 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         engine_free(e);
         return rc;
     }
-    if (served && eng_engine_serve_policy(e) < 0) {
+    if ((served ? eng_engine_serve_policy(e) : eng_engine_set_policy(e, NULL, 0)) < 0) {
         engine_free(e);
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
@@ -425,6 +524,12 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         return rc;
     }
     e->has_suggestion = EnvDeftemplateSlotExistP(e->env, e->t_unrecognised, "suggestion");
+    e->has_unit = EnvDeftemplateSlotExistP(e->env, e->t_policy, "unit");
+    if (rs->n_policy && (!(e->held = calloc(rs->n_policy, sizeof *e->held)) ||
+                         !(e->pfact = calloc(rs->n_policy, sizeof *e->pfact)))) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
     if (engine_reset(e) < 0) {
         engine_free(e);
         return proto_error_set(err, PROTO_E_INTERNAL, "cannot reset the engine");
@@ -442,6 +547,82 @@ int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct en
                   struct proto_error *err)
 {
     return eng_engine_create(rs, lim, NULL, true, out, err);
+}
+
+void engine_counters(const struct engine *e, struct engine_counters *c)
+{
+    c->environments = 1 + (unsigned)e->n_others;
+    c->policy_resets = e->policy_resets;
+}
+
+/* The environment for the named policy np: one that holds it (the root's
+ * own, or one built for it before), else a new one while there are fewer
+ * than max_environments, else the least recently used one (the root
+ * included), reset under np's values.  NULL with err set when none can be
+ * built. */
+static struct engine *engine_for(struct engine *root, const struct rs_named *np,
+                                 struct proto_error *err)
+{
+    root->clock++;
+    struct engine *lru = NULL;
+    for (size_t i = 0; i <= root->n_others; i++) {
+        struct engine *x = i ? root->others[i - 1] : root;
+        if (x->named == np) {
+            x->last_used = root->clock;
+            return x;
+        }
+        /* a root holding its own values (the case runner's) keeps them */
+        if (x->named && (!lru || x->last_used < lru->last_used))
+            lru = x;
+    }
+    unsigned cap = root->lim.max_environments ? root->lim.max_environments
+                                              : ENGINE_DEFAULT_MAX_ENVIRONMENTS;
+    if (lru && 1 + root->n_others >= cap) {
+        if (engine_use_named(lru, np) < 0) {
+            proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+            return NULL;
+        }
+        root->policy_resets++;
+        lru->last_used = root->clock;
+        return lru;
+    }
+    struct engine **grown = realloc(root->others, (root->n_others + 1) * sizeof *grown);
+    if (!grown) {
+        proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        return NULL;
+    }
+    root->others = grown;
+    struct engine *x = NULL;
+    if (eng_engine_create(root->rs, &root->lim, NULL, false, &x, err) < 0)
+        return NULL;
+    if (engine_use_named(x, np) < 0 || engine_reset(x) < 0) {
+        engine_free(x);
+        proto_error_set(err, PROTO_E_INTERNAL, "cannot reset an engine for policy '%s'",
+                        np->name);
+        return NULL;
+    }
+    x->last_used = root->clock;
+    root->others[root->n_others++] = x;
+    return x;
+}
+
+/* options.policy names no policy of the ruleset. */
+static int unknown_policy(const struct ruleset *rs, const char *name, struct proto_error *err)
+{
+    char msg[400];
+    int off = snprintf(msg, sizeof msg, "options.policy: unknown policy '%.64s'; known:", name);
+    proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", "");
+    for (size_t i = 0; i < rs->n_named; i++) {
+        proto_error_add_detail(err, "%s", rs->named[i].name);
+        if (off > 0 && (size_t)off < sizeof msg)
+            off += snprintf(msg + off, sizeof msg - (size_t)off, "%s %s", i ? "," : "",
+                            rs->named[i].name);
+    }
+    if (off >= (int)sizeof msg)
+        memcpy(msg + sizeof msg - 5, "...", 4);
+    proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", msg);
+    proto_error_set_field(err, "options.policy");
+    return PROTO_E_INVALID_PARAMS;
 }
 
 /* ---- assess ------------------------------------------------------------- */
@@ -916,9 +1097,23 @@ static int copy_trace(struct suit_result *r, const struct eng_fired *fired)
     return 0;
 }
 
-int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct suit_result *r,
-                        struct eng_fired *fired, struct proto_error *err)
+int engine_assess_fired(struct engine *root, const struct suit_patient *p,
+                        struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
 {
+    /* A serving engine decides under a named policy: the one asked for,
+     * else `default` (the root may hold another when environments are
+     * shared); the case runner's root holds its own values, used as they
+     * are when no policy is named. */
+    struct engine *e = root;
+    if (p->policy || root->named) {
+        const struct rs_named *np = p->policy ? eng_named_find(root->rs, p->policy,
+                                                               strlen(p->policy))
+                                              : root->rs->dflt;
+        if (!np)
+            return unknown_policy(root->rs, p->policy, err);
+        if (!(e = engine_for(root, np, err)))
+            return err->code ? err->code : PROTO_E_INTERNAL;
+    }
     const struct ruleset *rs = e->rs;
     const char *area, *indication, *setting;
     int rc = resolve_required(rs, "area", "area", p->area, &area, err);
@@ -1011,7 +1206,10 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p, struct s
         r->ruleset.name = eng_strdup(rs->id.name);
         r->ruleset.version = eng_strdup(rs->id.version);
         r->ruleset.sha256 = eng_strdup(rs->id.sha256);
-        if (!r->ruleset.name || !r->ruleset.version || !r->ruleset.sha256)
+        r->policy.name = eng_strdup(e->named ? e->named->name : "custom");
+        r->policy.sha256 = eng_strdup(e->pol_sha256);
+        if (!r->ruleset.name || !r->ruleset.version || !r->ruleset.sha256 || !r->policy.name ||
+            !r->policy.sha256)
             rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     if (!rc)

@@ -72,6 +72,21 @@ struct rs_policy {
     struct rs_number min, max;
 };
 
+/* A named policy: a value for every parameter (rs->policy order), the
+ * ruleset's default where its file sets none.  "default" is always there:
+ * the ruleset's own values, or a --policy file's, or POLICY_DIR/default.ini's. */
+struct rs_named {
+    char *name;
+    char *file;                /* the file it was read from; NULL: none */
+    struct rs_number *values;  /* rs->n_policy of them */
+    bool *set;                 /* set by its file (not the ruleset's default) */
+    size_t n_set;
+    char sha256[65];           /* of its values (eng_policy_hash) */
+};
+
+/* The most policies a policy folder may hold. */
+#define ENG_MAX_POLICIES 256
+
 struct rs_source {
     char *key, *citation;
     bool weak;
@@ -97,6 +112,12 @@ struct ruleset {
     bool has_tests;            /* the tests folder exists */
     struct rs_policy *policy;  /* values in force, sorted by name */
     size_t n_policy;
+    /* the named policies, sorted by name; `dflt` is "default", whose
+     * values are also the rs_policy values above (the ones in force) */
+    struct rs_named *named;
+    size_t n_named;
+    const struct rs_named *dflt;
+    char *policy_dir;          /* the policy folder read, or NULL */
     struct rs_term *terms;     /* sorted by kind, then name */
     size_t n_terms;
     struct rs_source *sources; /* sorted by key */
@@ -117,11 +138,20 @@ struct eng_read_seen {
 };
 
 /* One load's reads: see ruleset_read.c. */
+/* A folder the reader lists (the cases', the policies'): its descriptor,
+ * and how it was when listed, to see files added or removed meanwhile. */
+struct eng_read_folder {
+    int fd;                    /* -1: not open */
+    bool exists;
+    struct stat st;
+    const char *shown;         /* how messages name it */
+};
+
 struct eng_reader {
     const char *dir;
-    int dirfd, testsfd;
+    int dirfd;
+    struct eng_read_folder tests, policies;
     bool has_tests;
-    struct stat tests_st;
     struct eng_read_seen *seen;
     size_t n, cap;
     unsigned files_read;
@@ -133,7 +163,8 @@ struct eng_reader {
 #define ENG_MAX_FILES 256
 /* What eng_reader_read's `at` may name besides a descriptor. */
 #define ENG_AT_DIR (-200)      /* the ruleset folder */
-#define ENG_AT_TESTS (-201)    /* its tests folder (after eng_reader_list_tests) */
+#define ENG_AT_TESTS (-201)    /* its tests folder (after eng_reader_read_cases) */
+#define ENG_AT_POLICIES (-202) /* the policy folder (after eng_reader_read_policies) */
 int eng_reader_open(struct eng_reader *r, const char *dir, const struct ruleset_source *src,
                     struct proto_error *err);
 /* Reads name (relative to at: ENG_AT_DIR, ENG_AT_TESTS or AT_FDCWD) into a
@@ -145,6 +176,13 @@ int eng_reader_read(struct eng_reader *r, int at, const char *name, const char *
  * folder does not exist (r->has_tests then stays false). */
 int eng_reader_read_cases(struct eng_reader *r, const char *tests, size_t max_files,
                           struct rs_file **files, size_t *n, struct proto_error *err);
+/* Reads every NAME.ini file of the policy folder `dir` (a path, as given
+ * on the command line), sorted by name; a name that is not a valid policy
+ * name (suit_policy_name_valid) refuses the load.  Files that do not end
+ * in .ini, and hidden ones, are not read (an example, an editor's backup).
+ * A missing folder is an error. */
+int eng_reader_read_policies(struct eng_reader *r, const char *dir, size_t max_files,
+                             struct rs_file **files, size_t *n, struct proto_error *err);
 void eng_files_free(struct rs_file *f, size_t n);
 /* Looks every file read up again: PROTO_E_RULESET if any changed. */
 int eng_reader_verify(struct eng_reader *r, struct proto_error *err);
@@ -180,14 +218,35 @@ char *eng_ini_read(char *str, int num, void *stream);
 
 /* ---- policy (ruleset_policy.c) ------------------------------------------------ */
 
+/* A policy value an engine asserts over the deffacts default after each
+ * reset; name borrowed from the ruleset. */
+struct eng_pvalue {
+    const struct rs_policy *p;
+    struct rs_number v;
+};
+
 /* "90", "0.25": an integer when the text is one; -1 when not a finite number. */
 int eng_number_parse(const char *s, struct rs_number *n);
 void eng_policy_sort(struct ruleset *rs);
-/* Parses a policy file's text and applies its values to rs (file names it
- * in messages): each refusal is a "file:line: ..." detail; PROTO_E_RULESET
- * if there was any. */
-int eng_policy_file_apply(struct ruleset *rs, const char *file, const char *text,
-                          struct proto_error *err);
+/* The parameter called name, or NULL. */
+const struct rs_policy *eng_policy_find(const struct ruleset *rs, const char *name);
+/* Builds rs's named policies from what the load read: the default's file
+ * (a --policy file, or default.ini of the policy folder; NULL text: none)
+ * and the policy folder's NAME.ini files.  Each refusal is a
+ * "file:line: ..." detail; PROTO_E_RULESET if there was any. */
+int eng_policies_build(struct ruleset *rs, const char *default_file, const char *default_text,
+                       const struct rs_file *dir_files, size_t n_dir_files,
+                       struct proto_error *err);
+void eng_policies_free(struct ruleset *rs);
+/* The named policy called name, or NULL. */
+const struct rs_named *eng_named_find(const struct ruleset *rs, const char *name, size_t len);
+/* The sha256 (64 hex digits) of one value per parameter, in rs->policy
+ * order: see PROTOCOL.md section 4.2 for the text hashed. */
+void eng_policy_hash(const struct ruleset *rs, const struct rs_number *values, char out[65]);
+/* A named policy's values as overrides to assert (those that differ from
+ * the ruleset's defaults); *v to free, NULL when none. */
+int eng_named_overrides(const struct ruleset *rs, const struct rs_named *np,
+                        struct eng_pvalue **v, size_t *n);
 /* Checks one policy value against what the ruleset declares (the name
  * exists; a whole number where the default is one; within [min, max], not
  * negative when no min is declared).  Returns the policy, or NULL with the
@@ -215,13 +274,6 @@ void eng_env_destroy(void *env, struct eng_capture *cap);
 
 /* ---- engines (engine.c) ----------------------------------------------------- */
 
-/* A policy value an engine asserts over the deffacts default after each
- * reset; name borrowed from the ruleset. */
-struct eng_pvalue {
-    const struct rs_policy *p;
-    struct rs_number v;
-};
-
 /* engine_create, optionally from an environment a load kept (from: taken
  * over, also on failure), under the policy in force (served) or the
  * ruleset's defaults. */
@@ -233,8 +285,10 @@ int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n
 /* The policy in force as values to assert: the ruleset's overrides (the
  * policy file's), *n of them in *v (caller frees; may be NULL when none). */
 int eng_policy_served(const struct ruleset *rs, struct eng_pvalue **v, size_t *n);
-/* Back to the policy in force (the ruleset's overrides). */
+/* Back to the policy in force (the `default` named policy). */
 int eng_engine_serve_policy(struct engine *e);
+/* Under the ruleset's i-th named policy (applied by the next reset). */
+int eng_engine_use_policy(struct engine *e, size_t i);
 /* The engine's CLIPS environment (the case runner's coverage reads the
  * rules from it). */
 void *eng_engine_env(struct engine *e);

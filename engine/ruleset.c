@@ -669,6 +669,8 @@ static void ruleset_free(struct ruleset *rs)
         free(rs->policy[i].unit);
     }
     free(rs->policy);
+    eng_policies_free(rs);
+    free(rs->policy_dir);
     for (size_t i = 0; i < rs->n_sources; i++) {
         free(rs->sources[i].key);
         free(rs->sources[i].citation);
@@ -859,7 +861,8 @@ static int check_nesting(const struct rs_file *f, struct proto_error *err)
 /* Reads everything the load needs, once: the manifest and its files, the
  * case files, the policy file; then looks them all up again. */
 static int read_all(struct ruleset *rs, const struct ruleset_source *src, char **policy_text,
-                    struct eng_load *l, struct proto_error *err)
+                    struct rs_file **pol_files, size_t *n_pol_files, struct eng_load *l,
+                    struct proto_error *err)
 {
     struct eng_reader rd;
     int rc = eng_reader_open(&rd, rs->dir, src, err);
@@ -871,6 +874,9 @@ static int read_all(struct ruleset *rs, const struct ruleset_source *src, char *
     if (!rc && src->policy_file)
         rc = eng_reader_read(&rd, AT_FDCWD, src->policy_file, src->policy_file,
                              RS_MAX_FILE_BYTES, policy_text, &len, err);
+    if (!rc && src->policy_dir)
+        rc = eng_reader_read_policies(&rd, src->policy_dir, ENG_MAX_POLICIES, pol_files,
+                                      n_pol_files, err);
     if (!rc)
         rc = eng_reader_verify(&rd, err);
     l->files_read += rd.files_read;
@@ -892,7 +898,13 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     char *policy_text = NULL;
-    int rc = read_all(rs, src, &policy_text, l, err);
+    struct rs_file *pol_files = NULL;
+    size_t n_pol_files = 0;
+    if (src->policy_dir && !(rs->policy_dir = eng_strdup(src->policy_dir))) {
+        ruleset_free(rs);
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
+    int rc = read_all(rs, src, &policy_text, &pol_files, &n_pol_files, l, err);
     if (!rc)
         rc = compute_sha256(rs, err);
     if (!rc) {
@@ -949,10 +961,12 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
         if (!rc && problems)
             rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d problem%s", problems,
                                  problems == 1 ? "" : "s");
-        if (!rc && policy_text)
-            rc = eng_policy_file_apply(rs, src->policy_file, policy_text, err);
+        if (!rc)
+            rc = eng_policies_build(rs, src->policy_file, policy_text, pol_files, n_pol_files,
+                                    err);
     }
     free(policy_text);
+    eng_files_free(pol_files, n_pol_files);
     if (!rc && l->keep) {
         l->keep->env = env;
         l->keep->cap = cap;
@@ -972,7 +986,13 @@ int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
                  struct proto_error *err)
 {
     struct ruleset_source src = {.dir = dir, .policy_file = policy_file};
-    struct eng_load l = {.src = &src};
+    return ruleset_load_source(&src, out, err);
+}
+
+int ruleset_load_source(const struct ruleset_source *src, struct ruleset **out,
+                        struct proto_error *err)
+{
+    struct eng_load l = {.src = src};
     return eng_ruleset_load(&l, out, err);
 }
 

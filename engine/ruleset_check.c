@@ -137,7 +137,12 @@ int ruleset_check(const struct ruleset_check_opts *o, struct ruleset **out,
     if (!rc && rs->has_tests)
         rc = run_cases(probe, o, rep, err);
 
-    /* 6: and it must also reset under the policy the workers will use. */
+    /* 6: and it must also reset under every policy the workers may use,
+     * ending under `default`, the policy in force. */
+    for (size_t i = 0; !rc && i < rs->n_named; i++)
+        if (eng_engine_use_policy(probe, i) < 0 || eng_engine_reset(probe) < 0)
+            rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: an engine cannot be "
+                                 "reset with the policy '%s'", rs->named[i].name);
     if (!rc && (eng_engine_serve_policy(probe) < 0 || eng_engine_reset(probe) < 0))
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: an engine cannot be "
                              "reset with the policy in force");

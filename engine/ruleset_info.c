@@ -77,6 +77,25 @@ static int describe(const struct ruleset *rs, struct proto_ruleset_info *info)
     }
     info->n_policy = rs->n_policy;
 
+    if (rs->n_named && !(info->policies = calloc(rs->n_named, sizeof *info->policies)))
+        return PROTO_E_INTERNAL;
+    for (size_t i = 0; i < rs->n_named; i++) {
+        const struct rs_named *np = &rs->named[i];
+        struct proto_named_policy *out = &info->policies[info->n_policies++];
+        out->name = np->name;
+        out->sha256 = np->sha256;
+        out->values = calloc(rs->n_policy + 1, sizeof *out->values);
+        out->set = calloc(rs->n_policy + 1, sizeof *out->set);
+        if (!out->values || !out->set)
+            return PROTO_E_INTERNAL;
+        for (size_t k = 0; k < rs->n_policy; k++) {
+            const struct rs_number *v = &np->values[k];
+            out->values[k] = (struct proto_number){.is_int = v->is_int, .i = v->ivalue,
+                                                   .d = v->value};
+            out->set[k] = np->set[k];
+        }
+    }
+
     for (int v = 0; v < SUIT_N_VOCABULARIES; v++)
         if (describe_vocabulary(rs, (enum suit_vocabulary)v, &info->vocabularies[v]) < 0)
             return PROTO_E_INTERNAL;
@@ -108,4 +127,34 @@ int ruleset_describe(const struct ruleset *rs, struct proto_ruleset_info *info)
         return 0;
     proto_ruleset_info_close(info);
     return PROTO_E_INTERNAL;
+}
+
+size_t ruleset_policy_count(const struct ruleset *rs)
+{
+    return rs->n_named;
+}
+
+const char *ruleset_policy_name(const struct ruleset *rs, size_t i)
+{
+    return i < rs->n_named ? rs->named[i].name : NULL;
+}
+
+const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i)
+{
+    return i < rs->n_named ? rs->named[i].sha256 : NULL;
+}
+
+size_t ruleset_case_file_count(const struct ruleset *rs)
+{
+    return rs->n_cases;
+}
+
+const char *ruleset_case_file(const struct ruleset *rs, size_t i, const char **name,
+                              size_t *len)
+{
+    if (i >= rs->n_cases)
+        return NULL;
+    *name = rs->cases[i].name;
+    *len = rs->cases[i].len;
+    return rs->cases[i].text;
 }

@@ -66,7 +66,7 @@ int eng_reader_open(struct eng_reader *r, const char *dir, const struct ruleset_
 {
     memset(r, 0, sizeof *r);
     r->dirfd = -1;
-    r->testsfd = -1;
+    r->tests.fd = r->policies.fd = -1;
     r->dir = dir;
     if (src) {
         r->after_read = src->after_read;
@@ -86,13 +86,15 @@ void eng_reader_close(struct eng_reader *r)
 {
     if (r->dirfd >= 0)
         close(r->dirfd);
-    if (r->testsfd >= 0)
-        close(r->testsfd);
+    if (r->tests.fd >= 0)
+        close(r->tests.fd);
+    if (r->policies.fd >= 0)
+        close(r->policies.fd);
     for (size_t i = 0; i < r->n; i++)
         free(r->seen[i].name);
     free(r->seen);
     memset(r, 0, sizeof *r);
-    r->dirfd = r->testsfd = -1;
+    r->dirfd = r->tests.fd = r->policies.fd = -1;
 }
 
 static int remember(struct eng_reader *r, int at, const char *name, const struct stat *st)
@@ -133,7 +135,9 @@ int eng_reader_read(struct eng_reader *r, int at, const char *name, const char *
     if (at == ENG_AT_DIR)
         at = r->dirfd;
     else if (at == ENG_AT_TESTS)
-        at = r->testsfd;
+        at = r->tests.fd;
+    else if (at == ENG_AT_POLICIES)
+        at = r->policies.fd;
     /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, for
      * ever; it has no effect on reading a regular file. */
     int fd = openat(at, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -215,44 +219,47 @@ static int name_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The *.json names in the folder `tests`, sorted; none (and 0) when the
- * folder does not exist. */
-static int list_tests(struct eng_reader *r, const char *tests, size_t max_files, char ***names,
-                      size_t *n, struct proto_error *err)
+/* The names ending in `suffix` (not hidden) in the folder `name`, relative
+ * to `at`, sorted, with the folder opened into fo.  A folder that does not
+ * exist is none (and 0) when missing_ok. */
+static int list_folder(struct eng_read_folder *fo, int at, const char *name, const char *what,
+                       const char *suffix, bool missing_ok, size_t max_files, char ***names,
+                       size_t *n, struct proto_error *err)
 {
     *names = NULL;
     *n = 0;
-    r->testsfd = openat(r->dirfd, tests, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
-    if (r->testsfd < 0) {
-        if (errno == ENOENT)
-            return 0;          /* a ruleset without cases */
+    fo->shown = name;
+    fo->fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+    if (fo->fd < 0) {
+        if (errno == ENOENT && missing_ok)
+            return 0;
         int e = errno;
-        proto_error_set(err, PROTO_E_RULESET, "cannot read the case folder %s: %s", tests,
+        proto_error_set(err, PROTO_E_RULESET, "cannot read the %s %s: %s", what, name,
                         strerror(e));
-        proto_error_add_detail(err, "%s: %s", tests, strerror(e));
+        proto_error_add_detail(err, "%s: %s", name, strerror(e));
         return PROTO_E_RULESET;
     }
-    r->has_tests = true;
-    if (fstat(r->testsfd, &r->tests_st) < 0)
-        return proto_error_set(err, PROTO_E_RULESET, "cannot stat the case folder %s", tests);
+    fo->exists = true;
+    if (fstat(fo->fd, &fo->st) < 0)
+        return proto_error_set(err, PROTO_E_RULESET, "cannot stat the %s %s", what, name);
     /* readdir on a duplicate: closedir closes the descriptor it was given,
      * and the reader keeps its own for the files. */
-    int dup_fd = fcntl(r->testsfd, F_DUPFD_CLOEXEC, 0);
+    int dup_fd = fcntl(fo->fd, F_DUPFD_CLOEXEC, 0);
     DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
     if (!d) {
         if (dup_fd >= 0)
             close(dup_fd);
-        return proto_error_set(err, PROTO_E_RULESET, "cannot list the case folder %s", tests);
+        return proto_error_set(err, PROTO_E_RULESET, "cannot list the %s %s", what, name);
     }
     int rc = 0;
-    size_t cap = 0;
+    size_t cap = 0, sl = strlen(suffix);
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
-        if (e->d_name[0] == '.' || len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+        if (e->d_name[0] == '.' || len <= sl || strcmp(e->d_name + len - sl, suffix) != 0)
             continue;
         if (*n >= max_files) {
-            rc = proto_error_set(err, PROTO_E_RULESET, "%s: more than %zu case files", tests,
-                                 max_files);
+            rc = proto_error_set(err, PROTO_E_RULESET, "%s: more than %zu %s files", name,
+                                 max_files, suffix);
             break;
         }
         if (*n == cap) {
@@ -276,6 +283,45 @@ static int list_tests(struct eng_reader *r, const char *tests, size_t max_files,
     return rc;
 }
 
+/* Reads the listed files of a folder (relative to `at`) into files. */
+static int read_listed(struct eng_reader *r, int at, const char *folder, char **names, size_t k,
+                       struct rs_file **files, size_t *n, struct proto_error *err)
+{
+    *files = NULL;
+    *n = 0;
+    int rc = 0;
+    if (k && !(*files = calloc(k, sizeof **files)))
+        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    for (size_t i = 0; !rc && i < k; i++) {
+        /* messages name a file as the folder's name shows it */
+        char shown[4200];
+        if (strcmp(folder, "."))
+            snprintf(shown, sizeof shown, "%s/%s", folder, names[i]);
+        else
+            snprintf(shown, sizeof shown, "%s", names[i]);
+        struct rs_file *f = &(*files)[*n];
+        rc = eng_reader_read(r, at, names[i], shown, ENG_MAX_FILE_BYTES, &f->text, &f->len, err);
+        if (!rc) {
+            f->name = names[i];
+            names[i] = NULL;
+            (*n)++;
+        }
+    }
+    if (rc) {
+        eng_files_free(*files, *n);
+        *files = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+static void names_free(char **names, size_t k)
+{
+    for (size_t i = 0; i < k; i++)
+        free(names[i]);
+    free(names);
+}
+
 void eng_files_free(struct rs_file *f, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -292,33 +338,42 @@ int eng_reader_read_cases(struct eng_reader *r, const char *tests, size_t max_fi
     *n = 0;
     char **names = NULL;
     size_t k = 0;
-    int rc = list_tests(r, tests, max_files, &names, &k, err);
-    if (!rc && k && !(*files = calloc(k, sizeof **files)))
-        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    int rc = list_folder(&r->tests, r->dirfd, tests, "case folder", ".json", true, max_files,
+                         &names, &k, err);
+    r->has_tests = r->tests.exists;
+    if (!rc)
+        rc = read_listed(r, ENG_AT_TESTS, tests, names, k, files, n, err);
+    names_free(names, k);
+    return rc;
+}
+
+int eng_reader_read_policies(struct eng_reader *r, const char *dir, size_t max_files,
+                             struct rs_file **files, size_t *n, struct proto_error *err)
+{
+    *files = NULL;
+    *n = 0;
+    char **names = NULL;
+    size_t k = 0;
+    int rc = list_folder(&r->policies, AT_FDCWD, dir, "policy folder", ".ini", false, max_files,
+                         &names, &k, err);
+    /* A bad name refuses the load before anything is read. */
+    int bad = 0;
     for (size_t i = 0; !rc && i < k; i++) {
-        /* messages name a case file as the manifest's folder sees it */
-        char shown[512];
-        if (strcmp(tests, "."))
-            snprintf(shown, sizeof shown, "%s/%s", tests, names[i]);
-        else
-            snprintf(shown, sizeof shown, "%s", names[i]);
-        struct rs_file *f = &(*files)[*n];
-        rc = eng_reader_read(r, ENG_AT_TESTS, names[i], shown, ENG_MAX_FILE_BYTES, &f->text,
-                             &f->len, err);
-        if (!rc) {
-            f->name = names[i];
-            names[i] = NULL;
-            (*n)++;
+        size_t len = strlen(names[i]) - 4;
+        if (!suit_policy_name_valid(names[i], len)) {
+            proto_error_add_detail(err, "%s/%s:1: '%.*s' is not a policy name: use 1 to %d "
+                                   "lowercase letters, digits and hyphens, starting and ending "
+                                   "with a letter or a digit", dir, names[i], (int)len,
+                                   names[i], SUIT_MAX_POLICY_NAME);
+            bad++;
         }
     }
-    for (size_t i = 0; i < k; i++)
-        free(names[i]);
-    free(names);
-    if (rc) {
-        eng_files_free(*files, *n);
-        *files = NULL;
-        *n = 0;
-    }
+    if (!rc && bad)
+        rc = proto_error_set(err, PROTO_E_RULESET, "policy folder %s refused: %d bad file "
+                             "name%s", dir, bad, bad == 1 ? "" : "s");
+    if (!rc)
+        rc = read_listed(r, ENG_AT_POLICIES, dir, names, k, files, n, err);
+    names_free(names, k);
     return rc;
 }
 
@@ -343,15 +398,19 @@ int eng_reader_verify(struct eng_reader *r, struct proto_error *err)
                             "then rename a symlink to it; see rules/README.md)", s->name);
         proto_error_add_detail(err, "%s:1: %s while the ruleset was read", s->name, why);
     }
-    if (r->has_tests) {
-        /* A case file added or removed while the cases were read. */
+    /* A case or policy file added or removed while the folder was read. */
+    const struct eng_read_folder *folders[] = {&r->tests, &r->policies};
+    for (size_t i = 0; i < 2; i++) {
+        const struct eng_read_folder *fo = folders[i];
         struct stat now;
-        if (fstat(r->testsfd, &now) < 0 || !same_content(&r->tests_st, &now)) {
+        if (!fo->exists)
+            continue;
+        if (fstat(fo->fd, &now) < 0 || !same_content(&fo->st, &now)) {
             if (!changed++)
-                proto_error_set(err, PROTO_E_RULESET, "ruleset refused: the case folder "
+                proto_error_set(err, PROTO_E_RULESET, "ruleset refused: the folder %s "
                                 "changed while the ruleset was read (deploy a ruleset "
-                                "atomically; see rules/README.md)");
-            proto_error_add_detail(err, "the case folder changed while the ruleset was read");
+                                "atomically; see rules/README.md)", fo->shown);
+            proto_error_add_detail(err, "%s: changed while the ruleset was read", fo->shown);
         }
     }
     return changed ? PROTO_E_RULESET : 0;

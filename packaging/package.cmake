@@ -109,6 +109,10 @@ install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
 # suit-httpd, the HTTP/JSON gateway (http/): its unit and configuration.
 install(FILES ${SUITD_PKG_DIR}/suit-httpd.service DESTINATION ${SUITD_UNIT_DIR})
 install(FILES ${SUITD_PKG_DIR}/suit-httpd.conf DESTINATION ${SUITD_CONF_DIR})
+# The named policies' folder (suitd.conf: policy_dir), empty but for a
+# commented example that suitd does not read (it does not end in .ini).
+install(FILES ${SUITD_PKG_DIR}/policies/clinic.ini.example
+        DESTINATION ${SUITD_CONF_DIR}/policies)
 install(FILES ${SUITD_PKG_DIR}/copyright ${SUITD_PKG_OUT}/changelog.Debian.gz
         DESTINATION ${SUITD_DOC_DIR})
 if(EXISTS ${SUITD_PKG_DIR}/lintian-overrides)

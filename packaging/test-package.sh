@@ -69,6 +69,7 @@ cleanup() {
     if [ -n "$policy_backup" ] && [ -f "$policy_backup" ]; then
         $SUDO cp "$policy_backup" /etc/suitd/policy.ini || true
     fi
+    $SUDO rm -f /etc/suitd/policies/pkgtest.ini 2>/dev/null || true
     if [ "$made_run_dir" -eq 1 ]; then
         $SUDO rm -f /run/suitd/suitd.sock
         $SUDO rmdir /run/suitd 2>/dev/null || true
@@ -118,7 +119,7 @@ ok "policy.ini lists the $(echo "$clp_names" | wc -l) parameters of rules/policy
 for key in socket listen token_file rules policy workers max_connections \
     max_message max_inflight max_queue idle_timeout request_timeout max_output \
     max_firings rule_deadline shutdown_timeout reload_timeout log_level log_facts \
-    decision_log user start_with_failing_cases; do
+    decision_log user start_with_failing_cases policy_dir policy_environments; do
     grep -Eq "^;? ?$key =" packaging/suitd.conf || fail "suitd.conf does not document $key"
     grep -q "^\.B $key\$" packaging/suitd.conf.5 || fail "suitd.conf(5) does not document $key"
 done
@@ -202,8 +203,9 @@ for f in control md5sums conffiles postinst prerm postrm; do
     grep -qx "$f" "$TMP/ctrl-files" || fail "control archive lacks $f"
 done
 dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles >"$TMP/conffiles"
-printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n/etc/suitd/suit-httpd.conf\n' | diff -u - "$TMP/conffiles" \
-    || fail "conffiles is not exactly suitd.conf, policy.ini and suit-httpd.conf"
+printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n/etc/suitd/suit-httpd.conf\n/etc/suitd/policies/clinic.ini.example\n' \
+    | diff -u - "$TMP/conffiles" \
+    || fail "conffiles is not exactly suitd.conf, policy.ini, suit-httpd.conf and policies/clinic.ini.example"
 ok "control archive: md5sums, conffiles, maintainer scripts"
 
 dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
@@ -213,7 +215,7 @@ DOCS="/usr/share/doc/suitd/README.md.gz /usr/share/doc/suitd/SECURITY.md.gz
 /usr/share/doc/suitd/examples/patient.json"
 expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini
 /usr/share/suitd/rules/policy.clp /usr/share/suitd/rules/REFERENCE.md
-/etc/suitd/suitd.conf /etc/suitd/policy.ini
+/etc/suitd/suitd.conf /etc/suitd/policy.ini /etc/suitd/policies/clinic.ini.example
 /lib/systemd/system/suitd.service /lib/systemd/system/suitd.socket
 /usr/lib/sysusers.d/suitd.conf /usr/share/man/man8/suitd.8.gz
 /usr/share/man/man5/suitd.conf.5.gz /usr/share/man/man1/suit.1.gz
@@ -228,7 +230,7 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
 printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suit-httpd\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit, suit-bench and suit-httpd"
@@ -550,6 +552,29 @@ $SUDO cp "$policy_backup" /etc/suitd/policy.ini
 policy_backup=""
 $SUDO $exec_reload >/dev/null || fail "ExecReload= after restoring policy.ini"
 ok "ExecReload= waits for the outcome: 0 on success, 78 (and why) when refused"
+
+# The named policies' folder: shipped empty but for an example suitd does
+# not read; a policy deployed there is served after a reload.
+[ -d /etc/suitd/policies ] || fail "/etc/suitd/policies is not installed"
+[ "$(ls -A /etc/suitd/policies)" = "clinic.ini.example" ] \
+    || fail "/etc/suitd/policies holds more than clinic.ini.example: $(ls -A /etc/suitd/policies)"
+grep -q '^policy_dir = /etc/suitd/policies$' /etc/suitd/suitd.conf \
+    || fail "suitd.conf does not set policy_dir = /etc/suitd/policies"
+/usr/bin/suit info --json | python3 -c 'import json,sys; p=json.load(sys.stdin)["policies"]; sys.exit(0 if list(p) == ["default"] else "policies: %r" % list(p))' \
+    || fail "the packaged daemon serves more than the default policy"
+printf '[policy]\nisotretinoin-washout-days = 90\n' | $SUDO tee /etc/suitd/policies/pkgtest.ini >/dev/null
+/usr/sbin/suitd check --policy-dir /etc/suitd/policies /usr/share/suitd/rules >"$TMP/pcheck.txt" \
+    || { cat "$TMP/pcheck.txt" >&2; fail "suitd check --policy-dir /etc/suitd/policies"; }
+grep -q '^policy pkgtest: ok' "$TMP/pcheck.txt" || fail "suitd check --policy-dir did not list pkgtest"
+$SUDO $exec_reload >/dev/null || fail "ExecReload= with /etc/suitd/policies/pkgtest.ini"
+rc=0
+/usr/bin/suit check --policy pkgtest --json -f /usr/share/doc/suitd/examples/patient.json \
+    >"$TMP/pkgtest.json" || rc=$?
+[ "$rc" -le 5 ] || fail "suit check --policy pkgtest exited $rc"
+grep -q '"name": "pkgtest"' "$TMP/pkgtest.json" || fail "the result does not name the policy pkgtest"
+$SUDO rm -f /etc/suitd/policies/pkgtest.ini
+$SUDO $exec_reload >/dev/null || fail "ExecReload= after removing pkgtest.ini"
+ok "/etc/suitd/policies: shipped with its example only; a deployed policy is served after a reload"
 
 # The documentation and the example patient, as installed.
 rc=0

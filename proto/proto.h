@@ -187,6 +187,7 @@ struct proto_stats {
     double p50_ms, p90_ms, p99_ms, p99_9_ms;
     uint64_t queue_depth;
     unsigned workers;
+    uint64_t policy_resets;                 /* environments reset to another policy (over the cap) */
     uint64_t reloads_ok, reloads_failed, reloads_timed_out;
     const struct suit_ruleset_id *ruleset;  /* NULL: nil */
     const struct proto_counter *dropped;    /* by reason */
@@ -212,6 +213,13 @@ struct proto_policy_value {
     struct proto_number value;  /* in force (after a policy file) */
     struct proto_number dflt;   /* the ruleset's own */
 };
+/* A named policy: its values, one per entry of proto_ruleset_info.policy
+ * (the same order), and which of them its file sets. */
+struct proto_named_policy {
+    const char *name, *sha256;
+    struct proto_number *values;
+    bool *set;
+};
 struct proto_term {
     const char *name, *label, *cls;           /* cls: "none" when it has none */
     bool takes_days;
@@ -235,6 +243,8 @@ struct proto_ruleset_info {
     long rule_count;
     struct proto_policy_value *policy;        /* sorted by name */
     size_t n_policy;
+    struct proto_named_policy *policies;      /* sorted by name; "default" among them */
+    size_t n_policies;
     struct proto_vocabulary vocabularies[SUIT_N_VOCABULARIES];
     struct proto_synonym *synonyms;
     size_t n_synonyms;

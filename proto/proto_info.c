@@ -18,6 +18,11 @@ void proto_ruleset_info_init(struct proto_ruleset_info *info)
 void proto_ruleset_info_close(struct proto_ruleset_info *info)
 {
     free(info->policy);
+    for (size_t i = 0; i < info->n_policies; i++) {
+        free(info->policies[i].values);
+        free(info->policies[i].set);
+    }
+    free(info->policies);
     for (int v = 0; v < SUIT_N_VOCABULARIES; v++) {
         struct proto_vocabulary *voc = &info->vocabularies[v];
         for (size_t i = 0; i < voc->n_terms; i++)
@@ -240,6 +245,41 @@ static void pack_policy_details(msgpack_packer *pk, const void *o)
                     offsetof(struct proto_policy_value, name), &policy_value_map);
 }
 
+/* {param: value} of one named policy: every parameter, or (set_only)
+ * those its file sets. */
+static void pack_named_values(msgpack_packer *pk, const struct proto_ruleset_info *info,
+                              const struct proto_named_policy *np, bool set_only)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < info->n_policy; i++)
+        n += !set_only || np->set[i];
+    msgpack_pack_map(pk, n);
+    for (size_t i = 0; i < info->n_policy; i++)
+        if (!set_only || np->set[i]) {
+            proto_pack_str(pk, info->policy[i].name);
+            pack_number(pk, &np->values[i]);
+        }
+}
+
+/* {name: {sha256, values: {param: value}, set: {param: value}}}: every
+ * named policy with all its values and the ones its file sets. */
+static void pack_policies(msgpack_packer *pk, const void *o)
+{
+    const struct proto_ruleset_info *info = o;
+    msgpack_pack_map(pk, info->n_policies);
+    for (size_t i = 0; i < info->n_policies; i++) {
+        const struct proto_named_policy *np = &info->policies[i];
+        proto_pack_str(pk, np->name);
+        msgpack_pack_map(pk, 3);
+        proto_pack_str(pk, "sha256");
+        proto_pack_str(pk, np->sha256);
+        proto_pack_str(pk, "values");
+        pack_named_values(pk, info, np, false);
+        proto_pack_str(pk, "set");
+        pack_named_values(pk, info, np, true);
+    }
+}
+
 /* {areas: [name], ...}: the canonical terms, the original form. */
 static void pack_vocabularies(msgpack_packer *pk, const void *o)
 {
@@ -310,7 +350,8 @@ static void pack_sources(msgpack_packer *pk, const void *o)
 }
 
 /* The first eight keys are the result as it was before the form metadata;
- * terms, fields, policy_details and sources were added after them. */
+ * terms, fields, policy_details and sources were added after them, then
+ * the named policies. */
 static const struct proto_map_key info_keys[] = {
     {"name", PROTO_MAP_FN, .fn = pack_id_name},
     {"version", PROTO_MAP_FN, .fn = pack_id_version},
@@ -324,6 +365,7 @@ static const struct proto_map_key info_keys[] = {
     {"fields", PROTO_MAP_FN, .fn = pack_fields},
     {"policy_details", PROTO_MAP_FN, .fn = pack_policy_details},
     {"sources", PROTO_MAP_FN, .fn = pack_sources},
+    {"policies", PROTO_MAP_FN, .fn = pack_policies},
 };
 static const struct proto_map info_map = PROTO_MAP(info_keys);
 

@@ -268,6 +268,12 @@ static bool has_trace(const void *o)
     return ((const struct suit_result *)o)->has_trace;
 }
 
+static const struct proto_map_key policy_id_keys[] = {
+    {"name", PROTO_MAP_STR, .off = offsetof(struct suit_policy_id, name)},
+    {"sha256", PROTO_MAP_STR, .off = offsetof(struct suit_policy_id, sha256)},
+};
+static const struct proto_map policy_id_map = PROTO_MAP(policy_id_keys);
+
 static const struct proto_map_key assess_keys[] = {
     {"verdict", PROTO_MAP_FN, .fn = pack_verdict},
     {"defer_days", PROTO_MAP_DAYS, .off = offsetof(struct suit_result, defer_days)},
@@ -278,6 +284,7 @@ static const struct proto_map_key assess_keys[] = {
     {"missing", PROTO_MAP_FN, .fn = pack_missing},
     {"ruleset", PROTO_MAP_SUB, .off = offsetof(struct suit_result, ruleset),
      .sub = &ruleset_id_map},
+    {"policy", PROTO_MAP_SUB, .off = offsetof(struct suit_result, policy), .sub = &policy_id_map},
     {"trace", PROTO_MAP_FN, .fn = pack_trace, .present = has_trace},
 };
 static const struct proto_map assess_map = PROTO_MAP(assess_keys);

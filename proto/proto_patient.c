@@ -501,22 +501,50 @@ static int get_patient(const msgpack_object *o, struct suit_patient *p, struct p
     return 0;
 }
 
+/* options.policy: a policy name as suit_policy_name_valid defines it;
+ * whether the daemon has that policy is the engine's business. */
+static int get_policy_name(const msgpack_object *v, struct suit_patient *p,
+                           struct proto_error *e)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return fail(e, "options.policy", "expected a policy name (a string)");
+    if (!suit_policy_name_valid(v->via.str.ptr, v->via.str.size))
+        return fail(e, "options.policy", "expected a policy name: 1 to %d lowercase letters, "
+                    "digits and hyphens, starting and ending with a letter or a digit",
+                    SUIT_MAX_POLICY_NAME);
+    p->policy = malloc(v->via.str.size + 1);
+    if (!p->policy)
+        return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+    memcpy(p->policy, v->via.str.ptr, v->via.str.size);
+    p->policy[v->via.str.size] = '\0';
+    return 0;
+}
+
 static int get_options(const msgpack_object *o, struct suit_patient *p, struct proto_error *e)
 {
     if (o->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (o->type != MSGPACK_OBJECT_MAP)
         return fail(e, "options", "expected a map");
-    bool seen = false;
+    bool seen_explain = false, seen_policy = false;
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        if (!key_is(&kv->key, "explain"))
-            return unknown_key(&kv->key, "options", "explain", e);
-        if (seen)
-            return fail(e, "options.explain", "expected each key once, got a duplicate key");
-        seen = true;
+        bool explain = key_is(&kv->key, "explain");
+        if (!explain && !key_is(&kv->key, "policy"))
+            return unknown_key(&kv->key, "options", "explain, policy", e);
+        bool *seen = explain ? &seen_explain : &seen_policy;
+        if (*seen)
+            return fail(e, explain ? "options.explain" : "options.policy",
+                        "expected each key once, got a duplicate key");
+        *seen = true;
         if (kv->val.type == MSGPACK_OBJECT_NIL)
             continue;
+        if (!explain) {
+            int rc = get_policy_name(&kv->val, p, e);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
         if (kv->val.type != MSGPACK_OBJECT_BOOLEAN)
             return fail(e, "options.explain", "expected true or false");
         p->explain = kv->val.via.boolean;

@@ -82,6 +82,7 @@ static const struct proto_map_key stats_keys[] = {
     {"latency_ms", PROTO_MAP_SUB, .sub = &latency_map},
     {"queue_depth", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, queue_depth)},
     {"workers", PROTO_MAP_UINT, .off = offsetof(struct proto_stats, workers)},
+    {"policy_resets", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, policy_resets)},
     {"reloads", PROTO_MAP_SUB, .sub = &reload_map},
     {"ruleset", PROTO_MAP_FN, .fn = pack_ruleset},
     {"dropped", PROTO_MAP_FN, .fn = pack_dropped},

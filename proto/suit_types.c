@@ -31,6 +31,7 @@ void suit_patient_close(struct suit_patient *p)
     free(p->area);
     free(p->indication);
     free(p->setting);
+    free(p->policy);
     item_list_free(&p->conditions);
     item_list_free(&p->medications);
     item_list_free(&p->procedures);
@@ -156,5 +157,19 @@ void suit_result_close(struct suit_result *r)
     free(r->ruleset.name);
     free(r->ruleset.version);
     free(r->ruleset.sha256);
+    free(r->policy.name);
+    free(r->policy.sha256);
     suit_result_init(r);
+}
+
+bool suit_policy_name_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SUIT_MAX_POLICY_NAME || s[0] == '-' || s[len - 1] == '-')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+    }
+    return true;
 }

@@ -37,6 +37,11 @@ enum suit_tristate { SUIT_UNKNOWN = -1, SUIT_NO = 0, SUIT_YES = 1 };
 #define SUIT_N_REQUIRED 6
 /* The setting when a request gives none. */
 #define SUIT_DEFAULT_SETTING "clinic"
+/* The policy a request runs under when it names none (options.policy),
+ * and the longest policy name: lowercase letters, digits and hyphens
+ * (suit_policy_name_valid). */
+#define SUIT_DEFAULT_POLICY "default"
+#define SUIT_MAX_POLICY_NAME 64
 
 /* The vocabularies of a ruleset: what area, indication, setting and the
  * items of each list may name.  suit_vocabulary_name is the key used on
@@ -83,6 +88,7 @@ struct suit_patient {
     struct suit_item_list procedures;
     struct suit_item_list allergies;    /* days always -1 */
     bool explain;               /* options.explain */
+    char *policy;               /* options.policy; NULL: the engine's own (SUIT_DEFAULT_POLICY) */
 };
 
 void suit_patient_init(struct suit_patient *p);   /* all fields "missing" */
@@ -138,6 +144,19 @@ struct suit_ruleset_id {
     char *name, *version, *sha256;    /* sha256: 64 lowercase hex digits */
 };
 
+/* The policy that decided: its name and the sha256 of its values (every
+ * parameter of the ruleset, PROTOCOL.md section 4.2), so that two results
+ * with the same hash were decided with the same numbers. */
+struct suit_policy_id {
+    char *name, *sha256;
+};
+
+/* A policy name is 1 to SUIT_MAX_POLICY_NAME bytes of lowercase ASCII
+ * letters, digits and hyphens, starting and ending with a letter or a
+ * digit ("clinic-a", "2024-rules"): safe as a file name (NAME.ini) and in
+ * logs.  len is the name's length (the text need not be NUL-terminated). */
+bool suit_policy_name_valid(const char *s, size_t len);
+
 struct suit_result {
     enum suit_verdict verdict;
     int64_t defer_days;         /* -1 = nil */
@@ -147,6 +166,7 @@ struct suit_result {
     char **aftercare;           size_t n_aftercare;
     char **missing;             size_t n_missing;
     struct suit_ruleset_id ruleset;
+    struct suit_policy_id policy;
     char **trace;               size_t n_trace;
     bool has_trace;             /* options.explain was set */
 };

@@ -17,6 +17,7 @@
 struct tool_opts {
     const char *dir;
     const char *policy;
+    const char *policy_dir;
     int coverage;
     int explain;
 };
@@ -43,6 +44,12 @@ static int parse_opts(const char *cmd, int argc, char **argv, bool allow_policy,
             o->policy = argv[++i];
         } else if (allow_policy && !strncmp(a, "--policy=", 9)) {
             o->policy = a + 9;
+        } else if (allow_policy && !strcmp(a, "--policy-dir")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "suitd %s: --policy-dir needs a folder\n", cmd);
+                return 2;
+            }
+            o->policy_dir = argv[++i];
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "suitd %s: unknown option '%s' (see suitd %s --help)\n", cmd, a,
                     cmd);
@@ -73,7 +80,9 @@ static int load(const char *cmd, const struct tool_opts *o, struct ruleset **rs)
 {
     struct proto_error err;
     proto_error_init(&err);
-    int rc = ruleset_load(o->dir, o->policy, rs, &err);
+    struct ruleset_source src = {.dir = o->dir, .policy_file = o->policy,
+                                 .policy_dir = o->policy_dir};
+    int rc = ruleset_load_source(&src, rs, &err);
     if (rc) {
         fprintf(stderr, "suitd %s: ", cmd);
         print_error(stderr, &err);
@@ -87,7 +96,7 @@ int tools_check_main(int argc, char **argv)
     struct tool_opts o;
     int rc = parse_opts("check", argc, argv, true, false, false, &o);
     if (rc == 1) {
-        printf("usage: suitd check [--policy FILE] [DIR]\n"
+        printf("usage: suitd check [--policy FILE] [--policy-dir PDIR] [DIR]\n"
                "Decides whether the ruleset in DIR may serve, as suitd serve does at start and\n"
                "on every reload: reads DIR once; refuses forbidden functions (system, eval,\n"
                "build, file I/O ...) before CLIPS sees the text; loads it; lints it (every\n"
@@ -97,6 +106,8 @@ int tools_check_main(int argc, char **argv)
                "ruleset's policy defaults.\n"
                "  --policy FILE  also check a clinic's policy file: known names, whole numbers\n"
                "                 where the default is one, each value within its range\n"
+               "  --policy-dir PDIR  also check every named policy PDIR/NAME.ini (suitd serve\n"
+               "                 --policy-dir) the same way, and list them\n"
                "Problems are printed as file:line: message, failed cases as \"case failed:\n"
                "NAME\" (suitd test shows why).  Exit status 0 when the ruleset may serve, 1\n"
                "otherwise.\n"
@@ -107,6 +118,7 @@ int tools_check_main(int argc, char **argv)
         return 2;
     struct ruleset_check_opts co;
     ruleset_check_opts_init(&co, o.dir, o.policy);
+    co.src.policy_dir = o.policy_dir;
     struct ruleset_report rep;
     ruleset_report_init(&rep);
     struct proto_error err;
@@ -118,6 +130,9 @@ int tools_check_main(int argc, char **argv)
     if (rc == 0) {
         printf("%s: ok (%d case%s passed)\n", o.dir, rep.cases_passed,
                rep.cases_passed == 1 ? "" : "s");
+        for (size_t i = 0; o.policy_dir && i < ruleset_policy_count(rs); i++)
+            printf("policy %s: ok (%.12s)\n", ruleset_policy_name(rs, i),
+                   ruleset_policy_sha256(rs, i));
         ruleset_unref(rs);
     } else if (rep.lint.n_problems) {
         for (size_t i = 0; i < rep.lint.n_problems; i++) {
@@ -222,12 +237,15 @@ int tools_assess_main(int argc, char **argv)
     struct tool_opts o;
     int rc = parse_opts("assess", argc, argv, true, false, true, &o);
     if (rc == 1) {
-        printf("usage: suitd assess [--policy FILE] [--explain] [DIR] < patient.json\n"
+        printf("usage: suitd assess [--policy FILE] [--policy-dir PDIR] [--explain] [DIR] < "
+               "patient.json\n"
                "Reads one patient (the assess request's patient map, as JSON) from standard\n"
                "input, assesses it with the ruleset in DIR and prints the result as JSON;\n"
                "on an error prints the error object and exits 1.\n"
                "  --explain      include the rules fired, in order (trace)\n"
                "  --policy FILE  apply a policy override file first\n"
+               "  --policy-dir PDIR  the named policies: give [patient, {\"policy\": NAME}]\n"
+               "                 (the assess params; an array is read as them) to use one\n"
                "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
     }
@@ -256,9 +274,12 @@ int tools_assess_main(int argc, char **argv)
     msgpack_sbuffer_init(&reply);
     msgpack_packer pk;
     msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
-    msgpack_pack_array(&pk, o.explain ? 2 : 1);
+    /* An array is the whole params: [patient, options] */
+    bool whole = json_is_array(patient);
+    if (!whole)
+        msgpack_pack_array(&pk, o.explain ? 2 : 1);
     rc = proto_json_to_msgpack(patient, &pk, &err);
-    if (o.explain) {
+    if (!whole && o.explain) {
         msgpack_pack_map(&pk, 1);
         proto_pack_str(&pk, "explain");
         msgpack_pack_true(&pk);

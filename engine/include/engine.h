@@ -3,14 +3,20 @@
  *
  * A `struct ruleset` is an immutable, loaded-and-checked ruleset directory:
  * the manifest, the text of its .clp files and of its case files (each read
- * once), their sha256, the policy values in force (defaults overridden by a
- * policy file) and the vocabularies.  It is reference-counted and shared
+ * once), their sha256, its named policies (`default`: the ruleset's values
+ * or a policy file's; one more per NAME.ini of a policy folder) and the
+ * vocabularies.  The policies are part of the ruleset: a request runs on one
+ * ruleset and one set of policies from start to end, and a reload replaces
+ * both at once.  It is reference-counted and shared
  * read-only between threads.  Whether one may serve is decided in one place,
  * ruleset_check.
  *
- * A `struct engine` is one CLIPS environment built from a ruleset.  It
- * belongs to one thread at a time (CLIPS environments are not thread-safe);
- * the daemon gives each worker thread its own.
+ * A `struct engine` answers assessments on a ruleset, under any of its
+ * named policies: one CLIPS environment per policy in use, each reset under
+ * its own values (built on a policy's first request, at most
+ * engine_limits.max_environments of them; BENCHMARKS.md, "Named policies",
+ * measures why).  It belongs to one thread at a time (CLIPS environments
+ * are not thread-safe); the daemon gives each worker thread its own.
  *
  * Request data never becomes CLIPS source text: facts are asserted through
  * the C API only.
@@ -29,10 +35,17 @@
 
 #define ENGINE_DEFAULT_MAX_FIRINGS 10000
 #define ENGINE_DEFAULT_DEADLINE_MS 1000
+/* CLIPS environments one engine keeps, one per policy in use (about 2 MiB
+ * each, measured), `default`'s included.  A request for a policy none of
+ * them holds, once there are this many, takes the least recently used one
+ * and resets it under its values (about 0.1 ms, counted in
+ * engine_counters.policy_resets); with 1, every change of policy does. */
+#define ENGINE_DEFAULT_MAX_ENVIRONMENTS 16
 
 struct engine_limits {
     uint64_t max_firings;      /* rule firings per assessment */
     uint32_t deadline_ms;      /* wall clock per assessment */
+    unsigned max_environments; /* per engine (0: ENGINE_DEFAULT_MAX_ENVIRONMENTS) */
 };
 void engine_limits_default(struct engine_limits *l);
 
@@ -52,7 +65,13 @@ struct engine;
  * rules/README.md). */
 struct ruleset_source {
     const char *dir;
-    const char *policy_file;            /* NULL: none */
+    const char *policy_file;            /* NULL: none; else the `default` policy's file */
+    /* NULL: none.  Else every NAME.ini in it is the named policy NAME over
+     * the ruleset's defaults (the policy file format), DIR/default.ini the
+     * `default` one (refused together with policy_file).  Files not ending
+     * in .ini, and hidden ones, are ignored; a bad name or value refuses
+     * the load, with file:line. */
+    const char *policy_dir;
     /* Test hook, NULL in production: called after each file's bytes were
      * read and before they are checked against the file's size and times
      * (a test rewrites a file here to prove a torn load is refused). */
@@ -74,6 +93,9 @@ struct ruleset_source {
  * functions before CLIPS sees any text. */
 int ruleset_load(const char *dir, const char *policy_file, struct ruleset **out,
                  struct proto_error *err);
+/* The same from a source (a policy folder too). */
+int ruleset_load_source(const struct ruleset_source *src, struct ruleset **out,
+                        struct proto_error *err);
 struct ruleset *ruleset_ref(struct ruleset *rs);
 void ruleset_unref(struct ruleset *rs);          /* frees at zero */
 const struct suit_ruleset_id *ruleset_id(const struct ruleset *rs);
@@ -85,17 +107,38 @@ const char *ruleset_dir(const struct ruleset *rs);
  * its arrays with proto_ruleset_info_close.  0, or PROTO_E_INTERNAL when
  * out of memory (then info holds nothing). */
 int ruleset_describe(const struct ruleset *rs, struct proto_ruleset_info *info);
+/* The named policies, sorted by name ("default" among them): how many, and
+ * the i-th one's name and sha256 (borrowed from rs). */
+size_t ruleset_policy_count(const struct ruleset *rs);
+/* The case files read with the ruleset (DIR/<tests>/ *.json, sorted by
+ * name): how many, and the i-th one's text (NUL-terminated, *len bytes)
+ * and name, borrowed from rs. */
+size_t ruleset_case_file_count(const struct ruleset *rs);
+const char *ruleset_case_file(const struct ruleset *rs, size_t i, const char **name,
+                              size_t *len);
+const char *ruleset_policy_name(const struct ruleset *rs, size_t i);
+const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i);
 
+/* An engine ready for the `default` policy (the others are built on first
+ * use). */
 int engine_create(struct ruleset *rs, const struct engine_limits *lim,
                   struct engine **out, struct proto_error *err);
 void engine_free(struct engine *e);
 struct ruleset *engine_ruleset(const struct engine *e);   /* borrowed */
 
-/* One assessment.  On success fills r (caller closes it).  Errors:
- * PROTO_E_INVALID_PARAMS (area/indication/setting outside the vocabulary:
- * message names the allowed values, details list them), PROTO_E_RULESET
- * ("ruleset did not settle": firing cap or deadline hit), PROTO_E_INTERNAL.
- * Never returns a partial result. */
+struct engine_counters {
+    unsigned environments;      /* CLIPS environments it holds now */
+    uint64_t policy_resets;     /* environments reset to another policy (over the cap) */
+};
+void engine_counters(const struct engine *e, struct engine_counters *c);
+
+/* One assessment, under the named policy p->policy (NULL: `default`).
+ * On success fills r (caller closes it), r->policy naming the policy that
+ * decided.  Errors: PROTO_E_INVALID_PARAMS (area/indication/setting outside
+ * the vocabulary: message names the allowed values, details list them; an
+ * unknown policy, field options.policy, details the known names),
+ * PROTO_E_RULESET ("ruleset did not settle": firing cap or deadline hit),
+ * PROTO_E_INTERNAL.  Never returns a partial result. */
 int engine_assess(struct engine *e, const struct suit_patient *p,
                   struct suit_result *r, struct proto_error *err);
 
@@ -222,7 +265,8 @@ void ruleset_report_close(struct ruleset_report *r);
  *   5. turn that environment into a probe engine and run the ruleset's own
  *      cases on it, under the ruleset's policy defaults (and each case's
  *      own "policy"), with o->limits;
- *   6. switch the probe to the policy in force and reset it.
+ *   6. reset the probe under each named policy (policy_dir), then under
+ *      `default`, the one in force.
  * One environment in all.  Returns 0 with *out set (the caller's
  * reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
  * ("file:line: ..." details, or the names of the failed cases).  With

@@ -46,4 +46,10 @@ grep -Eq '^rss +before [1-9][0-9]* KiB.*after [1-9][0-9]* KiB' "$dir/out" || fai
 grep -q '"errors": 0' "$dir/out" || fail "ping run: errors"
 "$bench" --in-process --rules "$rules" -n 200 >"$dir/out" 2>&1 || fail "--in-process run failed"
 grep -Eq '^requests +200 ok, 0 errors' "$dir/out" || fail "--in-process: not 200 ok"
+# named policies, alternating per request
+mkdir "$dir/policies"
+printf '[policy]\nisotretinoin-washout-days = 90\n' >"$dir/policies/clinic-a.ini"
+"$bench" --in-process --rules "$rules" --policy-dir "$dir/policies" --policies default,clinic-a \
+    -n 200 >"$dir/out" 2>&1 || fail "--in-process --policies run failed"
+grep -Eq '^requests +200 ok, 0 errors' "$dir/out" || fail "--in-process --policies: not 200 ok"
 echo "PASS: suit-bench smoke"

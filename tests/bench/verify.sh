@@ -65,4 +65,27 @@ grep -q "^differ: " "$dir/out" || fail "no difference reported"
     >"$dir/out" 2>&1 || fail "same policy: replies differ"
 grep -q " 0 differ$" "$dir/out" || fail "same policy: replies differ"
 stop
-echo "PASS: suit-bench --verify ($cases cases, byte for byte)"
+
+# 3. Named policies, alternating per request (--policies), on a daemon
+#    whose workers keep fewer environments than there are policies: every
+#    reply is still the in-process one, so no result depends on what an
+#    environment served before.
+mkdir "$dir/policies"
+printf '[policy]\nisotretinoin-washout-days = 90\n' >"$dir/policies/clinic-a.ini"
+printf '[policy]\nbotulinum-toxin-hold-days = 90\nnsaid-hold-days = 7\n' \
+    >"$dir/policies/clinic-b.ini"
+start "$dir/c.sock" --policy-dir "$dir/policies" --policy-environments 2
+"$bench" --socket "$dir/c.sock" --rules "$rules" --policy-dir "$dir/policies" \
+    --policies default,clinic-a,clinic-b --verify >"$dir/out" 2>&1
+rc=$?
+cat "$dir/out"
+[ $rc -eq 0 ] || fail "named policies: suit-bench --verify exited with $rc"
+all=$((cases * 3))
+grep -q "^verify *$all of $all replies identical to the in-process pipeline's, 0 differ$" \
+    "$dir/out" || fail "named policies: not all $all replies identical"
+# without the policies in-process, the same requests must differ
+"$bench" --socket "$dir/c.sock" --rules "$rules" --policies default,clinic-a,clinic-b \
+    --verify >"$dir/out" 2>&1
+[ $? -eq 1 ] || fail "named policies: a pipeline without them was not told apart"
+stop
+echo "PASS: suit-bench --verify ($cases cases, byte for byte; and under three named policies)"

@@ -502,8 +502,10 @@ START_TEST(test_verdict_report)
         json_string_value(json_object_get(json_object_get(pj, "ruleset"), "sha256"));
     ck_assert_ptr_nonnull(sha);
     char line[64];
-    snprintf(line, sizeof line, " (%.12s)\nDecision support", sha);
+    snprintf(line, sizeof line, " (%.12s)\nPolicy: default (", sha);
     ck_assert_msg(strstr(r.out, line), "no '%s' in %s", line, r.out);
+    /* then the policy that decided, by the hash the result carries */
+    ck_assert_msg(strstr(r.out, ")\nDecision support"), "no policy line in %s", r.out);
     json_decref(pj);
     run_free(&p);
     check_golden(c->golden, r.out);
@@ -523,10 +525,10 @@ START_TEST(test_verdict_json)
         ck_assert_msg(has_finding(j, c->finding), "no finding %s in %s", c->finding, r.out);
     /* Exactly the protocol's keys, no trace without --explain. */
     static const char *const keys[] = {"verdict", "defer_days", "findings", "side_effects",
-                                       "plan", "aftercare", "missing", "ruleset"};
-    for (size_t i = 0; i < 8; i++)
+                                       "plan", "aftercare", "missing", "ruleset", "policy"};
+    for (size_t i = 0; i < 9; i++)
         ck_assert_msg(json_object_get(j, keys[i]), "no key %s", keys[i]);
-    ck_assert_uint_eq(json_object_size(j), 8);
+    ck_assert_uint_eq(json_object_size(j), 9);
     const char *sha = json_string_value(json_object_get(json_object_get(j, "ruleset"), "sha256"));
     ck_assert_ptr_nonnull(sha);
     ck_assert_uint_eq(strlen(sha), 64);

@@ -2,7 +2,7 @@
 # the tests' own ruleset (tests/daemon/rulesets/contract) and talks to it
 # over real Unix and TCP sockets.
 set(_daemon_tests ${CMAKE_CURRENT_SOURCE_DIR}/daemon)
-foreach(_t basic limits ops)
+foreach(_t basic limits ops policies)
   suitd_check_test(test_daemon_${_t} ${_daemon_tests}/test_daemon_${_t}.c
                    ${_daemon_tests}/harness.c)
   target_link_libraries(test_daemon_${_t} PRIVATE Threads::Threads)

@@ -4,10 +4,12 @@
   sessions   every fenced block that starts with "$ " is a session: each
              "$ COMMAND" line is run again (suit from SUIT_BIN, against a
              real suitd from SUITD_BIN with the bundled ruleset, reached
-             through SUIT_ADDR), and what it printed must be the lines that
-             follow it in the README.  Dates ("(on 2027-01-23)") and round
-             trip times are masked; the ruleset's hash is not, so a README
-             written before the rules changed fails here.
+             through SUIT_ADDR; suitd, for `$ suitd diff ...`, from SUITD_BIN
+             too), and what it printed must be the lines that follow it in
+             the README.  Dates ("(on 2027-01-23)"), round trip times and
+             suitd diff's timing line are masked; the ruleset's hash is not,
+             so a README written before the rules changed fails here.  The
+             sessions of rules/README.md are checked the same way.
   commands   every other `suit ...` line in a fenced block must be a command
              line suit accepts (it is run with --help appended, which still
              refuses unknown commands and options), and none may pipe one
@@ -36,6 +38,9 @@ import time
 SRC = os.environ.get("SUITD_SOURCE_DIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 SRC = os.path.abspath(SRC)
 README = os.path.join(SRC, "README.md")
+# Other documents whose sessions are rerun (their commands and layout are not
+# checked: only README.md has those).
+SESSION_DOCS = [os.path.join(SRC, "rules", "README.md")]
 SUITD = os.environ.get("SUITD_BIN", "")
 SUIT = os.environ.get("SUIT_BIN", "")
 RULES = os.environ.get("SUITD_RULES") or os.path.join(SRC, "rules")
@@ -45,6 +50,9 @@ MASKS = [
     (re.compile(r"\(on \d{4}-\d{2}-\d{2}\)"), "(on YYYY-MM-DD)"),
     (re.compile(r"round trip \d+(\.\d+)? ms"), "round trip N ms"),
     (re.compile(r'"round_trip_ms": \d+(\.\d+)?'), '"round_trip_ms": N'),
+    # suitd diff's timing line (stderr): threads and seconds vary
+    (re.compile(r"^suitd diff: (\d+) patients on \d+ threads? in .*$"),
+     r"suitd diff: \1 patients on N threads in N s"),
 ]
 
 
@@ -92,7 +100,8 @@ class Daemon:
         self.log = os.path.join(self.dir, "suitd.log")
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(
-                [SUITD, "serve", "--rules", RULES, "--socket", self.sock, "--listen", "none"],
+                [SUITD, "serve", "--rules", RULES, "--socket", self.sock, "--listen", "none",
+                 "--policy-dir", os.path.join(SRC, "examples", "policies")],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -217,6 +226,35 @@ def check_layout(text):
     return problems
 
 
+def check_sessions(path, lines, sessions, env, new_lines):
+    """Reruns the sessions of one document; returns (checks, failures)."""
+    checks = failures = 0
+    name = os.path.relpath(path, SRC)
+    # Later blocks first, so that rewriting one keeps the others' indexes.
+    for start, end in reversed(sessions):
+        checks += 1
+        want = parse_session(lines[start:end])
+        got = run_session(want, env)
+        if UPDATE:
+            new_lines[start:end] = render(got)
+            continue
+        want_text = [mask(l) for l in render(want)]
+        got_text = [mask(l) for l in render(got)]
+        if want_text != got_text:
+            failures += 1
+            print("%s:%d: the session differs from a real run "
+                  "(SUIT_UPDATE_DOCS=1 rewrites it):" % (name, start + 1))
+            sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
+                want_text, got_text, name, "real run", lineterm="", n=2))
+    return checks, failures
+
+
+def doc_sessions(text):
+    lines = text.split("\n")
+    blocks = fenced_blocks(lines)
+    return lines, blocks, [(s, e) for s, e in blocks if e > s and lines[s].startswith("$ ")]
+
+
 def main():
     for what, path in (("SUITD_BIN", SUITD), ("SUIT_BIN", SUIT)):
         if not path or not os.access(path, os.X_OK):
@@ -236,27 +274,24 @@ def main():
 
     bindir = tempfile.mkdtemp(prefix="suit-readme-bin-")
     os.symlink(os.path.abspath(SUIT), os.path.join(bindir, "suit"))
+    os.symlink(os.path.abspath(SUITD), os.path.join(bindir, "suitd"))
     daemon = Daemon()
     checks = failures = 0
     new_lines = list(lines)
     try:
         env = session_env(daemon, bindir)
-        # Later blocks first, so that rewriting one keeps the others' indexes.
-        for start, end in reversed(sessions):
-            checks += 1
-            want = parse_session(lines[start:end])
-            got = run_session(want, env)
-            if UPDATE:
-                new_lines[start:end] = render(got)
-                continue
-            want_text = [mask(l) for l in render(want)]
-            got_text = [mask(l) for l in render(got)]
-            if want_text != got_text:
-                failures += 1
-                print("README.md:%d: the session differs from a real run "
-                      "(SUIT_UPDATE_DOCS=1 rewrites it):" % (start + 1))
-                sys.stdout.writelines(l + "\n" for l in difflib.unified_diff(
-                    want_text, got_text, "README.md", "real run", lineterm="", n=2))
+        c, f = check_sessions(README, lines, sessions, env, new_lines)
+        checks, failures = checks + c, failures + f
+        for path in SESSION_DOCS:
+            with open(path, encoding="utf-8") as fh:
+                other_text = fh.read()
+            o_lines, _, o_sessions = doc_sessions(other_text)
+            o_new = list(o_lines)
+            c, f = check_sessions(path, o_lines, o_sessions, env, o_new)
+            checks, failures = checks + c, failures + f
+            if UPDATE and o_sessions:
+                with open(path, "w", encoding="utf-8") as fh:
+                    fh.write("\n".join(o_new))
         checks += 1
         problems = check_commands(lines, blocks, sessions, env)
         checks += 1

@@ -211,7 +211,7 @@ START_TEST(packed_result_is_additive)
     ck_assert_int_eq(msgpack_unpack_next(&u, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
     static const char *const keys[] = {"name", "version", "sha256", "loaded_at", "rule_count",
                                        "policy", "vocabularies", "synonyms", "terms", "fields",
-                                       "policy_details", "sources"};
+                                       "policy_details", "sources", "policies"};
     const msgpack_object *o = &u.data;
     ck_assert_uint_eq(o->via.map.size, sizeof keys / sizeof keys[0]);
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {

@@ -14,3 +14,10 @@ target_compile_definitions(test_engine_match PRIVATE
 # The `ruleset` method's form metadata, from the real ruleset (rules/).
 suitd_check_test(test_ruleset_info ${CMAKE_CURRENT_LIST_DIR}/test_ruleset_info.c)
 target_link_libraries(test_ruleset_info PRIVATE suitengine)
+
+# Named policies (a policy folder): loading, refusals, choosing per request,
+# the environments an engine keeps per policy.
+suitd_check_test(test_policies ${CMAKE_CURRENT_LIST_DIR}/test_policies.c)
+target_link_libraries(test_policies PRIVATE suitengine PkgConfig::JANSSON)
+target_compile_definitions(test_policies PRIVATE
+  ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")

@@ -74,8 +74,8 @@ static void pack_items(msgpack_packer *pk, const struct suit_item_list *l, const
     }
 }
 
-/* Packs p as `assess` params: [patient] or [patient, {explain: true}],
- * only the keys that are present. */
+/* Packs p as `assess` params: [patient] or [patient, {explain: true,
+ * policy: name}], only the keys that are present. */
 static void pack_params(msgpack_packer *pk, const struct suit_patient *p)
 {
     uint32_t n = 0;
@@ -88,7 +88,7 @@ static void pack_params(msgpack_packer *pk, const struct suit_patient *p)
     n += p->setting != NULL;
     n += p->needle_depth_mm >= 0;
     n += 4;   /* the lists, always (an empty list is the same as none) */
-    msgpack_pack_array(pk, p->explain ? 2 : 1);
+    msgpack_pack_array(pk, p->explain || p->policy ? 2 : 1);
     msgpack_pack_map(pk, n);
     if (p->age >= 0) {
         proto_pack_str(pk, "age");
@@ -130,10 +130,16 @@ static void pack_params(msgpack_packer *pk, const struct suit_patient *p)
     pack_items(pk, &p->procedures, "days_ago");
     proto_pack_str(pk, "allergies");
     pack_items(pk, &p->allergies, NULL);
-    if (p->explain) {
-        msgpack_pack_map(pk, 1);
-        proto_pack_str(pk, "explain");
-        msgpack_pack_true(pk);
+    if (p->explain || p->policy) {
+        msgpack_pack_map(pk, (uint32_t)p->explain + (p->policy != NULL));
+        if (p->explain) {
+            proto_pack_str(pk, "explain");
+            msgpack_pack_true(pk);
+        }
+        if (p->policy) {
+            proto_pack_str(pk, "policy");
+            proto_pack_str(pk, p->policy);
+        }
     }
 }
 
@@ -160,7 +166,8 @@ static bool patient_eq(const struct suit_patient *a, const struct suit_patient *
            str_eq(a->setting, b->setting) &&
            (a->needle_depth_mm == b->needle_depth_mm ||
             (a->needle_depth_mm < 0 && b->needle_depth_mm < 0)) &&
-           a->explain == b->explain && items_eq(&a->conditions, &b->conditions) &&
+           a->explain == b->explain && str_eq(a->policy, b->policy) &&
+           items_eq(&a->conditions, &b->conditions) &&
            items_eq(&a->medications, &b->medications) &&
            items_eq(&a->procedures, &b->procedures) && items_eq(&a->allergies, &b->allergies);
 }

@@ -274,6 +274,8 @@ static void fill_result(struct suit_result *r, bool plan, bool trace)
     r->ruleset.name = xstrdup("microneedling");
     r->ruleset.version = xstrdup("1.0.0");
     r->ruleset.sha256 = xstrdup("00ff");
+    r->policy.name = xstrdup("clinic-a");
+    r->policy.sha256 = xstrdup("11ee");
     if (trace) {
         static const char *const tr[] = { "FIRE 1 isotretinoin-recent: f-3" };
         r->trace = str_list(1, tr);
@@ -303,7 +305,7 @@ START_TEST(assess_response)
 
         msgpack_object r;
         struct proto_decoder *d = response_round_trip(&t, 42, &r);
-        ck_assert_uint_eq(r.via.map.size, full ? 9 : 8);
+        ck_assert_uint_eq(r.via.map.size, full ? 10 : 9);
         ck_assert_obj_str(map_get(&r, "verdict"), "defer");
         ck_assert_int_eq(int_of(map_get(&r, "defer_days")), 152);
 
@@ -351,6 +353,11 @@ START_TEST(assess_response)
         ck_assert_obj_str(&map_get(&r, "aftercare")->via.array.ptr[1], "Use sunscreen.");
         ck_assert_obj_str(&map_get(&r, "missing")->via.array.ptr[0], "fitzpatrick");
         ck_assert_obj_str(map_get(map_get(&r, "ruleset"), "version"), "1.0.0");
+        /* the policy that decided, right after the ruleset */
+        ck_assert_obj_str(&r.via.map.ptr[8].key, "policy");
+        ck_assert_uint_eq(map_get(&r, "policy")->via.map.size, 2);
+        ck_assert_obj_str(map_get(map_get(&r, "policy"), "name"), "clinic-a");
+        ck_assert_obj_str(map_get(map_get(&r, "policy"), "sha256"), "11ee");
         proto_decoder_free(d);
         tbuf_close(&t);
     }
@@ -372,6 +379,7 @@ START_TEST(empty_assess_result)
     ck_assert_int_eq(map_get(&r, "defer_days")->type, MSGPACK_OBJECT_NIL);
     ck_assert_uint_eq(map_get(&r, "findings")->via.array.size, 0);
     ck_assert_int_eq(map_get(map_get(&r, "ruleset"), "sha256")->type, MSGPACK_OBJECT_NIL);
+    ck_assert_int_eq(map_get(map_get(&r, "policy"), "name")->type, MSGPACK_OBJECT_NIL);
     proto_decoder_free(d);
     tbuf_close(&t);
 }

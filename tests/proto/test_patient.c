@@ -81,7 +81,7 @@ START_TEST(all_fields)
                    " \"procedures\": [{\"name\": \"chemical-peel\", \"days_ago\": 10}],"
                    " \"allergies\": [\"lidocaine\"],"
                    " \"setting\": \"home-roller\", \"needle_depth_mm\": 0.25},"
-                   " {\"explain\": true}]", &p);
+                   " {\"explain\": true, \"policy\": \"clinic-2\"}]", &p);
     ck_assert_int_eq(p.age, 34);
     ck_assert_int_eq(p.pregnant, SUIT_NO);
     ck_assert_int_eq(p.breastfeeding, SUIT_YES);
@@ -106,8 +106,10 @@ START_TEST(all_fields)
     ck_assert_str_eq(p.setting, "home-roller");
     ck_assert(p.needle_depth_mm == 0.25);
     ck_assert(p.explain);
+    ck_assert_str_eq(p.policy, "clinic-2");
     suit_patient_close(&p);
     ck_assert_ptr_null(p.area);
+    ck_assert_ptr_null(p.policy);
     ck_assert_int_eq(p.age, -1);
 }
 END_TEST
@@ -125,6 +127,10 @@ START_TEST(missing_and_nil_are_not_errors)
     ck_assert_ptr_null(p.setting);
     ck_assert(p.needle_depth_mm < 0);
     ck_assert(!p.explain);
+    ck_assert_ptr_null(p.policy);
+    suit_patient_close(&p);
+    expect_ok_json("[{}, {\"policy\": null}]", &p);
+    ck_assert_ptr_null(p.policy);
     suit_patient_close(&p);
 
     expect_ok_json("[{\"age\": null, \"pregnant\": null, \"area\": null, \"fitzpatrick\": null,"
@@ -154,7 +160,26 @@ START_TEST(params_shape)
     expect_bad_json("[{}, []]", "options", "options: expected a map");
     expect_bad_json("[{}, {\"explain\": 1}]", "options.explain", "options.explain: expected true or false");
     expect_bad_json("[{}, {\"verbose\": true}]", "options.verbose",
-                    "options.verbose: expected no such key (allowed: explain)");
+                    "options.verbose: expected no such key (allowed: explain, policy)");
+    /* options.policy: a policy name, checked before the engine sees it */
+    static const char *const bad_names[] = {
+        "\"\"", "\"Clinic\"", "\"clinic_a\"", "\"-a\"", "\"a-\"", "\"a/b\"", "\"../x\"",
+        "\"a b\"", "\"\\u00e9\"",
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""};   /* 65 */
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
+        char json[200];
+        snprintf(json, sizeof json, "[{}, {\"policy\": %s}]", bad_names[i]);
+        expect_bad_json(json, "options.policy", "options.policy: expected a policy name: 1 to "
+                        "64 lowercase letters, digits and hyphens, starting and ending with a "
+                        "letter or a digit");
+    }
+    expect_bad_json("[{}, {\"policy\": 1}]", "options.policy",
+                    "options.policy: expected a policy name (a string)");
+    struct suit_patient q;
+    expect_ok_json("[{}, {\"policy\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}]",
+                   &q);   /* 64: the longest */
+    ck_assert_uint_eq(strlen(q.policy), 64);
+    suit_patient_close(&q);
     /* params itself not an array */
     struct tbuf t;
     tbuf_init(&t);
