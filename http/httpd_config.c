@@ -26,6 +26,7 @@ enum hc_type {
     HC_UINT,        /* unsigned, within [min, max] */
     HC_U64,         /* uint64_t, within [min, max] (sizes in bytes) */
     HC_BOOL,
+    HC_AUTO_BOOL,   /* true, false or auto (HTTPD_UI_AUTO); an int */
     HC_LEVEL,       /* debug, info, warn, error */
     HC_ACTION,      /* --config, --help, --version: no field */
 };
@@ -93,6 +94,12 @@ static const struct hc_setting hc_table[] = {
      "the Retry-After of a 503 (suitd overloaded or unreachable)", HC_FIELD(retry_after_s)},
     {"shutdown_timeout", HC_UINT, 0, 3600, "10", "SEC",
      "on SIGTERM, time for requests in flight to finish", HC_FIELD(shutdown_timeout_s)},
+    {"ui", HC_AUTO_BOOL, 0, 0, "auto", "BOOL",
+     "serve the consultation page at / (its files under /ui/): true, false or auto, which "
+     "is on only when listen is a loopback address", HC_FIELD(ui)},
+    {"ui_dir", HC_STR, 0, 0, SUITD_DEFAULT_UI_DIR, "DIR",
+     "the folder of the page's files (index.html and its assets), read once at start",
+     HC_FIELD(ui_dir)},
     {"log_level", HC_LEVEL, 0, 0, "info", "LEVEL", "debug, info, warn or error",
      HC_FIELD(log_level)},
     {"config", HC_ACTION, 0, 0, NULL, "FILE", "INI file, section [suit-httpd]; flags win", 0, 0},
@@ -148,8 +155,9 @@ void httpd_config_usage(FILE *out)
     fprintf(out, "usage: suit-httpd [OPTIONS]\n"
                  "\n"
                  "The HTTP/JSON gateway to suitd: POST /v1/assess, GET /v1/ruleset, GET /v1/ping,\n"
-                 "GET /healthz, GET /readyz, GET /metrics.  Every option can also be set in the\n"
-                 "config file as name = value (underscores for dashes).\n\n");
+                 "GET /healthz, GET /readyz, GET /metrics, and the consultation page at GET /\n"
+                 "(--ui).  Every option can also be set in the config file as name = value\n"
+                 "(underscores for dashes).\n\n");
     for (size_t i = 0; i < HC_N; i++) {
         const struct hc_setting *s = &hc_table[i];
         char flag[64];
@@ -263,7 +271,8 @@ static int hc_parse_u64(struct hc_state *st, const struct hc_setting *s, const c
     return 0;
 }
 
-static int hc_parse_bool(struct hc_state *st, const char *key, const char *val, bool *out)
+/* true/yes/1/on or false/no/0/off, any case.  Returns 0 or -1. */
+static int hc_bool_word(const char *val, bool *out)
 {
     static const char *const yes[] = {"true", "yes", "1", "on"}, *const no[] = {"false", "no", "0", "off"};
     for (size_t i = 0; i < 4; i++) {
@@ -276,6 +285,13 @@ static int hc_parse_bool(struct hc_state *st, const char *key, const char *val, 
             return 0;
         }
     }
+    return -1;
+}
+
+static int hc_parse_bool(struct hc_state *st, const char *key, const char *val, bool *out)
+{
+    if (hc_bool_word(val, out) == 0)
+        return 0;
     return hc_fail(st, key, "expected true or false, got '%s'", val);
 }
 
@@ -288,6 +304,10 @@ static int httpd_config_set(struct hc_state *st, const struct hc_setting *s, con
     size_t idx = (size_t)(s - hc_table);
     if (s->type == HC_BOOL && !val) {
         *(bool *)field = true;
+        return 0;
+    }
+    if (s->type == HC_AUTO_BOOL && !val) {
+        *(int *)field = 1;
         return 0;
     }
     if (!val)
@@ -337,6 +357,16 @@ static int httpd_config_set(struct hc_state *st, const struct hc_setting *s, con
         return 0;
     case HC_BOOL:
         return hc_parse_bool(st, s->name, val, (bool *)field);
+    case HC_AUTO_BOOL: {
+        bool b;
+        if (!strcasecmp(val, "auto"))
+            *(int *)field = HTTPD_UI_AUTO;
+        else if (hc_bool_word(val, &b) == 0)
+            *(int *)field = b;
+        else
+            return hc_fail(st, s->name, "expected true, false or auto, got '%s'", val);
+        return 0;
+    }
     case HC_LEVEL: {
         int l = httpd_log_level_parse(val);
         if (l < 0)
@@ -402,7 +432,7 @@ static int hc_split_flag(struct hc_state *st, int argc, char **argv, int i,
         *val = eq + 1;
         return 1;
     }
-    if ((*s)->type == HC_BOOL || (*s)->type == HC_ACTION) {
+    if ((*s)->type == HC_BOOL || (*s)->type == HC_AUTO_BOOL || (*s)->type == HC_ACTION) {
         if ((*s)->type == HC_ACTION && !strcmp(key, "config"))
             goto need_value;
         *val = NULL;
@@ -567,6 +597,7 @@ void httpd_config_close(struct httpd_config *c)
     free(c->suitd_token_file);
     free(c->listen);
     free(c->token_file);
+    free(c->ui_dir);
     hc_clear_list(&c->cors_origins, &c->n_cors_origins);
     free(c->config_file);
     memset(c, 0, sizeof *c);

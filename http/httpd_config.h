@@ -19,6 +19,8 @@
 #include "httpd_log.h"
 
 #define HTTPD_DEFAULT_LISTEN "127.0.0.1:7480"
+/* The value of struct httpd_config.ui that follows the listen address. */
+#define HTTPD_UI_AUTO (-1)
 
 struct httpd_config {
     char *suitd;                    /* suitd's address (rpc_client syntax) */
@@ -39,6 +41,9 @@ struct httpd_config {
     unsigned connect_timeout_ms;
     unsigned retry_after_s;
     unsigned shutdown_timeout_s;
+    int ui;                         /* the consultation page: 1 on, 0 off,
+                                     * HTTPD_UI_AUTO: on when listen is loopback */
+    char *ui_dir;                   /* its files */
     enum httpd_log_level log_level;
     char *config_file;
 };

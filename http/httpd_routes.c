@@ -17,6 +17,7 @@
 
 #include "httpd_request.h"
 #include "httpd_server.h"
+#include "httpd_ui.h"
 #include "proto_prom.h"
 
 /* ---- answers from suitd ------------------------------------------------ */
@@ -249,6 +250,8 @@ static const struct httpd_route httpd_route_table[] = {
     {"/healthz", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_healthz},
     {"/readyz", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_readyz},
     {"/metrics", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_metrics_page},
+    {"/", "GET", HTTPD_ROUTE_UI, NULL, httpd_ui_index},
+    {"/ui/", "GET", HTTPD_ROUTE_UI | HTTPD_ROUTE_PREFIX, NULL, httpd_ui_asset},
 };
 #define HTTPD_N_ROUTES (sizeof httpd_route_table / sizeof httpd_route_table[0])
 

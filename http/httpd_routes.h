@@ -31,6 +31,11 @@ enum {
     /* path is a prefix (ends in '/'): the route serves everything under
      * it. */
     HTTPD_ROUTE_PREFIX = 1 << 3,
+    /* The consultation page (httpd_ui.h): served only while the ui
+     * setting is on (else the path is unknown: 404); no token, since the
+     * page holds no patient data and sends the token with its own API
+     * calls. */
+    HTTPD_ROUTE_UI = 1 << 4,
 };
 
 struct httpd_arg {

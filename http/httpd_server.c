@@ -516,6 +516,10 @@ static bool httpd_first_call(struct httpd_req *r, struct MHD_Connection *connect
     }
 
     r->route = httpd_route_find(url, &r->endpoint);
+    if (r->route && (r->route->flags & HTTPD_ROUTE_UI) && !s->ui_on) {
+        r->route = NULL;    /* as if it had no row: counted as "other" */
+        httpd_routes(&r->endpoint);
+    }
     const struct httpd_route *rt = r->route;
     const char *origin = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin");
     if (origin && httpd_origin_allowed(s, origin)) {
@@ -794,6 +798,32 @@ static int httpd_bind(struct httpd_server *s)
     return 0;
 }
 
+/* The consultation page: on when ui is true, or auto and the listener is
+ * loopback (a page on other machines' screens is an operator's choice).
+ * Its files missing are fatal only when it was asked for by name. */
+static int httpd_server_start_ui(struct httpd_server *s)
+{
+    const struct httpd_config *cfg = s->cfg;
+    if (!(cfg->ui == 1 || (cfg->ui == HTTPD_UI_AUTO && s->listen_loopback)))
+        return 0;
+    char err[600];
+    if (httpd_ui_load(&s->ui, cfg->ui_dir, s->log, err, sizeof err) < 0) {
+        httpd_ui_close(&s->ui);
+        if (cfg->ui == 1) {
+            httpd_error(s->log, "ui: %s (install the page's files, point ui_dir at them, or "
+                                "set ui = false)", err);
+            return -1;
+        }
+        httpd_warn(s->log, "ui: %s: the consultation page is off (set ui_dir, or ui = false "
+                           "to say so)", err);
+        return 0;
+    }
+    s->ui_on = true;
+    httpd_info(s->log, "ui: the consultation page is at / (%zu files, %zu bytes, from %s)",
+               s->ui.n_files, s->ui.total, cfg->ui_dir);
+    return 0;
+}
+
 int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
                        const struct httpd_log *lg)
 {
@@ -832,7 +862,7 @@ int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
         return -1;
     }
     s->upstream_ready = true;
-    if (httpd_bind(s) < 0)
+    if (httpd_bind(s) < 0 || httpd_server_start_ui(s) < 0)
         return -1;
 
     /* libmicrohttpd's own limits sit behind ours: its connection limit is
@@ -914,6 +944,8 @@ void httpd_server_close(struct httpd_server *s)
         httpd_upstream_close(&s->upstream);
     s->upstream_ready = false;
     httpd_metrics_close(&s->metrics);
+    httpd_ui_close(&s->ui);
+    s->ui_on = false;
     free(s->endpoint_names);
     s->endpoint_names = NULL;
     pthread_mutex_destroy(&s->conn_lock);

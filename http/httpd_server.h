@@ -34,6 +34,7 @@
 #include "httpd_config.h"
 #include "httpd_log.h"
 #include "httpd_metrics.h"
+#include "httpd_ui.h"
 #include "httpd_upstream.h"
 
 struct MHD_Daemon;
@@ -53,6 +54,8 @@ struct httpd_server {
     char url[128];                  /* http://HOST:PORT as bound */
     char token[1024];               /* the bearer token, or "" */
     size_t token_len;
+    bool ui_on;                     /* the consultation page is served */
+    struct httpd_ui ui;             /* its files */
     pthread_mutex_t conn_lock;      /* guards the registry below */
     struct httpd_conn *conns;       /* every open connection */
     unsigned n_conns;

@@ -15,6 +15,15 @@ libsystemd-dev nettle-dev python3 systemd"
 # suit-httpd, the HTTP/JSON gateway (http/): libmicrohttpd; its tests use
 # curl, and promtool (from Debian's prometheus package) checks /metrics.
 PKGS="$PKGS libmicrohttpd-dev curl prometheus"
+# The consultation page's browser tests (tests/ui): Debian's Chromium,
+# driven by playwright-core from npm (no browser download), with a fixed
+# font so screenshots look alike; pngquant makes README's screenshot small
+# (SUIT_UPDATE_DOCS=1).  Node.js and npm come with the machine (Node 20,
+# which playwright-core needs); Debian's are installed only when there is
+# no node at all.
+PKGS="$PKGS chromium fonts-dejavu-core pngquant"
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 
 PKGS="$PKGS $*"
 

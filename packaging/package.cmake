@@ -6,7 +6,9 @@
 # packaging/test-package.sh does this with Debian's hardening flags, then
 # inspects, installs, runs and purges the package.
 #
-# The binaries and the ruleset are installed by daemon/, client/ and bench/;
+# The binaries, the ruleset and suit-httpd's consultation page (http/ui,
+# as share/suitd/ui: suit-httpd's default ui_dir) are installed by daemon/,
+# client/, bench/ and http/;
 # this file adds what only a system installation needs: the units, the
 # suitd group, the configuration, the man pages, the documentation and the
 # Debian metadata.  Included last from the top-level CMakeLists.txt, so it
@@ -140,11 +142,11 @@ that apply, a course plan with a cost range, and aftercare.
 
 The package holds the daemon suitd, with its rule-author tools (check, test,
 assess), the command-line client suit, the load generator suit-bench,
-suit-httpd (the HTTP/JSON gateway to suitd, with health, readiness and
-Prometheus metrics), the micro-needling ruleset in CLIPS with its test cases
-and its clinical reference, and hardened systemd units: a socket unit (a
-Unix socket for the suitd group, loopback TCP), the service, and the
-gateway's service.
+suit-httpd (the HTTP/JSON gateway to suitd, with health, readiness,
+Prometheus metrics and a consultation page for browsers), the
+micro-needling ruleset in CLIPS with its test cases and its clinical
+reference, and hardened systemd units: a socket unit (a Unix socket for the
+suitd group, loopback TCP), the service, and the gateway's service.
 
 suitd is decision support for licensed professionals; the decision stays
 with the clinician.")

@@ -213,6 +213,8 @@ DOCS="/usr/share/doc/suitd/README.md.gz /usr/share/doc/suitd/SECURITY.md.gz
 /usr/share/doc/suitd/PROTOCOL.md.gz /usr/share/doc/suitd/rules/README.md.gz
 /usr/share/doc/suitd/rules/REFERENCE.md.gz /usr/share/doc/suitd/rules/CONTRACT.md.gz
 /usr/share/doc/suitd/examples/patient.json"
+# The consultation page, as suit-httpd serves it (http/ui: every file).
+UI_FILES=$(cd "$SRC/http/ui" && for f in *; do printf '/usr/share/suitd/ui/%s ' "$f"; done)
 expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini
 /usr/share/suitd/rules/policy.clp /usr/share/suitd/rules/REFERENCE.md
 /etc/suitd/suitd.conf /etc/suitd/policy.ini /etc/suitd/policies/clinic.ini.example
@@ -222,7 +224,7 @@ expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules
 /usr/share/man/man1/suit-bench.1.gz
 /usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz $DOCS
 /usr/sbin/suit-httpd /lib/systemd/system/suit-httpd.service /etc/suitd/suit-httpd.conf
-/usr/share/man/man8/suit-httpd.8.gz"
+/usr/share/man/man8/suit-httpd.8.gz $UI_FILES"
 for f in $expect; do
     grep -q " $f\$" "$TMP/contents" || fail "package lacks $f"
 done
@@ -230,7 +232,7 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|usr/share/suitd/ui/[a-z]+\.(html|css|js|svg)|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
 printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suit-httpd\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit, suit-bench and suit-httpd"
@@ -404,6 +406,11 @@ curl -sf -H 'Content-Type: application/json' -d '{"patient": {"age": 30, "pregna
     "$H/v1/assess" >"$TMP/http-result.json" || fail "POST /v1/assess"
 python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); sys.exit(0 if r["verdict"] == "contraindicated" else "verdict %s" % r["verdict"])' \
     "$TMP/http-result.json" || fail "POST /v1/assess: a pregnant patient is not contraindicated"
+# The consultation page, from the installed files (on: loopback).
+curl -sfI "$H/" >"$TMP/ui-head.txt" || fail "GET / (the consultation page)"
+grep -qi "^content-security-policy: default-src 'self'" "$TMP/ui-head.txt" \
+    || fail "GET / lacks its Content-Security-Policy"
+curl -sf "$H/ui/app.js" | cmp -s - "$SRC/http/ui/app.js" || fail "GET /ui/app.js is not the shipped app.js"
 curl -sf "$H/metrics" >"$TMP/metrics.txt" || fail "GET /metrics"
 grep -q '^suitd_ruleset_info{' "$TMP/metrics.txt" || fail "/metrics lacks suitd's counters"
 if command -v promtool >/dev/null 2>&1; then
@@ -422,7 +429,7 @@ if [ -n "$trace" ]; then
     python3 "$SRC/packaging/syscall-check.py" /lib/systemd/system/suit-httpd.service \
         "$TMP/strace-httpd.log" || fail "suit-httpd makes system calls its unit forbids"
 fi
-ok "the installed suit-httpd answered /healthz, /readyz, /v1/assess and /metrics"
+ok "the installed suit-httpd answered /healthz, /readyz, /v1/assess, / (the page) and /metrics"
 
 # systemctl reload: SIGHUP, then RELOADING=1 and READY=1 again once the
 # ruleset's tests have passed and the new one is in place.

@@ -155,6 +155,48 @@ START_TEST(config_refusals)
 }
 END_TEST
 
+/* ui: true, false or auto (the default); a bare --ui is true. */
+START_TEST(config_ui)
+{
+    static const struct {
+        const char *args[4];
+        int want;
+    } cases[] = {
+        {{NULL}, HTTPD_UI_AUTO},
+        {{"--ui", NULL}, 1},
+        {{"--ui", "--threads", "2", NULL}, 1},
+        {{"--ui=false", NULL}, 0},
+        {{"--ui=off", NULL}, 0},
+        {{"--ui=YES", NULL}, 1},
+        {{"--ui", "--ui=auto", NULL}, HTTPD_UI_AUTO},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct httpd_config c;
+        char err[512];
+        ck_assert_msg(load(&c, err, cases[i].args) == 0, "case %zu: %s", i, err);
+        ck_assert_msg(c.ui == cases[i].want, "case %zu: ui %d, not %d", i, c.ui, cases[i].want);
+        ck_assert(c.ui_dir && strlen(c.ui_dir) > 9);
+        ck_assert_str_eq(c.ui_dir + strlen(c.ui_dir) - 9, "/suitd/ui");
+        httpd_config_close(&c);
+    }
+    const char *path = write_file("[suit-httpd]\nui = no\nui_dir = /srv/page\n");
+    struct httpd_config c;
+    char err[512];
+    ck_assert_int_eq(load(&c, err, (const char *[]){"--config", path, NULL}), 0);
+    ck_assert_int_eq(c.ui, 0);
+    ck_assert_str_eq(c.ui_dir, "/srv/page");
+    httpd_config_close(&c);
+    ck_assert_int_eq(load(&c, err, (const char *[]){"--config", path, "--ui", NULL}), 0);
+    ck_assert_int_eq(c.ui, 1);      /* the flag wins */
+    httpd_config_close(&c);
+    unlink(path);
+    ck_assert_int_eq(load(&c, err, (const char *[]){"--ui=maybe", NULL}), -1);
+    ck_assert_str_eq(err, "--ui: expected true, false or auto, got 'maybe'");
+    ck_assert_int_eq(load(&c, err, (const char *[]){"--ui-dir=", NULL}), -1);
+    ck_assert_str_eq(err, "--ui-dir: needs a value");
+}
+END_TEST
+
 /* The man page and the example config file name every setting, and --help
  * shows every flag. */
 START_TEST(config_documented)
@@ -395,6 +437,17 @@ START_TEST(routes_table)
     ck_assert_ptr_null(httpd_route_find("/V1/ASSESS", &i));
     const struct httpd_route *h = httpd_route_find("/healthz", &i);
     ck_assert(h && httpd_route_allows(h, "HEAD") && (h->flags & HTTPD_ROUTE_PROBE));
+    /* The consultation page: "/" exactly, and everything under "/ui/";
+     * neither needs the token. */
+    const struct httpd_route *page = httpd_route_find("/", &i);
+    ck_assert(page && (page->flags & HTTPD_ROUTE_UI) && !(page->flags & HTTPD_ROUTE_TOKEN));
+    ck_assert(httpd_route_allows(page, "HEAD") && !httpd_route_allows(page, "POST"));
+    const struct httpd_route *asset = httpd_route_find("/ui/app.js", &i);
+    ck_assert(asset && (asset->flags & HTTPD_ROUTE_UI) && (asset->flags & HTTPD_ROUTE_PREFIX));
+    ck_assert_ptr_eq(httpd_route_find("/ui/../x", &i), asset);   /* the handler looks the name up */
+    ck_assert_ptr_null(httpd_route_find("/ui", &i));
+    ck_assert_ptr_null(httpd_route_find("/uix/app.js", &i));
+    ck_assert_ptr_null(httpd_route_find("//", &i));
 }
 END_TEST
 
@@ -487,6 +540,7 @@ int main(void)
         {"config_defaults", config_defaults},
         {"config_file_and_flags", config_file_and_flags},
         {"config_refusals", config_refusals},
+        {"config_ui", config_ui},
         {"config_documented", config_documented},
         {"request_shapes", request_shapes},
         {"request_errors_name_the_field", request_errors_name_the_field},

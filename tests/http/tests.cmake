@@ -10,7 +10,7 @@ target_link_libraries(test_httpd_unit PRIVATE suithttpd PkgConfig::JANSSON)
 set(_httpd_env ${SUITD_TEST_ENV} "SUIT_HTTPD_BIN=$<TARGET_FILE:suit-httpd>")
 find_program(SUITD_PYTHON3 python3)
 if(SUITD_PYTHON3)
-  foreach(_t api transport upstream security example)
+  foreach(_t api transport upstream security example ui)
     add_test(NAME http_${_t} COMMAND ${SUITD_PYTHON3} ${_http_tests}/test_${_t}.py)
     set_tests_properties(http_${_t} PROPERTIES ENVIRONMENT "${_httpd_env}" TIMEOUT 300
                          LABELS http)
