@@ -368,6 +368,15 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
             DIFF("    unexpected findings: %s\n", extra.data);
         if (fx.len)
             DIFF("    missing side effects: %s\n", fx.data);
+        /* what the lint cannot see in a (str-cat ...) with variables */
+        for (size_t k = 0; k < r.n_findings; k++) {
+            size_t chars = 0;
+            for (const char *p = r.findings[k].summary ? r.findings[k].summary : ""; *p; p++)
+                chars += ((unsigned char)*p & 0xC0) != 0x80;
+            if (chars > ENGINE_MAX_SUMMARY_CHARS)
+                DIFF("    finding %s: summary is %zu characters (expected at most %d, the CDS "
+                     "Hooks card's limit)\n", r.findings[k].id, chars, ENGINE_MAX_SUMMARY_CHARS);
+        }
         const char *ac = missing_aftercare(&r, json_object_get(expect, "aftercare"));
         if (ac)
             DIFF("    aftercare: expected an item containing \"%.200s\" (in the order given); "

@@ -186,6 +186,11 @@ struct engine_problem {
 struct engine_lint {
     struct engine_problem *problems;
     size_t n_problems, cap;
+    /* Likely mistakes that do not refuse the ruleset (a policy no rule
+     * reads, a rule that modifies a fact it matches): `suitd check` prints
+     * them, `suitd check --strict` fails on them; the daemon serves. */
+    struct engine_problem *warnings;
+    size_t n_warnings, wcap;
     char **notes;              /* advice, not problems (e.g. slower requests) */
     size_t n_notes;
 };
@@ -203,6 +208,18 @@ int engine_problem_format(const struct engine_problem *p, char *buf, size_t n);
  * file I/O ...); printout only to t.  Adds each problem to out; returns
  * the number of problems added, or PROTO_E_INTERNAL. */
 int engine_lint(const struct ruleset *rs, struct engine_lint *out);
+
+/* How the lint treats a call to `name`: a CLIPS 6.30 function the contract
+ * allows, one it refuses (before CLIPS sees the text), or no CLIPS function
+ * at all (a template, a slot, a deffunction of the ruleset's own). */
+enum engine_fn_class { ENGINE_FN_UNKNOWN, ENGINE_FN_ALLOWED, ENGINE_FN_FORBIDDEN };
+enum engine_fn_class engine_lint_function(const char *name);
+/* The i-th forbidden function (sorted), NULL past the last: for tests. */
+const char *engine_lint_forbidden(size_t i);
+
+/* The longest finding summary, in characters: the CDS Hooks card's limit
+ * (a card's summary must be under 140 characters), where suit-httpd shows it. */
+#define ENGINE_MAX_SUMMARY_CHARS 140
 
 /* ---- cases ---------------------------------------------------------------- */
 
