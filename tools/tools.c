@@ -5,6 +5,7 @@
  * `check` is the daemon's own decision whether a ruleset may serve
  * (ruleset_check), `assess` its request pipeline (engine_request_assess).
  */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,13 @@ static int parse_opts(const char *cmd, int argc, char **argv, unsigned allow,
                    ((v = opt_value(cmd, "--run", argc, argv, &i, "a pattern", &bad)) || bad)) {
             if (bad)
                 return 2;
+            regex_t re;
+            if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0) {
+                fprintf(stderr, "suitd %s: --run: '%s' is not an extended regular "
+                        "expression\n", cmd, v);
+                return 2;
+            }
+            regfree(&re);
             o->run = v;
         } else if ((allow & OPT_RUN) &&
                    ((v = opt_value(cmd, "--format", argc, argv, &i, "text or json", &bad)) ||
@@ -247,13 +255,22 @@ int tools_test_main(int argc, char **argv)
     struct tool_opts o;
     int rc = parse_opts("test", argc, argv, OPT_POLICY | OPT_COVERAGE | OPT_RUN, &o);
     if (rc == 1) {
-        printf("usage: suitd test [--coverage] [--policy FILE] [DIR]\n"
+        printf("usage: suitd test [--run PATTERN] [--format text|json] [--coverage\n"
+               "                  [--threshold N]] [--policy FILE] [DIR]\n"
                "Runs the case files DIR/tests/*.json (see rules/README.md) and prints PASS or\n"
                "FAIL per case, with the difference for failures, then \"N passed, N failed\".\n"
                "Cases run under the ruleset's own policy defaults (a case may state the\n"
-               "policy it assumes with \"policy\": {...}).\n"
+               "policy it assumes with \"policy\": {...}).  A case that does not settle names\n"
+               "the rule that fired most (or was running at the deadline).\n"
+               "  --run PATTERN  only the cases whose name matches PATTERN (a POSIX extended\n"
+               "                 regular expression, as opa test --run)\n"
+               "  --format json  one JSON object: {\"cases\": [{\"file\", \"name\", \"pass\",\n"
+               "                 \"diff\": [...]}], \"coverage\": {...}, \"passed\", \"failed\",\n"
+               "                 \"skipped\"}\n"
                "  --coverage     also list the rules no case fired; an unfired rule that\n"
                "                 makes findings counts as a failure\n"
+               "  --threshold N  with --coverage: also fail when fewer than N%% of the rules\n"
+               "                 fired (whole percent, rounded down)\n"
                "  --policy FILE  run the cases under a clinic's policy file instead, to see\n"
                "                 which of them it changes (the daemon never does this: its\n"
                "                 cases always run under the defaults)\n"
@@ -270,7 +287,8 @@ int tools_test_main(int argc, char **argv)
     proto_error_init(&err);
     fflush(stdout);
     struct engine_cases_opts co = {.coverage = o.coverage, .served_policy = o.policy != NULL,
-                                   .out = stdout};
+                                   .out = stdout, .run = o.run, .threshold = o.threshold,
+                                   .json = o.format && !strcmp(o.format, "json")};
     rc = engine_run_cases(rs, &co, NULL, &err);
     if (rc < 0) {
         fprintf(stderr, "suitd test: ");

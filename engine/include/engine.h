@@ -228,6 +228,16 @@ struct engine_cases_opts {
      * folder of case files read now. */
     const char *dir;
     bool coverage;             /* list rules no case fired; unfired finding rules fail */
+    /* with coverage: fail when fewer than this percentage of all rules
+     * fired (whole percent, rounded down); -1 or 0: no threshold */
+    int threshold;
+    /* only the cases whose name matches this POSIX extended regular
+     * expression (suitd test --run); NULL: all */
+    const char *run;
+    /* the report as one JSON object instead of text: {"cases": [{"file",
+     * "name", "pass", "diff": [lines]}], "coverage": {...}, "passed",
+     * "failed", "skipped"} */
+    bool json;
     /* Cases run under the ruleset's own policy defaults, never a clinic's
      * file: they are the ruleset's specification.  true runs them under
      * the policy in force instead (suitd test --policy: a preview of what a
