@@ -812,16 +812,44 @@ static int compute_sha256(struct ruleset *rs, struct proto_error *err)
 
 /* CLIPS 6.30's loader never finishes on deeply nested text: its
  * pretty-printer (PPCRAndIndent) overruns a stack buffer once the
- * indentation passes about 123 characters, and then loops for ever; a
- * 41-branch (if ... else (if ...)) chain was enough (measured: 40 loads,
- * 41 hangs `suitd check`).  The bundled ruleset nests at most 7 deep, so
- * anything deeper than RS_MAX_NESTING is refused before CLIPS sees it. */
+ * indentation passes about 123 characters, and then loops for ever.  How
+ * deep that is depends on where the nesting is; measured on Debian 12's
+ * libclips 6.30 (a child process per depth, 3 s alarm, each shape from 1
+ * to 48 levels):
+ *   (progn (progn ...)) in a rule's actions or a deffunction: 40 levels
+ *     load, 41 hang;
+ *   a (if ... then ... else (if ...)) chain: 40 branches load, 41 hang;
+ *   conditional elements in a left-hand side ((not (and (not ...))), any
+ *     mix of not, and, or, exists): 24 levels load, 25 hang;
+ *   nested calls printed inline ((+ 1 (+ 1 ...))): 200 levels load.
+ * suitd refuses, before CLIPS sees the text, any parenthesis nested deeper
+ * than RS_MAX_NESTING (the construct itself is level 1: 31 progns below a
+ * defrule are 32) and conditional elements nested deeper than
+ * RS_MAX_CE_NESTING inside a rule's left-hand side.  The bundled ruleset
+ * nests at most 7 deep, conditional elements 2.  The scan is one pass over
+ * the bytes, so any input is answered in linear time. */
 #define RS_MAX_NESTING 32
+#define RS_MAX_CE_NESTING 16
+
+/* The word after '(' at p (up to 15 bytes), for the scanner. */
+static void next_word(const char *p, char *w, size_t n)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    size_t k = 0;
+    while (p[k] && k + 1 < n && !strchr(" \t\r\n()\";", p[k])) {
+        w[k] = p[k];
+        k++;
+    }
+    w[k] = '\0';
+}
 
 static int check_nesting(const struct rs_file *f, struct proto_error *err)
 {
     long line = 1;
-    int depth = 0;
+    int depth = 0, ce_depth = 0;
+    bool in_rule = false, past_arrow = false;
+    bool is_ce[RS_MAX_NESTING + 2] = {false};
     for (const char *p = f->text; *p; p++) {
         switch (*p) {
         case '\n':
@@ -841,17 +869,43 @@ static int check_nesting(const struct rs_file *f, struct proto_error *err)
             if (!*p)
                 return 0;
             break;
-        case '(':
+        case '=':
+            if (in_rule && depth == 1 && p[1] == '>')
+                past_arrow = true;
+            break;
+        case '(': {
             if (++depth > RS_MAX_NESTING) {
                 proto_error_add_detail(err, "%s:%ld: nested deeper than %d levels (CLIPS 6.30 "
                                        "cannot load it; flatten the expression or split the "
                                        "rule)", f->name, line, RS_MAX_NESTING);
                 return 1;
             }
+            char w[16];
+            next_word(p + 1, w, sizeof w);
+            if (depth == 1) {
+                in_rule = !strcmp(w, "defrule");
+                past_arrow = false;
+            }
+            is_ce[depth] = in_rule && !past_arrow && depth >= 2 &&
+                           (!strcmp(w, "not") || !strcmp(w, "and") || !strcmp(w, "or") ||
+                            !strcmp(w, "exists") || !strcmp(w, "forall") ||
+                            !strcmp(w, "logical"));
+            if (is_ce[depth] && ++ce_depth > RS_MAX_CE_NESTING) {
+                proto_error_add_detail(err, "%s:%ld: conditional elements nested deeper than "
+                                       "%d levels (CLIPS 6.30 cannot load it; expected at most "
+                                       "%d: split the rule)", f->name, line, RS_MAX_CE_NESTING,
+                                       RS_MAX_CE_NESTING);
+                return 1;
+            }
             break;
+        }
         case ')':
-            if (depth > 0)
+            if (depth > 0) {
+                if (is_ce[depth])
+                    ce_depth--;
+                is_ce[depth] = false;
                 depth--;
+            }
             break;
         }
     }

@@ -379,6 +379,55 @@ START_TEST(test_nesting_refused_quickly)
 }
 END_TEST
 
+/* Conditional elements hang the loader sooner (25 levels of (not (and
+ * ...)), inside the paren limit): refused past 16, and 16 still loads. */
+START_TEST(test_ce_nesting)
+{
+    char dir[] = "/tmp/suitd-lint-ce-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char path[600];
+    snprintf(path, sizeof path, "%s/rules.clp", dir);
+    for (int levels = 16; levels <= 25; levels += 9) {
+        testutil_copy_tree(RS("basic"), dir);
+        char *clean = testutil_slurp(path);
+        long first = 1;
+        for (const char *p = clean; *p; p++)
+            first += *p == '\n';
+        char text[16384];
+        size_t n = (size_t)snprintf(text, sizeof text, "%s(defrule deep-lhs\n", clean);
+        free(clean);
+        for (int i = 0; i < levels; i++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s\n", i % 2 ? "(and" : "(not");
+        n += (size_t)snprintf(text + n, sizeof text - n, "(condition (name cold-sore))");
+        for (int i = 0; i < levels; i++)
+            text[n++] = ')';
+        n += (size_t)snprintf(text + n, sizeof text - n, "\n =>\n  (assert (finding (id deep) "
+                              "(category candidacy) (severity info) (summary \"deep\") (source "
+                              "\"SP\"))))\n");
+        testutil_write_file(path, "w", text);
+        double t0 = now_s();
+        struct ruleset_report rep;
+        struct proto_error err;
+        int rc = check_dir(dir, &rep, &err);
+        ck_assert_msg(now_s() - t0 < 5.0, "took %.3f s", now_s() - t0);
+        if (levels == 16) {
+            /* loads; its one case set still passes (the rule is unfired) */
+            ck_assert_int_eq(rc, 0);
+        } else {
+            ck_assert_int_eq(rc, PROTO_E_RULESET);
+            char want[200];
+            snprintf(want, sizeof want, "rules.clp:%ld: conditional elements nested deeper than "
+                     "16 levels", first + 17);
+            ck_assert_msg(testutil_has_detail(&err, want), "want %s", want);
+            ck_assert_uint_eq(rep.environments, 0);
+        }
+        ruleset_report_close(&rep);
+        proto_error_close(&err);
+    }
+    testutil_remove_tree(dir);
+}
+END_TEST
+
 /* ---- issue 12: a rule that loops ----------------------------------------- */
 
 static int assess_lintloop(const char *condition, uint32_t deadline_ms, struct proto_error *err)
@@ -483,6 +532,7 @@ static Suite *lint_suite(void)
     t = tcase_create("nesting");
     tcase_set_timeout(t, 20);
     tcase_add_test(t, test_nesting_refused_quickly);
+    tcase_add_test(t, test_ce_nesting);
     suite_add_tcase(s, t);
 
     t = tcase_create("loops");
