@@ -555,7 +555,12 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
     size_t nfiles = rs->n_cases;
     struct rs_file *own = NULL;          /* read here, from o->dir */
     size_t n_own = 0;
-    if (o->dir) {
+    struct rs_file one = {.name = (char *)o->text_name, .text = (char *)o->text,
+                          .len = o->text_len};
+    if (o->text) {
+        files = &one;
+        nfiles = 1;
+    } else if (o->dir) {
         int rrc = read_case_dir(o->dir, &own, &n_own, err);
         if (rrc)
             return rrc;
@@ -675,4 +680,10 @@ int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int 
     rc = eng_run_cases(e, o, passed, err);
     engine_free(e);
     return rc;
+}
+
+int engine_run_cases_on(struct engine *e, const struct engine_cases_opts *o, int *passed,
+                        struct proto_error *err)
+{
+    return eng_run_cases(e, o, passed, err);
 }

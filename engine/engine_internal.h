@@ -208,6 +208,11 @@ struct eng_load {
 };
 int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err);
 
+/* The pre-parse nesting check of one file (ruleset.c): 1 with the line
+ * and the message (without file:line) when CLIPS 6.30 could not load it,
+ * else 0.  Linear in the text, whatever it holds. */
+int eng_check_nesting(const struct rs_file *f, long *line, char *msg, size_t msglen);
+
 /* fgets-style reader over text for inih, counting lines so handlers know
  * where they are (ruleset.c). */
 struct eng_ini_src {

@@ -259,7 +259,18 @@ struct lint {
     size_t n_tmpl;
     const char *ctx;            /* "rule NAME", "deffacts NAME": what messages name */
     bool *policy_used;          /* per rs->policy: some rule reads it */
+    /* per named_slots row: the names a value may take (known_names),
+     * computed on first use */
+    const char **names[16];
+    size_t n_names[16];
+    bool have_names[16];
 };
+
+static void names_free(struct lint *l)
+{
+    for (size_t i = 0; i < sizeof l->names / sizeof l->names[0]; i++)
+        free(l->names[i]);
+}
 
 static void problem(struct lint *l, const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -965,12 +976,16 @@ static void check_name(struct lint *l, const char *file, const char *rule, const
         if (len && p[0] != '?' && p[0] != '$' && p[0] != ':' && p[0] != '=') {
             char word[160];
             snprintf(word, sizeof word, "%.*s", (int)(len < 150 ? len : 150), p);
-            size_t n;
-            const char **names = known_names(l, nk, kind, &n);
-            if (!names) {
-                l->oom = true;
-                return;
+            if (!l->have_names[which]) {
+                l->names[which] = known_names(l, nk, kind, &l->n_names[which]);
+                if (!l->names[which]) {
+                    l->oom = true;
+                    return;
+                }
+                l->have_names[which] = true;
             }
+            size_t n = l->n_names[which];
+            const char **names = l->names[which];
             bool ok = !n;            /* nothing defined of that kind: nothing to check */
             for (size_t i = 0; i < n && !ok; i++)
                 ok = !strcmp(names[i], word);
@@ -1004,7 +1019,6 @@ static void check_name(struct lint *l, const char *file, const char *rule, const
             else
                 problem(l, file, v->line, "rule %s: %s '%s' is not in the vocabulary "
                         "(expected a public %s term%s)", rule, kind, word, kind, hint);
-            free(names);
         }
         p += len;
         if (*p)
@@ -1175,7 +1189,10 @@ static void check_vocabulary(struct lint *l)
     }
 }
 
-int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out)
+/* The text phase over files[0..n), the calls checked in files[from..n)
+ * only (the others lend their deftemplates). */
+static int lint_text(const struct rs_file *files, size_t n, size_t from,
+                     struct engine_lint *out)
 {
     struct lint l = {.out = out};
     struct sx **roots = calloc(n ? n : 1, sizeof *roots);
@@ -1187,7 +1204,7 @@ int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out
     /* the templates first: any file may use another's */
     for (size_t i = 0; i < n && !l.oom; i++)
         tmpl_collect(&l, files[i].name, roots[i]);
-    for (size_t i = 0; i < n && !l.oom; i++) {
+    for (size_t i = from; i < n && !l.oom; i++) {
         check_names(&l, files[i].name, roots[i]);
         for (size_t k = 0; k < roots[i]->n; k++) {
             char ctx[300];
@@ -1201,6 +1218,11 @@ int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out
     free(roots);
     tmpls_free(&l);
     return l.oom ? PROTO_E_INTERNAL : l.problems;
+}
+
+int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out)
+{
+    return lint_text(files, n, 0, out);
 }
 
 int eng_lint_loaded(const struct ruleset *rs, struct engine_lint *out)
@@ -1225,6 +1247,7 @@ int eng_lint_loaded(const struct ruleset *rs, struct engine_lint *out)
                 rs->policy[i].name);
     }
     free(l.policy_used);
+    names_free(&l);
     if (!l.oom)
         check_vocabulary(&l);
     if (!l.oom && rs->data_activated) {
@@ -1245,4 +1268,34 @@ int engine_lint(const struct ruleset *rs, struct engine_lint *out)
         return a;
     int b = eng_lint_loaded(rs, out);
     return b < 0 ? b : a + b;
+}
+
+int engine_lint_text(const struct ruleset *rs, const char *name, const char *text,
+                     struct engine_lint *out)
+{
+    struct rs_file f = {.name = (char *)name, .text = (char *)text, .len = strlen(text)};
+    char msg[300];
+    long line = 0;
+    if (eng_check_nesting(&f, &line, msg, sizeof msg))
+        return eng_lint_add(out, name, line, "%s", msg) < 0 ? PROTO_E_INTERNAL : 1;
+    /* rs's files lend their deftemplates: only those holding one are parsed */
+    size_t n = 0;
+    struct rs_file *all = calloc((rs ? rs->n_files : 0) + 1, sizeof *all);
+    if (!all)
+        return PROTO_E_INTERNAL;
+    for (size_t i = 0; rs && i < rs->n_files; i++)
+        if (strstr(rs->files[i].text, "(deftemplate"))
+            all[n++] = rs->files[i];
+    all[n] = f;
+    int a = lint_text(all, n + 1, n, out);
+    free(all);
+    if (a < 0 || !rs)
+        return a;
+    /* the findings, sources and names of this text, against rs's data */
+    struct lint l = {.rs = rs, .out = out};
+    struct seen_list seen = {0};
+    check_constructs(&l, &f, &seen);
+    seen_free(&seen);
+    names_free(&l);
+    return l.oom ? PROTO_E_INTERNAL : a + l.problems;
 }
