@@ -621,6 +621,10 @@ static void check_slot(struct lint *l, const char *file, const struct lt_tmpl *t
     const struct lt_slot *s = tmpl_slot(t, name);
     const char *const *set = t ? contract_set(t->name, name) : NULL;
     const struct sx *facet = s ? s->allowed : NULL;
+    /* (allowed-symbols ?VARIABLE): any symbol */
+    for (size_t j = 1; facet && j < facet->n; j++)
+        if (!facet->kids[j]->list && !strcmp(facet->kids[j]->text, "?VARIABLE"))
+            facet = NULL;
     for (size_t j = 1; j < sl->n; j++) {
         const struct sx *v = sl->kids[j];
         if (v->list)

@@ -21,4 +21,4 @@
 (defrule slot-named-like-a-function
   (flag (class ?c) (level low|high))
   =>
-  (assert (flag (level low) (class ?c))))
+  (assert (flag (level low) (class ?c) (any whatever))))
