@@ -124,6 +124,8 @@ static void deadline_check(void *env)
     if (cap->mem_cap && EnvMemUsed(env) > cap->mem_cap)
         cap->mem_hit = true;
     if (cap->deadline_hit || cap->mem_hit) {
+        if (cap->deadline_hit)
+            eng_blame_running(env, cap);
         SetHaltExecution(env, TRUE);
         EnvSetHaltRules(env, TRUE);
     }
@@ -1131,6 +1133,7 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
     eng_buf_clear(&cap->trace);
     cap->exit_called = false;
     cap->deadline_hit = cap->mem_hit = false;
+    cap->culprit[0] = '\0';
     /* Armed from here to the end: asserting and retracting evaluate
      * left-hand sides too, and a (test ...) can call a looping function. */
     clock_gettime(CLOCK_MONOTONIC, &cap->deadline);
@@ -1170,15 +1173,20 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
         EnvUnwatch(env, "rules");
 
     char why[300];
+    struct eng_blame blame;
     if (cap->deadline_hit) {
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: deadline of %u ms "
                              "passed after %lld rule firings", e->lim.deadline_ms, n_fired);
+        if (!eng_blame(env, cap, false, &blame))
+            eng_blame_report(rs, &blame, err);
     } else if (cap->mem_hit) {
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: memory use above "
                              "%ld bytes", cap->mem_cap);
     } else if (n_fired >= max && EnvGetNextActivation(env, NULL) != NULL) {
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: firing cap of "
                              "%lld rule firings reached", max);
+        if (!eng_blame(env, cap, true, &blame))
+            eng_blame_report(rs, &blame, err);
     } else if (cap->err.len) {
         first_line_of(cap->err.data, why, sizeof why);
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset error during run: %s", why);

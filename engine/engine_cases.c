@@ -13,6 +13,7 @@
  * which applies to that case only.
  */
 #include <fcntl.h>
+#include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,38 @@
 #include "engine_internal.h"
 
 struct case_stats {
-    int passed, failed;
+    int passed, failed, skipped;
     struct eng_fired covered;   /* rule names fired by some case (unsorted) */
+    FILE *out;                  /* text report, or NULL */
+    json_t *jcases;             /* JSON report: one object per case, or NULL */
+    const regex_t *run;         /* only cases whose name matches, or NULL */
 };
+
+/* One case's outcome: "PASS name" / "FAIL name" and the diff's lines
+ * ("    ...\n" each) in text, an object {file, name, pass, diff} in JSON. */
+static void report_case(struct case_stats *st, const char *file, const char *name, bool pass,
+                        const char *diff)
+{
+    if (st->jcases) {
+        json_t *lines = json_array();
+        for (const char *p = diff; p && *p;) {
+            while (*p == ' ')
+                p++;
+            size_t n = strcspn(p, "\n");
+            if (n)
+                json_array_append_new(lines, json_stringn(p, n));
+            p += n;
+            if (*p)
+                p++;
+        }
+        json_array_append_new(st->jcases, json_pack("{s:s, s:s, s:b, s:o}", "file", file,
+                                                    "name", name, "pass", pass, "diff", lines));
+    } else if (st->out) {
+        fprintf(st->out, "%s %s\n", pass ? "PASS" : "FAIL", name);
+        if (diff)
+            fputs(diff, st->out);
+    }
+}
 
 static int str_cmp(const void *a, const void *b)
 {
@@ -237,8 +267,7 @@ static int case_shape(const json_t *c, char *why, size_t n)
 /* Runs one case; prints PASS/FAIL and the diff.  Returns 1 pass, 0 fail,
  * <0 internal error. */
 static int run_case(struct engine *e, const struct case_policy *base, const char *file,
-                    size_t idx, const json_t *c, FILE *out, struct case_stats *st,
-                    struct proto_error *err)
+                    size_t idx, const json_t *c, struct case_stats *st, struct proto_error *err)
 {
     char why[1200];
     const char *name = json_is_object(c) && json_is_string(json_object_get(c, "name"))
@@ -249,9 +278,12 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
         snprintf(fallback, sizeof fallback, "%s[%zu]", file, idx);
         name = fallback;
     }
+    if (st->run && regexec(st->run, name, 0, NULL, 0) != 0)
+        return 2;               /* not asked for (--run) */
+    char line0[1400];
     if (case_shape(c, why, sizeof why) < 0) {
-        if (out)
-            fprintf(out, "FAIL %s\n    %s: case %zu: %s\n", name, file, idx, why);
+        snprintf(line0, sizeof line0, "    %s: case %zu: %s\n", file, idx, why);
+        report_case(st, file, name, false, line0);
         proto_error_add_detail(err, "%s", name);
         return 0;
     }
@@ -264,8 +296,8 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
             prc = -1;
         free(cp.v);
         if (prc) {
-            if (out)
-                fprintf(out, "FAIL %s\n    %s: case %zu: %s\n", name, file, idx, why);
+            snprintf(line0, sizeof line0, "    %s: case %zu: %s\n", file, idx, why);
+            report_case(st, file, name, false, line0);
             proto_error_add_detail(err, "%s", name);
             return 0;
         }
@@ -368,6 +400,15 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
             DIFF("    unexpected findings: %s\n", extra.data);
         if (fx.len)
             DIFF("    missing side effects: %s\n", fx.data);
+        /* what the lint cannot see in a (str-cat ...) with variables */
+        for (size_t k = 0; k < r.n_findings; k++) {
+            size_t chars = 0;
+            for (const char *p = r.findings[k].summary ? r.findings[k].summary : ""; *p; p++)
+                chars += ((unsigned char)*p & 0xC0) != 0x80;
+            if (chars > ENGINE_MAX_SUMMARY_CHARS)
+                DIFF("    finding %s: summary is %zu characters (expected at most %d, the CDS "
+                     "Hooks card's limit)\n", r.findings[k].id, chars, ENGINE_MAX_SUMMARY_CHARS);
+        }
         const char *ac = missing_aftercare(&r, json_object_get(expect, "aftercare"));
         if (ac)
             DIFF("    aftercare: expected an item containing \"%.200s\" (in the order given); "
@@ -409,11 +450,7 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
     }
 #undef DIFF
     int pass = diff.len == 0;
-    if (out) {
-        fprintf(out, "%s %s\n", pass ? "PASS" : "FAIL", name);
-        if (!pass)
-            fputs(diff.data, out);
-    }
+    report_case(st, file, name, pass, pass ? NULL : diff.data);
     if (!pass)
         proto_error_add_detail(err, "%s", name);
     eng_buf_free(&diff);
@@ -422,13 +459,17 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
     return pass;
 }
 
-/* Rules no case fired; finding-producing ones count as failures.  Reads
- * the rules from the engine's own environment. */
-static int report_coverage(struct engine *e, struct case_stats *st, FILE *out,
-                           struct proto_error *err)
+/* Rules no case fired; finding-producing ones count as failures, and so
+ * does coverage below o->threshold (percent of all rules fired; -1: none).
+ * Reads the rules from the engine's own environment.  Returns the number
+ * of failures (unfired finding rules, plus one below the threshold). */
+static int report_coverage(struct engine *e, struct case_stats *st, int threshold,
+                           json_t *jcov, struct proto_error *err)
 {
     const struct ruleset *rs = engine_ruleset(e);
     void *env = eng_engine_env(e);
+    FILE *out = st->jcases ? NULL : st->out;
+    json_t *unfired = jcov ? json_array() : NULL;
     qsort(st->covered.names, st->covered.len, sizeof *st->covered.names, str_cmp);
     int uncovered_findings = 0, uncovered = 0;
     long total = 0, total_findings = 0;
@@ -458,11 +499,35 @@ static int report_coverage(struct engine *e, struct case_stats *st, FILE *out,
         if (out)
             fprintf(out, "not fired by any case: %s (%s:%ld)%s\n", name, file, line,
                     makes_finding ? "" : " [no finding; not counted]");
+        if (unfired)
+            json_array_append_new(unfired, json_pack("{s:s, s:s, s:I, s:b}", "rule", name,
+                                                     "file", file, "line", (json_int_t)line,
+                                                     "makes_finding", makes_finding));
     }
+    /* whole percentages, rounded down: 99.5% is not 100% */
+    long percent = total ? (total - uncovered) * 100 / total : 100;
     if (out)
         fprintf(out, "coverage: %ld of %ld rules fired; %ld of %ld finding rules fired\n",
                 total - uncovered, total, total_findings - uncovered_findings, total_findings);
-    return uncovered_findings;
+    bool below = threshold >= 0 && percent < threshold;
+    if (below) {
+        proto_error_add_detail(err, "coverage %ld%% is below the threshold %d%%", percent,
+                               threshold);
+        if (out)
+            fprintf(out, "coverage %ld%% is below the threshold %d%%\n", percent, threshold);
+    }
+    if (jcov) {
+        json_object_set_new(jcov, "rules", json_integer(total));
+        json_object_set_new(jcov, "rules_fired", json_integer(total - uncovered));
+        json_object_set_new(jcov, "finding_rules", json_integer(total_findings));
+        json_object_set_new(jcov, "finding_rules_fired",
+                            json_integer(total_findings - uncovered_findings));
+        json_object_set_new(jcov, "percent", json_integer(percent));
+        if (threshold > 0)
+            json_object_set_new(jcov, "threshold", json_integer(threshold));
+        json_object_set_new(jcov, "not_fired", unfired);
+    }
+    return uncovered_findings + below;
 }
 
 /* A folder of case files other than the ruleset's own (suitd test DIR
@@ -490,7 +555,12 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
     size_t nfiles = rs->n_cases;
     struct rs_file *own = NULL;          /* read here, from o->dir */
     size_t n_own = 0;
-    if (o->dir) {
+    struct rs_file one = {.name = (char *)o->text_name, .text = (char *)o->text,
+                          .len = o->text_len};
+    if (o->text) {
+        files = &one;
+        nfiles = 1;
+    } else if (o->dir) {
         int rrc = read_case_dir(o->dir, &own, &n_own, err);
         if (rrc)
             return rrc;
@@ -512,27 +582,44 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
                  ? proto_error_set(err, PROTO_E_INTERNAL, "out of memory")
                  : 0;
     FILE *out = o->out;
-    struct case_stats st = {0};
+    regex_t run;
+    if (!rc && o->run && regcomp(&run, o->run, REG_EXTENDED | REG_NOSUB) != 0) {
+        free(basev);
+        eng_files_free(own, n_own);
+        return proto_error_set(err, PROTO_E_INVALID_PARAMS, "--run: '%.200s' is not an "
+                               "extended regular expression", o->run);
+    }
+    struct case_stats st = {.out = out, .run = o->run ? &run : NULL};
+    json_t *jroot = NULL;
+    if (o->json && !(jroot = json_object())) {
+        rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    } else if (o->json) {
+        st.jcases = json_array();
+        json_object_set_new(jroot, "cases", st.jcases);
+    }
     for (size_t i = 0; !rc && i < nfiles; i++) {
         const struct rs_file *f = &files[i];
         json_error_t jerr;
         json_t *root = json_loadb(f->text, f->len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root || !json_is_array(root)) {
-            if (out)
-                fprintf(out, "FAIL %s\n    %s:%d: %s\n", f->name, f->name, root ? 1 : jerr.line,
-                        root ? "a case file must hold a JSON array" : jerr.text);
+            char why[400];
+            snprintf(why, sizeof why, "    %s:%d: %s\n", f->name, root ? 1 : jerr.line,
+                     root ? "a case file must hold a JSON array" : jerr.text);
+            report_case(&st, f->name, f->name, false, why);
             proto_error_add_detail(err, "%s", f->name);
             st.failed++;
         } else {
             size_t k;
             json_t *c;
             json_array_foreach(root, k, c) {
-                int res = run_case(e, &base, f->name, k, c, out, &st, err);
+                int res = run_case(e, &base, f->name, k, c, &st, err);
                 if (res < 0) {
                     rc = res;
                     break;
                 }
-                if (res)
+                if (res == 2)
+                    st.skipped++;
+                else if (res)
                     st.passed++;
                 else
                     st.failed++;
@@ -540,14 +627,32 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
         }
         json_decref(root);
     }
-    if (!rc && out)
-        fprintf(out, "%d passed, %d failed\n", st.passed, st.failed);
+    if (!rc && out && !jroot) {
+        if (st.skipped)
+            fprintf(out, "%d passed, %d failed (%d not matching --run)\n", st.passed, st.failed,
+                     st.skipped);
+        else
+            fprintf(out, "%d passed, %d failed\n", st.passed, st.failed);
+    }
     int uncovered = 0;
     if (!rc && o->coverage) {
-        uncovered = report_coverage(e, &st, out, err);
-        if (uncovered < 0)
-            rc = err->code ? err->code : PROTO_E_INTERNAL;
+        json_t *jcov = jroot ? json_object() : NULL;
+        uncovered = report_coverage(e, &st, o->threshold, jcov, err);
+        if (jcov)
+            json_object_set_new(jroot, "coverage", jcov);
     }
+    if (!rc && jroot) {
+        json_object_set_new(jroot, "passed", json_integer(st.passed));
+        json_object_set_new(jroot, "failed", json_integer(st.failed));
+        json_object_set_new(jroot, "skipped", json_integer(st.skipped));
+        if (out)
+            json_dumpf(jroot, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        if (out)
+            fputc('\n', out);
+    }
+    json_decref(jroot);
+    if (st.run)
+        regfree(&run);
     free(basev);
     eng_files_free(own, n_own);
     eng_fired_free(&st.covered);
@@ -558,7 +663,8 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
     if (st.failed || uncovered)
         proto_error_set(err, PROTO_E_RULESET, "%d case%s failed%s", st.failed,
                         st.failed == 1 ? "" : "s",
-                        uncovered ? "; some finding rules are not fired by any case" : "");
+                        uncovered ? "; coverage is short (unfired finding rules, or below "
+                                    "the threshold)" : "");
     return st.failed + uncovered;
 }
 
@@ -574,4 +680,10 @@ int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int 
     rc = eng_run_cases(e, o, passed, err);
     engine_free(e);
     return rc;
+}
+
+int engine_run_cases_on(struct engine *e, const struct engine_cases_opts *o, int *passed,
+                        struct proto_error *err)
+{
+    return eng_run_cases(e, o, passed, err);
 }

@@ -39,6 +39,7 @@ struct eng_capture {
     bool deadline_hit, mem_hit;
     struct timespec deadline;
     long mem_cap;
+    char culprit[128];         /* the rule executing when the deadline passed, or "" */
     /* while loading: one "file:line: message" per bad construct */
     struct proto_error *load_err;
     const char *load_file;
@@ -207,6 +208,11 @@ struct eng_load {
 };
 int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err);
 
+/* The pre-parse nesting check of one file (ruleset.c): 1 with the line
+ * and the message (without file:line) when CLIPS 6.30 could not load it,
+ * else 0.  Linear in the text, whatever it holds. */
+int eng_check_nesting(const struct rs_file *f, long *line, char *msg, size_t msglen);
+
 /* fgets-style reader over text for inih, counting lines so handlers know
  * where they are (ruleset.c). */
 struct eng_ini_src {
@@ -263,6 +269,27 @@ int eng_lint_text(const struct rs_file *files, size_t n, struct engine_lint *out
 int eng_lint_loaded(const struct ruleset *rs, struct engine_lint *out);
 int eng_lint_add(struct engine_lint *l, const char *file, long line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- a run that did not settle (engine_blame.c) ------------------------------ */
+
+struct eng_blame {
+    char rule[128];            /* the rule to blame */
+    unsigned fired, of;        /* it fired `fired` of the `of` firings counted */
+    bool sampled;              /* counted over a sample of the run's firings */
+    bool running;              /* it was executing when the deadline passed */
+    bool next;                 /* it was the next activation (nothing was running) */
+};
+/* The deadline check's hook: records the executing rule in cap->culprit. */
+void eng_blame_running(void *env, struct eng_capture *cap);
+/* After a run stopped by the firing cap (cap_reached: the rules that fired
+ * most, counted in cap->trace, or in a sample it runs now) or by the
+ * deadline.  0 with *b filled, -1 when no rule can be named. */
+int eng_blame(void *env, struct eng_capture *cap, bool cap_reached, struct eng_blame *b);
+/* Appends "; rule NAME fired N of the M firings" (or "was running when the
+ * deadline passed") to err's message, and the same with the rule's
+ * file:line as a detail (the error data). */
+void eng_blame_report(const struct ruleset *rs, const struct eng_blame *b,
+                      struct proto_error *err);
 
 /* Creates a CLIPS environment holding rs's text, with the capture router
  * installed.  Every load problem is added to err as "file:line: message";

@@ -696,92 +696,137 @@ static bool plain_name(const char *s)
     return *s && *s != '.' && !strchr(s, '/');
 }
 
+/* Parses manifest text into m (m->err set): everything but reading the
+ * files it lists.  Returns the number of problems (details in m->err). */
+static int manifest_parse(const char *text, struct manifest *m)
+{
+    struct proto_error *err = m->err;
+    m->src = (struct eng_ini_src){.p = text};
+    m->file = "manifest.ini";
+    int rc = ini_parse_stream(eng_ini_read, &m->src, manifest_handler, m);
+    if (rc > 0 && !m->problems) {
+        proto_error_add_detail(err, "manifest.ini:%d: syntax error", rc);
+        m->problems++;
+    } else if (rc < 0) {
+        proto_error_add_detail(err, "manifest.ini: cannot parse (%d)", rc);
+        m->problems++;
+    }
+    if (m->src.too_long) {
+        proto_error_add_detail(err, "manifest.ini:%d: line too long (continue the value on "
+                               "an indented next line)", m->src.too_long);
+        m->problems++;
+    }
+    if (!m->name || !*m->name) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] name is missing");
+        m->problems++;
+    }
+    if (!m->version || !*m->version) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] version is missing");
+        m->problems++;
+    }
+    if (!m->files.len) {
+        proto_error_add_detail(err, "manifest.ini: [ruleset] files is missing");
+        m->problems++;
+    }
+    if (m->tests && !plain_name(m->tests)) {
+        proto_error_add_detail(err, "manifest.ini: tests '%s' must be a plain folder name in "
+                               "the ruleset directory", m->tests);
+        m->problems++;
+    }
+    return m->problems;
+}
+
+/* Calls fn for each file the manifest lists (splitting m->files in
+ * place), after checking its name and the count.  Returns fn's first
+ * non-zero result, or 0; a bad name or count is a problem in m. */
+static int manifest_each(struct manifest *m, int (*fn)(void *arg, const char *name), void *arg)
+{
+    int n = 0;
+    char *list = m->files.data, *save = NULL;
+    for (char *tok = list ? strtok_r(list, " \t,", &save) : NULL; tok && !m->problems;
+         tok = strtok_r(NULL, " \t,", &save)) {
+        if (!plain_name(tok)) {
+            proto_error_add_detail(m->err, "manifest.ini: file '%s' must be a plain name in "
+                                   "the ruleset directory", tok);
+            m->problems++;
+            break;
+        }
+        if (n++ >= RS_MAX_FILES) {
+            proto_error_add_detail(m->err, "manifest.ini: more than %d files", RS_MAX_FILES);
+            m->problems++;
+            break;
+        }
+        int rc = fn ? fn(arg, tok) : 0;
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+struct manifest_read {
+    struct ruleset *rs;
+    struct eng_reader *rd;
+    struct proto_error *err;
+};
+
+/* Reads one listed file into rs (manifest_each's fn). */
+static int manifest_read_one(void *arg, const char *tok)
+{
+    struct manifest_read *mr = arg;
+    struct ruleset *rs = mr->rs;
+    struct rs_file *nf = realloc(rs->files, (rs->n_files + 1) * sizeof *nf);
+    if (!nf)
+        return proto_error_set(mr->err, PROTO_E_INTERNAL, "out of memory");
+    rs->files = nf;
+    struct rs_file *f = &rs->files[rs->n_files];
+    memset(f, 0, sizeof *f);
+    f->name = eng_strdup(tok);
+    rs->n_files++;
+    if (!f->name)
+        return proto_error_set(mr->err, PROTO_E_INTERNAL, "out of memory");
+    /* The reader's message says what was wrong with the file. */
+    return eng_reader_read(mr->rd, ENG_AT_DIR, tok, tok, RS_MAX_FILE_BYTES, &f->text, &f->len,
+                           mr->err);
+}
+
 static int load_manifest(struct ruleset *rs, struct eng_reader *rd, struct proto_error *err)
 {
     int rc = eng_reader_read(rd, ENG_AT_DIR, "manifest.ini", "manifest.ini", RS_MAX_FILE_BYTES,
                              &rs->manifest, &rs->manifest_len, err);
     if (rc)
         return rc;
-
-    struct manifest m = {.src = {.p = rs->manifest}, .file = "manifest.ini", .err = err};
-    rc = ini_parse_stream(eng_ini_read, &m.src, manifest_handler, &m);
-    if (rc > 0 && !m.problems) {
-        proto_error_add_detail(err, "manifest.ini:%d: syntax error", rc);
-        m.problems++;
-    } else if (rc < 0) {
-        proto_error_add_detail(err, "manifest.ini: cannot parse (%d)", rc);
-        m.problems++;
-    }
-    if (m.src.too_long) {
-        proto_error_add_detail(err, "manifest.ini:%d: line too long (continue the value on "
-                               "an indented next line)", m.src.too_long);
-        m.problems++;
-    }
-    if (!m.name || !*m.name) {
-        proto_error_add_detail(err, "manifest.ini: [ruleset] name is missing");
-        m.problems++;
-    }
-    if (!m.version || !*m.version) {
-        proto_error_add_detail(err, "manifest.ini: [ruleset] version is missing");
-        m.problems++;
-    }
-    if (!m.files.len) {
-        proto_error_add_detail(err, "manifest.ini: [ruleset] files is missing");
-        m.problems++;
-    }
-    if (m.tests && !plain_name(m.tests)) {
-        proto_error_add_detail(err, "manifest.ini: tests '%s' must be a plain folder name in "
-                               "the ruleset directory", m.tests);
-        m.problems++;
-    }
+    struct manifest m = {.err = err};
+    manifest_parse(rs->manifest, &m);
     rs->id.name = m.name;
     rs->id.version = m.version;
     rs->tests = m.tests ? m.tests : eng_strdup("tests");
-
     /* Split the file list and read each file once. */
-    char *list = m.files.data;
-    for (char *tok = list ? strtok(list, " \t,") : NULL; tok && !m.problems;
-         tok = strtok(NULL, " \t,")) {
-        if (!plain_name(tok)) {
-            proto_error_add_detail(err, "manifest.ini: file '%s' must be a plain name in "
-                                   "the ruleset directory", tok);
-            m.problems++;
-            break;
-        }
-        if (rs->n_files >= RS_MAX_FILES) {
-            proto_error_add_detail(err, "manifest.ini: more than %d files", RS_MAX_FILES);
-            m.problems++;
-            break;
-        }
-        struct rs_file *nf = realloc(rs->files, (rs->n_files + 1) * sizeof *nf);
-        if (!nf) {
-            eng_buf_free(&m.files);
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        }
-        rs->files = nf;
-        struct rs_file *f = &rs->files[rs->n_files];
-        memset(f, 0, sizeof *f);
-        f->name = eng_strdup(tok);
-        rs->n_files++;
-        if (!f->name) {
-            eng_buf_free(&m.files);
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        }
-        rc = eng_reader_read(rd, ENG_AT_DIR, tok, tok, RS_MAX_FILE_BYTES, &f->text, &f->len,
-                             err);
-        if (rc) {
-            /* The reader's message says what was wrong with the file. */
-            eng_buf_free(&m.files);
-            return rc;
-        }
-    }
+    struct manifest_read mr = {.rs = rs, .rd = rd, .err = err};
+    rc = manifest_each(&m, manifest_read_one, &mr);
     eng_buf_free(&m.files);
+    if (rc)
+        return rc;
     if (!rs->tests)
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     if (m.problems)
         return proto_error_set(err, PROTO_E_RULESET, "ruleset refused: bad manifest in %s",
                                rs->dir);
     return 0;
+}
+
+int ruleset_manifest_check(const char *text, struct proto_error *err)
+{
+    struct manifest m = {.err = err};
+    manifest_parse(text, &m);
+    int rc = manifest_each(&m, NULL, NULL);
+    free(m.name);
+    free(m.version);
+    free(m.tests);
+    eng_buf_free(&m.files);
+    if (!rc && m.problems)
+        rc = proto_error_set(err, PROTO_E_RULESET, "bad manifest: %d problem%s", m.problems,
+                             m.problems == 1 ? "" : "s");
+    return rc;
 }
 
 /* The case files, read with the rules so that a reload's cases are the
@@ -812,16 +857,44 @@ static int compute_sha256(struct ruleset *rs, struct proto_error *err)
 
 /* CLIPS 6.30's loader never finishes on deeply nested text: its
  * pretty-printer (PPCRAndIndent) overruns a stack buffer once the
- * indentation passes about 123 characters, and then loops for ever; a
- * 41-branch (if ... else (if ...)) chain was enough (measured: 40 loads,
- * 41 hangs `suitd check`).  The bundled ruleset nests at most 7 deep, so
- * anything deeper than RS_MAX_NESTING is refused before CLIPS sees it. */
+ * indentation passes about 123 characters, and then loops for ever.  How
+ * deep that is depends on where the nesting is; measured on Debian 12's
+ * libclips 6.30 (a child process per depth, 3 s alarm, each shape from 1
+ * to 48 levels):
+ *   (progn (progn ...)) in a rule's actions or a deffunction: 40 levels
+ *     load, 41 hang;
+ *   a (if ... then ... else (if ...)) chain: 40 branches load, 41 hang;
+ *   conditional elements in a left-hand side ((not (and (not ...))), any
+ *     mix of not, and, or, exists): 24 levels load, 25 hang;
+ *   nested calls printed inline ((+ 1 (+ 1 ...))): 200 levels load.
+ * suitd refuses, before CLIPS sees the text, any parenthesis nested deeper
+ * than RS_MAX_NESTING (the construct itself is level 1: 31 progns below a
+ * defrule are 32) and conditional elements nested deeper than
+ * RS_MAX_CE_NESTING inside a rule's left-hand side.  The bundled ruleset
+ * nests at most 7 deep, conditional elements 2.  The scan is one pass over
+ * the bytes, so any input is answered in linear time. */
 #define RS_MAX_NESTING 32
+#define RS_MAX_CE_NESTING 16
 
-static int check_nesting(const struct rs_file *f, struct proto_error *err)
+/* The word after '(' at p (up to 15 bytes), for the scanner. */
+static void next_word(const char *p, char *w, size_t n)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    size_t k = 0;
+    while (p[k] && k + 1 < n && !strchr(" \t\r\n()\";", p[k])) {
+        w[k] = p[k];
+        k++;
+    }
+    w[k] = '\0';
+}
+
+int eng_check_nesting(const struct rs_file *f, long *at, char *msg, size_t msglen)
 {
     long line = 1;
-    int depth = 0;
+    int depth = 0, ce_depth = 0;
+    bool in_rule = false, past_arrow = false;
+    bool is_ce[RS_MAX_NESTING + 2] = {false};
     for (const char *p = f->text; *p; p++) {
         switch (*p) {
         case '\n':
@@ -841,17 +914,44 @@ static int check_nesting(const struct rs_file *f, struct proto_error *err)
             if (!*p)
                 return 0;
             break;
-        case '(':
+        case '=':
+            if (in_rule && depth == 1 && p[1] == '>')
+                past_arrow = true;
+            break;
+        case '(': {
             if (++depth > RS_MAX_NESTING) {
-                proto_error_add_detail(err, "%s:%ld: nested deeper than %d levels (CLIPS 6.30 "
-                                       "cannot load it; flatten the expression or split the "
-                                       "rule)", f->name, line, RS_MAX_NESTING);
+                *at = line;
+                snprintf(msg, msglen, "nested deeper than %d levels (CLIPS 6.30 cannot load "
+                         "it; expected at most %d: flatten the expression or split the rule)",
+                         RS_MAX_NESTING, RS_MAX_NESTING);
+                return 1;
+            }
+            char w[16];
+            next_word(p + 1, w, sizeof w);
+            if (depth == 1) {
+                in_rule = !strcmp(w, "defrule");
+                past_arrow = false;
+            }
+            is_ce[depth] = in_rule && !past_arrow && depth >= 2 &&
+                           (!strcmp(w, "not") || !strcmp(w, "and") || !strcmp(w, "or") ||
+                            !strcmp(w, "exists") || !strcmp(w, "forall") ||
+                            !strcmp(w, "logical"));
+            if (is_ce[depth] && ++ce_depth > RS_MAX_CE_NESTING) {
+                *at = line;
+                snprintf(msg, msglen, "conditional elements nested deeper than %d levels "
+                         "(CLIPS 6.30 cannot load it; expected at most %d: split the rule)",
+                         RS_MAX_CE_NESTING, RS_MAX_CE_NESTING);
                 return 1;
             }
             break;
+        }
         case ')':
-            if (depth > 0)
+            if (depth > 0) {
+                if (is_ce[depth])
+                    ce_depth--;
+                is_ce[depth] = false;
                 depth--;
+            }
             break;
         }
     }
@@ -909,8 +1009,14 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
         rc = compute_sha256(rs, err);
     if (!rc) {
         int deep = 0;
-        for (size_t i = 0; i < rs->n_files; i++)
-            deep += check_nesting(&rs->files[i], err);
+        for (size_t i = 0; i < rs->n_files; i++) {
+            char msg[300];
+            long line = 0;
+            if (eng_check_nesting(&rs->files[i], &line, msg, sizeof msg)) {
+                proto_error_add_detail(err, "%s:%ld: %s", rs->files[i].name, line, msg);
+                deep++;
+            }
+        }
         if (deep)
             rc = proto_error_set(err, PROTO_E_RULESET, "ruleset refused: %d file%s nested too "
                                  "deep", deep, deep == 1 ? "" : "s");

@@ -396,3 +396,22 @@ int eng_named_overrides(const struct ruleset *rs, const struct rs_named *np,
         }
     return 0;
 }
+
+int ruleset_policy_text_check(const struct ruleset *rs, const char *file, const char *text,
+                              struct proto_error *err)
+{
+    struct rs_named np;
+    int rc = named_init(rs, &np, "check", 5, file);
+    if (!rc)
+        rc = parse_into(rs, file, text, &np, err);
+    free(np.name);
+    free(np.file);
+    free(np.values);
+    free(np.set);
+    if (rc < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    if (rc > 0)
+        return proto_error_set(err, PROTO_E_RULESET, "policy refused: %d problem%s", rc,
+                               rc == 1 ? "" : "s");
+    return 0;
+}

@@ -5,6 +5,7 @@
  * `check` is the daemon's own decision whether a ruleset may serve
  * (ruleset_check), `assess` its request pipeline (engine_request_assess).
  */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,36 +21,106 @@ struct tool_opts {
     const char *policy_dir;
     int coverage;
     int explain;
+    int strict;                 /* check: warnings fail too */
+    const char *run;            /* test: only cases whose name matches */
+    const char *format;         /* test: "text" (NULL) or "json" */
+    int threshold;              /* test --coverage: the least percentage, -1 none */
 };
 
-/* Parses the options a subcommand allows; returns 0, 1 for --help, or 2
- * for a usage error (already reported). */
-static int parse_opts(const char *cmd, int argc, char **argv, bool allow_policy,
-                      bool allow_coverage, bool allow_explain, struct tool_opts *o)
+/* Which options a subcommand takes. */
+enum {
+    OPT_POLICY = 1,
+    OPT_COVERAGE = 2,
+    OPT_EXPLAIN = 4,
+    OPT_STRICT = 8,
+    OPT_RUN = 16,               /* --run, --format, --threshold */
+};
+
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: the value (NULL when a is
+ * not that option), or the usage error printed and *bad set. */
+static const char *opt_value(const char *cmd, const char *name, int argc, char **argv, int *i,
+                             const char *what, bool *bad)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n))
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n])
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "suitd %s: %s needs %s\n", cmd, name, what);
+        *bad = true;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* Parses the options a subcommand allows (OPT_*); returns 0, 1 for
+ * --help, or 2 for a usage error (already reported). */
+static int parse_opts(const char *cmd, int argc, char **argv, unsigned allow,
+                      struct tool_opts *o)
 {
     memset(o, 0, sizeof *o);
+    o->threshold = -1;
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *v;
+        bool bad = false;
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return 1;
-        if (allow_coverage && !strcmp(a, "--coverage")) {
+        if ((allow & OPT_COVERAGE) && !strcmp(a, "--coverage")) {
             o->coverage = 1;
-        } else if (allow_explain && !strcmp(a, "--explain")) {
+        } else if ((allow & OPT_EXPLAIN) && !strcmp(a, "--explain")) {
             o->explain = 1;
-        } else if (allow_policy && !strcmp(a, "--policy")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "suitd %s: --policy needs a file\n", cmd);
+        } else if ((allow & OPT_STRICT) && !strcmp(a, "--strict")) {
+            o->strict = 1;
+        } else if ((allow & OPT_POLICY) &&
+                   ((v = opt_value(cmd, "--policy", argc, argv, &i, "a file", &bad)) || bad)) {
+            if (bad)
+                return 2;
+            o->policy = v;
+        } else if ((allow & OPT_POLICY) &&
+                   ((v = opt_value(cmd, "--policy-dir", argc, argv, &i, "a folder", &bad)) ||
+                    bad)) {
+            if (bad)
+                return 2;
+            o->policy_dir = v;
+        } else if ((allow & OPT_RUN) &&
+                   ((v = opt_value(cmd, "--run", argc, argv, &i, "a pattern", &bad)) || bad)) {
+            if (bad)
+                return 2;
+            regex_t re;
+            if (regcomp(&re, v, REG_EXTENDED | REG_NOSUB) != 0) {
+                fprintf(stderr, "suitd %s: --run: '%s' is not an extended regular "
+                        "expression\n", cmd, v);
                 return 2;
             }
-            o->policy = argv[++i];
-        } else if (allow_policy && !strncmp(a, "--policy=", 9)) {
-            o->policy = a + 9;
-        } else if (allow_policy && !strcmp(a, "--policy-dir")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "suitd %s: --policy-dir needs a folder\n", cmd);
+            regfree(&re);
+            o->run = v;
+        } else if ((allow & OPT_RUN) &&
+                   ((v = opt_value(cmd, "--format", argc, argv, &i, "text or json", &bad)) ||
+                    bad)) {
+            if (bad)
+                return 2;
+            if (strcmp(v, "text") && strcmp(v, "json")) {
+                fprintf(stderr, "suitd %s: --format must be text or json, not '%s'\n", cmd, v);
                 return 2;
             }
-            o->policy_dir = argv[++i];
+            o->format = v;
+        } else if ((allow & OPT_RUN) &&
+                   ((v = opt_value(cmd, "--threshold", argc, argv, &i, "a percentage", &bad)) ||
+                    bad)) {
+            if (bad)
+                return 2;
+            char *end;
+            long t = strtol(v, &end, 10);
+            if (!*v || *end || t < 0 || t > 100) {
+                fprintf(stderr, "suitd %s: --threshold must be a whole percentage from 0 to "
+                        "100, not '%s'\n", cmd, v);
+                return 2;
+            }
+            o->threshold = (int)t;
         } else if (a[0] == '-' && a[1]) {
             fprintf(stderr, "suitd %s: unknown option '%s' (see suitd %s --help)\n", cmd, a,
                     cmd);
@@ -61,6 +132,10 @@ static int parse_opts(const char *cmd, int argc, char **argv, bool allow_policy,
         } else {
             o->dir = a;
         }
+    }
+    if (o->threshold >= 0 && !o->coverage) {
+        fprintf(stderr, "suitd %s: --threshold needs --coverage\n", cmd);
+        return 2;
     }
     if (!o->dir)
         o->dir = proto_default_rules_dir();
@@ -94,22 +169,28 @@ static int load(const char *cmd, const struct tool_opts *o, struct ruleset **rs)
 int tools_check_main(int argc, char **argv)
 {
     struct tool_opts o;
-    int rc = parse_opts("check", argc, argv, true, false, false, &o);
+    int rc = parse_opts("check", argc, argv, OPT_POLICY | OPT_STRICT, &o);
     if (rc == 1) {
-        printf("usage: suitd check [--policy FILE] [--policy-dir PDIR] [DIR]\n"
+        printf("usage: suitd check [--strict] [--policy FILE] [--policy-dir PDIR] [DIR]\n"
                "Decides whether the ruleset in DIR may serve, as suitd serve does at start and\n"
-               "on every reload: reads DIR once; refuses forbidden functions (system, eval,\n"
-               "build, file I/O ...) before CLIPS sees the text; loads it; lints it (every\n"
-               "rule that makes a finding gives an id, severity, category, summary and source;\n"
-               "severities and categories are valid; cited sources exist; vocabularies are\n"
+               "on every reload: reads DIR once; before CLIPS sees the text, refuses nesting\n"
+               "deeper than it can load, every CLIPS function outside the contract's (system,\n"
+               "eval, build, file I/O, save-instances, fetch ...) and literal slot values a\n"
+               "template or the contract does not allow; loads it; lints it (every rule that\n"
+               "makes a finding gives an id, severity, category, summary of at most 140\n"
+               "characters and source; cited sources exist; the policy names, vocabulary\n"
+               "terms and medication classes rules match exist; vocabularies are\n"
                "consistent); and runs its own test cases (DIR/tests/*.json) under the\n"
                "ruleset's policy defaults.\n"
+               "  --strict       also fail on warnings (a policy no rule reads, a rule that\n"
+               "                 modifies a fact it matches); they never stop suitd serve\n"
                "  --policy FILE  also check a clinic's policy file: known names, whole numbers\n"
                "                 where the default is one, each value within its range\n"
                "  --policy-dir PDIR  also check every named policy PDIR/NAME.ini (suitd serve\n"
                "                 --policy-dir) the same way, and list them\n"
-               "Problems are printed as file:line: message, failed cases as \"case failed:\n"
-               "NAME\" (suitd test shows why).  Exit status 0 when the ruleset may serve, 1\n"
+               "Problems are printed as file:line: message, warnings as file:line: warning:\n"
+               "message, failed cases as \"case failed: NAME\" (suitd test shows why).  Exit\n"
+               "status 0 when the ruleset may serve (with --strict: and has no warnings), 1\n"
                "otherwise.\n"
                "DIR defaults to %s.\n", proto_default_rules_dir());
         return 0;
@@ -127,7 +208,19 @@ int tools_check_main(int argc, char **argv)
     rc = ruleset_check(&co, &rs, &rep, &err);
     for (size_t i = 0; i < rep.lint.n_notes; i++)
         printf("note: %s\n", rep.lint.notes[i]);
-    if (rc == 0) {
+    for (size_t i = 0; i < rep.lint.n_warnings; i++) {
+        const struct engine_problem *w = &rep.lint.warnings[i];
+        if (w->line > 0)
+            printf("%s:%ld: warning: %s\n", w->file, w->line, w->message);
+        else
+            printf("%s: warning: %s\n", w->file, w->message);
+    }
+    if (rc == 0 && o.strict && rep.lint.n_warnings) {
+        printf("%s: %zu warning%s (--strict)\n", o.dir, rep.lint.n_warnings,
+               rep.lint.n_warnings == 1 ? "" : "s");
+        ruleset_unref(rs);
+        rc = 1;
+    } else if (rc == 0) {
         printf("%s: ok (%d case%s passed)\n", o.dir, rep.cases_passed,
                rep.cases_passed == 1 ? "" : "s");
         for (size_t i = 0; o.policy_dir && i < ruleset_policy_count(rs); i++)
@@ -160,15 +253,24 @@ int tools_check_main(int argc, char **argv)
 int tools_test_main(int argc, char **argv)
 {
     struct tool_opts o;
-    int rc = parse_opts("test", argc, argv, true, true, false, &o);
+    int rc = parse_opts("test", argc, argv, OPT_POLICY | OPT_COVERAGE | OPT_RUN, &o);
     if (rc == 1) {
-        printf("usage: suitd test [--coverage] [--policy FILE] [DIR]\n"
+        printf("usage: suitd test [--run PATTERN] [--format text|json] [--coverage\n"
+               "                  [--threshold N]] [--policy FILE] [DIR]\n"
                "Runs the case files DIR/tests/*.json (see rules/README.md) and prints PASS or\n"
                "FAIL per case, with the difference for failures, then \"N passed, N failed\".\n"
                "Cases run under the ruleset's own policy defaults (a case may state the\n"
-               "policy it assumes with \"policy\": {...}).\n"
+               "policy it assumes with \"policy\": {...}).  A case that does not settle names\n"
+               "the rule that fired most (or was running at the deadline).\n"
+               "  --run PATTERN  only the cases whose name matches PATTERN (a POSIX extended\n"
+               "                 regular expression, as opa test --run)\n"
+               "  --format json  one JSON object: {\"cases\": [{\"file\", \"name\", \"pass\",\n"
+               "                 \"diff\": [...]}], \"coverage\": {...}, \"passed\", \"failed\",\n"
+               "                 \"skipped\"}\n"
                "  --coverage     also list the rules no case fired; an unfired rule that\n"
                "                 makes findings counts as a failure\n"
+               "  --threshold N  with --coverage: also fail when fewer than N%% of the rules\n"
+               "                 fired (whole percent, rounded down)\n"
                "  --policy FILE  run the cases under a clinic's policy file instead, to see\n"
                "                 which of them it changes (the daemon never does this: its\n"
                "                 cases always run under the defaults)\n"
@@ -185,7 +287,8 @@ int tools_test_main(int argc, char **argv)
     proto_error_init(&err);
     fflush(stdout);
     struct engine_cases_opts co = {.coverage = o.coverage, .served_policy = o.policy != NULL,
-                                   .out = stdout};
+                                   .out = stdout, .run = o.run, .threshold = o.threshold,
+                                   .json = o.format && !strcmp(o.format, "json")};
     rc = engine_run_cases(rs, &co, NULL, &err);
     if (rc < 0) {
         fprintf(stderr, "suitd test: ");
@@ -235,7 +338,7 @@ static void pack_err(msgpack_packer *pk, const void *e)
 int tools_assess_main(int argc, char **argv)
 {
     struct tool_opts o;
-    int rc = parse_opts("assess", argc, argv, true, false, true, &o);
+    int rc = parse_opts("assess", argc, argv, OPT_POLICY | OPT_EXPLAIN, &o);
     if (rc == 1) {
         printf("usage: suitd assess [--policy FILE] [--policy-dir PDIR] [--explain] [DIR] < "
                "patient.json\n"

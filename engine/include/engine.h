@@ -117,6 +117,16 @@ size_t ruleset_case_file_count(const struct ruleset *rs);
 const char *ruleset_case_file(const struct ruleset *rs, size_t i, const char **name,
                               size_t *len);
 const char *ruleset_policy_name(const struct ruleset *rs, size_t i);
+/* Checks a policy file's text (NUL-terminated; named `file` in messages)
+ * against rs as a load would (section [policy], numbers, known names, whole
+ * numbers, ranges), changing nothing.  0, or PROTO_E_RULESET with one
+ * "file:line: ..." detail per problem, or PROTO_E_INTERNAL. */
+int ruleset_policy_text_check(const struct ruleset *rs, const char *file, const char *text,
+                              struct proto_error *err);
+/* Checks manifest.ini's text (NUL-terminated) as a load parses it, without
+ * reading the files it lists: 0, or PROTO_E_RULESET with the problems as
+ * details. */
+int ruleset_manifest_check(const char *text, struct proto_error *err);
 const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i);
 
 /* An engine ready for the `default` policy (the others are built on first
@@ -186,6 +196,11 @@ struct engine_problem {
 struct engine_lint {
     struct engine_problem *problems;
     size_t n_problems, cap;
+    /* Likely mistakes that do not refuse the ruleset (a policy no rule
+     * reads, a rule that modifies a fact it matches): `suitd check` prints
+     * them, `suitd check --strict` fails on them; the daemon serves. */
+    struct engine_problem *warnings;
+    size_t n_warnings, wcap;
     char **notes;              /* advice, not problems (e.g. slower requests) */
     size_t n_notes;
 };
@@ -203,6 +218,26 @@ int engine_problem_format(const struct engine_problem *p, char *buf, size_t n);
  * file I/O ...); printout only to t.  Adds each problem to out; returns
  * the number of problems added, or PROTO_E_INTERNAL. */
 int engine_lint(const struct ruleset *rs, struct engine_lint *out);
+/* The checks on one file's text alone, without CLIPS (an editor's, a fuzz
+ * harness's): the nesting pre-check, forbidden functions, literal slot
+ * values (against this text's deftemplates, and rs's files' when rs is
+ * not NULL), and with rs the rest of the lint against rs's loaded data
+ * (findings, sources, names).  text is NUL-terminated, named `name`.
+ * Returns the problems added (warnings apart), or PROTO_E_INTERNAL. */
+int engine_lint_text(const struct ruleset *rs, const char *name, const char *text,
+                     struct engine_lint *out);
+
+/* How the lint treats a call to `name`: a CLIPS 6.30 function the contract
+ * allows, one it refuses (before CLIPS sees the text), or no CLIPS function
+ * at all (a template, a slot, a deffunction of the ruleset's own). */
+enum engine_fn_class { ENGINE_FN_UNKNOWN, ENGINE_FN_ALLOWED, ENGINE_FN_FORBIDDEN };
+enum engine_fn_class engine_lint_function(const char *name);
+/* The i-th forbidden function (sorted), NULL past the last: for tests. */
+const char *engine_lint_forbidden(size_t i);
+
+/* The longest finding summary, in characters: the CDS Hooks card's limit
+ * (a card's summary must be under 140 characters), where suit-httpd shows it. */
+#define ENGINE_MAX_SUMMARY_CHARS 140
 
 /* ---- cases ---------------------------------------------------------------- */
 
@@ -211,6 +246,21 @@ struct engine_cases_opts {
      * folder of case files read now. */
     const char *dir;
     bool coverage;             /* list rules no case fired; unfired finding rules fail */
+    /* with coverage: fail when fewer than this percentage of all rules
+     * fired (whole percent, rounded down); -1 or 0: no threshold */
+    int threshold;
+    /* only the cases whose name matches this POSIX extended regular
+     * expression (suitd test --run); NULL: all */
+    const char *run;
+    /* the report as one JSON object instead of text: {"cases": [{"file",
+     * "name", "pass", "diff": [lines]}], "coverage": {...}, "passed",
+     * "failed", "skipped"} */
+    bool json;
+    /* non-NULL: run this one case file's text (NUL-terminated, text_len
+     * bytes, named text_name) instead of a folder's */
+    const char *text;
+    size_t text_len;
+    const char *text_name;
     /* Cases run under the ruleset's own policy defaults, never a clinic's
      * file: they are the ruleset's specification.  true runs them under
      * the policy in force instead (suitd test --policy: a preview of what a
@@ -228,6 +278,11 @@ struct engine_cases_opts {
  * reload can report them. */
 int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int *passed,
                      struct proto_error *err);
+/* The same on an engine the caller keeps (for many runs: building one costs
+ * a CLIPS load); it is left under the ruleset's defaults (or, with
+ * served_policy, the policy in force).  o->limits is not used: e's own. */
+int engine_run_cases_on(struct engine *e, const struct engine_cases_opts *o, int *passed,
+                        struct proto_error *err);
 
 /* ---- may this ruleset serve? ----------------------------------------------- */
 

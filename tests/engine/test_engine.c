@@ -1153,7 +1153,7 @@ START_TEST(test_lint_checks_the_served_bytes)
     char *rules = path_in(dir, "rules.clp");
     char *clean = testutil_slurp(rules);
     ck_assert_ptr_nonnull(clean);
-    testutil_write_file(rules, "a", "\n(defrule sneaky (condition (name never-sent)) =>\n"
+    testutil_write_file(rules, "a", "\n(defrule sneaky (condition (name sunburn)) =>\n"
                            "  (open \"/etc/hostname\" h \"r\"))\n");
     struct ruleset *rs = load_ok(dir, NULL);
     testutil_write_file(rules, "w", clean);             /* the "second read" is clean */

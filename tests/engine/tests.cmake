@@ -21,3 +21,11 @@ suitd_check_test(test_policies ${CMAKE_CURRENT_LIST_DIR}/test_policies.c)
 target_link_libraries(test_policies PRIVATE suitengine PkgConfig::JANSSON)
 target_compile_definitions(test_policies PRIVATE
   ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")
+
+# What suitd check must catch (issue 12) and every forbidden function
+# (issue 13 item 11), through ruleset_check; the function tables checked
+# against a live CLIPS environment's (get-function-list).
+suitd_check_test(test_lint ${CMAKE_CURRENT_LIST_DIR}/test_lint.c)
+target_link_libraries(test_lint PRIVATE suitengine CLIPS::CLIPS)
+target_compile_definitions(test_lint PRIVATE
+  ENGINE_TEST_RULESETS="${CMAKE_CURRENT_LIST_DIR}/rulesets")

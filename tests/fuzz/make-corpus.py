@@ -122,7 +122,57 @@ def main():
             b'{"patient": {"area": "x\u0000y"}, "optoins": {}}',
             b'[]', b'', b'{"patient": 1e999}']):
         write_seed(http_dir, bytes([i % 3, i * 11]) + raw)
+    rule_author_seeds(args.rules, args.out)
     print("make-corpus: %d patients -> %s" % (len(patients), args.out))
+
+
+def rule_author_seeds(rules, out):
+    """Seeds for the rule author's inputs: ruleset text (fuzz_ruleset_text)
+    in chunks of whole top-level constructs under 4 KiB (CI's -max_len),
+    the manifests and policy files (fuzz_ini, after the byte that chooses
+    the reader), and case files of one or three cases (fuzz_cases)."""
+    top = os.path.join(HERE, "..", "..")
+    text_dir = os.path.join(out, "ruleset_text")
+    clp = sorted(glob.glob(os.path.join(rules, "*.clp")) +
+                 glob.glob(os.path.join(top, "tests", "engine", "rulesets", "*", "*.clp")))
+    for path in clp:
+        with open(path, "rb") as f:
+            text = f.read()
+        chunk = b""
+        for part in text.split(b"\n("):
+            part = part if not chunk and text.startswith(part) else b"(" + part
+            if len(chunk) + len(part) > 3000 and chunk:
+                write_seed(text_dir, chunk)
+                chunk = b""
+            chunk += part + b"\n"
+        if chunk.strip():
+            write_seed(text_dir, chunk[:4000])
+    ini_dir = os.path.join(out, "ini")
+    for path in sorted(glob.glob(os.path.join(rules, "manifest.ini")) +
+                       glob.glob(os.path.join(top, "tests", "engine", "rulesets", "*",
+                                              "manifest.ini"))):
+        with open(path, "rb") as f:
+            write_seed(ini_dir, b"\x00" + f.read())
+    for path in sorted(glob.glob(os.path.join(top, "examples", "policies", "*.ini")) +
+                       glob.glob(os.path.join(top, "tests", "**", "*.ini"), recursive=True)):
+        if os.path.basename(path) == "manifest.ini":
+            continue
+        with open(path, "rb") as f:
+            write_seed(ini_dir, b"\x01" + f.read())
+    cases_dir = os.path.join(out, "cases")
+    cases = []
+    for path in sorted(glob.glob(os.path.join(rules, "tests", "*.json"))):
+        with open(path, encoding="utf-8") as f:
+            cases.extend(json.load(f))
+    for i, c in enumerate(cases):
+        if i % 3 == 0:
+            write_seed(cases_dir, json.dumps([c]).encode())
+        if i % 15 == 0:
+            write_seed(cases_dir, json.dumps(cases[i:i + 3], indent=1).encode())
+    for raw in [b'[]', b'{}', b'[{"name": "x"}]', b'[{"name": 1, "patient": {}, "expect": {}}]',
+                b'[{"name": "p", "patient": {}, "expect": {"verdict": "defer"}, '
+                b'"policy": {"nsaid-hold-days": 1e999}}]']:
+        write_seed(cases_dir, raw)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "tools.h"
 #include "testutil.h"
 
@@ -169,6 +171,150 @@ START_TEST(test_assess_tool)
 }
 END_TEST
 
+/* Issue 12: warnings print and serve; --strict fails on them.  The
+ * bundled ruleset has none. */
+START_TEST(test_check_strict)
+{
+    int st;
+    char *argv1[] = {RS("lintwarn")};
+    char *out = run_tool(tools_check_main, 1, argv1, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, "warn.clp:16: warning: rule ages-the-patient modifies ?p, a fact its "
+                          "own left-hand side matches"));
+    ck_assert(strstr(out, "data.clp:27: warning: policy home-roller-max-depth-mm is defined but "
+                          "no rule reads it"));
+    ck_assert(strstr(out, RS("lintwarn") ": ok (0 cases passed)\n"));
+    free(out);
+    char *argv2[] = {"--strict", RS("lintwarn")};
+    out = run_tool(tools_check_main, 2, argv2, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, RS("lintwarn") ": 2 warnings (--strict)\n"));
+    ck_assert_ptr_null(strstr(out, ": ok"));
+    free(out);
+    char rules[4096];
+    snprintf(rules, sizeof rules, "%s/rules", getenv("SUITD_SOURCE_DIR"));
+    char *argv3[] = {"--strict", rules};
+    out = run_tool(tools_check_main, 2, argv3, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert_ptr_null(strstr(out, "warning"));
+    free(out);
+    /* a problem is printed with its line and what was expected */
+    char *argv4[] = {RS("lintnames")};
+    out = run_tool(tools_check_main, 1, argv4, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "names.clp:5: rule typo-policy: no policy is called "
+                          "'isotretinoin-washout-dayz' (expected a policy name the ruleset "
+                          "defines; did you mean isotretinoin-washout-days?)\n"));
+    ck_assert(strstr(out, ": 7 problems\n"));
+    free(out);
+}
+END_TEST
+
+/* Issue 13 item 11: the functions issue 13 found passing, through the tool. */
+START_TEST(test_check_forbidden_file_functions)
+{
+    static const char *const fns[] = {"save-instances", "bsave-instances", "load-instances",
+                                      "restore-instances", "bload-instances", "fetch",
+                                      "print-region", "get-region", NULL};
+    for (const char *const *f = fns; *f; f++) {
+        char dir[] = "/tmp/suitd-tools-fn-XXXXXX";
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        testutil_copy_tree(RS("basic"), dir);
+        char path[512], text[300];
+        snprintf(path, sizeof path, "%s/rules.clp", dir);
+        snprintf(text, sizeof text, "(defrule file-io (patient (age ?a)) => (%s \"/etc/passwd\"))\n",
+                 *f);
+        testutil_write_file(path, "a", text);
+        int st;
+        char *argv[] = {dir};
+        char *out = run_tool(tools_check_main, 1, argv, NULL, &st);
+        ck_assert_int_eq(st, 1);
+        char want[200];
+        snprintf(want, sizeof want, "rules.clp:45: forbidden function or construct '%s'\n", *f);
+        ck_assert_msg(strstr(out, want), "want %s", want);
+        free(out);
+        testutil_remove_tree(dir);
+    }
+}
+END_TEST
+
+/* Issue 12: suitd test --run, --format json, --coverage --threshold. */
+START_TEST(test_test_options)
+{
+    int st;
+    char *argv1[] = {"--run", "^pregnan", RS("basic")};
+    char *out = run_tool(tools_test_main, 3, argv1, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, "PASS pregnancy contraindicates\n"));
+    ck_assert(strstr(out, "1 passed, 0 failed (6 not matching --run)\n"));
+    free(out);
+
+    char *argv2[] = {"--format", "json", "--coverage", RS("basic")};
+    out = run_tool(tools_test_main, 4, argv2, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    ck_assert_msg(j != NULL, "not JSON: %s", jerr.text);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "passed")), 7);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "failed")), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(j, "cases")), 7);
+    json_t *c0 = json_array_get(json_object_get(j, "cases"), 0);
+    ck_assert(json_is_true(json_object_get(c0, "pass")));
+    ck_assert_str_eq(json_string_value(json_object_get(c0, "file")), "cases.json");
+    json_t *cov = json_object_get(j, "coverage");
+    ck_assert_int_eq(json_integer_value(json_object_get(cov, "percent")), 100);
+    json_decref(j);
+    free(out);
+
+    /* a failing case in JSON: its diff lines */
+    char dir[] = "/tmp/suitd-tools-rs-XXXXXX";
+    failing_copy(dir);
+    char *argv3[] = {"--format=json", "--run", "wrong on purpose", dir};
+    out = run_tool(tools_test_main, 4, argv3, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    j = json_loads(out, 0, &jerr);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "failed")), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "skipped")), 7);
+    c0 = json_array_get(json_object_get(j, "cases"), 0);
+    ck_assert(json_is_false(json_object_get(c0, "pass")));
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(c0, "diff"), 0)),
+                     "verdict: expected suitable, got contraindicated");
+    json_decref(j);
+    free(out);
+    testutil_remove_tree(dir);
+
+    /* coverage under a threshold: one case fires 2 of basic's rules */
+    char *argv4[] = {"--run", "^pregnan", "--coverage", "--threshold", "20", RS("basic")};
+    out = run_tool(tools_test_main, 6, argv4, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    ck_assert(strstr(out, "is below the threshold 20%\n"));
+    free(out);
+    char *argv5[] = {"--coverage", "--threshold", "100", RS("basic")};
+    out = run_tool(tools_test_main, 4, argv5, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert_ptr_null(strstr(out, "below the threshold"));
+    free(out);
+    /* usage errors */
+    char *bad1[] = {"--threshold", "50", RS("basic")};
+    out = run_tool(tools_test_main, 3, bad1, NULL, &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+    char *bad2[] = {"--coverage", "--threshold", "101", RS("basic")};
+    out = run_tool(tools_test_main, 4, bad2, NULL, &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+    char *bad3[] = {"--format", "xml", RS("basic")};
+    out = run_tool(tools_test_main, 3, bad3, NULL, &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+    char *bad4[] = {"--run", "(", RS("basic")};
+    out = run_tool(tools_test_main, 3, bad4, NULL, &st);
+    ck_assert_int_eq(st, 2);
+    free(out);
+}
+END_TEST
+
 int main(void)
 {
     /* The default rules folder (proto_default_rules_dir) comes from here. */
@@ -179,6 +325,9 @@ int main(void)
     tcase_add_test(t, test_check_policy);
     tcase_add_test(t, test_test_tool);
     tcase_add_test(t, test_assess_tool);
+    tcase_add_test(t, test_check_strict);
+    tcase_add_test(t, test_check_forbidden_file_functions);
+    tcase_add_test(t, test_test_options);
     suite_add_tcase(s, t);
     return testutil_run(s);
 }
