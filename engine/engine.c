@@ -91,6 +91,8 @@ struct engine {
     void *t_unrecognised, *t_missing, *t_policy;
     void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
     struct eng_out_slots slots;
+    /* the rules' output, taken without facts (engine_output.c) */
+    struct eng_out *out;
 };
 
 void engine_limits_default(struct engine_limits *l)
@@ -121,7 +123,7 @@ static void deadline_check(void *env)
     if (now.tv_sec > cap->deadline.tv_sec ||
         (now.tv_sec == cap->deadline.tv_sec && now.tv_nsec >= cap->deadline.tv_nsec))
         cap->deadline_hit = true;
-    if (cap->mem_cap && EnvMemUsed(env) > cap->mem_cap)
+    if (cap->mem_cap && EnvMemUsed(env) + (long)cap->output_bytes > cap->mem_cap)
         cap->mem_hit = true;
     if (cap->deadline_hit || cap->mem_hit) {
         SetHaltExecution(env, TRUE);
@@ -357,7 +359,9 @@ int eng_engine_use_policy(struct engine *e, size_t i)
 static int engine_reset(struct engine *e)
 {
     clear_halt(e->env);
+    eng_out_reset_begin(e->out);
     EnvReset(e->env);
+    eng_out_reset_end(e->out);
     clear_halt(e->env);
     if (find_policy_facts(e) < 0 || apply_policy(e) < 0)
         return -1;
@@ -401,6 +405,7 @@ static bool engine_cleanup(struct engine *e)
     for (size_t i = 0; i < n; i++)
         EnvDecrementFactCount(env, gone[i]);
     free(gone);
+    eng_out_request_end(e->out);
     clear_halt(env);
     if (ok && GetNumberOfFacts(env) != e->n_baseline)
         ok = false;
@@ -446,6 +451,7 @@ void engine_free(struct engine *e)
     for (size_t i = 0; i < e->n_others; i++)
         engine_free(e->others[i]);
     free(e->others);
+    eng_out_free(e->out);
     eng_env_destroy(e->env, e->cap);
     ruleset_unref(e->rs);
     free(e->pol);
@@ -522,6 +528,11 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
     if (rc) {
         engine_free(e);
         return rc;
+    }
+    void *const out_t[ENG_OUT_N] = {e->t_finding, e->t_side_effect, e->t_plan, e->t_aftercare};
+    if (eng_out_create(e->env, e->cap, out_t, &e->out) < 0) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot take the rules' output");
     }
     e->has_suggestion = EnvDeftemplateSlotExistP(e->env, e->t_unrecognised, "suggestion");
     e->has_unit = EnvDeftemplateSlotExistP(e->env, e->t_policy, "unit");
@@ -754,13 +765,13 @@ static int add_missing(struct engine *e, struct suit_result *r, const char *what
 
 /* ---- reading results ------------------------------------------------------ */
 
-/* The slot's value in place, as EnvGetFactSlot reads it. */
-static const struct field *slot_at(void *f, short pos)
+/* The slot's value in an output row (engine_output.c). */
+static const struct field *slot_at(const struct field *f, short pos)
 {
-    return &((struct fact *)f)->theProposition.theFields[pos - 1];
+    return &f[pos - 1];
 }
 
-static char *slot_dup(void *f, short pos)
+static char *slot_dup(const struct field *f, short pos)
 {
     const struct field *v = slot_at(f, pos);
     if (v->type == STRING)
@@ -771,7 +782,7 @@ static char *slot_dup(void *f, short pos)
     return eng_strdup("");
 }
 
-static int slot_int(void *f, short pos, long long *v)
+static int slot_int(const struct field *f, short pos, long long *v)
 {
     const struct field *x = slot_at(f, pos);
     if (x->type == INTEGER) {
@@ -783,15 +794,6 @@ static int slot_int(void *f, short pos, long long *v)
         return 0;
     }
     return -1;
-}
-
-static size_t count_facts(void *env, void *tmpl)
-{
-    size_t n = 0;
-    for (void *f = EnvGetNextFactInTemplate(env, tmpl, NULL); f;
-         f = EnvGetNextFactInTemplate(env, tmpl, f))
-        n++;
-    return n;
 }
 
 static int finding_cmp(const void *a, const void *b)
@@ -837,17 +839,26 @@ static void sort_side_effects(struct suit_side_effect *v, size_t n)
     }
 }
 
+static const char *const out_names[ENG_OUT_N] = {"finding", "side-effect", "plan", "aftercare"};
+
 static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
 {
-    void *env = e->env;
-    size_t n = count_facts(env, e->t_finding);
+    const struct eng_out *o = e->out;
+    if (eng_out_collect(e->out) < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    int stray = eng_out_stray_facts(o);
+    if (stray >= 0)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %s facts made other than "
+                               "by assert (output templates are write-only)",
+                               out_names[stray]);
+    size_t n = eng_out_count(o, ENG_OUT_FINDING);
     if (n) {
         r->findings = calloc(n, sizeof *r->findings);
         if (!r->findings)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (void *f = EnvGetNextFactInTemplate(env, e->t_finding, NULL); f;
-         f = EnvGetNextFactInTemplate(env, e->t_finding, f)) {
+    for (size_t i = 0; i < n; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
         struct suit_finding *x = &r->findings[r->n_findings++];
         x->defer_days = -1;
         const short *fs = e->slots.finding;
@@ -888,14 +899,14 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof *r->findings, finding_cmp);
 
-    n = count_facts(env, e->t_side_effect);
+    n = eng_out_count(o, ENG_OUT_SIDE_EFFECT);
     if (n) {
         r->side_effects = calloc(n, sizeof *r->side_effects);
         if (!r->side_effects)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (void *f = EnvGetNextFactInTemplate(env, e->t_side_effect, NULL); f;
-         f = EnvGetNextFactInTemplate(env, e->t_side_effect, f)) {
+    for (size_t i = 0; i < n; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
         struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
         const short *ss = e->slots.side_effect;
         x->effect = slot_dup(f, ss[SS_EFFECT]);
@@ -907,11 +918,11 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     }
     sort_side_effects(r->side_effects, r->n_side_effects);
 
-    n = count_facts(env, e->t_plan);
+    n = eng_out_count(o, ENG_OUT_PLAN);
     if (n > 1)
         return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
                                "one allowed)", n);
-    void *pf = EnvGetNextFactInTemplate(env, e->t_plan, NULL);
+    const struct field *pf = n ? eng_out_row(o, ENG_OUT_PLAN, 0) : NULL;
     if (pf) {
         struct suit_plan *pl = &r->plan;
         /* in the order of plan_slots */
@@ -930,7 +941,7 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         pl->course_cost_max = pl->sessions_max * pl->cost_max;
     }
 
-    n = count_facts(env, e->t_aftercare);
+    n = eng_out_count(o, ENG_OUT_AFTERCARE);
     if (n) {
         struct aftercare_item *a = calloc(n, sizeof *a);
         r->aftercare = calloc(n, sizeof *r->aftercare);
@@ -940,8 +951,8 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         }
         size_t k = 0;
         int rc = 0;
-        for (void *f = EnvGetNextFactInTemplate(env, e->t_aftercare, NULL); f && k < n;
-             f = EnvGetNextFactInTemplate(env, e->t_aftercare, f)) {
+        for (size_t i = 0; i < n; i++) {
+            const struct field *f = eng_out_row(o, ENG_OUT_AFTERCARE, i);
             a[k].order = 0;
             (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[k].order);
             a[k].text = slot_dup(f, e->slots.aftercare[AS_TEXT]);
