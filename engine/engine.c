@@ -771,17 +771,6 @@ static const struct field *slot_at(const struct field *f, short pos)
     return &f[pos - 1];
 }
 
-static char *slot_dup(const struct field *f, short pos)
-{
-    const struct field *v = slot_at(f, pos);
-    if (v->type == STRING)
-        return eng_strdup(ValueToString(v->value));
-    if (v->type == SYMBOL)
-        return eng_strdup(strcmp(ValueToString(v->value), "nil") ? ValueToString(v->value)
-                                                                   : "");
-    return eng_strdup("");
-}
-
 static int slot_int(const struct field *f, short pos, long long *v)
 {
     const struct field *x = slot_at(f, pos);
@@ -806,7 +795,7 @@ static int finding_cmp(const void *a, const void *b)
 
 struct aftercare_item {
     long long order;
-    char *text;
+    const char *text;
 };
 
 static int aftercare_cmp(const void *a, const void *b)
@@ -841,6 +830,36 @@ static void sort_side_effects(struct suit_side_effect *v, size_t n)
 
 static const char *const out_names[ENG_OUT_N] = {"finding", "side-effect", "plan", "aftercare"};
 
+/* The text of a STRING or SYMBOL slot; "" for nil and anything else. */
+static const char *slot_text(const struct field *f, short pos)
+{
+    const struct field *v = slot_at(f, pos);
+    if (v->type == STRING)
+        return ValueToString(v->value);
+    if (v->type == SYMBOL) {
+        const char *t = ValueToString(v->value);
+        return strcmp(t, "nil") ? t : "";
+    }
+    return "";
+}
+
+/* The result's strings, copied into one block (r->pool) rather than one
+ * allocation each: ~40 mallocs and frees per assessment were 9% of it. */
+struct pool {
+    char *p, *end;
+};
+
+static char *pool_put(struct pool *pl, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if ((size_t)(pl->end - pl->p) < n)
+        return NULL;   /* never: the block was sized for every string */
+    char *d = pl->p;
+    memcpy(d, s, n);
+    pl->p += n;
+    return d;
+}
+
 static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
 {
     const struct eng_out *o = e->out;
@@ -851,47 +870,70 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %s facts made other than "
                                "by assert (output templates are write-only)",
                                out_names[stray]);
-    size_t n = eng_out_count(o, ENG_OUT_FINDING);
-    if (n) {
-        r->findings = calloc(n, sizeof *r->findings);
+    const struct ruleset *rs = e->rs;
+    const char *pol_name = e->named ? e->named->name : "custom";
+    const short *fs = e->slots.finding, *ss = e->slots.side_effect;
+    size_t nf = eng_out_count(o, ENG_OUT_FINDING), ns = eng_out_count(o, ENG_OUT_SIDE_EFFECT);
+    size_t np = eng_out_count(o, ENG_OUT_PLAN), na = eng_out_count(o, ENG_OUT_AFTERCARE);
+    if (np > 1)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
+                               "one allowed)", np);
+
+    /* first pass: how many bytes the strings take */
+    size_t bytes = strlen(rs->id.name) + strlen(rs->id.version) + strlen(rs->id.sha256) +
+                   strlen(pol_name) + strlen(e->pol_sha256) + 5;
+    static const int fstr[] = {FS_ID, FS_CATEGORY, FS_SUMMARY, FS_DETAIL, FS_SOURCE, FS_ACTION};
+    for (size_t i = 0; i < nf; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
+        for (size_t k = 0; k < sizeof fstr / sizeof fstr[0]; k++)
+            bytes += strlen(slot_text(f, fs[fstr[k]])) + 1;
+        if (e->slots.finding_suggestion)
+            bytes += strlen(slot_text(f, e->slots.finding_suggestion)) + 1;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
+        for (size_t k = 0; k < SS_N; k++)
+            bytes += strlen(slot_text(f, ss[k])) + 1;
+    }
+    for (size_t i = 0; i < na; i++)
+        bytes += strlen(slot_text(eng_out_row(o, ENG_OUT_AFTERCARE, i),
+                                  e->slots.aftercare[AS_TEXT])) + 1;
+    r->pool = malloc(bytes);
+    if (!r->pool)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    struct pool pl = {r->pool, r->pool + bytes};
+    r->ruleset.name = pool_put(&pl, rs->id.name);
+    r->ruleset.version = pool_put(&pl, rs->id.version);
+    r->ruleset.sha256 = pool_put(&pl, rs->id.sha256);
+    r->policy.name = pool_put(&pl, pol_name);
+    r->policy.sha256 = pool_put(&pl, e->pol_sha256);
+
+    if (nf) {
+        r->findings = calloc(nf, sizeof *r->findings);
         if (!r->findings)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < nf; i++) {
         const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
         struct suit_finding *x = &r->findings[r->n_findings++];
         x->defer_days = -1;
-        const short *fs = e->slots.finding;
-        x->id = slot_dup(f, fs[FS_ID]);
-        x->category = slot_dup(f, fs[FS_CATEGORY]);
-        x->summary = slot_dup(f, fs[FS_SUMMARY]);
-        x->detail = slot_dup(f, fs[FS_DETAIL]);
-        x->source = slot_dup(f, fs[FS_SOURCE]);
-        x->action = slot_dup(f, fs[FS_ACTION]);
+        x->id = pool_put(&pl, slot_text(f, fs[FS_ID]));
+        x->category = pool_put(&pl, slot_text(f, fs[FS_CATEGORY]));
+        x->summary = pool_put(&pl, slot_text(f, fs[FS_SUMMARY]));
+        x->detail = pool_put(&pl, slot_text(f, fs[FS_DETAIL]));
+        x->source = pool_put(&pl, slot_text(f, fs[FS_SOURCE]));
+        x->action = pool_put(&pl, slot_text(f, fs[FS_ACTION]));
         if (e->slots.finding_suggestion) {
-            x->suggestion = slot_dup(f, e->slots.finding_suggestion);
-            if (!x->suggestion)
-                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-            if (!x->suggestion[0]) {   /* nil: no suggestion */
-                free(x->suggestion);
+            x->suggestion = pool_put(&pl, slot_text(f, e->slots.finding_suggestion));
+            if (x->suggestion && !x->suggestion[0])   /* nil: no suggestion */
                 x->suggestion = NULL;
-            }
         }
-        char *sev = slot_dup(f, fs[FS_SEVERITY]);
-        if (!x->id || !x->category || !x->summary || !x->detail || !x->source || !x->action ||
-            !sev) {
-            free(sev);
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        }
-        int s = suit_severity_parse(sev);
-        if (s < 0) {
-            proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has severity "
-                            "'%s'", x->id, sev);
-            free(sev);
-            return PROTO_E_RULESET;
-        }
-        free(sev);
-        x->severity = (enum suit_severity)s;
+        const char *sev = slot_text(f, fs[FS_SEVERITY]);
+        int sv = suit_severity_parse(sev);
+        if (sv < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has "
+                                   "severity '%s'", x->id, sev);
+        x->severity = (enum suit_severity)sv;
         long long dd;
         if (slot_int(f, fs[FS_DEFER_DAYS], &dd) == 0)
             x->defer_days = dd < 0 ? 0 : dd;
@@ -899,36 +941,28 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof *r->findings, finding_cmp);
 
-    n = eng_out_count(o, ENG_OUT_SIDE_EFFECT);
-    if (n) {
-        r->side_effects = calloc(n, sizeof *r->side_effects);
+    if (ns) {
+        r->side_effects = calloc(ns, sizeof *r->side_effects);
         if (!r->side_effects)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < ns; i++) {
         const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
         struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
-        const short *ss = e->slots.side_effect;
-        x->effect = slot_dup(f, ss[SS_EFFECT]);
-        x->kind = slot_dup(f, ss[SS_KIND]);
-        x->likelihood = slot_dup(f, ss[SS_LIKELIHOOD]);
-        x->note = slot_dup(f, ss[SS_NOTE]);
-        if (!x->effect || !x->kind || !x->likelihood || !x->note)
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        x->effect = pool_put(&pl, slot_text(f, ss[SS_EFFECT]));
+        x->kind = pool_put(&pl, slot_text(f, ss[SS_KIND]));
+        x->likelihood = pool_put(&pl, slot_text(f, ss[SS_LIKELIHOOD]));
+        x->note = pool_put(&pl, slot_text(f, ss[SS_NOTE]));
     }
     sort_side_effects(r->side_effects, r->n_side_effects);
 
-    n = eng_out_count(o, ENG_OUT_PLAN);
-    if (n > 1)
-        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
-                               "one allowed)", n);
-    const struct field *pf = n ? eng_out_row(o, ENG_OUT_PLAN, 0) : NULL;
+    const struct field *pf = np ? eng_out_row(o, ENG_OUT_PLAN, 0) : NULL;
     if (pf) {
-        struct suit_plan *pl = &r->plan;
+        struct suit_plan *pln = &r->plan;
         /* in the order of plan_slots */
-        int *dst[PS_N] = {&pl->sessions_min, &pl->sessions_max, &pl->interval_weeks,
-                          &pl->interval_weeks_max, &pl->cost_min, &pl->cost_typical,
-                          &pl->cost_max};
+        int *dst[PS_N] = {&pln->sessions_min, &pln->sessions_max, &pln->interval_weeks,
+                          &pln->interval_weeks_max, &pln->cost_min, &pln->cost_typical,
+                          &pln->cost_max};
         for (size_t i = 0; i < PS_N; i++) {
             long long v;
             if (slot_int(pf, e->slots.plan[i], &v) < 0 || v < 0 || v > 1000000)
@@ -936,36 +970,32 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
                                        "is not a sane integer", plan_slots[i]);
             *dst[i] = (int)v;
         }
-        pl->present = true;
-        pl->course_cost_min = pl->sessions_min * pl->cost_min;
-        pl->course_cost_max = pl->sessions_max * pl->cost_max;
+        pln->present = true;
+        pln->course_cost_min = pln->sessions_min * pln->cost_min;
+        pln->course_cost_max = pln->sessions_max * pln->cost_max;
     }
 
-    n = eng_out_count(o, ENG_OUT_AFTERCARE);
-    if (n) {
-        struct aftercare_item *a = calloc(n, sizeof *a);
-        r->aftercare = calloc(n, sizeof *r->aftercare);
+    if (na) {
+        struct aftercare_item *a = calloc(na, sizeof *a);
+        r->aftercare = calloc(na, sizeof *r->aftercare);
         if (!a || !r->aftercare) {
             free(a);
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
         }
-        size_t k = 0;
-        int rc = 0;
-        for (size_t i = 0; i < n; i++) {
+        bool sorted = true;
+        for (size_t i = 0; i < na; i++) {
             const struct field *f = eng_out_row(o, ENG_OUT_AFTERCARE, i);
-            a[k].order = 0;
-            (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[k].order);
-            a[k].text = slot_dup(f, e->slots.aftercare[AS_TEXT]);
-            if (!a[k++].text)
-                rc = -1;
+            a[i].order = 0;
+            (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[i].order);
+            a[i].text = pool_put(&pl, slot_text(f, e->slots.aftercare[AS_TEXT]));
+            if (i && aftercare_cmp(&a[i - 1], &a[i]) > 0)
+                sorted = false;
         }
-        if (!rc)
-            qsort(a, k, sizeof *a, aftercare_cmp);
-        for (size_t i = 0; i < k; i++)
-            r->aftercare[r->n_aftercare++] = a[i].text;
+        if (!sorted)
+            qsort(a, na, sizeof *a, aftercare_cmp);
+        for (size_t i = 0; i < na; i++)
+            r->aftercare[r->n_aftercare++] = (char *)a[i].text;
         free(a);
-        if (rc)
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     return 0;
 }
@@ -1213,16 +1243,6 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
     }
     if (!rc)
         rc = read_results(e, r, err);
-    if (!rc) {
-        r->ruleset.name = eng_strdup(rs->id.name);
-        r->ruleset.version = eng_strdup(rs->id.version);
-        r->ruleset.sha256 = eng_strdup(rs->id.sha256);
-        r->policy.name = eng_strdup(e->named ? e->named->name : "custom");
-        r->policy.sha256 = eng_strdup(e->pol_sha256);
-        if (!r->ruleset.name || !r->ruleset.version || !r->ruleset.sha256 || !r->policy.name ||
-            !r->policy.sha256)
-            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    }
     if (!rc)
         engine_verdict(r);
 out:

@@ -169,6 +169,11 @@ struct suit_result {
     struct suit_policy_id policy;
     char **trace;               size_t n_trace;
     bool has_trace;             /* options.explain was set */
+    /* Non-NULL: the strings of findings, side_effects, aftercare, ruleset
+     * and policy all live in this one block (the engine's results), and
+     * suit_result_close frees the block instead of each string.  NULL:
+     * each string is its own allocation. */
+    char *pool;
 };
 
 void suit_result_init(struct suit_result *r);
