@@ -46,6 +46,28 @@ struct eng_out_slots {
     short finding_suggestion;
 };
 
+/* What the engine writes into input facts, looked up once per engine:
+ * slot positions (EnvPutFactSlot hashes the slot's name on every call) and
+ * the symbols of every vocabulary term and fixed value (EnvAddSymbol hashes
+ * the text).  Each symbol holds one reference for the environment's life. */
+enum { PAT_AGE, PAT_PREGNANT, PAT_BREASTFEEDING, PAT_FITZPATRICK, PAT_AREA, PAT_INDICATION,
+       PAT_SETTING, PAT_DEPTH, PAT_N };
+static const char *const patient_slots[PAT_N] = {
+    "age", "pregnant", "breastfeeding", "fitzpatrick", "area", "indication", "setting",
+    "needle-depth-mm"};
+
+struct eng_in {
+    short patient[PAT_N];
+    /* condition, medication, procedure, allergy: name, days (0: none) */
+    short item_name[4], item_days[4];
+    short med_class;
+    short unrec_kind, unrec_name, unrec_suggestion;   /* suggestion 0: none */
+    short missing_fact;
+    void **canonical;          /* rs->terms[i]: its canonical name */
+    void **cls;                /* rs->terms[i]: its canonical term's class */
+    void *yes, *no, *unknown, *kind[4];
+};
+
 struct engine {
     struct ruleset *rs;
     struct engine_limits lim;
@@ -93,7 +115,10 @@ struct engine {
     struct eng_out_slots slots;
     /* the rules' output, taken without facts (engine_output.c) */
     struct eng_out *out;
+    struct eng_in in;
 };
+
+static int resolve_input(struct engine *e, struct proto_error *err);
 
 void engine_limits_default(struct engine_limits *l)
 {
@@ -457,6 +482,8 @@ void engine_free(struct engine *e)
     free(e->pol);
     free(e->held);
     free(e->pfact);
+    free(e->in.canonical);
+    free(e->in.cls);
     free(e);
 }
 
@@ -536,6 +563,11 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
     }
     e->has_suggestion = EnvDeftemplateSlotExistP(e->env, e->t_unrecognised, "suggestion");
     e->has_unit = EnvDeftemplateSlotExistP(e->env, e->t_policy, "unit");
+    rc = resolve_input(e, err);
+    if (rc) {
+        engine_free(e);
+        return rc;
+    }
     if (rs->n_policy && (!(e->held = calloc(rs->n_policy, sizeof *e->held)) ||
                          !(e->pfact = calloc(rs->n_policy, sizeof *e->pfact)))) {
         engine_free(e);
@@ -676,76 +708,83 @@ static int resolve_required(const struct ruleset *rs, const char *field, const c
     return 0;
 }
 
+/* A slot's value written in place, as EnvPutFactSlot would write it (at a
+ * position known in advance, the value not type-checked: the engine
+ * writes only the contract's types). */
+static void put_at(void *f, short pos, unsigned short type, void *value)
+{
+    struct field *x = &((struct fact *)f)->theProposition.theFields[pos - 1];
+    x->type = type;
+    x->value = value;
+}
+
 static int assert_patient(struct engine *e, const struct suit_patient *p, const char *area,
                           const char *indication, const char *setting)
 {
     void *env = e->env;
+    const struct eng_in *in = &e->in;
     void *f = EnvCreateFact(env, e->t_patient);
     if (!f)
         return -1;
-    static const char *const tri[] = {"no", "yes"};
-    int rc = put_int(env, f, "age", p->age >= 0 ? p->age : -1);
-    if (!rc)
-        rc = put_sym(env, f, "pregnant", p->pregnant == SUIT_UNKNOWN ? "unknown"
-                                                                     : tri[p->pregnant == SUIT_YES]);
-    if (!rc)
-        rc = put_sym(env, f, "breastfeeding",
-                     p->breastfeeding == SUIT_UNKNOWN ? "unknown"
-                                                      : tri[p->breastfeeding == SUIT_YES]);
-    if (!rc)
-        rc = put_int(env, f, "fitzpatrick", p->fitzpatrick);
-    if (!rc)
-        rc = put_sym(env, f, "area", area ? area : "unknown");
-    if (!rc)
-        rc = put_sym(env, f, "indication", indication ? indication : "unknown");
-    if (!rc)
-        rc = put_sym(env, f, "setting", setting);
-    if (!rc)
-        rc = put_float(env, f, "needle-depth-mm", p->needle_depth_mm >= 0 ? p->needle_depth_mm
-                                                                          : -1.0);
-    return finish_fact(env, f, rc);
+    void *tri_preg = p->pregnant == SUIT_UNKNOWN ? in->unknown
+                     : p->pregnant == SUIT_YES  ? in->yes : in->no;
+    void *tri_bf = p->breastfeeding == SUIT_UNKNOWN ? in->unknown
+                   : p->breastfeeding == SUIT_YES  ? in->yes : in->no;
+    put_at(f, in->patient[PAT_AGE], INTEGER, EnvAddLong(env, p->age >= 0 ? p->age : -1));
+    put_at(f, in->patient[PAT_PREGNANT], SYMBOL, tri_preg);
+    put_at(f, in->patient[PAT_BREASTFEEDING], SYMBOL, tri_bf);
+    put_at(f, in->patient[PAT_FITZPATRICK], INTEGER, EnvAddLong(env, p->fitzpatrick));
+    put_at(f, in->patient[PAT_AREA], SYMBOL, area ? EnvAddSymbol(env, area) : in->unknown);
+    put_at(f, in->patient[PAT_INDICATION], SYMBOL,
+           indication ? EnvAddSymbol(env, indication) : in->unknown);
+    put_at(f, in->patient[PAT_SETTING], SYMBOL, EnvAddSymbol(env, setting));
+    put_at(f, in->patient[PAT_DEPTH], FLOAT,
+           EnvAddDouble(env, p->needle_depth_mm >= 0 ? p->needle_depth_mm : -1.0));
+    return finish_fact(env, f, 0);
 }
 
 /* `suggestion` is the nearest vocabulary name (NULL: nothing is near);
  * the slot stays nil without one. */
-static int assert_unrecognised(struct engine *e, const char *kind, const char *raw,
-                               const char *suggestion)
+static int assert_unrecognised(struct engine *e, int kind, const char *raw,
+                               const struct rs_term *suggestion)
 {
+    const struct eng_in *in = &e->in;
     void *f = EnvCreateFact(e->env, e->t_unrecognised);
     if (!f)
         return -1;
-    int rc = put_sym(e->env, f, "kind", kind);
-    if (!rc)
-        rc = put_str(e->env, f, "name", raw);
-    if (!rc && suggestion && e->has_suggestion)
-        rc = put_sym(e->env, f, "suggestion", suggestion);
-    return finish_fact(e->env, f, rc);
+    put_at(f, in->unrec_kind, SYMBOL, in->kind[kind]);
+    put_at(f, in->unrec_name, STRING, EnvAddSymbol(e->env, raw));
+    if (suggestion && in->unrec_suggestion)
+        put_at(f, in->unrec_suggestion, SYMBOL, EnvAddSymbol(e->env, suggestion->name));
+    return finish_fact(e->env, f, 0);
 }
 
-static int assert_items(struct engine *e, const struct suit_item_list *l, const char *kind,
-                        void *tmpl, const char *days_slot)
+static const char *const item_kinds[4] = {"condition", "medication", "procedure", "allergy"};
+enum { ITEM_MEDICATION = 1 };
+
+static int assert_items(struct engine *e, const struct suit_item_list *l, int kind, void *tmpl)
 {
+    const struct eng_in *in = &e->in;
     for (size_t i = 0; i < l->len; i++) {
         const struct suit_item *it = &l->items[i];
         const struct rs_term *near;
-        const struct rs_term *t = eng_term_match(e->rs, kind, it->name, &near);
+        const struct rs_term *t = eng_term_match(e->rs, item_kinds[kind], it->name, &near);
         if (!t) {
-            if (assert_unrecognised(e, kind, it->name, near ? near->name : NULL) < 0)
+            if (assert_unrecognised(e, kind, it->name, near) < 0)
                 return -1;
             continue;
         }
         void *f = EnvCreateFact(e->env, tmpl);
         if (!f)
             return -1;
-        int rc = put_sym(e->env, f, "name", t->canonical);
-        if (!rc && !strcmp(kind, "medication")) {
-            /* the class belongs to the canonical term */
-            const struct rs_term *c = ruleset_find_term(e->rs, kind, t->canonical);
-            rc = put_sym(e->env, f, "class", c ? c->cls : t->cls);
-        }
-        if (!rc && days_slot && it->days >= 0)
-            rc = put_int(e->env, f, days_slot, it->days);
-        if (finish_fact(e->env, f, rc) < 0)
+        size_t ti = (size_t)(t - e->rs->terms);
+        put_at(f, in->item_name[kind], SYMBOL, in->canonical[ti]);
+        /* the class belongs to the canonical term */
+        if (kind == ITEM_MEDICATION)
+            put_at(f, in->med_class, SYMBOL, in->cls[ti]);
+        if (in->item_days[kind] && it->days >= 0)
+            put_at(f, in->item_days[kind], INTEGER, EnvAddLong(e->env, it->days));
+        if (finish_fact(e->env, f, 0) < 0)
             return -1;
     }
     return 0;
@@ -760,7 +799,69 @@ static int add_missing(struct engine *e, struct suit_result *r, const char *what
     void *f = EnvCreateFact(e->env, e->t_missing);
     if (!f)
         return -1;
-    return finish_fact(e->env, f, put_sym(e->env, f, "fact", what));
+    put_at(f, e->in.missing_fact, SYMBOL, EnvAddSymbol(e->env, what));
+    return finish_fact(e->env, f, 0);
+}
+
+/* Slot positions and symbols for the input facts (struct eng_in). */
+static int slot_pos(void *env, void *tmpl, const char *name, short *pos)
+{
+    if (!FindSlot(tmpl, EnvAddSymbol(env, name), pos) || *pos < 1) {
+        *pos = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void *held_symbol(void *env, const char *s)
+{
+    void *sym = EnvAddSymbol(env, s);
+    IncrementSymbolCount(sym);
+    return sym;
+}
+
+static int resolve_input(struct engine *e, struct proto_error *err)
+{
+    void *env = e->env;
+    struct eng_in *in = &e->in;
+    const struct ruleset *rs = e->rs;
+    for (size_t i = 0; i < PAT_N; i++)
+        if (slot_pos(env, e->t_patient, patient_slots[i], &in->patient[i]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate 'patient' has no slot "
+                                   "'%s'", patient_slots[i]);
+    void *items[4] = {e->t_condition, e->t_medication, e->t_procedure, e->t_allergy};
+    static const char *const days[4] = {"days-ago", "days-since-last-dose", "days-ago", NULL};
+    for (size_t k = 0; k < 4; k++) {
+        if (slot_pos(env, items[k], "name", &in->item_name[k]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate '%s' has no slot 'name'",
+                                   item_kinds[k]);
+        in->item_days[k] = 0;
+        if (days[k] && slot_pos(env, items[k], days[k], &in->item_days[k]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate '%s' has no slot '%s'",
+                                   item_kinds[k], days[k]);
+        in->kind[k] = held_symbol(env, item_kinds[k]);
+    }
+    if (slot_pos(env, e->t_medication, "class", &in->med_class) < 0 ||
+        slot_pos(env, e->t_unrecognised, "kind", &in->unrec_kind) < 0 ||
+        slot_pos(env, e->t_unrecognised, "name", &in->unrec_name) < 0 ||
+        slot_pos(env, e->t_missing, "fact", &in->missing_fact) < 0)
+        return proto_error_set(err, PROTO_E_RULESET, "an input template lacks a contract slot");
+    if (!e->has_suggestion || slot_pos(env, e->t_unrecognised, "suggestion",
+                                       &in->unrec_suggestion) < 0)
+        in->unrec_suggestion = 0;
+    in->yes = held_symbol(env, "yes");
+    in->no = held_symbol(env, "no");
+    in->unknown = held_symbol(env, "unknown");
+    if (rs->n_terms && (!(in->canonical = calloc(rs->n_terms, sizeof *in->canonical)) ||
+                        !(in->cls = calloc(rs->n_terms, sizeof *in->cls))))
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        const struct rs_term *t = &rs->terms[i];
+        const struct rs_term *c = ruleset_find_term(rs, t->kind, t->canonical);
+        in->canonical[i] = held_symbol(env, t->canonical);
+        in->cls[i] = held_symbol(env, c ? c->cls : t->cls);
+    }
+    return 0;
 }
 
 /* ---- reading results ------------------------------------------------------ */
@@ -1087,11 +1188,10 @@ static int assess_facts(struct engine *e, const struct suit_patient *p, struct s
         return -1;
     if (assert_patient(e, p, area, indication, setting) < 0)
         return -1;
-    if (assert_items(e, &p->conditions, "condition", e->t_condition, "days-ago") < 0 ||
-        assert_items(e, &p->medications, "medication", e->t_medication,
-                     "days-since-last-dose") < 0 ||
-        assert_items(e, &p->procedures, "procedure", e->t_procedure, "days-ago") < 0 ||
-        assert_items(e, &p->allergies, "allergy", e->t_allergy, NULL) < 0)
+    if (assert_items(e, &p->conditions, 0, e->t_condition) < 0 ||
+        assert_items(e, &p->medications, ITEM_MEDICATION, e->t_medication) < 0 ||
+        assert_items(e, &p->procedures, 2, e->t_procedure) < 0 ||
+        assert_items(e, &p->allergies, 3, e->t_allergy) < 0)
         return -1;
     return 0;
 }
