@@ -1289,6 +1289,10 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
     e->dirty = true;   /* until cleanup proves otherwise */
 
     bool watch = p->explain || fired;
+    /* One garbage collection for the request's facts instead of one per
+     * assert (the rules' firings collect their own garbage regardless). */
+    EnvIncrementGCLocks(env);
+    bool gc_locked = true;
     if (assess_facts(e, p, r, area, indication, setting) < 0 || cap->deadline_hit ||
         cap->mem_hit) {
         if (cap->deadline_hit || cap->mem_hit)
@@ -1299,6 +1303,8 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
             rc = proto_error_set(err, PROTO_E_INTERNAL, "cannot assert the patient's facts");
         goto out;
     }
+    EnvDecrementGCLocks(env);
+    gc_locked = false;
     if (watch)
         EnvWatch(env, "rules");
     clear_halt(env);
@@ -1346,6 +1352,8 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
     if (!rc)
         engine_verdict(r);
 out:
+    if (gc_locked)
+        EnvDecrementGCLocks(env);
     if (engine_cleanup(e) && !cap->deadline_hit && !cap->mem_hit)
         e->dirty = false;
     cap->armed = false;
