@@ -116,6 +116,12 @@ struct engine {
     /* the rules' output, taken without facts (engine_output.c) */
     struct eng_out *out;
     struct eng_in in;
+    /* The constant side effects packed (proto_pack_side_effect), once per
+     * reset: most of every result's side effects; se_off[i] is where the
+     * i-th constant row's bytes start, se_off[se_n] where they end. */
+    msgpack_sbuffer se_packed;
+    size_t *se_off, se_n;
+    bool se_valid;
 };
 
 static int resolve_input(struct engine *e, struct proto_error *err);
@@ -385,6 +391,7 @@ static int engine_reset(struct engine *e)
 {
     clear_halt(e->env);
     eng_out_reset_begin(e->out);
+    e->se_valid = false;
     EnvReset(e->env);
     eng_out_reset_end(e->out);
     clear_halt(e->env);
@@ -484,6 +491,8 @@ void engine_free(struct engine *e)
     free(e->pfact);
     free(e->in.canonical);
     free(e->in.cls);
+    msgpack_sbuffer_destroy(&e->se_packed);
+    free(e->se_off);
     free(e);
 }
 
@@ -503,6 +512,7 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     e->rs = ruleset_ref(rs);
+    msgpack_sbuffer_init(&e->se_packed);
     e->dirty = true;           /* never reset yet */
     if (lim)
         e->lim = *lim;
@@ -961,7 +971,45 @@ static char *pool_put(struct pool *pl, const char *s)
     return d;
 }
 
-static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
+/* Points the result's constant side effects (the first n) at their bytes
+ * packed once per reset. */
+static int prepack_side_effects(struct engine *e, struct suit_result *r, size_t n)
+{
+    if (!e->se_valid) {
+        size_t *off = realloc(e->se_off, (n + 1) * sizeof *off);
+        if (!off)
+            return -1;
+        e->se_off = off;
+        msgpack_sbuffer_clear(&e->se_packed);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &e->se_packed, msgpack_sbuffer_write);
+        for (size_t i = 0; i < n; i++) {
+            off[i] = e->se_packed.size;
+            proto_pack_side_effect(&pk, &r->side_effects[i]);
+        }
+        off[n] = e->se_packed.size;
+        e->se_n = n;
+        e->se_valid = true;
+    }
+    if (e->se_n != n)
+        return 0;      /* never: the constant rows change only with a reset */
+    for (size_t i = 0; i < n; i++) {
+        r->side_effects[i].packed = e->se_packed.data + e->se_off[i];
+        r->side_effects[i].packed_len = e->se_off[i + 1] - e->se_off[i];
+    }
+    return 0;
+}
+
+void eng_result_unborrow(struct suit_result *r)
+{
+    for (size_t i = 0; i < r->n_side_effects; i++) {
+        r->side_effects[i].packed = NULL;
+        r->side_effects[i].packed_len = 0;
+    }
+}
+
+static int read_results(struct engine *e, struct suit_result *r, bool packing,
+                        struct proto_error *err)
 {
     const struct eng_out *o = e->out;
     if (eng_out_collect(e->out) < 0)
@@ -1055,6 +1103,8 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
         x->likelihood = pool_put(&pl, slot_text(f, ss[SS_LIKELIHOOD]));
         x->note = pool_put(&pl, slot_text(f, ss[SS_NOTE]));
     }
+    if (packing && prepack_side_effects(e, r, eng_out_const_count(o, ENG_OUT_SIDE_EFFECT)) < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     sort_side_effects(r->side_effects, r->n_side_effects);
 
     const struct field *pf = np ? eng_out_row(o, ENG_OUT_PLAN, 0) : NULL;
@@ -1238,8 +1288,8 @@ static int copy_trace(struct suit_result *r, const struct eng_fired *fired)
     return 0;
 }
 
-int engine_assess_fired(struct engine *root, const struct suit_patient *p,
-                        struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
+static int assess(struct engine *root, const struct suit_patient *p, struct suit_result *r,
+                  struct eng_fired *fired, bool packing, struct proto_error *err)
 {
     /* A serving engine decides under a named policy: the one asked for,
      * else `default` (the root may hold another when environments are
@@ -1348,7 +1398,7 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
         }
     }
     if (!rc)
-        rc = read_results(e, r, err);
+        rc = read_results(e, r, packing, err);
     if (!rc)
         engine_verdict(r);
 out:
@@ -1367,6 +1417,18 @@ out:
             eng_fired_free(fired);
     }
     return rc;
+}
+
+int engine_assess_fired(struct engine *root, const struct suit_patient *p,
+                        struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
+{
+    return assess(root, p, r, fired, false, err);
+}
+
+int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                       struct eng_fired *fired, struct proto_error *err)
+{
+    return assess(e, p, r, fired, true, err);
 }
 
 int engine_assess(struct engine *e, const struct suit_patient *p, struct suit_result *r,

@@ -305,6 +305,8 @@ void eng_out_request_end(struct eng_out *o);
 /* Rows of a kind: constant ones first, then the request's, each in
  * assertion order; a row is the template's slots in order. */
 size_t eng_out_count(const struct eng_out *o, int kind);
+/* How many of them are constant (taken by the last reset). */
+size_t eng_out_const_count(const struct eng_out *o, int kind);
 const struct field *eng_out_row(const struct eng_out *o, int kind, size_t i);
 
 /* ---- engines (engine.c) ----------------------------------------------------- */
@@ -360,6 +362,12 @@ void eng_fired_free(struct eng_fired *f);
 int engine_assess_fired(struct engine *e, const struct suit_patient *p,
                         struct suit_result *r, struct eng_fired *fired,
                         struct proto_error *err);
+/* The same for the request pipeline, which packs the result before the
+ * engine runs again: constant side effects come pre-packed (their
+ * `packed` borrows the engine's bytes; eng_result_unborrow clears it). */
+int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                       struct eng_fired *fired, struct proto_error *err);
+void eng_result_unborrow(struct suit_result *r);
 
 /* Duplicates text; NULL on allocation failure. */
 char *eng_strdup(const char *s);

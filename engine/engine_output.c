@@ -357,6 +357,11 @@ void eng_out_request_end(struct eng_out *o)
         o->cap->output_bytes = 0;
 }
 
+size_t eng_out_const_count(const struct eng_out *o, int kind)
+{
+    return o->cst[kind].n;
+}
+
 size_t eng_out_count(const struct eng_out *o, int kind)
 {
     return o->cst[kind].n + o->req[kind].n;

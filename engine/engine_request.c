@@ -76,7 +76,7 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
         rc = proto_patient_from_params(q->params, &p, err);
     if (!rc) {
         uint64_t t0 = q->assess_ns ? now_ns() : 0;
-        rc = engine_assess_fired(e, &p, r, fired, err);
+        rc = eng_assess_packing(e, &p, r, fired, err);
         if (q->assess_ns)
             *q->assess_ns = now_ns() - t0;
     }
@@ -91,6 +91,7 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
         proto_pack_result_header(&spk, q->msgid);
         proto_pack_assess_result(&spk, r);
         stage_flush(&st);
+        eng_result_unborrow(r);
     } else {
         /* Every error path sets a code; this is the net under them. */
         if (!err->code)

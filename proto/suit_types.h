@@ -130,6 +130,12 @@ struct suit_side_effect {
     char *kind;                 /* "expected" | "serious" */
     char *likelihood;           /* "common" | "uncommon" | "rare" */
     char *note;
+    /* Non-NULL: the item already packed, exactly as proto_pack_side_effect
+     * writes it (an engine's constant output, packed once per engine).
+     * Borrowed from the engine and valid only until its next assessment:
+     * the request pipeline alone sets it, and clears it after packing. */
+    const char *packed;
+    size_t packed_len;
 };
 
 struct suit_plan {

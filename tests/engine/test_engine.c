@@ -866,6 +866,7 @@ START_TEST(test_output_without_facts)
 }
 END_TEST
 
+
 START_TEST(test_runtime_error_is_ruleset_error)
 {
     struct ruleset *rs = load_ok(RS("hostile"), NULL);
@@ -1640,6 +1641,54 @@ START_TEST(test_request_pipeline)
 }
 END_TEST
 
+/* The pipeline packs constant side effects from bytes packed once per
+ * engine: its reply must equal, byte for byte, the same result packed
+ * field by field, request after request; a result the
+ * caller keeps borrows nothing from the engine. */
+START_TEST(test_prepacked_side_effects)
+{
+    char *dir = temp_ruleset("constant");
+    write_file(dir, "constant.clp", output_rules);
+    struct ruleset *rs = load_ok(dir, NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    static const char *const patients[] = {
+        "[{\"age\": 30, \"pregnant\": false, \"breastfeeding\": false, \"fitzpatrick\": 2, "
+        "\"area\": \"forehead\", \"indication\": \"fine-lines\"}]",
+        "[{\"age\": 30, \"pregnant\": false, \"breastfeeding\": false, \"fitzpatrick\": 2, "
+        "\"area\": \"face\", \"indication\": \"fine-lines\", \"conditions\": [\"cold-sore\"]}]",
+    };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < 2; i++) {
+            struct proto_error err;
+            proto_error_init(&err);
+            struct suit_result keep;
+            suit_result_init(&keep);
+            msgpack_sbuffer reply, ref;
+            msgpack_sbuffer_init(&reply);
+            msgpack_sbuffer_init(&ref);
+            ck_assert_int_eq(pipeline(e, patients[i], 7, &keep, &reply, &err), 0);
+            ck_assert_uint_ge(keep.n_side_effects, 1);
+            for (size_t k = 0; k < keep.n_side_effects; k++)
+                ck_assert_ptr_null(keep.side_effects[k].packed);
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &ref, msgpack_sbuffer_write);
+            proto_pack_result_header(&pk, 7);
+            proto_pack_assess_result(&pk, &keep);
+            ck_assert_uint_eq(reply.size, ref.size);
+            ck_assert_int_eq(memcmp(reply.data, ref.data, ref.size), 0);
+            msgpack_sbuffer_destroy(&reply);
+            msgpack_sbuffer_destroy(&ref);
+            suit_result_close(&keep);
+            proto_error_close(&err);
+        }
+    }
+    engine_free(e);
+    ruleset_unref(rs);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
     Suite *s = suite_create("engine");
@@ -1671,6 +1720,7 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_data_facts_restored);
     tcase_add_test(t, test_constant_output);
     tcase_add_test(t, test_output_without_facts);
+    tcase_add_test(t, test_prepacked_side_effects);
     tcase_add_test(t, test_runtime_error_is_ruleset_error);
     suite_add_tcase(s, t);
 
