@@ -65,7 +65,7 @@ struct eng_in {
     short missing_fact;
     void **canonical;          /* rs->terms[i]: its canonical name */
     void **cls;                /* rs->terms[i]: its canonical term's class */
-    void *yes, *no, *unknown, *kind[4];
+    void *yes, *no, *unknown, *nil, *kind[4];
 };
 
 struct engine {
@@ -862,6 +862,7 @@ static int resolve_input(struct engine *e, struct proto_error *err)
     in->yes = held_symbol(env, "yes");
     in->no = held_symbol(env, "no");
     in->unknown = held_symbol(env, "unknown");
+    in->nil = held_symbol(env, "nil");
     if (rs->n_terms && (!(in->canonical = calloc(rs->n_terms, sizeof *in->canonical)) ||
                         !(in->cls = calloc(rs->n_terms, sizeof *in->cls))))
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
@@ -942,15 +943,13 @@ static void sort_side_effects(struct suit_side_effect *v, size_t n)
 static const char *const out_names[ENG_OUT_N] = {"finding", "side-effect", "plan", "aftercare"};
 
 /* The text of a STRING or SYMBOL slot; "" for nil and anything else. */
-static const char *slot_text(const struct field *f, short pos)
+static const char *slot_text(const void *nil, const struct field *f, short pos)
 {
     const struct field *v = slot_at(f, pos);
     if (v->type == STRING)
         return ValueToString(v->value);
-    if (v->type == SYMBOL) {
-        const char *t = ValueToString(v->value);
-        return strcmp(t, "nil") ? t : "";
-    }
+    if (v->type == SYMBOL)   /* symbols are unique: nil is this one */
+        return v->value != nil ? ValueToString(v->value) : "";
     return "";
 }
 
@@ -1012,6 +1011,7 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
                         struct proto_error *err)
 {
     const struct eng_out *o = e->out;
+    const void *nil = e->in.nil;
     if (eng_out_collect(e->out) < 0)
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     int stray = eng_out_stray_facts(o);
@@ -1035,17 +1035,17 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
     for (size_t i = 0; i < nf; i++) {
         const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
         for (size_t k = 0; k < sizeof fstr / sizeof fstr[0]; k++)
-            bytes += strlen(slot_text(f, fs[fstr[k]])) + 1;
+            bytes += strlen(slot_text(nil, f, fs[fstr[k]])) + 1;
         if (e->slots.finding_suggestion)
-            bytes += strlen(slot_text(f, e->slots.finding_suggestion)) + 1;
+            bytes += strlen(slot_text(nil, f, e->slots.finding_suggestion)) + 1;
     }
     for (size_t i = 0; i < ns; i++) {
         const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
         for (size_t k = 0; k < SS_N; k++)
-            bytes += strlen(slot_text(f, ss[k])) + 1;
+            bytes += strlen(slot_text(nil, f, ss[k])) + 1;
     }
     for (size_t i = 0; i < na; i++)
-        bytes += strlen(slot_text(eng_out_row(o, ENG_OUT_AFTERCARE, i),
+        bytes += strlen(slot_text(nil, eng_out_row(o, ENG_OUT_AFTERCARE, i),
                                   e->slots.aftercare[AS_TEXT])) + 1;
     r->pool = malloc(bytes);
     if (!r->pool)
@@ -1066,18 +1066,18 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
         const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
         struct suit_finding *x = &r->findings[r->n_findings++];
         x->defer_days = -1;
-        x->id = pool_put(&pl, slot_text(f, fs[FS_ID]));
-        x->category = pool_put(&pl, slot_text(f, fs[FS_CATEGORY]));
-        x->summary = pool_put(&pl, slot_text(f, fs[FS_SUMMARY]));
-        x->detail = pool_put(&pl, slot_text(f, fs[FS_DETAIL]));
-        x->source = pool_put(&pl, slot_text(f, fs[FS_SOURCE]));
-        x->action = pool_put(&pl, slot_text(f, fs[FS_ACTION]));
+        x->id = pool_put(&pl, slot_text(nil, f, fs[FS_ID]));
+        x->category = pool_put(&pl, slot_text(nil, f, fs[FS_CATEGORY]));
+        x->summary = pool_put(&pl, slot_text(nil, f, fs[FS_SUMMARY]));
+        x->detail = pool_put(&pl, slot_text(nil, f, fs[FS_DETAIL]));
+        x->source = pool_put(&pl, slot_text(nil, f, fs[FS_SOURCE]));
+        x->action = pool_put(&pl, slot_text(nil, f, fs[FS_ACTION]));
         if (e->slots.finding_suggestion) {
-            x->suggestion = pool_put(&pl, slot_text(f, e->slots.finding_suggestion));
+            x->suggestion = pool_put(&pl, slot_text(nil, f, e->slots.finding_suggestion));
             if (x->suggestion && !x->suggestion[0])   /* nil: no suggestion */
                 x->suggestion = NULL;
         }
-        const char *sev = slot_text(f, fs[FS_SEVERITY]);
+        const char *sev = slot_text(nil, f, fs[FS_SEVERITY]);
         int sv = suit_severity_parse(sev);
         if (sv < 0)
             return proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has "
@@ -1098,10 +1098,10 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
     for (size_t i = 0; i < ns; i++) {
         const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
         struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
-        x->effect = pool_put(&pl, slot_text(f, ss[SS_EFFECT]));
-        x->kind = pool_put(&pl, slot_text(f, ss[SS_KIND]));
-        x->likelihood = pool_put(&pl, slot_text(f, ss[SS_LIKELIHOOD]));
-        x->note = pool_put(&pl, slot_text(f, ss[SS_NOTE]));
+        x->effect = pool_put(&pl, slot_text(nil, f, ss[SS_EFFECT]));
+        x->kind = pool_put(&pl, slot_text(nil, f, ss[SS_KIND]));
+        x->likelihood = pool_put(&pl, slot_text(nil, f, ss[SS_LIKELIHOOD]));
+        x->note = pool_put(&pl, slot_text(nil, f, ss[SS_NOTE]));
     }
     if (packing && prepack_side_effects(e, r, eng_out_const_count(o, ENG_OUT_SIDE_EFFECT)) < 0)
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
@@ -1138,7 +1138,7 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
             const struct field *f = eng_out_row(o, ENG_OUT_AFTERCARE, i);
             a[i].order = 0;
             (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[i].order);
-            a[i].text = pool_put(&pl, slot_text(f, e->slots.aftercare[AS_TEXT]));
+            a[i].text = pool_put(&pl, slot_text(nil, f, e->slots.aftercare[AS_TEXT]));
             if (i && aftercare_cmp(&a[i - 1], &a[i]) > 0)
                 sorted = false;
         }
