@@ -46,6 +46,28 @@ struct eng_out_slots {
     short finding_suggestion;
 };
 
+/* What the engine writes into input facts, looked up once per engine:
+ * slot positions (EnvPutFactSlot hashes the slot's name on every call) and
+ * the symbols of every vocabulary term and fixed value (EnvAddSymbol hashes
+ * the text).  Each symbol holds one reference for the environment's life. */
+enum { PAT_AGE, PAT_PREGNANT, PAT_BREASTFEEDING, PAT_FITZPATRICK, PAT_AREA, PAT_INDICATION,
+       PAT_SETTING, PAT_DEPTH, PAT_N };
+static const char *const patient_slots[PAT_N] = {
+    "age", "pregnant", "breastfeeding", "fitzpatrick", "area", "indication", "setting",
+    "needle-depth-mm"};
+
+struct eng_in {
+    short patient[PAT_N];
+    /* condition, medication, procedure, allergy: name, days (0: none) */
+    short item_name[4], item_days[4];
+    short med_class;
+    short unrec_kind, unrec_name, unrec_suggestion;   /* suggestion 0: none */
+    short missing_fact;
+    void **canonical;          /* rs->terms[i]: its canonical name */
+    void **cls;                /* rs->terms[i]: its canonical term's class */
+    void *yes, *no, *unknown, *nil, *kind[4];
+};
+
 struct engine {
     struct ruleset *rs;
     struct engine_limits lim;
@@ -91,7 +113,18 @@ struct engine {
     void *t_unrecognised, *t_missing, *t_policy;
     void *t_finding, *t_side_effect, *t_plan, *t_aftercare;
     struct eng_out_slots slots;
+    /* the rules' output, taken without facts (engine_output.c) */
+    struct eng_out *out;
+    struct eng_in in;
+    /* The constant side effects packed (proto_pack_side_effect), once per
+     * reset: most of every result's side effects; se_off[i] is where the
+     * i-th constant row's bytes start, se_off[se_n] where they end. */
+    msgpack_sbuffer se_packed;
+    size_t *se_off, se_n;
+    bool se_valid;
 };
+
+static int resolve_input(struct engine *e, struct proto_error *err);
 
 void engine_limits_default(struct engine_limits *l)
 {
@@ -121,7 +154,7 @@ static void deadline_check(void *env)
     if (now.tv_sec > cap->deadline.tv_sec ||
         (now.tv_sec == cap->deadline.tv_sec && now.tv_nsec >= cap->deadline.tv_nsec))
         cap->deadline_hit = true;
-    if (cap->mem_cap && EnvMemUsed(env) > cap->mem_cap)
+    if (cap->mem_cap && EnvMemUsed(env) + (long)cap->output_bytes > cap->mem_cap)
         cap->mem_hit = true;
     if (cap->deadline_hit || cap->mem_hit) {
         if (cap->deadline_hit)
@@ -359,7 +392,10 @@ int eng_engine_use_policy(struct engine *e, size_t i)
 static int engine_reset(struct engine *e)
 {
     clear_halt(e->env);
+    eng_out_reset_begin(e->out);
+    e->se_valid = false;
     EnvReset(e->env);
+    eng_out_reset_end(e->out);
     clear_halt(e->env);
     if (find_policy_facts(e) < 0 || apply_policy(e) < 0)
         return -1;
@@ -403,6 +439,7 @@ static bool engine_cleanup(struct engine *e)
     for (size_t i = 0; i < n; i++)
         EnvDecrementFactCount(env, gone[i]);
     free(gone);
+    eng_out_request_end(e->out);
     clear_halt(env);
     if (ok && GetNumberOfFacts(env) != e->n_baseline)
         ok = false;
@@ -448,11 +485,16 @@ void engine_free(struct engine *e)
     for (size_t i = 0; i < e->n_others; i++)
         engine_free(e->others[i]);
     free(e->others);
+    eng_out_free(e->out);
     eng_env_destroy(e->env, e->cap);
     ruleset_unref(e->rs);
     free(e->pol);
     free(e->held);
     free(e->pfact);
+    free(e->in.canonical);
+    free(e->in.cls);
+    msgpack_sbuffer_destroy(&e->se_packed);
+    free(e->se_off);
     free(e);
 }
 
@@ -472,6 +514,7 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     e->rs = ruleset_ref(rs);
+    msgpack_sbuffer_init(&e->se_packed);
     e->dirty = true;           /* never reset yet */
     if (lim)
         e->lim = *lim;
@@ -525,8 +568,18 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         engine_free(e);
         return rc;
     }
+    void *const out_t[ENG_OUT_N] = {e->t_finding, e->t_side_effect, e->t_plan, e->t_aftercare};
+    if (eng_out_create(e->env, e->cap, out_t, &e->out) < 0) {
+        engine_free(e);
+        return proto_error_set(err, PROTO_E_INTERNAL, "cannot take the rules' output");
+    }
     e->has_suggestion = EnvDeftemplateSlotExistP(e->env, e->t_unrecognised, "suggestion");
     e->has_unit = EnvDeftemplateSlotExistP(e->env, e->t_policy, "unit");
+    rc = resolve_input(e, err);
+    if (rc) {
+        engine_free(e);
+        return rc;
+    }
     if (rs->n_policy && (!(e->held = calloc(rs->n_policy, sizeof *e->held)) ||
                          !(e->pfact = calloc(rs->n_policy, sizeof *e->pfact)))) {
         engine_free(e);
@@ -667,76 +720,83 @@ static int resolve_required(const struct ruleset *rs, const char *field, const c
     return 0;
 }
 
+/* A slot's value written in place, as EnvPutFactSlot would write it (at a
+ * position known in advance, the value not type-checked: the engine
+ * writes only the contract's types). */
+static void put_at(void *f, short pos, unsigned short type, void *value)
+{
+    struct field *x = &((struct fact *)f)->theProposition.theFields[pos - 1];
+    x->type = type;
+    x->value = value;
+}
+
 static int assert_patient(struct engine *e, const struct suit_patient *p, const char *area,
                           const char *indication, const char *setting)
 {
     void *env = e->env;
+    const struct eng_in *in = &e->in;
     void *f = EnvCreateFact(env, e->t_patient);
     if (!f)
         return -1;
-    static const char *const tri[] = {"no", "yes"};
-    int rc = put_int(env, f, "age", p->age >= 0 ? p->age : -1);
-    if (!rc)
-        rc = put_sym(env, f, "pregnant", p->pregnant == SUIT_UNKNOWN ? "unknown"
-                                                                     : tri[p->pregnant == SUIT_YES]);
-    if (!rc)
-        rc = put_sym(env, f, "breastfeeding",
-                     p->breastfeeding == SUIT_UNKNOWN ? "unknown"
-                                                      : tri[p->breastfeeding == SUIT_YES]);
-    if (!rc)
-        rc = put_int(env, f, "fitzpatrick", p->fitzpatrick);
-    if (!rc)
-        rc = put_sym(env, f, "area", area ? area : "unknown");
-    if (!rc)
-        rc = put_sym(env, f, "indication", indication ? indication : "unknown");
-    if (!rc)
-        rc = put_sym(env, f, "setting", setting);
-    if (!rc)
-        rc = put_float(env, f, "needle-depth-mm", p->needle_depth_mm >= 0 ? p->needle_depth_mm
-                                                                          : -1.0);
-    return finish_fact(env, f, rc);
+    void *tri_preg = p->pregnant == SUIT_UNKNOWN ? in->unknown
+                     : p->pregnant == SUIT_YES  ? in->yes : in->no;
+    void *tri_bf = p->breastfeeding == SUIT_UNKNOWN ? in->unknown
+                   : p->breastfeeding == SUIT_YES  ? in->yes : in->no;
+    put_at(f, in->patient[PAT_AGE], INTEGER, EnvAddLong(env, p->age >= 0 ? p->age : -1));
+    put_at(f, in->patient[PAT_PREGNANT], SYMBOL, tri_preg);
+    put_at(f, in->patient[PAT_BREASTFEEDING], SYMBOL, tri_bf);
+    put_at(f, in->patient[PAT_FITZPATRICK], INTEGER, EnvAddLong(env, p->fitzpatrick));
+    put_at(f, in->patient[PAT_AREA], SYMBOL, area ? EnvAddSymbol(env, area) : in->unknown);
+    put_at(f, in->patient[PAT_INDICATION], SYMBOL,
+           indication ? EnvAddSymbol(env, indication) : in->unknown);
+    put_at(f, in->patient[PAT_SETTING], SYMBOL, EnvAddSymbol(env, setting));
+    put_at(f, in->patient[PAT_DEPTH], FLOAT,
+           EnvAddDouble(env, p->needle_depth_mm >= 0 ? p->needle_depth_mm : -1.0));
+    return finish_fact(env, f, 0);
 }
 
 /* `suggestion` is the nearest vocabulary name (NULL: nothing is near);
  * the slot stays nil without one. */
-static int assert_unrecognised(struct engine *e, const char *kind, const char *raw,
-                               const char *suggestion)
+static int assert_unrecognised(struct engine *e, int kind, const char *raw,
+                               const struct rs_term *suggestion)
 {
+    const struct eng_in *in = &e->in;
     void *f = EnvCreateFact(e->env, e->t_unrecognised);
     if (!f)
         return -1;
-    int rc = put_sym(e->env, f, "kind", kind);
-    if (!rc)
-        rc = put_str(e->env, f, "name", raw);
-    if (!rc && suggestion && e->has_suggestion)
-        rc = put_sym(e->env, f, "suggestion", suggestion);
-    return finish_fact(e->env, f, rc);
+    put_at(f, in->unrec_kind, SYMBOL, in->kind[kind]);
+    put_at(f, in->unrec_name, STRING, EnvAddSymbol(e->env, raw));
+    if (suggestion && in->unrec_suggestion)
+        put_at(f, in->unrec_suggestion, SYMBOL, EnvAddSymbol(e->env, suggestion->name));
+    return finish_fact(e->env, f, 0);
 }
 
-static int assert_items(struct engine *e, const struct suit_item_list *l, const char *kind,
-                        void *tmpl, const char *days_slot)
+static const char *const item_kinds[4] = {"condition", "medication", "procedure", "allergy"};
+enum { ITEM_MEDICATION = 1 };
+
+static int assert_items(struct engine *e, const struct suit_item_list *l, int kind, void *tmpl)
 {
+    const struct eng_in *in = &e->in;
     for (size_t i = 0; i < l->len; i++) {
         const struct suit_item *it = &l->items[i];
         const struct rs_term *near;
-        const struct rs_term *t = eng_term_match(e->rs, kind, it->name, &near);
+        const struct rs_term *t = eng_term_match(e->rs, item_kinds[kind], it->name, &near);
         if (!t) {
-            if (assert_unrecognised(e, kind, it->name, near ? near->name : NULL) < 0)
+            if (assert_unrecognised(e, kind, it->name, near) < 0)
                 return -1;
             continue;
         }
         void *f = EnvCreateFact(e->env, tmpl);
         if (!f)
             return -1;
-        int rc = put_sym(e->env, f, "name", t->canonical);
-        if (!rc && !strcmp(kind, "medication")) {
-            /* the class belongs to the canonical term */
-            const struct rs_term *c = ruleset_find_term(e->rs, kind, t->canonical);
-            rc = put_sym(e->env, f, "class", c ? c->cls : t->cls);
-        }
-        if (!rc && days_slot && it->days >= 0)
-            rc = put_int(e->env, f, days_slot, it->days);
-        if (finish_fact(e->env, f, rc) < 0)
+        size_t ti = (size_t)(t - e->rs->terms);
+        put_at(f, in->item_name[kind], SYMBOL, in->canonical[ti]);
+        /* the class belongs to the canonical term */
+        if (kind == ITEM_MEDICATION)
+            put_at(f, in->med_class, SYMBOL, in->cls[ti]);
+        if (in->item_days[kind] && it->days >= 0)
+            put_at(f, in->item_days[kind], INTEGER, EnvAddLong(e->env, it->days));
+        if (finish_fact(e->env, f, 0) < 0)
             return -1;
     }
     return 0;
@@ -751,29 +811,81 @@ static int add_missing(struct engine *e, struct suit_result *r, const char *what
     void *f = EnvCreateFact(e->env, e->t_missing);
     if (!f)
         return -1;
-    return finish_fact(e->env, f, put_sym(e->env, f, "fact", what));
+    put_at(f, e->in.missing_fact, SYMBOL, EnvAddSymbol(e->env, what));
+    return finish_fact(e->env, f, 0);
+}
+
+/* Slot positions and symbols for the input facts (struct eng_in). */
+static int slot_pos(void *env, void *tmpl, const char *name, short *pos)
+{
+    if (!FindSlot(tmpl, EnvAddSymbol(env, name), pos) || *pos < 1) {
+        *pos = 0;
+        return -1;
+    }
+    return 0;
+}
+
+static void *held_symbol(void *env, const char *s)
+{
+    void *sym = EnvAddSymbol(env, s);
+    IncrementSymbolCount(sym);
+    return sym;
+}
+
+static int resolve_input(struct engine *e, struct proto_error *err)
+{
+    void *env = e->env;
+    struct eng_in *in = &e->in;
+    const struct ruleset *rs = e->rs;
+    for (size_t i = 0; i < PAT_N; i++)
+        if (slot_pos(env, e->t_patient, patient_slots[i], &in->patient[i]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate 'patient' has no slot "
+                                   "'%s'", patient_slots[i]);
+    void *items[4] = {e->t_condition, e->t_medication, e->t_procedure, e->t_allergy};
+    static const char *const days[4] = {"days-ago", "days-since-last-dose", "days-ago", NULL};
+    for (size_t k = 0; k < 4; k++) {
+        if (slot_pos(env, items[k], "name", &in->item_name[k]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate '%s' has no slot 'name'",
+                                   item_kinds[k]);
+        in->item_days[k] = 0;
+        if (days[k] && slot_pos(env, items[k], days[k], &in->item_days[k]) < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "deftemplate '%s' has no slot '%s'",
+                                   item_kinds[k], days[k]);
+        in->kind[k] = held_symbol(env, item_kinds[k]);
+    }
+    if (slot_pos(env, e->t_medication, "class", &in->med_class) < 0 ||
+        slot_pos(env, e->t_unrecognised, "kind", &in->unrec_kind) < 0 ||
+        slot_pos(env, e->t_unrecognised, "name", &in->unrec_name) < 0 ||
+        slot_pos(env, e->t_missing, "fact", &in->missing_fact) < 0)
+        return proto_error_set(err, PROTO_E_RULESET, "an input template lacks a contract slot");
+    if (!e->has_suggestion || slot_pos(env, e->t_unrecognised, "suggestion",
+                                       &in->unrec_suggestion) < 0)
+        in->unrec_suggestion = 0;
+    in->yes = held_symbol(env, "yes");
+    in->no = held_symbol(env, "no");
+    in->unknown = held_symbol(env, "unknown");
+    in->nil = held_symbol(env, "nil");
+    if (rs->n_terms && (!(in->canonical = calloc(rs->n_terms, sizeof *in->canonical)) ||
+                        !(in->cls = calloc(rs->n_terms, sizeof *in->cls))))
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    for (size_t i = 0; i < rs->n_terms; i++) {
+        const struct rs_term *t = &rs->terms[i];
+        const struct rs_term *c = ruleset_find_term(rs, t->kind, t->canonical);
+        in->canonical[i] = held_symbol(env, t->canonical);
+        in->cls[i] = held_symbol(env, c ? c->cls : t->cls);
+    }
+    return 0;
 }
 
 /* ---- reading results ------------------------------------------------------ */
 
-/* The slot's value in place, as EnvGetFactSlot reads it. */
-static const struct field *slot_at(void *f, short pos)
+/* The slot's value in an output row (engine_output.c). */
+static const struct field *slot_at(const struct field *f, short pos)
 {
-    return &((struct fact *)f)->theProposition.theFields[pos - 1];
+    return &f[pos - 1];
 }
 
-static char *slot_dup(void *f, short pos)
-{
-    const struct field *v = slot_at(f, pos);
-    if (v->type == STRING)
-        return eng_strdup(ValueToString(v->value));
-    if (v->type == SYMBOL)
-        return eng_strdup(strcmp(ValueToString(v->value), "nil") ? ValueToString(v->value)
-                                                                   : "");
-    return eng_strdup("");
-}
-
-static int slot_int(void *f, short pos, long long *v)
+static int slot_int(const struct field *f, short pos, long long *v)
 {
     const struct field *x = slot_at(f, pos);
     if (x->type == INTEGER) {
@@ -787,15 +899,6 @@ static int slot_int(void *f, short pos, long long *v)
     return -1;
 }
 
-static size_t count_facts(void *env, void *tmpl)
-{
-    size_t n = 0;
-    for (void *f = EnvGetNextFactInTemplate(env, tmpl, NULL); f;
-         f = EnvGetNextFactInTemplate(env, tmpl, f))
-        n++;
-    return n;
-}
-
 static int finding_cmp(const void *a, const void *b)
 {
     const struct suit_finding *x = a, *y = b;
@@ -806,7 +909,7 @@ static int finding_cmp(const void *a, const void *b)
 
 struct aftercare_item {
     long long order;
-    char *text;
+    const char *text;
 };
 
 static int aftercare_cmp(const void *a, const void *b)
@@ -839,50 +942,149 @@ static void sort_side_effects(struct suit_side_effect *v, size_t n)
     }
 }
 
-static int read_results(struct engine *e, struct suit_result *r, struct proto_error *err)
+static const char *const out_names[ENG_OUT_N] = {"finding", "side-effect", "plan", "aftercare"};
+
+/* The text of a STRING or SYMBOL slot; "" for nil and anything else. */
+static const char *slot_text(const void *nil, const struct field *f, short pos)
 {
-    void *env = e->env;
-    size_t n = count_facts(env, e->t_finding);
-    if (n) {
-        r->findings = calloc(n, sizeof *r->findings);
+    const struct field *v = slot_at(f, pos);
+    if (v->type == STRING)
+        return ValueToString(v->value);
+    if (v->type == SYMBOL)   /* symbols are unique: nil is this one */
+        return v->value != nil ? ValueToString(v->value) : "";
+    return "";
+}
+
+/* The result's strings, copied into one block (r->pool) rather than one
+ * allocation each: ~40 mallocs and frees per assessment were 9% of it. */
+struct pool {
+    char *p, *end;
+};
+
+static char *pool_put(struct pool *pl, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if ((size_t)(pl->end - pl->p) < n)
+        return NULL;   /* never: the block was sized for every string */
+    char *d = pl->p;
+    memcpy(d, s, n);
+    pl->p += n;
+    return d;
+}
+
+/* Points the result's constant side effects (the first n) at their bytes
+ * packed once per reset. */
+static int prepack_side_effects(struct engine *e, struct suit_result *r, size_t n)
+{
+    if (!e->se_valid) {
+        size_t *off = realloc(e->se_off, (n + 1) * sizeof *off);
+        if (!off)
+            return -1;
+        e->se_off = off;
+        msgpack_sbuffer_clear(&e->se_packed);
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &e->se_packed, msgpack_sbuffer_write);
+        for (size_t i = 0; i < n; i++) {
+            off[i] = e->se_packed.size;
+            proto_pack_side_effect(&pk, &r->side_effects[i]);
+        }
+        off[n] = e->se_packed.size;
+        e->se_n = n;
+        e->se_valid = true;
+    }
+    if (e->se_n != n)
+        return 0;      /* never: the constant rows change only with a reset */
+    for (size_t i = 0; i < n; i++) {
+        r->side_effects[i].packed = e->se_packed.data + e->se_off[i];
+        r->side_effects[i].packed_len = e->se_off[i + 1] - e->se_off[i];
+    }
+    return 0;
+}
+
+void eng_result_unborrow(struct suit_result *r)
+{
+    for (size_t i = 0; i < r->n_side_effects; i++) {
+        r->side_effects[i].packed = NULL;
+        r->side_effects[i].packed_len = 0;
+    }
+}
+
+static int read_results(struct engine *e, struct suit_result *r, bool packing,
+                        struct proto_error *err)
+{
+    const struct eng_out *o = e->out;
+    const void *nil = e->in.nil;
+    if (eng_out_collect(e->out) < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    int stray = eng_out_stray_facts(o);
+    if (stray >= 0)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %s facts made other than "
+                               "by assert (output templates are write-only)",
+                               out_names[stray]);
+    const struct ruleset *rs = e->rs;
+    const char *pol_name = e->named ? e->named->name : "custom";
+    const short *fs = e->slots.finding, *ss = e->slots.side_effect;
+    size_t nf = eng_out_count(o, ENG_OUT_FINDING), ns = eng_out_count(o, ENG_OUT_SIDE_EFFECT);
+    size_t np = eng_out_count(o, ENG_OUT_PLAN), na = eng_out_count(o, ENG_OUT_AFTERCARE);
+    if (np > 1)
+        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
+                               "one allowed)", np);
+
+    /* first pass: how many bytes the strings take */
+    size_t bytes = strlen(rs->id.name) + strlen(rs->id.version) + strlen(rs->id.sha256) +
+                   strlen(pol_name) + strlen(e->pol_sha256) + 5;
+    static const int fstr[] = {FS_ID, FS_CATEGORY, FS_SUMMARY, FS_DETAIL, FS_SOURCE, FS_ACTION};
+    for (size_t i = 0; i < nf; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
+        for (size_t k = 0; k < sizeof fstr / sizeof fstr[0]; k++)
+            bytes += strlen(slot_text(nil, f, fs[fstr[k]])) + 1;
+        if (e->slots.finding_suggestion)
+            bytes += strlen(slot_text(nil, f, e->slots.finding_suggestion)) + 1;
+    }
+    for (size_t i = 0; i < ns; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
+        for (size_t k = 0; k < SS_N; k++)
+            bytes += strlen(slot_text(nil, f, ss[k])) + 1;
+    }
+    for (size_t i = 0; i < na; i++)
+        bytes += strlen(slot_text(nil, eng_out_row(o, ENG_OUT_AFTERCARE, i),
+                                  e->slots.aftercare[AS_TEXT])) + 1;
+    r->pool = malloc(bytes);
+    if (!r->pool)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    struct pool pl = {r->pool, r->pool + bytes};
+    r->ruleset.name = pool_put(&pl, rs->id.name);
+    r->ruleset.version = pool_put(&pl, rs->id.version);
+    r->ruleset.sha256 = pool_put(&pl, rs->id.sha256);
+    r->policy.name = pool_put(&pl, pol_name);
+    r->policy.sha256 = pool_put(&pl, e->pol_sha256);
+
+    if (nf) {
+        r->findings = calloc(nf, sizeof *r->findings);
         if (!r->findings)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (void *f = EnvGetNextFactInTemplate(env, e->t_finding, NULL); f;
-         f = EnvGetNextFactInTemplate(env, e->t_finding, f)) {
+    for (size_t i = 0; i < nf; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
         struct suit_finding *x = &r->findings[r->n_findings++];
         x->defer_days = -1;
-        const short *fs = e->slots.finding;
-        x->id = slot_dup(f, fs[FS_ID]);
-        x->category = slot_dup(f, fs[FS_CATEGORY]);
-        x->summary = slot_dup(f, fs[FS_SUMMARY]);
-        x->detail = slot_dup(f, fs[FS_DETAIL]);
-        x->source = slot_dup(f, fs[FS_SOURCE]);
-        x->action = slot_dup(f, fs[FS_ACTION]);
+        x->id = pool_put(&pl, slot_text(nil, f, fs[FS_ID]));
+        x->category = pool_put(&pl, slot_text(nil, f, fs[FS_CATEGORY]));
+        x->summary = pool_put(&pl, slot_text(nil, f, fs[FS_SUMMARY]));
+        x->detail = pool_put(&pl, slot_text(nil, f, fs[FS_DETAIL]));
+        x->source = pool_put(&pl, slot_text(nil, f, fs[FS_SOURCE]));
+        x->action = pool_put(&pl, slot_text(nil, f, fs[FS_ACTION]));
         if (e->slots.finding_suggestion) {
-            x->suggestion = slot_dup(f, e->slots.finding_suggestion);
-            if (!x->suggestion)
-                return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-            if (!x->suggestion[0]) {   /* nil: no suggestion */
-                free(x->suggestion);
+            x->suggestion = pool_put(&pl, slot_text(nil, f, e->slots.finding_suggestion));
+            if (x->suggestion && !x->suggestion[0])   /* nil: no suggestion */
                 x->suggestion = NULL;
-            }
         }
-        char *sev = slot_dup(f, fs[FS_SEVERITY]);
-        if (!x->id || !x->category || !x->summary || !x->detail || !x->source || !x->action ||
-            !sev) {
-            free(sev);
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-        }
-        int s = suit_severity_parse(sev);
-        if (s < 0) {
-            proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has severity "
-                            "'%s'", x->id, sev);
-            free(sev);
-            return PROTO_E_RULESET;
-        }
-        free(sev);
-        x->severity = (enum suit_severity)s;
+        const char *sev = slot_text(nil, f, fs[FS_SEVERITY]);
+        int sv = suit_severity_parse(sev);
+        if (sv < 0)
+            return proto_error_set(err, PROTO_E_RULESET, "ruleset error: finding '%s' has "
+                                   "severity '%s'", x->id, sev);
+        x->severity = (enum suit_severity)sv;
         long long dd;
         if (slot_int(f, fs[FS_DEFER_DAYS], &dd) == 0)
             x->defer_days = dd < 0 ? 0 : dd;
@@ -890,36 +1092,30 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
     if (r->n_findings > 1)
         qsort(r->findings, r->n_findings, sizeof *r->findings, finding_cmp);
 
-    n = count_facts(env, e->t_side_effect);
-    if (n) {
-        r->side_effects = calloc(n, sizeof *r->side_effects);
+    if (ns) {
+        r->side_effects = calloc(ns, sizeof *r->side_effects);
         if (!r->side_effects)
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
-    for (void *f = EnvGetNextFactInTemplate(env, e->t_side_effect, NULL); f;
-         f = EnvGetNextFactInTemplate(env, e->t_side_effect, f)) {
+    for (size_t i = 0; i < ns; i++) {
+        const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
         struct suit_side_effect *x = &r->side_effects[r->n_side_effects++];
-        const short *ss = e->slots.side_effect;
-        x->effect = slot_dup(f, ss[SS_EFFECT]);
-        x->kind = slot_dup(f, ss[SS_KIND]);
-        x->likelihood = slot_dup(f, ss[SS_LIKELIHOOD]);
-        x->note = slot_dup(f, ss[SS_NOTE]);
-        if (!x->effect || !x->kind || !x->likelihood || !x->note)
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+        x->effect = pool_put(&pl, slot_text(nil, f, ss[SS_EFFECT]));
+        x->kind = pool_put(&pl, slot_text(nil, f, ss[SS_KIND]));
+        x->likelihood = pool_put(&pl, slot_text(nil, f, ss[SS_LIKELIHOOD]));
+        x->note = pool_put(&pl, slot_text(nil, f, ss[SS_NOTE]));
     }
+    if (packing && prepack_side_effects(e, r, eng_out_const_count(o, ENG_OUT_SIDE_EFFECT)) < 0)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     sort_side_effects(r->side_effects, r->n_side_effects);
 
-    n = count_facts(env, e->t_plan);
-    if (n > 1)
-        return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
-                               "one allowed)", n);
-    void *pf = EnvGetNextFactInTemplate(env, e->t_plan, NULL);
+    const struct field *pf = np ? eng_out_row(o, ENG_OUT_PLAN, 0) : NULL;
     if (pf) {
-        struct suit_plan *pl = &r->plan;
+        struct suit_plan *pln = &r->plan;
         /* in the order of plan_slots */
-        int *dst[PS_N] = {&pl->sessions_min, &pl->sessions_max, &pl->interval_weeks,
-                          &pl->interval_weeks_max, &pl->cost_min, &pl->cost_typical,
-                          &pl->cost_max};
+        int *dst[PS_N] = {&pln->sessions_min, &pln->sessions_max, &pln->interval_weeks,
+                          &pln->interval_weeks_max, &pln->cost_min, &pln->cost_typical,
+                          &pln->cost_max};
         for (size_t i = 0; i < PS_N; i++) {
             long long v;
             if (slot_int(pf, e->slots.plan[i], &v) < 0 || v < 0 || v > 1000000)
@@ -927,36 +1123,32 @@ static int read_results(struct engine *e, struct suit_result *r, struct proto_er
                                        "is not a sane integer", plan_slots[i]);
             *dst[i] = (int)v;
         }
-        pl->present = true;
-        pl->course_cost_min = pl->sessions_min * pl->cost_min;
-        pl->course_cost_max = pl->sessions_max * pl->cost_max;
+        pln->present = true;
+        pln->course_cost_min = pln->sessions_min * pln->cost_min;
+        pln->course_cost_max = pln->sessions_max * pln->cost_max;
     }
 
-    n = count_facts(env, e->t_aftercare);
-    if (n) {
-        struct aftercare_item *a = calloc(n, sizeof *a);
-        r->aftercare = calloc(n, sizeof *r->aftercare);
+    if (na) {
+        struct aftercare_item *a = calloc(na, sizeof *a);
+        r->aftercare = calloc(na, sizeof *r->aftercare);
         if (!a || !r->aftercare) {
             free(a);
             return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
         }
-        size_t k = 0;
-        int rc = 0;
-        for (void *f = EnvGetNextFactInTemplate(env, e->t_aftercare, NULL); f && k < n;
-             f = EnvGetNextFactInTemplate(env, e->t_aftercare, f)) {
-            a[k].order = 0;
-            (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[k].order);
-            a[k].text = slot_dup(f, e->slots.aftercare[AS_TEXT]);
-            if (!a[k++].text)
-                rc = -1;
+        bool sorted = true;
+        for (size_t i = 0; i < na; i++) {
+            const struct field *f = eng_out_row(o, ENG_OUT_AFTERCARE, i);
+            a[i].order = 0;
+            (void)slot_int(f, e->slots.aftercare[AS_ORDER], &a[i].order);
+            a[i].text = pool_put(&pl, slot_text(nil, f, e->slots.aftercare[AS_TEXT]));
+            if (i && aftercare_cmp(&a[i - 1], &a[i]) > 0)
+                sorted = false;
         }
-        if (!rc)
-            qsort(a, k, sizeof *a, aftercare_cmp);
-        for (size_t i = 0; i < k; i++)
-            r->aftercare[r->n_aftercare++] = a[i].text;
+        if (!sorted)
+            qsort(a, na, sizeof *a, aftercare_cmp);
+        for (size_t i = 0; i < na; i++)
+            r->aftercare[r->n_aftercare++] = (char *)a[i].text;
         free(a);
-        if (rc)
-            return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     }
     return 0;
 }
@@ -1048,11 +1240,10 @@ static int assess_facts(struct engine *e, const struct suit_patient *p, struct s
         return -1;
     if (assert_patient(e, p, area, indication, setting) < 0)
         return -1;
-    if (assert_items(e, &p->conditions, "condition", e->t_condition, "days-ago") < 0 ||
-        assert_items(e, &p->medications, "medication", e->t_medication,
-                     "days-since-last-dose") < 0 ||
-        assert_items(e, &p->procedures, "procedure", e->t_procedure, "days-ago") < 0 ||
-        assert_items(e, &p->allergies, "allergy", e->t_allergy, NULL) < 0)
+    if (assert_items(e, &p->conditions, 0, e->t_condition) < 0 ||
+        assert_items(e, &p->medications, ITEM_MEDICATION, e->t_medication) < 0 ||
+        assert_items(e, &p->procedures, 2, e->t_procedure) < 0 ||
+        assert_items(e, &p->allergies, 3, e->t_allergy) < 0)
         return -1;
     return 0;
 }
@@ -1099,8 +1290,8 @@ static int copy_trace(struct suit_result *r, const struct eng_fired *fired)
     return 0;
 }
 
-int engine_assess_fired(struct engine *root, const struct suit_patient *p,
-                        struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
+static int assess(struct engine *root, const struct suit_patient *p, struct suit_result *r,
+                  struct eng_fired *fired, bool packing, struct proto_error *err)
 {
     /* A serving engine decides under a named policy: the one asked for,
      * else `default` (the root may hold another when environments are
@@ -1151,6 +1342,10 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
     e->dirty = true;   /* until cleanup proves otherwise */
 
     bool watch = p->explain || fired;
+    /* One garbage collection for the request's facts instead of one per
+     * assert (the rules' firings collect their own garbage regardless). */
+    EnvIncrementGCLocks(env);
+    bool gc_locked = true;
     if (assess_facts(e, p, r, area, indication, setting) < 0 || cap->deadline_hit ||
         cap->mem_hit) {
         if (cap->deadline_hit || cap->mem_hit)
@@ -1161,6 +1356,8 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
             rc = proto_error_set(err, PROTO_E_INTERNAL, "cannot assert the patient's facts");
         goto out;
     }
+    EnvDecrementGCLocks(env);
+    gc_locked = false;
     if (watch)
         EnvWatch(env, "rules");
     clear_halt(env);
@@ -1209,20 +1406,12 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
         }
     }
     if (!rc)
-        rc = read_results(e, r, err);
-    if (!rc) {
-        r->ruleset.name = eng_strdup(rs->id.name);
-        r->ruleset.version = eng_strdup(rs->id.version);
-        r->ruleset.sha256 = eng_strdup(rs->id.sha256);
-        r->policy.name = eng_strdup(e->named ? e->named->name : "custom");
-        r->policy.sha256 = eng_strdup(e->pol_sha256);
-        if (!r->ruleset.name || !r->ruleset.version || !r->ruleset.sha256 || !r->policy.name ||
-            !r->policy.sha256)
-            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    }
+        rc = read_results(e, r, packing, err);
     if (!rc)
         engine_verdict(r);
 out:
+    if (gc_locked)
+        EnvDecrementGCLocks(env);
     if (engine_cleanup(e) && !cap->deadline_hit && !cap->mem_hit)
         e->dirty = false;
     cap->armed = false;
@@ -1236,6 +1425,18 @@ out:
             eng_fired_free(fired);
     }
     return rc;
+}
+
+int engine_assess_fired(struct engine *root, const struct suit_patient *p,
+                        struct suit_result *r, struct eng_fired *fired, struct proto_error *err)
+{
+    return assess(root, p, r, fired, false, err);
+}
+
+int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                       struct eng_fired *fired, struct proto_error *err)
+{
+    return assess(e, p, r, fired, true, err);
 }
 
 int engine_assess(struct engine *e, const struct suit_patient *p, struct suit_result *r,

@@ -33,6 +33,11 @@ struct eng_capture {
     struct eng_buf trace;      /* wtrace: "FIRE n rule: ..." lines */
     struct eng_buf out;        /* stdout, wdisplay, wdialog: discarded */
     bool exit_called;
+    /* the engine's output sink (engine_output.c), NULL in a load's
+     * environment, and the bytes the request's output rows hold (counted
+     * against mem_cap with CLIPS's own memory) */
+    struct eng_out *output;
+    size_t output_bytes;
     /* while running: the wall-clock deadline and memory cap, checked by a
      * periodic function between firings and inside loops */
     bool armed;
@@ -299,6 +304,38 @@ int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap
                   struct proto_error *err);
 void eng_env_destroy(void *env, struct eng_capture *cap);
 
+/* ---- output (engine_output.c) ------------------------------------------------ */
+
+/* The output templates, in this order. */
+enum { ENG_OUT_FINDING, ENG_OUT_SIDE_EFFECT, ENG_OUT_PLAN, ENG_OUT_AFTERCARE, ENG_OUT_N };
+struct eng_out;
+struct field;               /* CLIPS's slot value (type, value) */
+/* Takes the environment's output: from now on `assert` of an output
+ * template (tmpl, deftemplate pointers in the order above) becomes a row
+ * here instead of a fact, when the ruleset allows it (see the file). */
+int eng_out_create(void *env, struct eng_capture *cap, void *const tmpl[ENG_OUT_N],
+                   struct eng_out **out);
+void eng_out_free(struct eng_out *o);
+bool eng_out_intercepts(const struct eng_out *o);
+/* Around EnvReset: the constant rows are dropped, then retaken from the
+ * deffacts. */
+void eng_out_reset_begin(struct eng_out *o);
+void eng_out_reset_end(struct eng_out *o);
+/* After the run: rows from the output facts when not intercepting;
+ * -1 when a row could not be kept (out of memory). */
+int eng_out_collect(struct eng_out *o);
+/* Intercepting, an output template that has facts all the same (asserted
+ * by some other way than `assert`): its index, else -1. */
+int eng_out_stray_facts(const struct eng_out *o);
+/* Drops the request's rows. */
+void eng_out_request_end(struct eng_out *o);
+/* Rows of a kind: constant ones first, then the request's, each in
+ * assertion order; a row is the template's slots in order. */
+size_t eng_out_count(const struct eng_out *o, int kind);
+/* How many of them are constant (taken by the last reset). */
+size_t eng_out_const_count(const struct eng_out *o, int kind);
+const struct field *eng_out_row(const struct eng_out *o, int kind, size_t i);
+
 /* ---- engines (engine.c) ----------------------------------------------------- */
 
 /* engine_create, optionally from an environment a load kept (from: taken
@@ -352,6 +389,12 @@ void eng_fired_free(struct eng_fired *f);
 int engine_assess_fired(struct engine *e, const struct suit_patient *p,
                         struct suit_result *r, struct eng_fired *fired,
                         struct proto_error *err);
+/* The same for the request pipeline, which packs the result before the
+ * engine runs again: constant side effects come pre-packed (their
+ * `packed` borrows the engine's bytes; eng_result_unborrow clears it). */
+int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
+                       struct eng_fired *fired, struct proto_error *err);
+void eng_result_unborrow(struct suit_result *r);
 
 /* Duplicates text; NULL on allocation failure. */
 char *eng_strdup(const char *s);

@@ -21,6 +21,43 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The reply is packed into a buffer on the stack and handed to the
+ * caller's writer once: msgpack-c calls the write callback for every key,
+ * header and value (about 150 times per reply), and each call into
+ * msgpack_sbuffer_write checks and grows the buffer. */
+#define STAGE_BYTES 8192
+
+struct stage {
+    msgpack_packer *out;
+    size_t len;
+    int rc;
+    char buf[STAGE_BYTES];
+};
+
+static int stage_flush(struct stage *st)
+{
+    if (st->len && !st->rc)
+        st->rc = st->out->callback(st->out->data, st->buf, st->len);
+    st->len = 0;
+    return st->rc;
+}
+
+static int stage_write(void *data, const char *buf, size_t len)
+{
+    struct stage *st = data;
+    if (st->len + len > sizeof st->buf) {
+        if (stage_flush(st))
+            return st->rc;
+        if (len > sizeof st->buf) {
+            st->rc = st->out->callback(st->out->data, buf, len);
+            return st->rc;
+        }
+    }
+    memcpy(st->buf + st->len, buf, len);
+    st->len += len;
+    return 0;
+}
+
 int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
                        struct eng_fired *fired, struct proto_error *err)
 {
@@ -39,14 +76,22 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
         rc = proto_patient_from_params(q->params, &p, err);
     if (!rc) {
         uint64_t t0 = q->assess_ns ? now_ns() : 0;
-        rc = engine_assess_fired(e, &p, r, fired, err);
+        rc = eng_assess_packing(e, &p, r, fired, err);
         if (q->assess_ns)
             *q->assess_ns = now_ns() - t0;
     }
     suit_patient_close(&p);
     if (rc == 0) {
-        proto_pack_result_header(pk, q->msgid);
-        proto_pack_assess_result(pk, r);
+        struct stage st;   /* not zeroed: 8 KiB of memset per reply */
+        st.out = pk;
+        st.len = 0;
+        st.rc = 0;
+        msgpack_packer spk;
+        msgpack_packer_init(&spk, &st, stage_write);
+        proto_pack_result_header(&spk, q->msgid);
+        proto_pack_assess_result(&spk, r);
+        stage_flush(&st);
+        eng_result_unborrow(r);
     } else {
         /* Every error path sets a code; this is the net under them. */
         if (!err->code)

@@ -171,6 +171,8 @@ void proto_pack_reload_result(msgpack_packer *pk, const struct proto_reload *r);
 
 /* `assess`: the assessment map. */
 void proto_pack_assess_result(msgpack_packer *pk, const struct suit_result *r);
+/* One side effect's map, as the assess result holds it. */
+void proto_pack_side_effect(msgpack_packer *pk, const struct suit_side_effect *s);
 
 /* `stats`: the counters map. */
 struct proto_counter {

@@ -228,12 +228,22 @@ static void pack_findings(msgpack_packer *pk, const void *o)
         proto_map_pack(pk, &finding_map, &r->findings[i]);
 }
 
+void proto_pack_side_effect(msgpack_packer *pk, const struct suit_side_effect *s)
+{
+    proto_map_pack(pk, &side_effect_map, s);
+}
+
 static void pack_side_effects(msgpack_packer *pk, const void *o)
 {
     const struct suit_result *r = o;
     msgpack_pack_array(pk, r->n_side_effects);
-    for (size_t i = 0; i < r->n_side_effects; i++)
-        proto_map_pack(pk, &side_effect_map, &r->side_effects[i]);
+    for (size_t i = 0; i < r->n_side_effects; i++) {
+        const struct suit_side_effect *s = &r->side_effects[i];
+        if (s->packed)
+            pk->callback(pk->data, s->packed, s->packed_len);
+        else
+            proto_map_pack(pk, &side_effect_map, s);
+    }
 }
 
 static void pack_plan(msgpack_packer *pk, const void *o)

@@ -21,11 +21,20 @@
 
 #define PATH_MAX_LEN 160
 
+/* What fail() returns for a NULL path: the caller did not format the path
+ * (a list item's "conditions[3].name") because the value was expected to
+ * be good, and parses it again with the path to report the error.  Paths
+ * are formatted only for errors: snprintf per item and key was 4% of a
+ * whole assessment. */
+#define PATH_LATER (-2)
+
 static int fail(struct proto_error *e, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail(struct proto_error *e, const char *path, const char *fmt, ...)
 {
+    if (!path)
+        return PATH_LATER;
     char what[400];
     va_list ap;
     va_start(ap, fmt);
@@ -167,7 +176,9 @@ static int get_int(const msgpack_object *o, const char *path, int64_t lo, int64_
             return 0;
         }
     }
-    return fail(e, path, "%s", expect);
+    if (expect)
+        return fail(e, path, "%s", expect);
+    return fail(e, path, "expected an integer from %lld to %lld", (long long)lo, (long long)hi);
 }
 
 static int get_days(const msgpack_object *o, const char *path, int64_t *out,
@@ -214,25 +225,29 @@ static int get_item(const msgpack_object *o, const char *path, enum item_shape s
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
         int rc;
         if (key_is(&kv->key, "name")) {
-            snprintf(sub, sizeof(sub), "%s.name", path);
+            if (path)
+                snprintf(sub, sizeof(sub), "%s.name", path);
             if (seen_name)
-                return fail(e, sub, "expected each key once, got a duplicate key");
+                return fail(e, path ? sub : NULL, "expected each key once, got a duplicate key");
             seen_name = true;
             if (kv->val.type == MSGPACK_OBJECT_NIL)
                 continue;
-            rc = get_term(&kv->val, sub, &it->name, e);
+            rc = get_term(&kv->val, path ? sub : NULL, &it->name, e);
         } else if (key_is(&kv->key, days_key)) {
-            snprintf(sub, sizeof(sub), "%s.%s", path, days_key);
+            if (path)
+                snprintf(sub, sizeof(sub), "%s.%s", path, days_key);
             if (seen_days)
-                return fail(e, sub, "expected each key once, got a duplicate key");
+                return fail(e, path ? sub : NULL, "expected each key once, got a duplicate key");
             seen_days = true;
             if (kv->val.type == MSGPACK_OBJECT_NIL)
                 continue;
-            rc = get_days(&kv->val, sub, &it->days, e);
+            rc = get_days(&kv->val, path ? sub : NULL, &it->days, e);
         } else {
             char k[PATH_MAX_LEN];
             if (kv->key.type != MSGPACK_OBJECT_STR)
                 return fail(e, path, "expected string keys (name, %s)", days_key);
+            if (!path)
+                return PATH_LATER;
             key_text(&kv->key.via.str, k, sizeof(k));
             snprintf(sub, sizeof(sub), "%s.%s", path, k);
             return fail(e, sub, "expected no such key (allowed: name, %s)", days_key);
@@ -241,10 +256,14 @@ static int get_item(const msgpack_object *o, const char *path, enum item_shape s
             return rc;
     }
     if (!it->name) {
+        if (!path)
+            return PATH_LATER;
         snprintf(sub, sizeof(sub), "%s.name", path);
         return fail(e, sub, "expected a string (the key is required)");
     }
     if (it->days < 0 && shape != ITEM_CONDITION) {
+        if (!path)
+            return PATH_LATER;
         snprintf(sub, sizeof(sub), "%s.%s", path, days_key);
         return fail(e, sub, "expected a non-negative integer (the key is required)");
     }
@@ -272,10 +291,18 @@ static int get_list(const msgpack_object *o, const char *path, enum item_shape s
     if (!l->items)
         return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
-        char sub[PATH_MAX_LEN];
-        snprintf(sub, sizeof(sub), "%s[%u]", path, i);
         l->len = i + 1;   /* so that close frees a half-built item */
-        int rc = get_item(&o->via.array.ptr[i], sub, shape, &l->items[i], e);
+        int rc = get_item(&o->via.array.ptr[i], NULL, shape, &l->items[i], e);
+        if (rc == PATH_LATER) {
+            /* again, with the path the error names */
+            char sub[PATH_MAX_LEN];
+            snprintf(sub, sizeof(sub), "%s[%u]", path, i);
+            free(l->items[i].name);
+            l->items[i].name = NULL;
+            rc = get_item(&o->via.array.ptr[i], sub, shape, &l->items[i], e);
+            if (rc == PATH_LATER)   /* never: a path is given */
+                rc = proto_error_set(e, PROTO_E_INTERNAL, "item error without a path");
+        }
         if (rc < 0)
             return rc;
     }
@@ -408,10 +435,7 @@ static int get_ranged(enum patient_key k, const msgpack_object *v, int64_t *out,
                       struct proto_error *e)
 {
     const struct proto_field *f = &patient_fields[k];
-    char expect[64];
-    snprintf(expect, sizeof expect, "expected an integer from %lld to %lld", (long long)f->min,
-             (long long)f->max);
-    return get_int(v, f->name, (int64_t)f->min, (int64_t)f->max, expect, out, e);
+    return get_int(v, f->name, (int64_t)f->min, (int64_t)f->max, NULL, out, e);
 }
 
 static int patient_value(enum patient_key k, const msgpack_object *v,

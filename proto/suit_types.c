@@ -132,6 +132,16 @@ void suit_result_init(struct suit_result *r)
 
 void suit_result_close(struct suit_result *r)
 {
+    if (r->pool) {
+        free(r->findings);
+        free(r->side_effects);
+        free(r->aftercare);
+        free(r->pool);
+        str_array_free(r->missing, r->n_missing);
+        str_array_free(r->trace, r->n_trace);
+        suit_result_init(r);
+        return;
+    }
     for (size_t i = 0; i < r->n_findings; i++) {
         struct suit_finding *f = &r->findings[i];
         free(f->id);

@@ -130,6 +130,12 @@ struct suit_side_effect {
     char *kind;                 /* "expected" | "serious" */
     char *likelihood;           /* "common" | "uncommon" | "rare" */
     char *note;
+    /* Non-NULL: the item already packed, exactly as proto_pack_side_effect
+     * writes it (an engine's constant output, packed once per engine).
+     * Borrowed from the engine and valid only until its next assessment:
+     * the request pipeline alone sets it, and clears it after packing. */
+    const char *packed;
+    size_t packed_len;
 };
 
 struct suit_plan {
@@ -169,6 +175,11 @@ struct suit_result {
     struct suit_policy_id policy;
     char **trace;               size_t n_trace;
     bool has_trace;             /* options.explain was set */
+    /* Non-NULL: the strings of findings, side_effects, aftercare, ruleset
+     * and policy all live in this one block (the engine's results), and
+     * suit_result_close frees the block instead of each string.  NULL:
+     * each string is its own allocation. */
+    char *pool;
 };
 
 void suit_result_init(struct suit_result *r);

@@ -28,8 +28,8 @@
 ;;; ---- age -------------------------------------------------------------------
 
 (defrule candidacy-age-under-18
-  (patient (age ?a&:(>= ?a 0)))
   (policy (name min-age) (value ?min))
+  (patient (age ?a&:(>= ?a 0)))
   (test (< ?a ?min))
   =>
   (assert (finding (id age-under-18) (category candidacy) (severity refer)
@@ -39,9 +39,9 @@
     (action "Refer to a dermatologist; do not treat minors in the clinic."))))
 
 (defrule candidacy-age-18-21
-  (patient (age ?a))
   (policy (name min-age) (value ?min))
   (policy (name fda-min-age) (value ?fda))
+  (patient (age ?a))
   (test (and (>= ?a ?min) (< ?a ?fda)))
   =>
   (assert (finding (id age-18-21) (category candidacy) (severity caution)
@@ -51,8 +51,8 @@
     (action "Treatment is possible at the clinician's judgement; record the off-label use."))))
 
 (defrule candidacy-age-over-trial
-  (patient (age ?a))
   (policy (name trial-max-age) (value ?max))
+  (patient (age ?a))
   (test (> ?a ?max))
   =>
   (assert (finding (id age-over-60) (category candidacy) (severity info)
@@ -323,8 +323,8 @@
 ;;; ---- sun, scars ------------------------------------------------------------
 
 (defrule candidacy-sunburn-dated
-  (condition (name sunburn) (days-ago ?d&:(>= ?d 0)))
   (policy (name sunburn-hold-days) (value ?hold))
+  (condition (name sunburn) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?hold))
   =>
   (assert (finding (id sunburn-hold) (category candidacy) (severity defer)
@@ -336,8 +336,8 @@
 
 ;;; Without days_ago the sunburn is taken to be current: the full hold applies.
 (defrule candidacy-sunburn-undated
-  (condition (name sunburn) (days-ago -1))
   (policy (name sunburn-hold-days) (value ?hold))
+  (condition (name sunburn) (days-ago -1))
   =>
   (assert (finding (id sunburn-hold) (category candidacy) (severity defer)
     (summary "Sunburn or active tan (no date given: taken as current)")
@@ -347,8 +347,8 @@
     (defer-days (integer ?hold)))))
 
 (defrule candidacy-recent-scar
-  (condition (name recent-scar) (days-ago ?d))
   (policy (name recent-scar-days) (value ?max))
+  (condition (name recent-scar) (days-ago ?d))
   (test (< ?d ?max))
   =>
   (assert (finding (id recent-scar) (category candidacy) (severity caution)
@@ -382,9 +382,9 @@
 
 ;;; Labelled devices were not evaluated deeper than face-max-depth-mm on the face.
 (defrule candidacy-face-depth-above-labelled
+  (policy (name face-max-depth-mm) (value ?max))
   (patient (setting clinic) (area face|forehead|cheeks|nose|chin|perioral|periorbital|inside-orbital-rim)
            (needle-depth-mm ?mm))
-  (policy (name face-max-depth-mm) (value ?max))
   (test (> ?mm ?max))
   =>
   (assert (finding (id face-depth-above-labelled) (category candidacy) (severity caution)

@@ -9,8 +9,8 @@
 ;;; it), not a caution.
 
 (defrule home-roller-too-deep
-  (patient (setting home-roller) (needle-depth-mm ?mm))
   (policy (name home-roller-max-depth-mm) (value ?max))
+  (patient (setting home-roller) (needle-depth-mm ?mm))
   (test (> ?mm ?max))
   =>
   (assert (finding (id home-roller-too-deep) (category home-use) (severity refer)
@@ -20,8 +20,8 @@
     (action "Do not self-treat at this depth; refer for professional treatment."))))
 
 (defrule home-roller-shallow
-  (patient (setting home-roller) (needle-depth-mm ?mm&:(>= ?mm 0.0)))
   (policy (name home-roller-max-depth-mm) (value ?max))
+  (patient (setting home-roller) (needle-depth-mm ?mm&:(>= ?mm 0.0)))
   (test (<= ?mm ?max))
   =>
   (assert (finding (id home-roller) (category home-use) (severity caution)

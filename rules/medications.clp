@@ -16,8 +16,8 @@
     (action "Do not treat during isotretinoin; reassess after the washout."))))
 
 (defrule medication-isotretinoin-washout
-  (medication (class systemic-retinoid) (name ?n) (days-since-last-dose ?d&:(> ?d 0)))
   (policy (name isotretinoin-washout-days) (value ?w))
+  (medication (class systemic-retinoid) (name ?n) (days-since-last-dose ?d&:(> ?d 0)))
   (test (< ?d ?w))
   =>
   (assert (finding (id isotretinoin-washout) (category medication) (severity defer)
@@ -30,8 +30,8 @@
 ;;; ---- blood thinners ---------------------------------------------------------
 
 (defrule medication-anticoagulant
-  (medication (class anticoagulant) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class anticoagulant) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id anticoagulant) (category medication) (severity refer)
@@ -41,8 +41,8 @@
     (action "Refer to the prescriber; expect bruising; never advise stopping the anticoagulant."))))
 
 (defrule medication-antiplatelet
-  (medication (class antiplatelet) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class antiplatelet) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id antiplatelet) (category medication) (severity caution)
@@ -52,8 +52,8 @@
     (action "Expect more bruising; do not stop the drug without the prescriber's agreement."))))
 
 (defrule medication-nsaid-hold
-  (medication (class nsaid) (name ?n) (days-since-last-dose ?d))
   (policy (name nsaid-hold-days) (value ?hold))
+  (medication (class nsaid) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?hold))
   =>
   (assert (finding (id nsaid-hold) (category medication) (severity defer)
@@ -64,9 +64,9 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule medication-supplement
-  (medication (class supplement) (name ?n) (days-since-last-dose ?d))
   (policy (name supplement-hold-days) (value ?hold))
   (policy (name enforce-supplement-hold) (value ?enforce))
+  (medication (class supplement) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?hold))
   =>
   (if (= ?enforce 0)
@@ -87,8 +87,8 @@
 ;;; ---- topical products -------------------------------------------------------
 
 (defrule medication-topical-retinoid-hold
-  (medication (class topical-retinoid) (name ?n) (days-since-last-dose ?d))
   (policy (name topical-retinoid-hold-days) (value ?hold))
+  (medication (class topical-retinoid) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?hold))
   =>
   (assert (finding (id topical-retinoid-hold) (category medication) (severity defer)
@@ -99,8 +99,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule medication-aha-hold
-  (medication (class aha) (name ?n) (days-since-last-dose ?d))
   (policy (name topical-retinoid-hold-days) (value ?hold))
+  (medication (class aha) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?hold))
   =>
   (assert (finding (id aha-hold) (category medication) (severity defer)
@@ -111,8 +111,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule medication-vitamin-c-serum
-  (medication (class topical-vitamin-c) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class topical-vitamin-c) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id vitamin-c-serum) (category medication) (severity caution)
@@ -124,8 +124,8 @@
 ;;; ---- photosensitisers, immune system, antivirals -------------------------
 
 (defrule medication-photosensitiser
-  (medication (class photosensitiser) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class photosensitiser) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id photosensitiser) (category medication) (severity caution)
@@ -135,8 +135,8 @@
     (action "Strict photoprotection before and after treatment."))))
 
 (defrule medication-immunosuppressant
-  (medication (class immunosuppressant) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class immunosuppressant) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id immunosuppressant) (category medication) (severity refer)
@@ -146,8 +146,8 @@
     (action "Refer to the prescriber."))))
 
 (defrule medication-chemotherapy
-  (medication (class chemotherapy) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class chemotherapy) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id chemotherapy-drug) (category medication) (severity contraindicated)
@@ -157,8 +157,8 @@
     (action "Do not treat during chemotherapy; reassess with the oncologist afterwards."))))
 
 (defrule medication-antiviral
-  (medication (class antiviral) (name ?n) (days-since-last-dose ?d))
   (policy (name current-medication-days) (value ?cur))
+  (medication (class antiviral) (name ?n) (days-since-last-dose ?d))
   (test (< ?d ?cur))
   =>
   (assert (finding (id antiviral-prophylaxis) (category medication) (severity info)

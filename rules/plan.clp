@@ -5,50 +5,50 @@
 ;;; after one session (ART).
 
 (defrule plan-acne-scars
-  (patient (indication acne-scars))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication acne-scars))
   =>
   ;; FAB, SP: 3 to 6 sessions, 4 weeks apart
   (assert (plan (sessions-min 3) (sessions-max 6) (interval-weeks 4) (interval-weeks-max 4)
                 (cost-min (integer ?cmin)) (cost-typical (integer ?ctyp)) (cost-max (integer ?cmax)))))
 
 (defrule plan-surgical-scars
-  (patient (indication surgical-scars))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication surgical-scars))
   =>
   ;; Not in the reference's plan table: planned like acne scars (JC, FAB, SP).
   (assert (plan (sessions-min 3) (sessions-max 6) (interval-weeks 4) (interval-weeks-max 4)
                 (cost-min (integer ?cmin)) (cost-typical (integer ?ctyp)) (cost-max (integer ?cmax)))))
 
 (defrule plan-wrinkles
-  (patient (indication wrinkles))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication wrinkles))
   =>
   ;; A: 3 to 4 sessions, 4 weeks apart
   (assert (plan (sessions-min 3) (sessions-max 4) (interval-weeks 4) (interval-weeks-max 4)
                 (cost-min (integer ?cmin)) (cost-typical (integer ?ctyp)) (cost-max (integer ?cmax)))))
 
 (defrule plan-stretch-marks
-  (patient (indication stretch-marks))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication stretch-marks))
   =>
   ;; STR: 5 to 6 sessions, 2 to 4 weeks apart
   (assert (plan (sessions-min 5) (sessions-max 6) (interval-weeks 2) (interval-weeks-max 4)
                 (cost-min (integer ?cmin)) (cost-typical (integer ?ctyp)) (cost-max (integer ?cmax)))))
 
 (defrule plan-pigmentation
-  (patient (indication melasma|hyperpigmentation))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication melasma|hyperpigmentation))
   =>
   ;; clinic: 3 to 4 sessions, 2 weeks apart, with a physician's topical plan
   (assert (plan (sessions-min 3) (sessions-max 4) (interval-weeks 2) (interval-weeks-max 2)
@@ -60,10 +60,10 @@
     (action "Agree a topical plan with a physician before the course."))))
 
 (defrule plan-pores-texture
-  (patient (indication enlarged-pores|texture))
   (policy (name cost-per-session-min) (value ?cmin))
   (policy (name cost-per-session-typical) (value ?ctyp))
   (policy (name cost-per-session-max) (value ?cmax))
+  (patient (indication enlarged-pores|texture))
   =>
   ;; ART: 3 to 6 sessions, 4 weeks apart
   (assert (plan (sessions-min 3) (sessions-max 6) (interval-weeks 4) (interval-weeks-max 4)

@@ -3,8 +3,8 @@
 ;;; A hold of N days defers with (N - days) while days < N.
 
 (defrule procedure-botulinum-toxin-hold
-  (procedure (name botulinum-toxin) (days-ago ?d&:(>= ?d 0)))
   (policy (name botulinum-toxin-hold-days) (value ?hold))
+  (procedure (name botulinum-toxin) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?hold))
   =>
   (assert (finding (id botulinum-toxin-hold) (category procedure) (severity defer)
@@ -15,8 +15,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-dermal-filler-hold
-  (procedure (name dermal-filler) (days-ago ?d&:(>= ?d 0)))
   (policy (name dermal-filler-hold-days) (value ?hold))
+  (procedure (name dermal-filler) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?hold))
   =>
   (assert (finding (id dermal-filler-hold) (category procedure) (severity defer)
@@ -27,8 +27,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-chemical-peel-hold
-  (procedure (name chemical-peel) (days-ago ?d&:(>= ?d 0)))
   (policy (name chemical-peel-hold-days) (value ?hold))
+  (procedure (name chemical-peel) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?hold))
   =>
   (assert (finding (id chemical-peel-hold) (category procedure) (severity defer)
@@ -39,8 +39,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-deep-procedure-hold
-  (procedure (name ?n&deep-peel|dermabrasion|ablative-laser) (days-ago ?d&:(>= ?d 0)))
   (policy (name deep-procedure-hold-days) (value ?hold))
+  (procedure (name ?n&deep-peel|dermabrasion|ablative-laser) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?hold))
   =>
   (assert (finding (id deep-procedure-hold) (category procedure) (severity defer)
@@ -55,9 +55,9 @@
 ;;; rules for the 2-week courses because their evidence differs: trials for
 ;;; stretch marks (STR), clinic pages only for pigment.
 (defrule procedure-microneedling-interval-striae
+  (policy (name microneedling-short-interval-days) (value ?hold))
   (patient (indication stretch-marks))
   (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
-  (policy (name microneedling-short-interval-days) (value ?hold))
   (test (< ?d ?hold))
   =>
   (assert (finding (id microneedling-interval) (category procedure) (severity defer)
@@ -68,9 +68,9 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-microneedling-interval-pigment
+  (policy (name microneedling-short-interval-days) (value ?hold))
   (patient (indication melasma|hyperpigmentation))
   (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
-  (policy (name microneedling-short-interval-days) (value ?hold))
   (test (< ?d ?hold))
   =>
   (assert (finding (id microneedling-interval) (category procedure) (severity defer)
@@ -81,9 +81,9 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-microneedling-interval
+  (policy (name microneedling-interval-days) (value ?hold))
   (patient (indication ~stretch-marks&~melasma&~hyperpigmentation))
   (procedure (name microneedling) (days-ago ?d&:(>= ?d 0)))
-  (policy (name microneedling-interval-days) (value ?hold))
   (test (< ?d ?hold))
   =>
   (assert (finding (id microneedling-interval) (category procedure) (severity defer)
@@ -94,8 +94,8 @@
     (defer-days (integer (- ?hold ?d))))))
 
 (defrule procedure-radiotherapy
-  (procedure (name radiotherapy) (days-ago ?d&:(>= ?d 0)))
   (policy (name radiotherapy-refer-days) (value ?max))
+  (procedure (name radiotherapy) (days-ago ?d&:(>= ?d 0)))
   (test (< ?d ?max))
   =>
   (assert (finding (id radiotherapy-recent) (category procedure) (severity refer)

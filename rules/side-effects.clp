@@ -39,8 +39,8 @@
 ;;; ---- post-inflammatory hyperpigmentation ---------------------------------
 
 (defrule side-effects-pih-fitzpatrick
-  (patient (fitzpatrick ?f))
   (policy (name pih-risk-min-fitzpatrick) (value ?min))
+  (patient (fitzpatrick ?f))
   (test (>= ?f ?min))
   =>
   (assert (side-effect (effect "post-inflammatory hyperpigmentation") (kind serious) (likelihood rare)
@@ -56,9 +56,9 @@
 ;;; window).  A sunburn without days_ago is taken as current, as in
 ;;; candidacy.clp; a sunburn years ago raises nothing.
 (defrule side-effects-pih-sun
+  (policy (name sun-exposure-pih-days) (value ?window))
   (patient)
   (condition (name sunburn) (days-ago ?d))
-  (policy (name sun-exposure-pih-days) (value ?window))
   (test (< ?d ?window))
   =>
   (assert (side-effect (effect "post-inflammatory hyperpigmentation") (kind serious) (likelihood rare)

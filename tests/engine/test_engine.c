@@ -749,6 +749,124 @@ START_TEST(test_constant_output)
 }
 END_TEST
 
+/* Output taken without facts (engine_output.c) must give exactly what
+ * output facts gave: the same ruleset with one rule that matches an output
+ * template (which makes the engine read facts instead) is the reference.
+ * Duplicates (of a deffacts row, of another rule's row) are dropped as
+ * CLIPS drops duplicate facts; rows keep assertion order; a computed
+ * string (str-cat) outlives the garbage collections of later firings. */
+static const char *const output_rules =
+    "(deffacts constant-output\n"
+    "  (side-effect (effect \"redness\") (kind expected) (likelihood common) (note \"everyone\"))\n"
+    "  (aftercare (order 2) (text \"Sunscreen\")))\n"
+    "(defrule same-as-constant (patient (area forehead)) =>\n"
+    "  (assert (side-effect (effect \"redness\") (kind expected) (likelihood common) (note \"everyone\"))))\n"
+    "(defrule serious-1 (patient (area forehead)) =>\n"
+    "  (assert (side-effect (effect \"scarring\") (kind serious) (likelihood rare))))\n"
+    "(defrule serious-2 (patient (area forehead)) =>\n"
+    "  (assert (side-effect (effect \"scarring\") (kind serious) (likelihood rare))))\n"
+    "(defrule computed (condition (name ?c)) =>\n"
+    "  (assert (finding (id (sym-cat cond- ?c)) (category candidacy) (severity caution)\n"
+    "    (summary (str-cat \"Condition \" ?c)) (source \"SP\"))))\n"
+    "(defrule twice-a (condition (name sunburn)) =>\n"
+    "  (assert (finding (id burnt) (category candidacy) (severity defer) (summary \"Burnt\")\n"
+    "    (source \"SP\") (defer-days 14))))\n"
+    "(defrule twice-b (condition (name sunburn)) =>\n"
+    "  (assert (finding (id burnt) (category candidacy) (severity defer) (summary \"Burnt\")\n"
+    "    (source \"SP\") (defer-days 14))))\n"
+    "(defrule assert-value (condition (name cold-sore)) =>\n"
+    "  (bind ?v (assert (aftercare (order 1) (text \"Antiviral\"))))\n"
+    "  (assert (finding (id asserted) (category input) (severity info)\n"
+    "    (summary (str-cat \"value \" (if ?v then \"kept\" else \"dropped\"))) (source \"SP\"))))\n";
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char *path = path_in(dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_ge(fputs(text, f), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    free(path);
+}
+
+static void results_same(const struct suit_result *a, const struct suit_result *b)
+{
+    ck_assert_int_eq(a->verdict, b->verdict);
+    ck_assert_int_eq(a->defer_days, b->defer_days);
+    ck_assert_uint_eq(a->n_findings, b->n_findings);
+    for (size_t i = 0; i < a->n_findings; i++) {
+        ck_assert_str_eq(a->findings[i].id, b->findings[i].id);
+        ck_assert_str_eq(a->findings[i].summary, b->findings[i].summary);
+        ck_assert_int_eq(a->findings[i].defer_days, b->findings[i].defer_days);
+    }
+    ck_assert_uint_eq(a->n_side_effects, b->n_side_effects);
+    for (size_t i = 0; i < a->n_side_effects; i++) {
+        ck_assert_str_eq(a->side_effects[i].effect, b->side_effects[i].effect);
+        ck_assert_str_eq(a->side_effects[i].note, b->side_effects[i].note);
+    }
+    ck_assert_uint_eq(a->n_aftercare, b->n_aftercare);
+    for (size_t i = 0; i < a->n_aftercare; i++)
+        ck_assert_str_eq(a->aftercare[i], b->aftercare[i]);
+}
+
+START_TEST(test_output_without_facts)
+{
+    char *dir = temp_ruleset("constant");
+    write_file(dir, "constant.clp", output_rules);
+    char *ref = temp_ruleset("constant");
+    char *facts = malloc(strlen(output_rules) + 200);
+    ck_assert_ptr_nonnull(facts);
+    sprintf(facts, "%s(defrule reads-output (finding (id never-there)) =>)\n", output_rules);
+    write_file(ref, "constant.clp", facts);
+    free(facts);
+    struct ruleset *rs = load_ok(dir, NULL), *rs_ref = load_ok(ref, NULL);
+    struct engine *e = engine_ok(rs, 0, 0), *e_ref = engine_ok(rs_ref, 0, 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    static const char *const conds[][2] = {
+        {NULL, "forehead"}, {"sunburn", "forehead"}, {"cold-sore", "face"},
+        {"active-acne", "scalp"}, {NULL, "face"}, {"sunburn", "face"}};
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
+            struct suit_result r, r_ref;
+            ck_assert_int_eq(assess_condition(e, conds[i][0], conds[i][1], &r, &err), 0);
+            ck_assert_int_eq(assess_condition(e_ref, conds[i][0], conds[i][1], &r_ref, &err),
+                             0);
+            results_same(&r, &r_ref);
+            if (i == 0) {
+                /* the deffacts row and the rule's equal one: one redness */
+                ck_assert_uint_eq(r.n_side_effects, 2);
+                ck_assert_str_eq(r.side_effects[0].effect, "redness");
+                ck_assert_str_eq(r.side_effects[1].effect, "scarring");
+            }
+            if (i == 1) {
+                ck_assert_ptr_nonnull(find(&r, "burnt"));
+                ck_assert_ptr_nonnull(find(&r, "cond-sunburn"));
+                ck_assert_str_eq(find(&r, "cond-sunburn")->summary, "Condition sunburn");
+                ck_assert_uint_eq(r.n_findings, 2);
+                ck_assert_int_eq(r.defer_days, 14);
+            }
+            if (i == 2) {
+                ck_assert_str_eq(find(&r, "asserted")->summary, "value kept");
+                ck_assert_uint_eq(r.n_aftercare, 2);
+                ck_assert_str_eq(r.aftercare[0], "Antiviral");
+            }
+            suit_result_close(&r);
+            suit_result_close(&r_ref);
+        }
+    proto_error_close(&err);
+    engine_free(e);
+    engine_free(e_ref);
+    ruleset_unref(rs);
+    ruleset_unref(rs_ref);
+    testutil_remove_tree(dir);
+    testutil_remove_tree(ref);
+    free(dir);
+    free(ref);
+}
+END_TEST
+
+
 START_TEST(test_runtime_error_is_ruleset_error)
 {
     struct ruleset *rs = load_ok(RS("hostile"), NULL);
@@ -1523,6 +1641,54 @@ START_TEST(test_request_pipeline)
 }
 END_TEST
 
+/* The pipeline packs constant side effects from bytes packed once per
+ * engine: its reply must equal, byte for byte, the same result packed
+ * field by field, request after request; a result the
+ * caller keeps borrows nothing from the engine. */
+START_TEST(test_prepacked_side_effects)
+{
+    char *dir = temp_ruleset("constant");
+    write_file(dir, "constant.clp", output_rules);
+    struct ruleset *rs = load_ok(dir, NULL);
+    struct engine *e = engine_ok(rs, 0, 0);
+    static const char *const patients[] = {
+        "[{\"age\": 30, \"pregnant\": false, \"breastfeeding\": false, \"fitzpatrick\": 2, "
+        "\"area\": \"forehead\", \"indication\": \"fine-lines\"}]",
+        "[{\"age\": 30, \"pregnant\": false, \"breastfeeding\": false, \"fitzpatrick\": 2, "
+        "\"area\": \"face\", \"indication\": \"fine-lines\", \"conditions\": [\"cold-sore\"]}]",
+    };
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < 2; i++) {
+            struct proto_error err;
+            proto_error_init(&err);
+            struct suit_result keep;
+            suit_result_init(&keep);
+            msgpack_sbuffer reply, ref;
+            msgpack_sbuffer_init(&reply);
+            msgpack_sbuffer_init(&ref);
+            ck_assert_int_eq(pipeline(e, patients[i], 7, &keep, &reply, &err), 0);
+            ck_assert_uint_ge(keep.n_side_effects, 1);
+            for (size_t k = 0; k < keep.n_side_effects; k++)
+                ck_assert_ptr_null(keep.side_effects[k].packed);
+            msgpack_packer pk;
+            msgpack_packer_init(&pk, &ref, msgpack_sbuffer_write);
+            proto_pack_result_header(&pk, 7);
+            proto_pack_assess_result(&pk, &keep);
+            ck_assert_uint_eq(reply.size, ref.size);
+            ck_assert_int_eq(memcmp(reply.data, ref.data, ref.size), 0);
+            msgpack_sbuffer_destroy(&reply);
+            msgpack_sbuffer_destroy(&ref);
+            suit_result_close(&keep);
+            proto_error_close(&err);
+        }
+    }
+    engine_free(e);
+    ruleset_unref(rs);
+    testutil_remove_tree(dir);
+    free(dir);
+}
+END_TEST
+
 static Suite *engine_suite(void)
 {
     Suite *s = suite_create("engine");
@@ -1553,6 +1719,8 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_exit_is_neutralised);
     tcase_add_test(t, test_data_facts_restored);
     tcase_add_test(t, test_constant_output);
+    tcase_add_test(t, test_output_without_facts);
+    tcase_add_test(t, test_prepacked_side_effects);
     tcase_add_test(t, test_runtime_error_is_ruleset_error);
     suite_add_tcase(s, t);
 
