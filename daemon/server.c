@@ -198,6 +198,11 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->rs = ruleset_ref(rs);
     struct conn_limits lim = {
         .max_connections = cfg->max_connections,
+        .unix_reserve = cfg->unix_reserve,
+        .max_unauthenticated = cfg->max_unauthenticated,
+        .auth_timeout_s = cfg->auth_timeout_s,
+        .max_input_memory = cfg->max_input_memory,
+        .max_output_memory = cfg->max_output_memory,
         .max_inflight = cfg->max_inflight,
         .max_output = cfg->max_output,
         .idle_timeout_s = cfg->idle_timeout_s,
