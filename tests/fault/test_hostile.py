@@ -408,5 +408,47 @@ def wrong_tokens_are_logged_a_line_a_second():
             assert d.stop() == 0
 
 
+def raw_error_message(sock_path, patient):
+    """The raw bytes of the error message the daemon answers to assess."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    s.sendall(mpack.packb([0, 1, "assess", [patient]]))
+    data = b""
+    u = mpack.Unpacker()
+    while True:
+        chunk = s.recv(65536)
+        assert chunk, "closed"
+        data += chunk
+        u.feed(chunk)
+        try:
+            u.next()
+            break
+        except mpack.NeedMore:
+            pass
+    s.close()
+    return data
+
+
+@case
+def unknown_term_quoted_as_valid_utf8():
+    """Item 16: an unknown term was quoted cut at 64 bytes, in the middle of
+    a UTF-8 character: the daemon sent a str that is not UTF-8."""
+    with suitlib.Daemon() as d:
+        d.start()
+        for term in ("a" * 63 + "\u00e8xyz", "a" * 62 + "\U0001F600xyz", "a" * 61 + "\u20acxyz"):
+            p = dict(suitlib.PATIENT, area=term)
+            data = raw_error_message(d.sock, p)
+            # Every str in the answer must decode strictly.
+            start = data.find(b"unknown term")
+            assert start > 0, data
+            end = data.find(b"; allowed", start)
+            quoted = data[start:end]
+            quoted.decode("utf-8")      # raises on a cut character
+            assert quoted.endswith(b"'"), quoted
+            assert len(quoted) >= len(b"unknown term '") + 61, quoted
+        assert d.stop() == 0
+
+
 if __name__ == "__main__":
     suitlib.run("fault_hostile")
