@@ -66,7 +66,8 @@ static const struct config_setting settings[] = {
     {"decision_log", CONFIG_OPT_PATH, FIELD(decision_log), .arg = "FILE",
      .help = "one JSON line per assessment (no patient facts)"},
     {"max_connections", CONFIG_UINT, FIELD(max_connections), 1, 1000000, 1024, .arg = "N",
-     .help = "simultaneous client connections; more are refused"},
+     .help = "simultaneous client connections; TCP clients beyond it are refused (the Unix "
+             "socket has --unix-reserve more)"},
     /* The Unix socket's own slots: admin `reload` and `stats` must get
      * through whatever TCP clients do with the rest. */
     {"unix_reserve", CONFIG_UINT, FIELD(unix_reserve), 0, 100000, 16, .arg = "N",

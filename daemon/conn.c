@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Most requests are far below 8 KiB, and asking the decoder for more than
  * its initial buffer makes it reallocate on every connection's first read
@@ -565,33 +567,12 @@ void conn_refuse_input(struct conn *c)
 
 /* ---- accept -------------------------------------------------------- */
 
-static void on_refused_close(uv_handle_t *h)
-{
-    free(h);
-}
-
-/* Over a limit (or shutting down): accept and close at once, so the
+/* Over a limit (or shutting down): accepted and closed at once, so the
  * client sees the refusal immediately instead of waiting in the kernel's
  * backlog, with an `overloaded` error saying why. */
-static void refuse(struct conn_set *set, struct listener *lis, const char *why)
+static void refuse(struct conn_set *set, struct listener *lis, int fd, const char *why)
 {
-    uv_stream_t *s;
-    if (lis->is_unix) {
-        uv_pipe_t *p = malloc(sizeof *p);
-        if (!p || uv_pipe_init(set->loop, p, 0) < 0) {
-            free(p);
-            return;
-        }
-        s = (uv_stream_t *)p;
-    } else {
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (!t || uv_tcp_init(set->loop, t) < 0) {
-            free(t);
-            return;
-        }
-        s = (uv_stream_t *)t;
-    }
-    if (uv_accept(&lis->u.s, s) == 0 && !set->stopping) {
+    if (!set->stopping) {
         /* Say why before closing, under msgid 0 (no request to answer yet).
          * A fresh socket's send buffer always has room for these few bytes,
          * so a non-blocking try_write is enough; if it fails, the close
@@ -604,12 +585,12 @@ static void refuse(struct conn_set *set, struct listener *lis, const char *why)
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_pack_error_response(&pk, 0, &e);
-        uv_buf_t b = uv_buf_init(sb.data, (unsigned)sb.size);
-        (void)uv_try_write(s, &b, 1);
+        /* Best effort: MSG_NOSIGNAL, as the peer may be gone already. */
+        (void)send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
         msgpack_sbuffer_destroy(&sb);
         proto_error_close(&e);
     }
-    uv_close((uv_handle_t *)s, on_refused_close);
+    close(fd);
     set->stats->conn_refused++;
     uint64_t held;
     if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
@@ -617,32 +598,43 @@ static void refuse(struct conn_set *set, struct listener *lis, const char *why)
                  "line)", lis->name, why, (unsigned long long)held);
 }
 
-void conn_accept(struct conn_set *set, struct listener *lis)
+void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of_fds)
 {
-    char why[128];
+    char why[160];
+    if (out_of_fds) {
+        set->stats->conn_refused_descriptors++;
+        uint64_t held;
+        if (throttle_allow(&set->fd_log, uv_hrtime(), &held))
+            log_warn(set->log, "out of file descriptors (%llu connections open): refusing "
+                     "clients on %s (%llu more refused since the last such line); raise "
+                     "the descriptor limit (LimitNOFILE=) or lower --max-connections",
+                     (unsigned long long)set->n_open, lis->name, (unsigned long long)held);
+        refuse(set, lis, fd, "out of file descriptors");
+        return;
+    }
     /* TCP clients stop at --max-connections; the Unix socket has
      * --unix-reserve more, so that reload and stats always get through. */
     size_t cap = (size_t)set->lim.max_connections + (lis->is_unix ? set->lim.unix_reserve : 0);
     if (set->stopping) {
-        refuse(set, lis, "the daemon is shutting down");
+        refuse(set, lis, fd, "the daemon is shutting down");
         return;
     }
     if (set->n_open >= cap) {
         snprintf(why, sizeof why, "too many connections (--max-connections %u%s)",
                  set->lim.max_connections, lis->is_unix ? " plus --unix-reserve" : "");
-        refuse(set, lis, why);
+        refuse(set, lis, fd, why);
         return;
     }
     if (lis->need_token && set->n_unauthed >= set->lim.max_unauthenticated) {
         set->stats->conn_refused_unauthenticated++;
         snprintf(why, sizeof why, "too many connections waiting to authenticate "
                  "(--max-unauthenticated %u)", set->lim.max_unauthenticated);
-        refuse(set, lis, why);
+        refuse(set, lis, fd, why);
         return;
     }
     struct conn *c = calloc(1, sizeof *c + set->session_size);
     if (!c) {
-        refuse(set, lis, "out of memory");
+        refuse(set, lis, fd, "out of memory");
         return;
     }
     c->set = set;
@@ -653,7 +645,7 @@ void conn_accept(struct conn_set *set, struct listener *lis)
                           : uv_tcp_init(set->loop, &c->u.tcp);
     if (rc < 0) {
         free(c);
-        refuse(set, lis, "cannot set up a connection");
+        refuse(set, lis, fd, "cannot set up a connection");
         return;
     }
     c->u.h.data = c;
@@ -673,8 +665,10 @@ void conn_accept(struct conn_set *set, struct listener *lis)
         set->stats->conn_unauthenticated++;
     }
 
-    rc = uv_accept(&lis->u.s, &c->u.s);
+    rc = lis->is_unix ? uv_pipe_open(&c->u.pipe, fd) : uv_tcp_open(&c->u.tcp, fd);
     if (rc < 0) {
+        /* The handle did not take the descriptor. */
+        close(fd);
         log_debug(set->log, "accept on %s failed: %s", lis->name, uv_strerror(rc));
         conn_close(c, -1);
         return;
@@ -737,6 +731,7 @@ void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limi
     (void)uv_prepare_start(&set->flush, on_flush);
     throttle_init(&set->drop_log, THROTTLE_DEFAULT_NS);
     throttle_init(&set->refuse_log, THROTTLE_DEFAULT_NS);
+    throttle_init(&set->fd_log, THROTTLE_DEFAULT_NS);
     if (lim->idle_timeout_s || lim->auth_timeout_s) {
         unsigned shortest = lim->idle_timeout_s;
         if (lim->auth_timeout_s && (!shortest || lim->auth_timeout_s < shortest))

@@ -112,6 +112,7 @@ struct conn_set {
     size_t output_bytes;            /* unsent answers (c->held_out) */
     struct throttle drop_log;       /* "closed (reason)" lines */
     struct throttle refuse_log;     /* refused connections */
+    struct throttle fd_log;         /* out of descriptors */
 
     uv_prepare_t flush;             /* writes queued output before the loop blocks */
     uv_idle_t idle;                 /* keeps the loop spinning while backlog is set */
@@ -166,9 +167,10 @@ void conn_set_close_all(struct conn_set *set, int drop);
  * must all be gone. */
 void conn_set_close(struct conn_set *set);
 
-/* A client is waiting on lis: accepts it, or refuses it over
- * max_connections or while stopping (counted). */
-void conn_accept(struct conn_set *set, struct listener *lis);
+/* fd was accepted on lis: becomes a connection, or is refused (answered
+ * `overloaded` under msgid 0, closed and counted) over a limit, while
+ * stopping, or when out_of_fds (listener.h). */
+void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of_fds);
 
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);

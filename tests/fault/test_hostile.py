@@ -408,6 +408,66 @@ def wrong_tokens_are_logged_a_line_a_second():
             assert d.stop() == 0
 
 
+class LowFdDaemon(suitlib.Daemon):
+    """A daemon started under `prlimit --nofile=N:N` (after suitlib's own
+    launcher raised the limit), to run it out of descriptors."""
+
+    def __init__(self, nofile, **kw):
+        super().__init__(**kw)
+        self.nofile = nofile
+
+    def command(self):
+        return ["prlimit", "--nofile=%d:%d" % (self.nofile, self.nofile)] + super().command()
+
+
+@case
+def out_of_descriptors_refused_counted_and_logged():
+    """Item 19: out of file descriptors, libuv accepted and closed the
+    waiting clients itself: connections.refused stayed 0 and nothing was
+    logged.  suitd keeps a reserve descriptor: each such client gets
+    `overloaded` under msgid 0 and is closed, counted in
+    connections.refused_descriptors, with a warning at most once a second;
+    once clients leave, new ones are served."""
+    with LowFdDaemon(64, args=["--max-connections", "1000", "--workers", "1"]) as d:
+        d.start()
+        socks, refused = [], 0
+        for _ in range(120):
+            s = tcp_raw(d)
+            socks.append(s)
+        time.sleep(0.5)
+        for s in socks:
+            s.settimeout(0.05)
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                continue
+            except ConnectionResetError:
+                refused += 1
+                continue
+            if data:
+                o = mpack.Unpacker()
+                o.feed(data)
+                obj = o.next()
+                assert obj[1] == 0 and obj[2]["code"] == -32002, obj
+                assert "file descriptors" in obj[2]["message"], obj
+            refused += 1
+        assert refused >= 1, "no connection was refused"
+        for s in socks:
+            s.close()
+        st = suitlib.wait_until(lambda: try_stats(d), 10, what="a free descriptor")
+        c = st["connections"]
+        assert c["refused_descriptors"] >= 1, c
+        assert c["refused"] >= c["refused_descriptors"], c
+        lines = [l for l in d.log_text().splitlines() if "out of file descriptors" in l]
+        assert 1 <= len(lines) <= 5, lines
+        assert "descriptor limit (64) is below" in d.log_text(), "no warning at start"
+        with d.tcp() as cl:
+            suitlib.check_answer(cl.assess())
+        print("  RLIMIT_NOFILE 64, 120 clients: %d refused (%d counted), %d log line(s)"
+              % (refused, c["refused_descriptors"], len(lines)))
+        assert d.stop() == 0
+
+
 def raw_error_message(sock_path, patient):
     """The raw bytes of the error message the daemon answers to assess."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
