@@ -575,8 +575,8 @@ static void refuse(struct conn_set *set, struct listener *lis, int fd, const cha
     if (!set->stopping) {
         /* Say why before closing, under msgid 0 (no request to answer yet).
          * A fresh socket's send buffer always has room for these few bytes,
-         * so a non-blocking try_write is enough; if it fails, the close
-         * alone still tells the client. */
+         * so one non-blocking send is enough; if it fails, the close alone
+         * still tells the client. */
         struct proto_error e;
         proto_error_init(&e);
         proto_error_set(&e, PROTO_E_OVERLOADED, "%s; retry later", why);
