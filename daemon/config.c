@@ -66,7 +66,28 @@ static const struct config_setting settings[] = {
     {"decision_log", CONFIG_OPT_PATH, FIELD(decision_log), .arg = "FILE",
      .help = "one JSON line per assessment (no patient facts)"},
     {"max_connections", CONFIG_UINT, FIELD(max_connections), 1, 1000000, 1024, .arg = "N",
-     .help = "simultaneous client connections; more are refused"},
+     .help = "simultaneous client connections; TCP clients beyond it are refused (the Unix "
+             "socket has --unix-reserve more)"},
+    /* The Unix socket's own slots: admin `reload` and `stats` must get
+     * through whatever TCP clients do with the rest. */
+    {"unix_reserve", CONFIG_UINT, FIELD(unix_reserve), 0, 100000, 16, .arg = "N",
+     .help = "connections beyond --max-connections that only the Unix socket may use, so "
+             "that TCP clients can never lock out reload and stats"},
+    {"max_unauthenticated", CONFIG_UINT, FIELD(max_unauthenticated), 1, 1000000, 64,
+     .arg = "N",
+     .help = "connections on a token listener that have not yet sent the right token; "
+             "more are refused"},
+    {"auth_timeout", CONFIG_UINT, FIELD(auth_timeout_s), 0, 3600, 5, .arg = "SEC",
+     .help = "a connection on a token listener that has not authenticated by then is "
+             "closed (0 = never)"},
+    {"max_input_memory", CONFIG_SIZE, FIELD(max_input_memory), 64 * 1024, (uint64_t)1 << 40,
+     64 * MIB, .arg = "BYTES",
+     .help = "bytes of unfinished requests held for all connections together; the "
+             "connection that goes beyond it is closed"},
+    {"max_output_memory", CONFIG_SIZE, FIELD(max_output_memory), 64 * 1024,
+     (uint64_t)1 << 40, 128 * MIB, .arg = "BYTES",
+     .help = "unsent reply bytes of all connections together; the connection that goes "
+             "beyond it is closed as a slow reader"},
     {"max_message", CONFIG_SIZE, FIELD(max_message), 64, (uint64_t)1 << 30,
      PROTO_DEFAULT_MAX_MESSAGE, .arg = "BYTES", .help = "largest request"},
     {"max_inflight", CONFIG_UINT, FIELD(max_inflight), 1, 1000000, 64, .arg = "N",

@@ -32,6 +32,11 @@ struct config {
     enum log_level log_level;
     bool log_facts;
     unsigned max_connections;
+    unsigned unix_reserve;      /* Unix-socket connections beyond max_connections */
+    unsigned max_unauthenticated;   /* connections not yet past `auth` */
+    unsigned auth_timeout_s;    /* `auth` deadline after connecting; 0: never */
+    size_t max_input_memory;    /* bytes of unfinished requests, all connections */
+    size_t max_output_memory;   /* unsent answer bytes, all connections */
     size_t max_message;
     unsigned max_inflight;
     unsigned max_queue;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* Most requests are far below 8 KiB, and asking the decoder for more than
  * its initial buffer makes it reallocate on every connection's first read
@@ -27,6 +29,7 @@
 static void conn_process(struct conn *c);
 static void update_reading(struct conn *c);
 static void maybe_finish(struct conn *c);
+static void account(struct conn *c);
 
 void conn_ref(struct conn *c)
 {
@@ -71,10 +74,19 @@ void conn_close(struct conn *c, int drop)
         return;
     struct conn_set *set = c->set;
     c->closing = true;
+    account(c);
+    if (!c->authed) {
+        set->n_unauthed--;
+        set->stats->conn_unauthenticated--;
+    }
+    uint64_t held = 0;
     if (drop >= 0) {
         set->stats->dropped[drop]++;
-        log_info(set->log, "conn %llu: closed (%s)", (unsigned long long)c->id,
-                 stats_drop_name((enum stats_drop)drop));
+        /* An attacker can make these by the thousand a second. */
+        if (throttle_allow(&set->drop_log, uv_hrtime(), &held))
+            log_info(set->log, "conn %llu: closed (%s)%s", (unsigned long long)c->id,
+                     stats_drop_name((enum stats_drop)drop),
+                     held ? "; more closed since the last such line" : "");
     } else {
         log_debug(set->log, "conn %llu: closed", (unsigned long long)c->id);
     }
@@ -121,6 +133,26 @@ static void mark_backlog(struct conn *c)
     (void)uv_idle_start(&set->idle, on_idle);
 }
 
+/* ---- memory accounting ----------------------------------------------- */
+
+/* Keeps set->input_bytes and set->output_bytes equal to the sums of what
+ * each open connection holds; a closing one holds nothing any more. */
+static void account(struct conn *c)
+{
+    struct conn_set *set = c->set;
+    size_t in = c->closing || !c->dec ? 0 : proto_decoder_buffered(c->dec);
+    size_t out = c->closing ? 0 : c->out_len + c->wlen;
+    set->input_bytes = set->input_bytes - c->held_in + in;
+    set->output_bytes = set->output_bytes - c->held_out + out;
+    c->held_in = in;
+    c->held_out = out;
+}
+
+static bool output_high(const struct conn *c)
+{
+    return c->out_len + c->wlen >= CONN_OUTPUT_HIGH_WATER;
+}
+
 /* ---- output -------------------------------------------------------- */
 
 static int out_write(void *data, const char *buf, size_t len)
@@ -160,11 +192,22 @@ void conn_pack_end(struct conn *c)
         conn_close(c, -1);
         return;
     }
-    c->last_active_ns = uv_hrtime();
+    account(c);
+    uint64_t held;
     if (c->out_len + c->wlen > set->lim.max_output) {
-        log_warn(set->log, "conn %llu: %zu unsent bytes exceed --max-output %zu: the client "
-                 "does not read its answers", (unsigned long long)c->id,
-                 c->out_len + c->wlen, set->lim.max_output);
+        if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
+            log_warn(set->log, "conn %llu: %zu unsent bytes exceed --max-output %zu: the "
+                     "client does not read its answers", (unsigned long long)c->id,
+                     c->out_len + c->wlen, set->lim.max_output);
+        conn_close(c, STATS_DROP_SLOW_READER);
+        return;
+    }
+    if (set->output_bytes > set->lim.max_output_memory) {
+        if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
+            log_warn(set->log, "conn %llu: %zu unsent bytes on all connections exceed "
+                     "--max-output-memory %zu: closing this one (%zu unsent)",
+                     (unsigned long long)c->id, set->output_bytes,
+                     set->lim.max_output_memory, c->out_len + c->wlen);
         conn_close(c, STATS_DROP_SLOW_READER);
         return;
     }
@@ -215,8 +258,15 @@ static void on_write(uv_write_t *req, int status)
         conn_close(c, -1);
         return;
     }
+    account(c);
     if (c->out_len)
         mark_dirty(c);
+    /* Below the high-water mark again: decode what waits, read on. */
+    if (!output_high(c)) {
+        if (!c->drained && !c->broken)
+            mark_backlog(c);
+        update_reading(c);
+    }
     maybe_finish(c);
 }
 
@@ -269,7 +319,9 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     char *base = NULL;
     size_t len = 0;
     (void)suggested;
-    size_t want = proto_decoder_buffered(c->dec) ? CONN_READ_LARGE : CONN_READ_SMALL;
+    size_t want = !c->authed                       ? CONN_PREAUTH_MAX_BYTES
+                  : proto_decoder_buffered(c->dec) ? CONN_READ_LARGE
+                                                   : CONN_READ_SMALL;
     if (proto_decoder_reserve(c->dec, want, &base, &len) < 0) {
         base = NULL;
         len = 0;
@@ -283,18 +335,26 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * it cannot be mistaken for an answer), then the connection reads no
  * further, still answers the requests it received before the bad bytes,
  * and closes once all that is written. */
-static void parse_failed(struct conn *c, int code, const char *why)
+static void input_refused(struct conn *c, int code, const char *why, enum stats_drop drop)
 {
     struct conn_set *set = c->set;
-    log_warn(set->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
-             proto_code_name(code), why ? why : "?");
-    set->stats->dropped[STATS_DROP_PARSE_ERROR]++;
+    uint64_t held;
+    if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
+        log_warn(set->log, "conn %llu: %s: %s; closing", (unsigned long long)c->id,
+                 proto_code_name(code), why ? why : "?");
+    set->stats->dropped[drop]++;
     conn_reply_error(c, 0, code, "%s", why && *why ? why : proto_code_name(code));
     c->broken = true;
     c->read_done = true;
     c->drained = true;
     update_reading(c);
+    account(c);
     maybe_finish(c);
+}
+
+static void parse_failed(struct conn *c, int code, const char *why)
+{
+    input_refused(c, code, why, STATS_DROP_PARSE_ERROR);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -304,10 +364,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (c->closing)
         return;
     if (nread > 0) {
-        c->last_active_ns = uv_hrtime();
+        /* No c->last_active_ns here: bytes of an unfinished frame are no
+         * sign of life (a byte every few minutes would hold the slot). */
         int rc = proto_decoder_commit(c->dec, (size_t)nread);
         if (rc < 0) {
             parse_failed(c, rc, proto_decoder_error(c->dec));
+            return;
+        }
+        account(c);
+        if (c->set->input_bytes > c->set->lim.max_input_memory) {
+            char why[160];
+            snprintf(why, sizeof why, "overloaded: %zu bytes of unfinished requests "
+                     "(--max-input-memory %zu); retry later", c->set->input_bytes,
+                     c->set->lim.max_input_memory);
+            input_refused(c, PROTO_E_OVERLOADED, why, STATS_DROP_INPUT_MEMORY);
             return;
         }
         c->drained = false;
@@ -337,7 +407,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void update_reading(struct conn *c)
 {
     bool want = !c->closing && !c->read_done && !c->broken && c->drained &&
-                c->inflight < c->set->lim.max_inflight;
+                c->inflight < c->set->lim.max_inflight && !output_high(c);
     if (want == c->reading)
         return;
     if (want) {
@@ -366,6 +436,16 @@ static void maybe_finish(struct conn *c)
     conn_close(c, -1);
 }
 
+/* Before `auth` only a small frame is decoded at all (msgpack-c spends
+ * about 100 ms of the loop on a 1 MiB frame of 1-byte elements). */
+static void preauth_too_large(struct conn *c)
+{
+    char why[128];
+    snprintf(why, sizeof why, "message too large: before auth a request may be at most %u "
+             "bytes", CONN_PREAUTH_MAX_BYTES);
+    parse_failed(c, PROTO_E_TOO_LARGE, why);
+}
+
 /* Decodes and dispatches frames until the decoder needs more bytes, the
  * connection has --max-inflight requests out, or this turn's budget is
  * used up (then it goes on the backlog for the next turn). */
@@ -373,7 +453,8 @@ static void conn_process(struct conn *c)
 {
     struct conn_set *set = c->set;
     unsigned n = 0;
-    while (!c->closing && !c->broken && c->inflight < set->lim.max_inflight) {
+    while (!c->closing && !c->broken && c->inflight < set->lim.max_inflight &&
+           !output_high(c)) {
         if (n == CONN_FRAMES_PER_TURN) {
             mark_backlog(c);
             break;
@@ -382,10 +463,19 @@ static void conn_process(struct conn *c)
         int rc = proto_decoder_next(c->dec, &obj);
         if (rc == 0) {
             c->drained = true;
+            /* What is left is one unfinished frame. */
+            if (!c->authed && proto_decoder_buffered(c->dec) > CONN_PREAUTH_MAX_BYTES) {
+                preauth_too_large(c);
+                return;
+            }
             break;
         }
         if (rc < 0) {
             parse_failed(c, rc, proto_decoder_error(c->dec));
+            return;
+        }
+        if (!c->authed && proto_decoder_last_size(c->dec) > CONN_PREAUTH_MAX_BYTES) {
+            preauth_too_large(c);
             return;
         }
         n++;
@@ -393,6 +483,7 @@ static void conn_process(struct conn *c)
     }
     if (c->closing)
         return;
+    account(c);
     update_reading(c);
     maybe_finish(c);
 }
@@ -433,6 +524,32 @@ void conn_request_done(struct conn *c)
     maybe_finish(c);
 }
 
+void conn_touch(struct conn *c)
+{
+    c->last_active_ns = uv_hrtime();
+}
+
+void conn_set_authenticated(struct conn *c)
+{
+    if (c->authed)
+        return;
+    c->authed = true;
+    c->set->n_unauthed--;
+    c->set->stats->conn_unauthenticated--;
+}
+
+void conn_preauth_refused(struct conn *c)
+{
+    if (c->authed || c->closing)
+        return;
+    if (++c->preauth_refused < CONN_PREAUTH_MAX_REFUSED)
+        return;
+    c->set->stats->dropped[STATS_DROP_UNAUTHENTICATED]++;
+    log_debug(c->set->log, "conn %llu: %u requests refused before auth; closing",
+              (unsigned long long)c->id, c->preauth_refused);
+    conn_refuse_input(c);
+}
+
 void conn_stop_reading(struct conn *c)
 {
     if (c->closing)
@@ -450,67 +567,74 @@ void conn_refuse_input(struct conn *c)
 
 /* ---- accept -------------------------------------------------------- */
 
-static void on_refused_close(uv_handle_t *h)
+/* Over a limit (or shutting down): accepted and closed at once, so the
+ * client sees the refusal immediately instead of waiting in the kernel's
+ * backlog, with an `overloaded` error saying why. */
+static void refuse(struct conn_set *set, struct listener *lis, int fd, const char *why)
 {
-    free(h);
-}
-
-/* Over --max-connections (or shutting down): accept and close at once, so
- * the client sees the refusal immediately instead of waiting in the
- * kernel's backlog, with an `overloaded` error saying why. */
-static void refuse(struct conn_set *set, struct listener *lis)
-{
-    uv_stream_t *s;
-    if (lis->is_unix) {
-        uv_pipe_t *p = malloc(sizeof *p);
-        if (!p || uv_pipe_init(set->loop, p, 0) < 0) {
-            free(p);
-            return;
-        }
-        s = (uv_stream_t *)p;
-    } else {
-        uv_tcp_t *t = malloc(sizeof *t);
-        if (!t || uv_tcp_init(set->loop, t) < 0) {
-            free(t);
-            return;
-        }
-        s = (uv_stream_t *)t;
-    }
-    if (uv_accept(&lis->u.s, s) == 0 && !set->stopping) {
+    if (!set->stopping) {
         /* Say why before closing, under msgid 0 (no request to answer yet).
          * A fresh socket's send buffer always has room for these few bytes,
-         * so a non-blocking try_write is enough; if it fails, the close
-         * alone still tells the client. */
+         * so one non-blocking send is enough; if it fails, the close alone
+         * still tells the client. */
         struct proto_error e;
         proto_error_init(&e);
-        proto_error_set(&e, PROTO_E_OVERLOADED,
-                        "too many connections (--max-connections %u); retry later",
-                        set->lim.max_connections);
+        proto_error_set(&e, PROTO_E_OVERLOADED, "%s; retry later", why);
         msgpack_sbuffer sb;
         msgpack_sbuffer_init(&sb);
         msgpack_packer pk;
         msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
         proto_pack_error_response(&pk, 0, &e);
-        uv_buf_t b = uv_buf_init(sb.data, (unsigned)sb.size);
-        (void)uv_try_write(s, &b, 1);
+        /* Best effort: MSG_NOSIGNAL, as the peer may be gone already. */
+        (void)send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
         msgpack_sbuffer_destroy(&sb);
         proto_error_close(&e);
     }
-    uv_close((uv_handle_t *)s, on_refused_close);
+    close(fd);
     set->stats->conn_refused++;
-    log_debug(set->log, "refused a connection on %s: --max-connections %u reached", lis->name,
-              set->lim.max_connections);
+    uint64_t held;
+    if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
+        log_info(set->log, "refused a connection on %s: %s (%llu more since the last such "
+                 "line)", lis->name, why, (unsigned long long)held);
 }
 
-void conn_accept(struct conn_set *set, struct listener *lis)
+void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of_fds)
 {
-    if (set->stopping || set->n_open >= set->lim.max_connections) {
-        refuse(set, lis);
+    char why[160];
+    if (out_of_fds) {
+        set->stats->conn_refused_descriptors++;
+        uint64_t held;
+        if (throttle_allow(&set->fd_log, uv_hrtime(), &held))
+            log_warn(set->log, "out of file descriptors (%llu connections open): refusing "
+                     "clients on %s (%llu more refused since the last such line); raise "
+                     "the descriptor limit (LimitNOFILE=) or lower --max-connections",
+                     (unsigned long long)set->n_open, lis->name, (unsigned long long)held);
+        refuse(set, lis, fd, "out of file descriptors");
+        return;
+    }
+    /* TCP clients stop at --max-connections; the Unix socket has
+     * --unix-reserve more, so that reload and stats always get through. */
+    size_t cap = (size_t)set->lim.max_connections + (lis->is_unix ? set->lim.unix_reserve : 0);
+    if (set->stopping) {
+        refuse(set, lis, fd, "the daemon is shutting down");
+        return;
+    }
+    if (set->n_open >= cap) {
+        snprintf(why, sizeof why, "too many connections (--max-connections %u%s)",
+                 set->lim.max_connections, lis->is_unix ? " plus --unix-reserve" : "");
+        refuse(set, lis, fd, why);
+        return;
+    }
+    if (lis->need_token && set->n_unauthed >= set->lim.max_unauthenticated) {
+        set->stats->conn_refused_unauthenticated++;
+        snprintf(why, sizeof why, "too many connections waiting to authenticate "
+                 "(--max-unauthenticated %u)", set->lim.max_unauthenticated);
+        refuse(set, lis, fd, why);
         return;
     }
     struct conn *c = calloc(1, sizeof *c + set->session_size);
     if (!c) {
-        refuse(set, lis);
+        refuse(set, lis, fd, "out of memory");
         return;
     }
     c->set = set;
@@ -521,7 +645,7 @@ void conn_accept(struct conn_set *set, struct listener *lis)
                           : uv_tcp_init(set->loop, &c->u.tcp);
     if (rc < 0) {
         free(c);
-        refuse(set, lis);
+        refuse(set, lis, fd, "cannot set up a connection");
         return;
     }
     c->u.h.data = c;
@@ -534,10 +658,17 @@ void conn_accept(struct conn_set *set, struct listener *lis)
     set->n_open++;
     set->stats->conn_current++;
     set->stats->conn_total++;
-    c->last_active_ns = uv_hrtime();
+    c->connected_ns = c->last_active_ns = uv_hrtime();
+    c->authed = !lis->need_token;
+    if (!c->authed) {
+        set->n_unauthed++;
+        set->stats->conn_unauthenticated++;
+    }
 
-    rc = uv_accept(&lis->u.s, &c->u.s);
+    rc = lis->is_unix ? uv_pipe_open(&c->u.pipe, fd) : uv_tcp_open(&c->u.tcp, fd);
     if (rc < 0) {
+        /* The handle did not take the descriptor. */
+        close(fd);
         log_debug(set->log, "accept on %s failed: %s", lis->name, uv_strerror(rc));
         conn_close(c, -1);
         return;
@@ -561,12 +692,15 @@ static void on_sweep(uv_timer_t *t)
 {
     struct conn_set *set = t->data;
     uint64_t now_ns = uv_hrtime(), idle_ns = (uint64_t)set->lim.idle_timeout_s * 1000000000u;
+    uint64_t auth_ns = (uint64_t)set->lim.auth_timeout_s * 1000000000u;
     struct conn *c = set->all;
     while (c) {
         struct conn *next = c->next;
         /* Output stuck that long means a peer that stopped reading: the
          * same fate, counted as a slow reader. */
-        if (!c->inflight && now_ns - c->last_active_ns >= idle_ns)
+        if (!c->authed && auth_ns && now_ns - c->connected_ns >= auth_ns)
+            conn_close(c, STATS_DROP_AUTH_TIMEOUT);
+        else if (idle_ns && !c->inflight && now_ns - c->last_active_ns >= idle_ns)
             conn_close(c, c->writing || c->out_len ? STATS_DROP_SLOW_READER : STATS_DROP_IDLE);
         c = next;
     }
@@ -595,9 +729,14 @@ void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limi
     set->flush.data = set->idle.data = set->sweep.data = set;
     set->handles_open = true;
     (void)uv_prepare_start(&set->flush, on_flush);
-    if (lim->idle_timeout_s) {
-        uint64_t every = lim->idle_timeout_s < CONN_SWEEP_FAST_BELOW_S ? CONN_SWEEP_FAST_MS
-                                                                       : CONN_SWEEP_MS;
+    throttle_init(&set->drop_log, THROTTLE_DEFAULT_NS);
+    throttle_init(&set->refuse_log, THROTTLE_DEFAULT_NS);
+    throttle_init(&set->fd_log, THROTTLE_DEFAULT_NS);
+    if (lim->idle_timeout_s || lim->auth_timeout_s) {
+        unsigned shortest = lim->idle_timeout_s;
+        if (lim->auth_timeout_s && (!shortest || lim->auth_timeout_s < shortest))
+            shortest = lim->auth_timeout_s;
+        uint64_t every = shortest < CONN_SWEEP_FAST_BELOW_S ? CONN_SWEEP_FAST_MS : CONN_SWEEP_MS;
         (void)uv_timer_start(&set->sweep, on_sweep, every, every);
     }
 }

@@ -20,9 +20,26 @@
  * beyond that the conn stops reading (backpressure).  At most
  * CONN_FRAMES_PER_TURN frames are decoded per loop turn, the rest wait in
  * the decoder for the next turn, so one fast client cannot starve others.
- * Output is collected per turn and written with one uv_write; more than
- * max_output unsent bytes closes the connection (a client that does not
- * read its answers).
+ * Output is collected per turn and written with one uv_write.  A
+ * connection with CONN_OUTPUT_HIGH_WATER unsent bytes decodes no further
+ * frames until the client reads (so pipelined loop-answered requests like
+ * `stats` are bounded too, not only those at the workers); more than
+ * max_output unsent bytes closes it, as does an answer that takes the
+ * unsent bytes of all connections beyond max_output_memory (a client that
+ * does not read its answers: dropped.slow_reader).
+ *
+ * Before `auth` (a listener that needs the token): the connection counts
+ * against max_unauthenticated, must authenticate within auth_timeout_s,
+ * may send frames of at most CONN_PREAUTH_MAX_BYTES, and is closed after
+ * CONN_PREAUTH_MAX_REFUSED refused requests.  Unfinished frames of all
+ * connections together are held up to max_input_memory bytes.
+ *
+ * Idle: only an accepted request (conn_touch) or an answer to one restarts
+ * a connection's idle clock; bytes of an unfinished frame and requests
+ * that were refused do not, so a trickle cannot hold a slot for ever.
+ *
+ * Capacity: TCP connections are refused at max_connections; the Unix
+ * socket may use unix_reserve more, so TCP clients never lock it out.
  */
 #ifndef SUITD_CONN_H
 #define SUITD_CONN_H
@@ -37,8 +54,16 @@
 #include "log.h"
 #include "proto.h"
 #include "stats.h"
+#include "throttle.h"
 
 #define CONN_FRAMES_PER_TURN 32
+/* Before `auth`: the largest frame (an auth frame with the longest token,
+ * 1,023 bytes, is about 1 KiB), and how many requests other than a good
+ * `auth` are answered before the connection is closed. */
+#define CONN_PREAUTH_MAX_BYTES 4096u
+#define CONN_PREAUTH_MAX_REFUSED 3u
+/* Unsent answer bytes at which a connection decodes no further frames. */
+#define CONN_OUTPUT_HIGH_WATER (64u * 1024u)
 
 struct conn;
 struct conn_set;
@@ -56,6 +81,11 @@ struct conn_callbacks {
 
 struct conn_limits {
     unsigned max_connections;
+    unsigned unix_reserve;          /* more for the Unix socket only */
+    unsigned max_unauthenticated;
+    unsigned auth_timeout_s;        /* 0: never */
+    size_t max_input_memory;        /* unfinished frames, all connections */
+    size_t max_output_memory;       /* unsent answers, all connections */
     unsigned max_inflight;
     size_t max_output;
     unsigned idle_timeout_s;        /* 0: never */
@@ -77,6 +107,12 @@ struct conn_set {
     struct conn *dirty;             /* connections with output to write */
     struct conn *backlog;           /* connections with frames left to decode */
     bool stopping;                  /* refuse new clients, read no more */
+    size_t n_unauthed;              /* open, on a token listener, no `auth` yet */
+    size_t input_bytes;             /* held in unfinished frames (c->held_in) */
+    size_t output_bytes;            /* unsent answers (c->held_out) */
+    struct throttle drop_log;       /* "closed (reason)" lines */
+    struct throttle refuse_log;     /* refused connections */
+    struct throttle fd_log;         /* out of descriptors */
 
     uv_prepare_t flush;             /* writes queued output before the loop blocks */
     uv_idle_t idle;                 /* keeps the loop spinning while backlog is set */
@@ -103,7 +139,11 @@ struct conn {
     bool out_failed;                    /* allocation failure while packing */
 
     unsigned inflight;                  /* requests not answered yet */
-    uint64_t last_active_ns;
+    uint64_t last_active_ns;            /* last accepted request or answer */
+    uint64_t connected_ns;
+    bool authed;                        /* past `auth`, or no token needed */
+    unsigned preauth_refused;           /* requests refused before `auth` */
+    size_t held_in, held_out;           /* this conn's part of set->*_bytes */
     bool reading;
     bool read_done;                     /* EOF, parse error, or shutdown */
     bool drained;                       /* decoder holds no complete frame */
@@ -127,9 +167,10 @@ void conn_set_close_all(struct conn_set *set, int drop);
  * must all be gone. */
 void conn_set_close(struct conn_set *set);
 
-/* A client is waiting on lis: accepts it, or refuses it over
- * max_connections or while stopping (counted). */
-void conn_accept(struct conn_set *set, struct listener *lis);
+/* fd was accepted on lis: becomes a connection, or is refused (answered
+ * `overloaded` under msgid 0, closed and counted) over a limit, while
+ * stopping, or when out_of_fds (listener.h). */
+void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of_fds);
 
 void conn_ref(struct conn *c);
 void conn_unref(struct conn *c);
@@ -164,6 +205,19 @@ void conn_stop_reading(struct conn *c);
 void conn_refuse_input(struct conn *c);
 bool conn_is_admin(const struct conn *c);
 bool conn_needs_token(const struct conn *c);
+/* Past `auth` (or on a listener without a token). */
+static inline bool conn_authenticated(const struct conn *c)
+{
+    return c->authed;
+}
+/* The right token was sent: the pre-auth limits no longer apply. */
+void conn_set_authenticated(struct conn *c);
+/* A request before `auth` was refused (answered already): after
+ * CONN_PREAUTH_MAX_REFUSED of them the connection reads no more and is
+ * closed once its answers are written (dropped.unauthenticated). */
+void conn_preauth_refused(struct conn *c);
+/* A request was accepted: restarts the idle clock. */
+void conn_touch(struct conn *c);
 static inline bool conn_closing(const struct conn *c)
 {
     return c->closing;

@@ -92,6 +92,7 @@ void dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct config *cfg
     d->reload = reload;
     d->token = token;
     d->token_len = token_len;
+    throttle_init(&d->auth_log, THROTTLE_DEFAULT_NS);
     requests_init(&d->rq, loop, lg, stats, workers, dlog, cfg->request_timeout_ms,
                   cfg->max_queue);
 }
@@ -297,27 +298,34 @@ static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
 
 /* Listeners without a token accept auth as a no-op, so one client
  * configuration works against both kinds.  A wrong token closes the
- * connection: one guess per connection. */
+ * connection: one guess per connection; malformed auth requests count
+ * with the other refused requests before auth (CONN_PREAUTH_MAX_REFUSED).
+ * Once authenticated, a second auth is a no-op too. */
 static void do_auth(struct dispatch *d, struct conn *c, const struct proto_message *m)
 {
-    struct session *s = conn_session(c);
-    if (conn_needs_token(c)) {
+    if (conn_needs_token(c) && !conn_authenticated(c)) {
         const msgpack_object *p = &m->params;
         if (p->type != MSGPACK_OBJECT_ARRAY || p->via.array.size != 1 ||
             p->via.array.ptr[0].type != MSGPACK_OBJECT_STR) {
             conn_reply_error(c, m->msgid, PROTO_E_INVALID_PARAMS, "auth expects [token]");
+            conn_preauth_refused(c);
             return;
         }
         const msgpack_object_str *t = &p->via.array.ptr[0].via.str;
         if (!token_equal(t->ptr, t->size, d->token, d->token_len)) {
-            log_warn(d->log, "conn %llu: wrong token on %s; closing", (unsigned long long)c->id,
-                     c->lis->name);
+            /* Guessing is cheap: at most one line a second, saying how many
+             * were held back. */
+            uint64_t held;
+            if (throttle_allow(&d->auth_log, uv_hrtime(), &held))
+                log_warn(d->log, "conn %llu: wrong token on %s; closing (%llu more wrong "
+                         "tokens since the last such line)", (unsigned long long)c->id,
+                         c->lis->name, (unsigned long long)held);
             conn_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED, "wrong token");
             d->stats->dropped[STATS_DROP_AUTH]++;
             conn_refuse_input(c);
             return;
         }
-        s->authed = true;
+        conn_set_authenticated(c);
     }
     msgpack_packer pk;
     conn_pack_begin(c, &pk);
@@ -378,10 +386,10 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
     int i = method_find(m.method, m.method_len);
     stats_request(d->stats, i);
     const struct method *mt = i >= 0 ? &methods[i] : NULL;
-    const struct session *s = conn_session(c);
-    if (conn_needs_token(c) && !s->authed && !(mt && (mt->flags & METHOD_NO_AUTH))) {
+    if (!conn_authenticated(c) && !(mt && (mt->flags & METHOD_NO_AUTH))) {
         conn_reply_error(c, m.msgid, PROTO_E_NOT_PERMITTED,
                          "not authenticated: send auth [token] first");
+        conn_preauth_refused(c);
         return;
     }
     if (!mt) {
@@ -395,6 +403,9 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
                          "%s is an admin method: use the Unix socket", mt->name);
         return;
     }
+    /* Accepted: the connection is in use (refused requests do not keep
+     * it open past --idle-timeout). */
+    conn_touch(c);
     if (mt->flags & METHOD_WORKER)
         call_on_worker(d, c, mt, &m);
     else

@@ -23,6 +23,7 @@
 #include "reload.h"
 #include "request.h"
 #include "stats.h"
+#include "throttle.h"
 #include "workers.h"
 
 struct dispatch {
@@ -36,6 +37,7 @@ struct dispatch {
     const char *token;              /* NULL: no token configured; borrowed */
     size_t token_len;
     bool stopping;                  /* the daemon is shutting down */
+    struct throttle auth_log;       /* "wrong token" lines */
 };
 
 /* Sets up the request core (cannot fail on an initialised loop); the

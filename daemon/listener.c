@@ -1,10 +1,14 @@
 /*
  * listener.c: see listener.h.
  */
+/* accept4 (Linux): the accepted socket is non-blocking and close-on-exec
+ * from the start. */
+#define _GNU_SOURCE
 #include "listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -35,24 +39,117 @@
 /* suitd's own runtime directory (the package's), which a root daemon hands
  * to --user even when an earlier run created it. */
 #define LISTENER_RUN_DIR "/run/suitd"
-/* Accept errors (out of descriptors) are logged at most this often. */
+/* Accept errors are logged at most this often. */
 #define LISTENER_ACCEPT_WARN_EVERY_NS 1000000000u
+/* Clients accepted per listener per loop turn, so that one busy listener
+ * does not starve the connections already open. */
+#define LISTENER_ACCEPTS_PER_TURN 64
+/* After an accept error that left clients waiting (no reserve descriptor
+ * to shed them with), polling again at once would spin: wait this long. */
+#define LISTENER_RESUME_MS 100
 
-static void on_connection(uv_stream_t *s, int status)
+static void accept_warn(struct listeners *ls, struct listener *lis, const char *what)
 {
-    struct listener *lis = s->data;
-    struct listeners *ls = lis->set;
-    if (status < 0) {
-        /* Out of descriptors repeats for every waiting client: say it once
-         * a second at most. */
-        uint64_t now = uv_hrtime();
-        if (now - ls->last_accept_warn_ns >= LISTENER_ACCEPT_WARN_EVERY_NS) {
-            ls->last_accept_warn_ns = now;
-            log_warn(ls->log, "accept on %s: %s", lis->name, uv_strerror(status));
-        }
+    uint64_t now = uv_hrtime();
+    if (now - ls->last_accept_warn_ns >= LISTENER_ACCEPT_WARN_EVERY_NS) {
+        ls->last_accept_warn_ns = now;
+        log_warn(ls->log, "accept on %s: %s", lis->name, what);
+    }
+}
+
+static int open_reserve(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void on_readable(uv_poll_t *p, int status, int events);
+
+static void on_resume(uv_timer_t *t)
+{
+    struct listeners *ls = t->data;
+    if (ls->reserve_fd < 0)
+        ls->reserve_fd = open_reserve();
+    for (size_t i = 0; i < ls->n; i++)
+        if (ls->v[i].poll_open && !ls->closed)
+            (void)uv_poll_start(&ls->v[i].poll, UV_READABLE, on_readable);
+}
+
+static void pause_accepting(struct listeners *ls)
+{
+    for (size_t i = 0; i < ls->n; i++)
+        if (ls->v[i].poll_open)
+            (void)uv_poll_stop(&ls->v[i].poll);
+    (void)uv_timer_start(&ls->resume, on_resume, LISTENER_RESUME_MS, 0);
+}
+
+/* Out of descriptors: the waiting clients would sit in the kernel's queue,
+ * unanswered, and the poll would fire again at once.  Free the reserve,
+ * take each client into its slot and give it to the owner to refuse, then
+ * take the reserve back. */
+static void shed(struct listeners *ls, struct listener *lis)
+{
+    if (ls->reserve_fd < 0) {
+        accept_warn(ls, lis, "out of file descriptors, and no reserve descriptor to refuse "
+                             "clients with: they wait in the kernel's queue");
+        pause_accepting(ls);
         return;
     }
-    ls->on_client(lis);
+    close(ls->reserve_fd);
+    ls->reserve_fd = -1;
+    int fd;
+    while ((fd = accept4(lis->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0 ||
+           errno == EINTR || errno == ECONNABORTED)
+        if (fd >= 0)
+            ls->on_client(lis, fd, true);
+    ls->reserve_fd = open_reserve();
+}
+
+static void on_readable(uv_poll_t *p, int status, int events)
+{
+    struct listener *lis = p->data;
+    struct listeners *ls = lis->set;
+    (void)events;
+    if (status < 0) {
+        accept_warn(ls, lis, uv_strerror(status));
+        return;
+    }
+    for (int i = 0; i < LISTENER_ACCEPTS_PER_TURN && lis->open; i++) {
+        int fd = accept4(lis->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            ls->on_client(lis, fd, false);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (errno == EMFILE || errno == ENFILE) {
+            shed(ls, lis);
+            return;
+        }
+        accept_warn(ls, lis, strerror(errno));
+        pause_accepting(ls);
+        return;
+    }
+}
+
+/* Listens on the bound (or systemd's listening) socket of lis and polls
+ * it; the stream handle only owns the descriptor. */
+static int start_accepting(struct listeners *ls, struct listener *lis)
+{
+    uv_os_fd_t fd;
+    int rc = uv_fileno(&lis->u.h, &fd);
+    if (rc < 0)
+        return rc;
+    lis->fd = fd;
+    if (listen(fd, LISTENER_BACKLOG) < 0)
+        return -errno;
+    rc = uv_poll_init_socket(ls->loop, &lis->poll, fd);
+    if (rc < 0)
+        return rc;
+    lis->poll_open = true;
+    lis->poll.data = lis;
+    return uv_poll_start(&lis->poll, UV_READABLE, on_readable);
 }
 
 /* A socket file left by a crashed daemon refuses connections: remove it.
@@ -147,7 +244,7 @@ static int listen_unix(struct listeners *ls, struct listener *lis, const char *p
     }
     if (chmod(path, LISTENER_SOCKET_MODE) < 0)
         log_warn(ls->log, "chmod %s: %s", path, strerror(errno));
-    rc = uv_listen(&lis->u.s, LISTENER_BACKLOG, on_connection);
+    rc = start_accepting(ls, lis);
     if (rc < 0)
         goto fail;
     log_plain("listening on %s", lis->name);
@@ -262,7 +359,7 @@ static int listen_tcp(struct listeners *ls, struct listener *lis, const char *sp
     rc = uv_tcp_bind(&lis->u.tcp, (struct sockaddr *)&ss, 0);
     if (rc < 0)
         goto fail;
-    rc = uv_listen(&lis->u.s, LISTENER_BACKLOG, on_connection);
+    rc = start_accepting(ls, lis);
     if (rc < 0)
         goto fail;
     struct sockaddr_storage bound;
@@ -321,7 +418,7 @@ static int listen_systemd(struct listeners *ls, int n, bool have_token)
         if (rc < 0)
             goto fail;
         lis->u.h.data = lis;
-        if ((rc = uv_listen(&lis->u.s, LISTENER_BACKLOG, on_connection)) < 0)
+        if ((rc = start_accepting(ls, lis)) < 0)
             goto fail;
         log_plain("listening on %s", lis->name);
         continue;
@@ -341,6 +438,15 @@ int listeners_open(struct listeners *ls, uv_loop_t *loop, const struct config *c
     ls->log = lg;
     ls->on_client = on_client;
     ls->data = data;
+    /* Cannot fail on an initialised loop. */
+    (void)uv_timer_init(loop, &ls->resume);
+    ls->resume.data = ls;
+    ls->resume_open = true;
+    ls->reserve_fd = open_reserve();
+    if (ls->reserve_fd < 0) {
+        log_error(lg, "cannot open a reserve descriptor: %s", strerror(errno));
+        return -1;
+    }
     size_t want = cfg->n_listen + (cfg->socket_path ? 1 : 0);
 #ifdef SUITD_HAVE_SYSTEMD
     int n_sd = sd_listen_fds(1);
@@ -387,6 +493,10 @@ static void close_listener(struct listener *lis)
     if (!lis->open)
         return;
     lis->open = false;
+    /* The poll first: it must not outlive the descriptor it watches. */
+    if (lis->poll_open)
+        uv_close((uv_handle_t *)&lis->poll, NULL);
+    lis->poll_open = false;
     uv_close(&lis->u.h, NULL);
     if (lis->unlink_path) {
         if (unlink(lis->unlink_path) < 0 && errno != ENOENT)
@@ -397,8 +507,12 @@ static void close_listener(struct listener *lis)
 
 void listeners_close(struct listeners *ls)
 {
+    ls->closed = true;
     for (size_t i = 0; i < ls->n; i++)
         close_listener(&ls->v[i]);
+    if (ls->resume_open)
+        uv_close((uv_handle_t *)&ls->resume, NULL);
+    ls->resume_open = false;
 }
 
 void listeners_free(struct listeners *ls)
@@ -408,4 +522,8 @@ void listeners_free(struct listeners *ls)
     free(ls->v);
     ls->v = NULL;
     ls->n = 0;
+    /* ls->loop is set once listeners_open ran (and with it reserve_fd). */
+    if (ls->loop && ls->reserve_fd >= 0)
+        close(ls->reserve_fd);
+    ls->reserve_fd = -1;
 }

@@ -2,11 +2,16 @@
  * listener.h: the sockets suitd accepts clients on: its Unix socket and
  * TCP addresses, or the sockets systemd passed (socket activation).
  *
- * A listener reports a waiting client through the callback its owner set
- * (libuv's connection_cb pattern) and knows nothing of connections: the
- * owner accepts the client from the listener's stream.  The Unix socket
- * allows admin methods; a TCP listener needs the token when the daemon has
- * one.
+ * A listener accepts its clients itself (accept4 on a uv_poll of the
+ * listening socket, not uv_listen) and hands each descriptor to the
+ * callback its owner set; it knows nothing of connections.  It does so
+ * because libuv, out of descriptors, accepts and closes the waiting
+ * clients itself and tells nobody.  Instead suitd keeps a reserve
+ * descriptor (as nginx and Redis do): on EMFILE or ENFILE it closes the
+ * reserve, accepts every waiting client and hands each to the owner marked
+ * out_of_fds (who answers `overloaded`, counts and closes it), then opens
+ * the reserve again.  The Unix socket allows admin methods; a TCP listener
+ * needs the token when the daemon has one.
  */
 #ifndef SUITD_LISTENER_H
 #define SUITD_LISTENER_H
@@ -28,11 +33,16 @@ union listener_stream {
 };
 
 struct listener;
-/* A client is waiting on lis: accept it from lis->u.s (or refuse it). */
-typedef void (*listener_cb)(struct listener *lis);
+/* A client accepted on lis: fd is the owner's to use or close.  With
+ * out_of_fds the process has no descriptor to spare (fd is the reserve's
+ * slot): refuse it and close fd before returning. */
+typedef void (*listener_cb)(struct listener *lis, int fd, bool out_of_fds);
 
 struct listener {
     union listener_stream u;
+    uv_poll_t poll;             /* readable: clients are waiting */
+    bool poll_open;
+    int fd;                     /* the listening socket (owned by u) */
     struct listeners *set;
     bool is_unix;               /* admin methods allowed */
     bool need_token;            /* first request must be `auth` */
@@ -49,6 +59,10 @@ struct listeners {
     struct listener *v;         /* allocated once: libuv handles must not move */
     size_t n;
     uint64_t last_accept_warn_ns;
+    int reserve_fd;             /* -1 while it is in use or could not be opened */
+    uv_timer_t resume;          /* polls again after an accept error without a reserve */
+    bool resume_open;
+    bool closed;
 };
 
 /* Binds the Unix socket and the TCP addresses of cfg (or takes systemd's

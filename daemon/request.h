@@ -32,7 +32,6 @@ struct request;
 /* What the daemon keeps per connection (the conn's session memory). */
 struct session {
     struct request *requests;   /* at the workers or the reload (request.c) */
-    bool authed;                /* sent the right token (dispatch.c) */
 };
 
 struct requests {

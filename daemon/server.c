@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,10 +53,10 @@ static void on_trim(uv_timer_t *t)
 
 /* ---- connections ---------------------------------------------------- */
 
-static void on_client(struct listener *lis)
+static void on_client(struct listener *lis, int fd, bool out_of_fds)
 {
     struct server *srv = lis->set->data;
-    conn_accept(&srv->conns, lis);
+    conn_accept(&srv->conns, lis, fd, out_of_fds);
 }
 
 static void on_conn_freed(struct conn_set *set)
@@ -198,6 +199,11 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->rs = ruleset_ref(rs);
     struct conn_limits lim = {
         .max_connections = cfg->max_connections,
+        .unix_reserve = cfg->unix_reserve,
+        .max_unauthenticated = cfg->max_unauthenticated,
+        .auth_timeout_s = cfg->auth_timeout_s,
+        .max_input_memory = cfg->max_input_memory,
+        .max_output_memory = cfg->max_output_memory,
         .max_inflight = cfg->max_inflight,
         .max_output = cfg->max_output,
         .idle_timeout_s = cfg->idle_timeout_s,
@@ -281,8 +287,44 @@ int server_drop_privileges(struct server *srv)
     return 0;
 }
 
+/* Descriptors the daemon needs besides its clients' (listeners, the
+ * loop's, the decision log, rule files during a reload), roughly. */
+#define SERVER_FD_HEADROOM 64
+
+/* A descriptor limit below what the connection limits allow means clients
+ * refused as out of descriptors (counted) before --max-connections.  As
+ * Redis does for maxclients, raise the soft limit as far as the hard one
+ * allows; if that is still too low, say so at start rather than at the
+ * first burst. */
+static void check_fd_limit(struct server *srv)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+        return;
+    uint64_t want = (uint64_t)srv->cfg->max_connections + srv->cfg->unix_reserve +
+                    SERVER_FD_HEADROOM;
+    if ((uint64_t)rl.rlim_cur < want) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || (uint64_t)rl.rlim_max > want
+                          ? (rlim_t)want
+                          : rl.rlim_max;
+        if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0) {
+            log_debug(srv->log, "descriptor limit raised from %llu to %llu",
+                      (unsigned long long)rl.rlim_cur, (unsigned long long)up.rlim_cur);
+            rl = up;
+        }
+    }
+    if ((uint64_t)rl.rlim_cur < want)
+        log_warn(srv->log, "the descriptor limit (%llu) is below --max-connections + "
+                 "--unix-reserve + %d (%llu): clients beyond it are refused as out of "
+                 "descriptors; raise it (LimitNOFILE=, ulimit -n)",
+                 (unsigned long long)rl.rlim_cur, SERVER_FD_HEADROOM,
+                 (unsigned long long)want);
+}
+
 int server_start(struct server *srv)
 {
+    check_fd_limit(srv);
     int rc = workers_init(&srv->workers, srv->loop, srv->cfg->workers, srv->rs,
                           &srv->cfg->engine, srv->log);
     if (rc < 0) {

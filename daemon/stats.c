@@ -9,7 +9,8 @@
 #include "proto.h"
 
 static const char *const drop_names[STATS_DROP_COUNT] = {
-    "slow_reader", "idle", "parse_error", "auth", "shutdown",
+    "slow_reader", "idle", "parse_error", "auth", "shutdown", "auth_timeout",
+    "unauthenticated", "input_memory",
 };
 
 void stats_init(struct stats *s, uint64_t now_ns, size_t n_methods,
@@ -102,6 +103,9 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .conn_current = s->conn_current,
         .conn_total = s->conn_total,
         .conn_refused = s->conn_refused,
+        .conn_unauthenticated = s->conn_unauthenticated,
+        .conn_refused_unauthenticated = s->conn_refused_unauthenticated,
+        .conn_refused_descriptors = s->conn_refused_descriptors,
         .requests = requests,
         .n_requests = s->n_methods + 1,
         .latency_count = s->hist_count,

@@ -25,6 +25,9 @@ enum stats_drop {
     STATS_DROP_PARSE_ERROR,       /* bytes that are not MessagePack-RPC */
     STATS_DROP_AUTH,              /* wrong token */
     STATS_DROP_SHUTDOWN,          /* still busy at the shutdown deadline */
+    STATS_DROP_AUTH_TIMEOUT,      /* no `auth` within --auth-timeout of connecting */
+    STATS_DROP_UNAUTHENTICATED,   /* too many requests refused before `auth` */
+    STATS_DROP_INPUT_MEMORY,      /* unfinished requests over --max-input-memory */
     STATS_DROP_COUNT
 };
 
@@ -33,6 +36,9 @@ enum stats_drop {
 struct stats {
     uint64_t start_ns;
     uint64_t conn_current, conn_total, conn_refused;
+    uint64_t conn_unauthenticated;      /* open, not yet past `auth` (a gauge) */
+    uint64_t conn_refused_unauthenticated;  /* refused at --max-unauthenticated */
+    uint64_t conn_refused_descriptors;  /* accepted and closed: out of descriptors */
     size_t n_methods;
     const char *(*method_name)(size_t i);
     uint64_t requests[STATS_MAX_METHODS + 1];   /* [n_methods]: unknown methods */

@@ -22,6 +22,9 @@
 #include "engine_internal.h"
 #include "proto_term.h"
 
+/* A client's term or policy name is quoted in an error up to this many
+ * bytes (cut on a character boundary). */
+#define ENGINE_QUOTE_MAX 64
 #define ENGINE_MEM_CAP (256L * 1024L * 1024L)
 
 /* Positions (1-based, as FindSlot gives them) of the output slots read per
@@ -665,7 +668,8 @@ static struct engine *engine_for(struct engine *root, const struct rs_named *np,
 static int unknown_policy(const struct ruleset *rs, const char *name, struct proto_error *err)
 {
     char msg[400];
-    int off = snprintf(msg, sizeof msg, "options.policy: unknown policy '%.64s'; known:", name);
+    int off = snprintf(msg, sizeof msg, "options.policy: unknown policy '%.*s'; known:",
+                       (int)proto_term_utf8_cut(name, strnlen(name, ENGINE_QUOTE_MAX)), name);
     proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", "");
     for (size_t i = 0; i < rs->n_named; i++) {
         proto_error_add_detail(err, "%s", rs->named[i].name);
@@ -673,8 +677,10 @@ static int unknown_policy(const struct ruleset *rs, const char *name, struct pro
             off += snprintf(msg + off, sizeof msg - (size_t)off, "%s %s", i ? "," : "",
                             rs->named[i].name);
     }
-    if (off >= (int)sizeof msg)
-        memcpy(msg + sizeof msg - 5, "...", 4);
+    if (off >= (int)sizeof msg) {
+        size_t keep = proto_term_utf8_cut(msg, sizeof msg - 5);
+        memcpy(msg + keep, "...", 4);
+    }
     proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", msg);
     proto_error_set_field(err, "options.policy");
     return PROTO_E_INVALID_PARAMS;
@@ -686,7 +692,9 @@ static int unknown_term(const struct ruleset *rs, const char *field, const char 
                         const char *value, struct proto_error *err)
 {
     char msg[400];
-    int off = snprintf(msg, sizeof msg, "%s: unknown term '%.64s'; allowed:", field, value);
+    /* The client's term, cut on a character boundary (terms are UTF-8). */
+    int off = snprintf(msg, sizeof msg, "%s: unknown term '%.*s'; allowed:", field,
+                       (int)proto_term_utf8_cut(value, strnlen(value, ENGINE_QUOTE_MAX)), value);
     proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", "");
     bool first = true;
     for (size_t i = 0; i < rs->n_terms; i++) {
@@ -699,8 +707,10 @@ static int unknown_term(const struct ruleset *rs, const char *field, const char 
                             t->name);
         first = false;
     }
-    if (off >= (int)sizeof msg)
-        memcpy(msg + sizeof msg - 5, "...", 4);
+    if (off >= (int)sizeof msg) {
+        size_t keep = proto_term_utf8_cut(msg, sizeof msg - 5);
+        memcpy(msg + keep, "...", 4);
+    }
     proto_error_set(err, PROTO_E_INVALID_PARAMS, "%s", msg);
     proto_error_set_field(err, field);
     return PROTO_E_INVALID_PARAMS;
@@ -1265,7 +1275,8 @@ static int resolve_setting(const struct engine *e, const char *value, const char
     if (*out)
         return 0;
     proto_error_set(err, PROTO_E_INVALID_PARAMS,
-                    "setting: unknown term '%.64s'; allowed: clinic, home-roller", s);
+                    "setting: unknown term '%.*s'; allowed: clinic, home-roller",
+                    (int)proto_term_utf8_cut(s, strnlen(s, ENGINE_QUOTE_MAX)), s);
     proto_error_set_field(err, "setting");
     proto_error_add_detail(err, "clinic");
     proto_error_add_detail(err, "home-roller");

@@ -110,6 +110,8 @@ int proto_decoder_feed(struct proto_decoder *d, const char *buf, size_t len);
 int proto_decoder_next(struct proto_decoder *d, msgpack_object *obj);
 const char *proto_decoder_error(const struct proto_decoder *d);
 size_t proto_decoder_buffered(const struct proto_decoder *d);  /* bytes held */
+/* Bytes of the object the last successful proto_decoder_next returned. */
+size_t proto_decoder_last_size(const struct proto_decoder *d);
 
 /* ---- frames --------------------------------------------------------- */
 
@@ -182,6 +184,7 @@ struct proto_counter {
 struct proto_stats {
     uint64_t uptime_s;
     uint64_t conn_current, conn_total, conn_refused;
+    uint64_t conn_unauthenticated, conn_refused_unauthenticated, conn_refused_descriptors;
     const struct proto_counter *requests;   /* by method name, "unknown" last */
     size_t n_requests;
     uint64_t errors[PROTO_N_CODES];         /* by proto_code_index; zeros are left out */

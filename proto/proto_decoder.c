@@ -132,6 +132,11 @@ size_t proto_decoder_buffered(const struct proto_decoder *d)
     return msgpack_unpacker_message_size(&d->mpac) + d->hdr_have;
 }
 
+size_t proto_decoder_last_size(const struct proto_decoder *d)
+{
+    return d->have_obj ? d->last_size : 0;
+}
+
 static int dec_fail(struct proto_decoder *d, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

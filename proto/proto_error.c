@@ -3,6 +3,7 @@
  * stable error codes.
  */
 #include "proto.h"
+#include "proto_term.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -77,8 +78,12 @@ int proto_error_set(struct proto_error *e, int code, const char *fmt, ...)
     e->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->message, sizeof(e->message), fmt, ap);
+    int n = vsnprintf(e->message, sizeof(e->message), fmt, ap);
     va_end(ap);
+    /* Cut by the buffer: never in the middle of a UTF-8 character (the
+     * message goes out as a MessagePack str). */
+    if (n >= (int)sizeof(e->message))
+        e->message[proto_term_utf8_cut(e->message, sizeof(e->message) - 1)] = '\0';
     return code;
 }
 

@@ -51,6 +51,11 @@ void proto_prom_sample(struct proto_prom *p, const char *name, const char *const
  *   connections.current    suitd_connections_current            gauge
  *   connections.total      suitd_connections_total              counter
  *   connections.refused    suitd_connections_refused_total      counter
+ *   connections.unauthenticated  suitd_connections_unauthenticated gauge
+ *   connections.refused_unauthenticated
+ *                          suitd_connections_refused_unauthenticated_total counter
+ *   connections.refused_descriptors
+ *                          suitd_connections_refused_descriptors_total counter
  *   requests{K: n}         suitd_requests_total{method="K"}     counter
  *   errors{K: n}           suitd_errors_total{code="K"}         counter
  *   dropped{K: n}          suitd_dropped_total{reason="K"}      counter

@@ -55,6 +55,12 @@ static const struct proto_map_key connection_keys[] = {
     {"current", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, conn_current)},
     {"total", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, conn_total)},
     {"refused", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, conn_refused)},
+    {"unauthenticated", PROTO_MAP_UINT64,
+     .off = offsetof(struct proto_stats, conn_unauthenticated)},
+    {"refused_unauthenticated", PROTO_MAP_UINT64,
+     .off = offsetof(struct proto_stats, conn_refused_unauthenticated)},
+    {"refused_descriptors", PROTO_MAP_UINT64,
+     .off = offsetof(struct proto_stats, conn_refused_descriptors)},
 };
 static const struct proto_map connection_map = PROTO_MAP(connection_keys);
 

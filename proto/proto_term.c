@@ -92,6 +92,21 @@ long proto_term_control(const char *s, size_t n)
     return -1;
 }
 
+size_t proto_term_utf8_cut(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    /* The last character starts at most 3 bytes before the end. */
+    size_t i = len;
+    while (i > 0 && len - i < 4 && (u[i - 1] & 0xc0) == 0x80)
+        i--;
+    if (i == 0)
+        return 0;           /* only continuation bytes: nothing whole to keep */
+    unsigned char lead = u[i - 1];
+    size_t need = lead < 0x80 ? 1 : lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    /* i - 1 is the lead byte; the character needs `need` bytes from it. */
+    return (i - 1) + need > len ? i - 1 : len;
+}
+
 /* ---- distance ------------------------------------------------------------ */
 
 static int term_lower(char c)

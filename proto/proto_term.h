@@ -56,6 +56,13 @@ bool proto_term_blank(const char *s);
  * contain one; the protocol refuses them. */
 long proto_term_control(const char *s, size_t n);
 
+/* How many of the first len bytes at s to keep so that a cut there does
+ * not split a UTF-8 character: len, or less when the last character is
+ * incomplete (its lead byte announces more bytes than are left).  Every
+ * message that quotes a client's term cuts with it, so the daemon never
+ * sends a MessagePack str that is not UTF-8. */
+size_t proto_term_utf8_cut(const char *s, size_t len);
+
 /* Optimal-string-alignment distance, ASCII case folded ("fcae" is one
  * slip from "face", not two).  PROTO_TERM_FAR when either word is longer
  * than PROTO_TERM_MAX_LEN. */

@@ -261,21 +261,43 @@ START_TEST(token_on_non_loopback_tcp)
     proto_error_init(&err);
     msgpack_object res;
 
-    struct rpc_client *c = client_open(addr);
     /* Before auth every method but auth is refused, unknown ones too (the
-     * method table's flags, checked in one place), and each is counted. */
+     * method table's flags, checked in one place), and each is counted.
+     * One connection per method: after three refused requests before auth
+     * a connection is closed (below). */
     static const char *const before_auth[] = {"ping", "assess", "ruleset", "stats", "reload",
                                               "no-such-method"};
     for (size_t i = 0; i < sizeof before_auth / sizeof before_auth[0]; i++) {
-        ck_assert_int_eq(rpc_client_call(c, before_auth[i], pack_no_params, NULL, &res, &err),
+        struct rpc_client *one = client_open(addr);
+        ck_assert_int_eq(rpc_client_call(one, before_auth[i], pack_no_params, NULL, &res, &err),
                          PROTO_E_NOT_PERMITTED);
         ck_assert_msg(strstr(err.message, "not authenticated"), "%s: %s", before_auth[i],
                       err.message);
         proto_error_close(&err);
+        rpc_client_free(one);
     }
     ck_assert_int_eq(stats_int(&d, "requests.reload"), 1);
     ck_assert_int_eq(stats_int(&d, "requests.unknown"), 1);
     ck_assert_int_eq(stats_int(&d, "errors.not_permitted"), 6);
+
+    /* Two refused requests leave the connection open; the third is answered,
+     * then the connection is closed (dropped.unauthenticated). */
+    struct rpc_client *c = client_open(addr);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(rpc_client_call(c, "ping", pack_no_params, NULL, &res, &err),
+                         PROTO_E_NOT_PERMITTED);
+        proto_error_close(&err);
+    }
+    struct proto_message m;
+    ck_assert_int_lt(rpc_client_recv(c, &m, &err), 0);
+    proto_error_close(&err);
+    rpc_client_free(c);
+    ck_assert_int_eq(stats_int(&d, "dropped.unauthenticated"), 1);
+
+    c = client_open(addr);
+    ck_assert_int_eq(rpc_client_call(c, "ping", pack_no_params, NULL, &res, &err),
+                     PROTO_E_NOT_PERMITTED);
+    proto_error_close(&err);
     call_ok(c, "auth", pack_token, "s3cret-token", &res);
     ck_assert(res.type == MSGPACK_OBJECT_BOOLEAN && res.via.boolean);
     call_ok(c, "ping", pack_no_params, NULL, &res);
@@ -287,7 +309,6 @@ START_TEST(token_on_non_loopback_tcp)
     ck_assert_int_eq(rpc_client_call(c, "auth", pack_token, "s3cret-tokeN", &res, &err),
                      PROTO_E_NOT_PERMITTED);
     proto_error_close(&err);
-    struct proto_message m;
     ck_assert_int_lt(rpc_client_recv(c, &m, &err), 0);
     proto_error_close(&err);
     rpc_client_free(c);

@@ -8,6 +8,7 @@
 
 #include "dispatch.h"
 #include "stats.h"
+#include "throttle.h"
 #include "harness.h"
 #include "testutil.h"
 
@@ -177,6 +178,29 @@ START_TEST(requests_by_method_table)
 }
 END_TEST
 
+/* The log throttle (daemon/throttle.c): one line per interval, and the
+ * next line says how many were held back. */
+START_TEST(throttle_one_line_per_interval)
+{
+    struct throttle t;
+    throttle_init(&t, 1000);
+    uint64_t held = 99;
+    ck_assert(throttle_allow(&t, 5000, &held));
+    ck_assert_uint_eq(held, 0);
+    for (uint64_t now = 5001; now < 6000; now += 100)
+        ck_assert(!throttle_allow(&t, now, &held));
+    ck_assert(throttle_allow(&t, 6000, &held));
+    ck_assert_uint_eq(held, 10);
+    ck_assert(!throttle_allow(&t, 6999, &held));
+    ck_assert(throttle_allow(&t, 9000, &held));
+    ck_assert_uint_eq(held, 1);
+    /* The new drop reasons keep their names (stats keys, Prometheus labels). */
+    ck_assert_str_eq(stats_drop_name(STATS_DROP_AUTH_TIMEOUT), "auth_timeout");
+    ck_assert_str_eq(stats_drop_name(STATS_DROP_UNAUTHENTICATED), "unauthenticated");
+    ck_assert_str_eq(stats_drop_name(STATS_DROP_INPUT_MEMORY), "input_memory");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("daemon_stats");
@@ -186,6 +210,7 @@ int main(void)
     tcase_add_test(tc, packed_map);
     tcase_add_test(tc, errors_by_name);
     tcase_add_test(tc, requests_by_method_table);
+    tcase_add_test(tc, throttle_one_line_per_interval);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -438,6 +438,33 @@ START_TEST(test_unknown_area_invalid_params)
     proto_error_close(&err);
     suit_result_close(&r);
 
+    /* A long term is quoted up to 64 bytes, never cut inside a character:
+     * U+00E8 at bytes 63-64, U+1F600 at bytes 62-65. */
+    free(p.setting);
+    p.setting = strdup("face");
+    static const char *const longs[] = {
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa8xyz",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xf0\x9f\x98\x80xyz",
+    };
+    for (int i = 0; i < 2; i++) {
+        free(p.area);
+        p.area = strdup(longs[i]);
+        ck_assert_int_eq(engine_assess(e, &p, &r, &err), PROTO_E_INVALID_PARAMS);
+        char want[100];
+        snprintf(want, sizeof want, "area: unknown term '%.*s'; allowed:", 63 - i, longs[i]);
+        ck_assert_msg(!strncmp(err.message, want, strlen(want)), "%s", err.message);
+        proto_error_close(&err);
+        suit_result_close(&r);
+    }
+    free(p.area);
+    p.area = strdup("face");
+    free(p.setting);
+    p.setting = strdup("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa8xyz");
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), PROTO_E_INVALID_PARAMS);
+    ck_assert_msg(strstr(err.message, "aaa'; allowed"), "%s", err.message);
+    proto_error_close(&err);
+    suit_result_close(&r);
+
     /* the engine is still fine afterwards */
     free(p.setting);
     p.setting = strdup("Home-Roller");

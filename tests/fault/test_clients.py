@@ -64,10 +64,12 @@ def slow_clients_one_byte_a_second():
 
 @case
 def client_that_never_reads_is_dropped():
-    """A client pipelines requests and never reads: the daemon must stop at
-    --max-output unsent bytes and drop it, not buffer without bound."""
+    """A client pipelines requests and never reads: the daemon must stop
+    reading it once its answers pile up (backpressure) and drop it as a
+    slow reader (at --max-output, or once it has not read for
+    --idle-timeout), not buffer without bound."""
     max_output = 256 * 1024
-    with suitlib.Daemon(args=["--max-output", str(max_output)]) as d:
+    with suitlib.Daemon(args=["--max-output", str(max_output), "--idle-timeout", "3"]) as d:
         d.start()
         rss0 = d.rss_kb()
         load = suitlib.Load(d.unix, clients=2).start()

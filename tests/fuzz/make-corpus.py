@@ -105,6 +105,24 @@ def main():
     for i, data in enumerate(extra_frames):
         write_seed(dec_dir, bytes([(i * 7) % 17]) + data)
 
+    # fuzz_conn: a byte of mode (bit 0: a listener that needs the token
+    # "fuzz-token"; bit 1: written in 7-byte pieces), then a client's whole
+    # stream: the frames above, some patients, and authenticated sessions.
+    conn_dir = os.path.join(args.out, "conn")
+    auth = frame(1, "auth", ["fuzz-token"])
+    for i, data in enumerate(extra_frames):
+        write_seed(conn_dir, bytes([i % 4]) + data)
+    for i, p in enumerate(patients[:40]):
+        req = frame(i + 2, "assess", [p])
+        write_seed(conn_dir, bytes([i % 4]) + (auth + req if i % 2 else req))
+    for i, data in enumerate([
+            auth + frame(2, "stats", []) + frame(3, "ruleset", []) + ping,
+            frame(1, "auth", ["wrong"]) + ping,
+            ping * 3 + auth,
+            frame(1, "auth", [7]) + auth + frame(2, "assess", [patients[0]]),
+            b"\x94\x00\x01\xa4ping\xdd\x00\x0f\x42\x40" + b"\xc0" * 5000]):
+        write_seed(conn_dir, bytes([1 + 2 * (i % 2)]) + data)
+
     # suit-httpd: JSON bodies, every fifth with options, the first byte
     # cycling through ?explain= absent/false/true.
     http_dir = os.path.join(args.out, "http_request")

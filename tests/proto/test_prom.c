@@ -29,7 +29,8 @@ static json_t *load(const char *text)
 }
 
 static const char stats_codes[] =
-    "{\"uptime_s\": 42, \"connections\": {\"current\": 1, \"total\": 7, \"refused\": 0},"
+    "{\"uptime_s\": 42, \"connections\": {\"current\": 1, \"total\": 7, \"refused\": 0,"
+    " \"unauthenticated\": 3, \"refused_unauthenticated\": 4, \"refused_descriptors\": 5},"
     " \"requests\": {\"ping\": 2, \"assess\": 5},"
     " \"errors\": {\"-32602\": 3, \"-32700\": 1},"
     " \"latency_ms\": {\"count\": 7, \"p50\": 0.25, \"p90\": 0.5, \"p99\": 1.5, \"p99_9\": 2.0},"
@@ -141,6 +142,11 @@ START_TEST(stats_keyed_by_code)
         "# TYPE suitd_connections_current gauge\nsuitd_connections_current 1\n",
         "# TYPE suitd_connections_total counter\nsuitd_connections_total 7\n",
         "# TYPE suitd_connections_refused_total counter\nsuitd_connections_refused_total 0\n",
+        "# TYPE suitd_connections_unauthenticated gauge\nsuitd_connections_unauthenticated 3\n",
+        "# TYPE suitd_connections_refused_unauthenticated_total counter\n"
+        "suitd_connections_refused_unauthenticated_total 4\n",
+        "# TYPE suitd_connections_refused_descriptors_total counter\n"
+        "suitd_connections_refused_descriptors_total 5\n",
         "# TYPE suitd_requests_total counter\n"
         "suitd_requests_total{method=\"ping\"} 2\n"
         "suitd_requests_total{method=\"assess\"} 5\n",

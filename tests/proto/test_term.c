@@ -75,6 +75,39 @@ START_TEST(control_characters)
 }
 END_TEST
 
+START_TEST(utf8_cut_on_character_boundary)
+{
+    ck_assert_uint_eq(proto_term_utf8_cut("abc", 3), 3);
+    ck_assert_uint_eq(proto_term_utf8_cut("", 0), 0);
+    /* "cr\xc3\xa8me": a cut after the lead byte of U+00E8 drops it */
+    ck_assert_uint_eq(proto_term_utf8_cut("cr\xc3\xa8me", 3), 2);
+    ck_assert_uint_eq(proto_term_utf8_cut("cr\xc3\xa8me", 4), 4);
+    /* U+20AC (3 bytes) and U+1F600 (4 bytes) cut at every inner byte */
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xe2\x82\xac", 2), 1);
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xe2\x82\xac", 3), 1);
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xe2\x82\xac", 4), 4);
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xf0\x9f\x98\x80", 2), 1);
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xf0\x9f\x98\x80", 4), 1);
+    ck_assert_uint_eq(proto_term_utf8_cut("x\xf0\x9f\x98\x80", 5), 5);
+    ck_assert_uint_eq(proto_term_utf8_cut("\xf0\x9f\x98", 3), 0);
+}
+END_TEST
+
+/* A message cut by the error buffer ends on a character boundary too. */
+START_TEST(error_message_cut_on_character_boundary)
+{
+    char big[600];
+    memset(big, 'a', 510);
+    memcpy(big + 510, "\xc3\xa8\xc3\xa8", 4);   /* the buffer holds 511 bytes */
+    big[514] = '\0';
+    struct proto_error e;
+    proto_error_init(&e);
+    proto_error_set(&e, PROTO_E_INVALID_PARAMS, "%s", big);
+    ck_assert_uint_eq(strlen(e.message), 510);
+    proto_error_close(&e);
+}
+END_TEST
+
 START_TEST(distances)
 {
     ck_assert_uint_eq(proto_term_distance("face", "face"), 0);
@@ -213,6 +246,8 @@ int main(void)
     tcase_add_test(tc, normalise_trims_and_folds);
     tcase_add_test(tc, normalise_refuses_empty_and_overlong);
     tcase_add_test(tc, control_characters);
+    tcase_add_test(tc, utf8_cut_on_character_boundary);
+    tcase_add_test(tc, error_message_cut_on_character_boundary);
     suite_add_tcase(s, tc);
     tc = tcase_create("near miss");
     tcase_add_test(tc, distances);
