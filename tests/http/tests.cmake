@@ -6,6 +6,10 @@
 set(_http_tests ${CMAKE_CURRENT_SOURCE_DIR}/http)
 suitd_check_test(test_httpd_unit ${_http_tests}/test_httpd_unit.c)
 target_link_libraries(test_httpd_unit PRIVATE suithttpd PkgConfig::JANSSON)
+# The CDS Hooks service's pure parts: terminology map, FHIR mapper, cards,
+# JWT checks (http/cds_*.c).
+suitd_check_test(test_cds_unit ${_http_tests}/test_cds_unit.c)
+target_link_libraries(test_cds_unit PRIVATE suithttpd PkgConfig::JANSSON)
 
 set(_httpd_env ${SUITD_TEST_ENV} "SUIT_HTTPD_BIN=$<TARGET_FILE:suit-httpd>")
 find_program(SUITD_PYTHON3 python3)
