@@ -809,6 +809,9 @@ static int httpd_server_start_ui(struct httpd_server *s)
     char err[600];
     if (httpd_ui_load(&s->ui, cfg->ui_dir, s->log, err, sizeof err) < 0) {
         httpd_ui_close(&s->ui);
+    if (s->cds_ready)
+        cds_service_close(&s->cds);
+    s->cds_ready = false;
         if (cfg->ui == 1) {
             httpd_error(s->log, "ui: %s (install the page's files, point ui_dir at them, or "
                                 "set ui = false)", err);
@@ -862,6 +865,11 @@ int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
         return -1;
     }
     s->upstream_ready = true;
+    if (cds_service_init(&s->cds, cfg, err, sizeof err) < 0) {
+        httpd_error(lg, "CDS Hooks: %s", err);
+        return -1;
+    }
+    s->cds_ready = true;
     if (httpd_bind(s) < 0 || httpd_server_start_ui(s) < 0)
         return -1;
 
