@@ -209,8 +209,12 @@ static const char cds_clinician[] =
     "The decision stays with the clinician: this card supports clinical judgement and does not "
     "replace it.\n";
 
+/* source.topic: the verdict as a Coding, so an EHR's analytics (and the
+ * differential test) can read it without parsing the summary. */
+#define CDS_VERDICT_SYSTEM "urn:suitd:verdict"
+
 static json_t *cds_card_make(const char *summary, const char *indicator, const char *detail,
-                             const char *label, const struct cds_card_opts *o)
+                             const char *label, const char *verdict, const struct cds_card_opts *o)
 {
     json_t *card = json_object();
     if (o->uuid && *o->uuid)
@@ -219,7 +223,9 @@ static json_t *cds_card_make(const char *summary, const char *indicator, const c
     json_object_set_new(card, "indicator", json_string(indicator));
     if (detail && *detail)
         json_object_set_new(card, "detail", json_string(detail));
-    json_object_set_new(card, "source", json_pack("{s:s}", "label", label));
+    json_object_set_new(card, "source",
+                        json_pack("{s:s,s:{s:s,s:s,s:s}}", "label", label, "topic", "system",
+                                  CDS_VERDICT_SYSTEM, "code", verdict, "display", verdict));
     if (json_array_size(o->override_reasons))
         json_object_set(card, "overrideReasons", (json_t *)o->override_reasons);
     /* json_string refuses invalid UTF-8: a card with a missing member is
@@ -309,7 +315,8 @@ json_t *cds_card(const json_t *result, const json_t *notes, const struct cds_car
     snprintf(label, sizeof label, "suitd %s ruleset %s (%.12s)", cds_s(rs, "name"),
              cds_s(rs, "version"), cds_s(rs, "sha256"));
     json_t *card = m.failed ? NULL
-                            : cds_card_make(summary, cds_card_indicator(verdict), m.buf, label, o);
+                            : cds_card_make(summary, cds_card_indicator(verdict), m.buf, label,
+                                            verdict, o);
     free(m.buf);
     return card;
 }
@@ -324,7 +331,7 @@ json_t *cds_card_not_assessed(const char *why, const struct cds_card_opts *o)
     cds_md_text(&m, why);
     cds_md_s(&m, ". Check the patient's suitability by hand.\n\n");
     cds_md_put(&m, cds_clinician, sizeof cds_clinician - 1);
-    json_t *card = m.failed ? NULL : cds_card_make(summary, "warning", m.buf, "suitd", o);
+    json_t *card = m.failed ? NULL : cds_card_make(summary, "warning", m.buf, "suitd", "not-assessed", o);
     free(m.buf);
     return card;
 }

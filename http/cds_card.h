@@ -14,7 +14,8 @@
  *              serious side effects, the course plan and cost, and that the
  *              decision stays with the clinician.  Text from the record is
  *              escaped, so it cannot add links or markup.
- *   source     label "suitd NAME ruleset VERSION (SHA12)"
+ *   source     label "suitd NAME ruleset VERSION (SHA12)", topic the verdict as
+ *              a Coding (system urn:suitd:verdict; not-assessed when none)
  *   uuid, overrideReasons (omitted when empty: the spec's JSON rules)
  */
 #ifndef CDS_CARD_H

@@ -323,17 +323,18 @@ enum cds_jwt_reason cds_jwt_verify(struct cds_jwt *j, const char *authz, const c
     while (*tok == ' ')
         tok++;
     const char *d1 = strchr(tok, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    if (!d1 || !d2 || strchr(d2 + 1, '.') || !cds_jwt_b64url(tok, d1 - tok) ||
-        !cds_jwt_b64url(d1 + 1, d2 - d1 - 1) || !cds_jwt_b64url(d2 + 1, strlen(d2 + 1)))
+    if (!d1 || !d2 || strchr(d2 + 1, '.') || !cds_jwt_b64url(tok, d1 - tok))
         return cds_jwt_fail(why, n, CDS_JWT_MALFORMED,
                             "the token is not a compact JWS (three base64url parts, signed)");
     json_t *hdr = cds_jwt_part(tok, d1 - tok), *pl = NULL;
     enum cds_jwt_reason r = CDS_JWT_OK;
-    if (!hdr || !(pl = cds_jwt_part(d1 + 1, d2 - d1 - 1))) {
-        r = cds_jwt_fail(why, n, CDS_JWT_MALFORMED,
-                         "the token's header or payload is not a base64url JSON object");
+    if (!hdr) {
+        r = cds_jwt_fail(why, n, CDS_JWT_MALFORMED, "the token's header is not a base64url JSON "
+                                                    "object");
         goto out;
     }
+    /* The algorithm first, so an unsigned (alg none) token is refused
+     * as what it is. */
     const char *alg = json_string_value(json_object_get(hdr, "alg"));
     bool allowed = false;
     for (size_t i = 0; alg && i < j->n_algs; i++)
@@ -345,6 +346,13 @@ enum cds_jwt_reason cds_jwt_verify(struct cds_jwt *j, const char *authz, const c
                      j->algs[i]);
         r = cds_jwt_fail(why, n, CDS_JWT_ALGORITHM, "alg %.20s is not allowed (allowed: %s)",
                          alg ? alg : "(none given)", list);
+        goto out;
+    }
+    if (!cds_jwt_b64url(d1 + 1, d2 - d1 - 1) || !cds_jwt_b64url(d2 + 1, strlen(d2 + 1)) ||
+        !(pl = cds_jwt_part(d1 + 1, d2 - d1 - 1))) {
+        r = cds_jwt_fail(why, n, CDS_JWT_MALFORMED,
+                         "the token's payload is not a base64url JSON object, or it has no "
+                         "signature");
         goto out;
     }
     if (json_object_get(hdr, "crit")) {

@@ -125,7 +125,8 @@ json_t *cds_service_discovery(const struct httpd_config *cfg)
 
 void cds_discovery_handler(const struct httpd_request *rq, struct httpd_reply *out)
 {
-    json_t *d = cds_service_discovery(rq->srv->cfg);
+    json_t *d = rq->srv->cds_ready ? cds_service_discovery(rq->srv->cfg)
+                                   : json_pack("{s:[]}", "services");
     httpd_reply_json(out, 200, d);
     json_decref(d);
 }
@@ -149,15 +150,16 @@ static void cds_uuid(char out[37])
              b[14], b[15]);
 }
 
-/* A client-given id as it may appear in a log line: letters, digits and
- * '-' only, else "(not an id)". */
+/* A client-given id, code, URI or time as it may appear in a log line:
+ * letters, digits and : / . _ + - only (so nothing a person typed, and
+ * nothing that could forge a line), else "(not an id)". */
 static const char *cds_log_id(const char *s)
 {
     if (!s || !*s || strlen(s) > 100)
         return "(not an id)";
     for (const char *p = s; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-'))
+              strchr(":/._+-", *p)))
             return "(not an id)";
     return s;
 }
@@ -267,11 +269,8 @@ static void cds_feedback(const struct httpd_request *rq, const json_t *body, con
         httpd_info(rq->srv->log, "cds feedback: card=%s outcome=%s reason=%s|%s at=%s iss=%.200s",
                    cds_log_id(json_string_value(json_object_get(f, "card"))),
                    json_string_value(json_object_get(f, "outcome")),
-                   rs ? cds_log_id(strrchr(rs, '/') ? strrchr(rs, '/') + 1 : rs) : "-",
-                   rc ? cds_log_id(rc) : "-",
-                   cds_log_id(json_string_value(json_object_get(f, "outcomeTimestamp"))
-                                  ? "t" : NULL),
-                   iss);
+                   rs ? cds_log_id(rs) : "-", rc ? cds_log_id(rc) : "-",
+                   cds_log_id(json_string_value(json_object_get(f, "outcomeTimestamp"))), iss);
     }
     json_t *ok = json_object();
     httpd_reply_json(out, 200, ok);
@@ -449,6 +448,12 @@ void cds_call_handler(const struct httpd_request *rq, struct httpd_reply *out)
         httpd_reply_errorf(out, 404, PROTO_E_METHOD_NOT_FOUND,
                            "no such CDS service: %.200s (this gateway serves " CDS_SERVICE_ID ")",
                            rq->path);
+        return;
+    }
+    if (!rq->srv->cds_ready) {
+        httpd_reply_errorf(out, 503, PROTO_E_INTERNAL,
+                           "the CDS Hooks service is off: the gateway could not read its "
+                           "terminology map (see its log)");
         return;
     }
     char iss[CDS_JWT_MAX_CLAIM + 1] = "";

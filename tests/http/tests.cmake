@@ -20,3 +20,12 @@ if(SUITD_PYTHON3)
                          LABELS http)
   endforeach()
 endif()
+
+# The CDS Hooks EHR simulator (test_cds.py) needs Debian's python3-jwt,
+# python3-jwcrypto and python3-jsonschema (packaging/install-deps.sh), so it
+# runs on the system's Python, not whatever python3 comes first in PATH.
+find_program(SUITD_SYSTEM_PYTHON3 python3 PATHS /usr/bin NO_DEFAULT_PATH)
+if(SUITD_SYSTEM_PYTHON3)
+  add_test(NAME http_cds COMMAND ${SUITD_SYSTEM_PYTHON3} ${_http_tests}/test_cds.py)
+  set_tests_properties(http_cds PROPERTIES ENVIRONMENT "${_httpd_env}" TIMEOUT 300 LABELS http)
+endif()
