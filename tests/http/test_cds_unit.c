@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cds_card.h"
 #include "cds_fhir.h"
+#include "cds_jwt.h"
 #include "cds_terms.h"
 #include "testutil.h"
 
@@ -571,7 +573,170 @@ START_TEST(mapper_order_selection)
 }
 END_TEST
 
-/* CARD TESTS */
+/* ---- cards -------------------------------------------------------------- */
+
+static json_t *result(const char *verdict, const char *findings_json, const char *missing_json)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"verdict\":\"%s\",\"defer_days\":%s,\"findings\":%s,\"side_effects\":["
+             "{\"effect\":\"infection\",\"kind\":\"serious\",\"likelihood\":\"rare\",\"note\":\"See a doctor.\"},"
+             "{\"effect\":\"redness\",\"kind\":\"expected\",\"likelihood\":\"common\",\"note\":\"1-3 days\"}],"
+             "\"plan\":{\"sessions_min\":3,\"sessions_max\":6,\"interval_weeks\":4,\"interval_weeks_max\":6,"
+             "\"cost_per_session_usd\":{\"min\":100,\"typical\":300,\"max\":700},"
+             "\"course_cost_usd\":{\"min\":300,\"max\":4200}},\"aftercare\":[],\"missing\":%s,"
+             "\"ruleset\":{\"name\":\"microneedling\",\"version\":\"1.0.0\",\"sha256\":"
+             "\"aaf842cd8e00f051beecf5a1332d0df66d4466bc43788407ad8e7d9d6368bbdc\"}}",
+             verdict, !strcmp(verdict, "defer") ? "60" : "null", findings_json, missing_json);
+    json_t *j = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+static const struct cds_card_opts card_opts = {"0f8fad5b-d9cb-469f-a165-70867728950e", {2026, 6, 15},
+                                               NULL};
+
+START_TEST(card_indicators_and_summaries)
+{
+    static const struct {
+        const char *verdict, *indicator, *summary_has;
+    } v[] = {
+        {"contraindicated", "critical", "Micro-needling contraindicated: Pregnant"},
+        {"refer", "warning", "refer to a physician first: Pregnant"},
+        {"defer", "warning", "defer 60 days: Pregnant"},
+        {"incomplete", "warning", "NOT assessed, not a go-ahead: missing age, fitzpatrick"},
+        {"suitable-with-precautions", "info", "suitable with precautions: Pregnant"},
+        {"suitable", "info", "Micro-needling suitable"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char f[512];
+        snprintf(f, sizeof f, "[{\"id\":\"x\",\"category\":\"candidacy\",\"severity\":\"%s\",\"summary\":"
+                 "\"Pregnant\",\"detail\":\"\",\"source\":\"SP\",\"action\":\"Wait.\",\"defer_days\":null}]",
+                 !strcmp(v[i].verdict, "suitable-with-precautions") ? "caution"
+                 : !strcmp(v[i].verdict, "suitable") ? "info" : v[i].verdict);
+        json_t *r = result(v[i].verdict, f,
+                           !strcmp(v[i].verdict, "incomplete") ? "[\"age\",\"fitzpatrick\"]" : "[]");
+        json_t *c = cds_card(r, NULL, &card_opts);
+        ck_assert_ptr_nonnull(c);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "indicator")), v[i].indicator);
+        const char *s = json_string_value(json_object_get(c, "summary"));
+        ck_assert_msg(strstr(s, v[i].summary_has), "%s: %s", v[i].verdict, s);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(c, "source"), "label")),
+                         "suitd microneedling ruleset 1.0.0 (aaf842cd8e00)");
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(c, "source"),
+                                                                           "topic"), "code")),
+                         v[i].verdict);
+        ck_assert_str_eq(json_string_value(json_object_get(c, "uuid")), card_opts.uuid);
+        /* no override reasons configured: the member is left out, not [] */
+        ck_assert_ptr_null(json_object_get(c, "overrideReasons"));
+        const char *d = json_string_value(json_object_get(c, "detail"));
+        ck_assert_ptr_nonnull(strstr(d, "The decision stays with the clinician"));
+        ck_assert_ptr_nonnull(strstr(d, "- **Pregnant**"));
+        ck_assert_ptr_nonnull(strstr(d, "Sources: SP."));
+        ck_assert_ptr_nonnull(strstr(d, "infection (rare): See a doctor."));
+        ck_assert_ptr_null(strstr(d, "redness"));    /* only the serious side effects */
+        ck_assert_ptr_nonnull(strstr(d, "3 to 6 sessions, 4 to 6 weeks apart; US$100 to 700"));
+        ck_assert_ptr_nonnull(strstr(d, "for treatment on 2026-06-15"));
+        if (!strcmp(v[i].verdict, "suitable"))
+            ck_assert_ptr_null(strstr(s, "NOT"));
+        json_decref(c);
+        json_decref(r);
+    }
+}
+END_TEST
+
+START_TEST(card_summary_cut_and_escaping)
+{
+    /* 200 bytes of 3-byte characters: cut to <= 139 bytes on a boundary */
+    char longsum[700] = "";
+    for (int i = 0; i < 60; i++)
+        strcat(longsum, "\xe2\x82\xac");    /* U+20AC */
+    char f[1200];
+    snprintf(f, sizeof f, "[{\"id\":\"x\",\"category\":\"input\",\"severity\":\"contraindicated\","
+             "\"summary\":\"%s [click](http://evil.example) <b>*x*</b>\",\"detail\":\"\","
+             "\"source\":\"input\",\"action\":\"\",\"defer_days\":null}]", longsum);
+    json_t *r = result("contraindicated", f, "[]");
+    json_t *notes = json_pack("[{s:s,s:s,s:s,s:s,s:s,s:s}]", "id", "cds-last-dose-unknown",
+                              "category", "input", "severity", "caution", "summary",
+                              "Last dose of isotretinoin unknown: assumed current", "action",
+                              "Confirm.", "source", "input");
+    json_t *reasons = json_pack("[{s:s,s:s,s:s}]", "system", "urn:x", "code", "a", "display", "A");
+    struct cds_card_opts o = card_opts;
+    o.override_reasons = reasons;
+    json_t *c = cds_card(r, notes, &o);
+    ck_assert_ptr_nonnull(c);
+    const char *s = json_string_value(json_object_get(c, "summary"));
+    ck_assert_uint_le(strlen(s), CDS_CARD_SUMMARY_MAX);
+    ck_assert_ptr_nonnull(strstr(s, "\xe2\x80\xa6"));   /* ends with an ellipsis */
+    /* jansson accepted it: valid UTF-8 */
+    const char *d = json_string_value(json_object_get(c, "detail"));
+    ck_assert_ptr_null(strstr(d, "[click]("));
+    ck_assert_ptr_nonnull(strstr(d, "\\[click\\](http://evil.example) \\<b\\>\\*x\\*\\</b\\>"));
+    ck_assert_ptr_nonnull(strstr(d, "**How the record was read**"));
+    ck_assert_ptr_nonnull(strstr(d, "Last dose of isotretinoin unknown: assumed current"));
+    ck_assert_uint_eq(json_array_size(json_object_get(c, "overrideReasons")), 1);
+    json_decref(c);
+    /* a finding with an empty detail and action: no empty member anywhere */
+    char cut[16] = "abcdef";
+    cds_card_cut(cut, 5);
+    ck_assert_str_eq(cut, "ab\xe2\x80\xa6");
+    char two[16] = "a\xc3\xa9\xc3\xa9z";    /* "aééz", 6 bytes */
+    cds_card_cut(two, 5);
+    ck_assert_str_eq(two, "a\xe2\x80\xa6");
+    json_t *na = cds_card_not_assessed("12 distinct conditions", &o);
+    ck_assert_str_eq(json_string_value(json_object_get(na, "indicator")), "warning");
+    ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(na, "summary")), "NOT assessed"));
+    json_decref(na);
+    json_decref(reasons);
+    json_decref(notes);
+    json_decref(r);
+}
+END_TEST
+
+/* ---- JWT: what is refused before any key is touched -------------------- */
+
+START_TEST(jwt_config_refusals)
+{
+    struct cds_jwt j;
+    char err[512];
+    const char *hs[] = {"HS256"};
+    ck_assert_int_eq(cds_jwt_init(&j, NULL, 0, hs, 1, 60, 10, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "never none or HS*"));
+    const char *none[] = {"none"};
+    ck_assert_int_eq(cds_jwt_init(&j, NULL, 0, none, 1, 60, 10, err, sizeof err), -1);
+    ck_assert_int_eq(cds_jwt_init(&j, NULL, 0, NULL, 0, 60, 10, err, sizeof err), 0);
+    ck_assert_uint_eq(j.n_algs, 2);
+    static const struct {
+        const char *set, *why;
+    } bad[] = {
+        {"{\"keys\":[{\"kty\":\"oct\",\"kid\":\"a\",\"k\":\"eA\"}]}", "symmetric"},
+        {"{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"eA\",\"y\":\"eA\"}]}", "no kid"},
+        {"{\"keys\":[{\"kty\":\"EC\",\"kid\":\"a\",\"d\":\"eA\"}]}", "private key"},
+        {"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\",\"alg\":\"HS256\"}]}", "algorithm"},
+        {"{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"a\"},{\"kty\":\"RSA\",\"kid\":\"a\"}]}", "kid another"},
+        {"{\"keys\":[]}", "not a JWK Set"},
+        {"[1]", "not a JWK Set"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(cds_jwt_add_issuer(&j, "https://ehr", bad[i].set, "jwks.json", err,
+                                            sizeof err), -1);
+        ck_assert_msg(strstr(err, bad[i].why), "%zu: %s", i, err);
+    }
+    char why[512];
+    ck_assert_int_eq(cds_jwt_verify(&j, NULL, "https://x", 0, why, sizeof why, NULL, 0),
+                     CDS_JWT_MISSING);
+    ck_assert_int_eq(cds_jwt_verify(&j, "Bearer a.b", "https://x", 0, why, sizeof why, NULL, 0),
+                     CDS_JWT_MALFORMED);
+    /* {"alg":"none"} . {} . (nothing) */
+    ck_assert_int_eq(cds_jwt_verify(&j, "Bearer eyJhbGciOiJub25lIn0.e30.", "https://x", 0, why,
+                                    sizeof why, NULL, 0), CDS_JWT_ALGORITHM);
+    /* {"alg":"ES384","alg":"none"}: a key given twice is not JSON here */
+    ck_assert_int_eq(cds_jwt_verify(&j, "Bearer eyJhbGciOiJFUzM4NCIsImFsZyI6Im5vbmUifQ.e30.eA",
+                                    "https://x", 0, why, sizeof why, NULL, 0), CDS_JWT_MALFORMED);
+    cds_jwt_close(&j);
+}
+END_TEST
+
 
 int main(void)
 {
@@ -586,7 +751,9 @@ int main(void)
         {"mapper_partial_birth_dates", mapper_partial_birth_dates},
         {"mapper_observations_and_order_terms", mapper_observations_and_order_terms},
         {"mapper_order_selection", mapper_order_selection},
-        /* CARD CASES */
+        {"card_indicators_and_summaries", card_indicators_and_summaries},
+        {"card_summary_cut_and_escaping", card_summary_cut_and_escaping},
+        {"jwt_config_refusals", jwt_config_refusals},
     };
     return testutil_run(testutil_suite("cds_unit", cases, sizeof cases / sizeof cases[0], 30,
                                        NULL));
