@@ -296,13 +296,18 @@ json_t *cds_card(const json_t *result, const json_t *notes, const struct cds_car
     if (json_is_object(plan)) {
         json_t *cps = json_object_get(plan, "cost_per_session_usd"),
                *cc = json_object_get(plan, "course_cost_usd");
+        long long wmin = json_integer_value(json_object_get(plan, "interval_weeks")),
+                  wmax = json_integer_value(json_object_get(plan, "interval_weeks_max"));
+        char every[64];
+        if (wmax > wmin)
+            snprintf(every, sizeof every, "%lld to %lld weeks apart", wmin, wmax);
+        else
+            snprintf(every, sizeof every, "every %lld weeks", wmin);
         cds_md_f(&m,
-                 "**Course plan:** %lld to %lld sessions, %lld to %lld weeks apart; US$%lld to "
+                 "**Course plan:** %lld to %lld sessions, %s; US$%lld to "
                  "%lld per session (typically %lld), US$%lld to %lld for the course.\n\n",
                  (long long)json_integer_value(json_object_get(plan, "sessions_min")),
-                 (long long)json_integer_value(json_object_get(plan, "sessions_max")),
-                 (long long)json_integer_value(json_object_get(plan, "interval_weeks")),
-                 (long long)json_integer_value(json_object_get(plan, "interval_weeks_max")),
+                 (long long)json_integer_value(json_object_get(plan, "sessions_max")), every,
                  (long long)json_integer_value(json_object_get(cps, "min")),
                  (long long)json_integer_value(json_object_get(cps, "max")),
                  (long long)json_integer_value(json_object_get(cps, "typical")),

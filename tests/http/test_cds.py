@@ -14,6 +14,7 @@ fact in the gateway's log.
 usage: test_cds.py [CASE...]     (needs SUITD_BIN and SUIT_HTTPD_BIN)
 """
 import copy
+import datetime
 import glob
 import json
 import os
@@ -316,6 +317,119 @@ def unknown_last_dose_and_partial_birth_date():
         card = one_card(st, js, "partial birth date")
         assert card["source"]["topic"]["code"] == "incomplete", card
         assert "missing age" in card["summary"], card["summary"]
+
+
+# ---- README's CDS Hooks session ---------------------------------------------
+
+README = os.path.join(httpdlib.SOURCE_DIR, "README.md")
+BLOCK = re.compile(r"<!-- cds-session made=(\d{4}-\d{2}-\d{2}) -->\n(.*?)<!-- /cds-session -->",
+                   re.S)
+JSON_BLOCKS = re.compile(r"```json\n(.*?)\n```", re.S)
+
+
+def readme_request():
+    """The request README shows, made for today."""
+    t = cdslib.today()
+    coding = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+    del coding
+    birth = "%04d-%02d-%02d" % (t.year - 34, 3 if t.month > 3 else 1, 14)
+    return {
+        "hook": "order-sign",
+        "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+        "fhirServer": "https://ehr.example.org/fhir",
+        "context": {
+            "userId": "Practitioner/example",
+            "patientId": "pat-1",
+            "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+                "resourceType": "ServiceRequest", "id": "mn-1", "status": "draft",
+                "intent": "order", "subject": {"reference": "Patient/pat-1"},
+                "code": {"text": "Microneedling, face (collagen induction therapy)"},
+                "bodySite": [{"coding": [{"system": cdslib.SCT, "code": "73897004",
+                                          "display": "Skin of face"}]}],
+                "reasonCode": [{"text": "Acne scars"}]}}]},
+        },
+        "prefetch": {
+            "patient": {"resourceType": "Patient", "id": "pat-1", "birthDate": birth},
+            "conditions": cdslib.bundle([]),
+            "medstatements": cdslib.bundle([{
+                "resourceType": "MedicationStatement", "status": "completed",
+                "medicationCodeableConcept": {"text": "ISOtretinoin 20 MG Oral Capsule"},
+                "subject": {"reference": "Patient/pat-1"},
+                "effectivePeriod": {"start": cdslib.day(300), "end": cdslib.day(120)}}]),
+            "medrequests": None,
+            "procedures": cdslib.bundle([]),
+            "allergies": cdslib.bundle([]),
+            "pregnancy": cdslib.bundle([{
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": cdslib.LOINC, "code": "82810-3"}]},
+                "subject": {"reference": "Patient/pat-1"}, "effectiveDateTime": cdslib.day(3),
+                "valueCodeableConcept": {"coding": [{"system": cdslib.LOINC, "code": "LA26683-5",
+                                                     "display": "Not pregnant"}]}}]),
+            "breastfeeding": cdslib.bundle([{
+                "resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": cdslib.LOINC, "code": "63895-7"}]},
+                "subject": {"reference": "Patient/pat-1"}, "effectiveDateTime": cdslib.day(3),
+                "valueBoolean": False}]),
+            "fitzpatrick": cdslib.bundle([{
+                "resourceType": "Observation", "status": "final",
+                "code": {"text": "Fitzpatrick skin type"}, "subject": {"reference": "Patient/pat-1"},
+                "effectiveDateTime": cdslib.day(400),
+                "valueCodeableConcept": {"coding": [{"system": cdslib.NCIT, "code": "C74571",
+                                                     "display": "Fitzpatrick Skin Type III"}]}}]),
+        },
+    }
+
+
+def shift_dates(text, days):
+    def sub(m):
+        d = datetime.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        return (d + datetime.timedelta(days=days)).isoformat()
+    return re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b", sub, text)
+
+
+def masked(card_json):
+    """What may differ from run to run or with a rule edit: the uuid and
+    the ruleset's digest."""
+    t = re.sub(r'"uuid": "[0-9a-f-]{36}"', '"uuid": "UUID"', card_json)
+    return re.sub(r"\([0-9a-f]{12}\)", "(SHA)", t)
+
+
+@case
+def readme_cds_session():
+    with open(README, encoding="utf-8") as f:
+        text = f.read()
+    m = BLOCK.search(text)
+    assert m, "README.md has no <!-- cds-session --> block"
+    update = bool(os.environ.get("SUIT_UPDATE_DOCS"))
+    if update:
+        request = readme_request()
+        delta = 0
+    else:
+        blocks = JSON_BLOCKS.findall(m.group(2))
+        assert len(blocks) == 2, "the cds-session block needs a request and a response"
+        made = datetime.date.fromisoformat(m.group(1))
+        delta = (cdslib.today() - made).days
+        request = json.loads(shift_dates(blocks[0], delta))
+    with Env() as e:
+        st, h, js = e.ehr.call(request)
+        assert st == 200, (st, js)
+        got = json.dumps(js, indent=2, ensure_ascii=False)
+    if update:
+        new_block = ("Request: `POST https://cds.example.org/cds-services/microneedling-suitability` "
+                     "with `Authorization: Bearer <an ES384 JWT>`\n\n```json\n%s\n```\n\n"
+                     "Response: `200 OK`\n\n```json\n%s\n```\n" % (
+                         json.dumps(request, indent=2, ensure_ascii=False), got))
+        text = (text[:m.start()] + "<!-- cds-session made=%s -->\n" % cdslib.today().isoformat()
+                + new_block + "<!-- /cds-session -->" + text[m.end():])
+        with open(README, "w", encoding="utf-8") as f:
+            f.write(text)
+        print("README.md: cds-session block rewritten")
+        return
+    want = masked(blocks[1])
+    now = masked(shift_dates(got, -delta))
+    assert now == want, ("README.md's CDS Hooks card is not what the service answers now; after a "
+                         "deliberate change run SUIT_UPDATE_DOCS=1 on tests/http/test_cds.py "
+                         "readme_cds_session\n--- README\n%s\n--- now\n%s" % (want, now))
 
 
 if __name__ == "__main__":
