@@ -196,14 +196,14 @@ static bool cds_latest_day(const char *s, long *day)
 
 /* ---- terms -------------------------------------------------------------- */
 
-static const char *const cds_vocab_key[CDS_KIND_COUNT] = {
-    [CDS_KIND_AREA] = "areas",           [CDS_KIND_INDICATION] = "indications",
-    [CDS_KIND_CONDITION] = "conditions", [CDS_KIND_MEDICATION] = "medications",
-    [CDS_KIND_PROCEDURE] = "procedures", [CDS_KIND_ALLERGY] = "allergies",
+static const char *const cds_vocab_key[PROTO_TERM_KIND_COUNT] = {
+    [PROTO_TERM_KIND_AREA] = "areas",           [PROTO_TERM_KIND_INDICATION] = "indications",
+    [PROTO_TERM_KIND_CONDITION] = "conditions", [PROTO_TERM_KIND_MEDICATION] = "medications",
+    [PROTO_TERM_KIND_PROCEDURE] = "procedures", [PROTO_TERM_KIND_ALLERGY] = "allergies",
 };
 
 /* The ruleset's term object of this kind named `name`, or NULL. */
-static const json_t *cds_term_obj(const struct cds_fhir_opts *o, enum cds_kind k, const char *name)
+static const json_t *cds_term_obj(const struct cds_fhir_opts *o, enum proto_term_kind k, const char *name)
 {
     if (!cds_vocab_key[k])
         return NULL;
@@ -237,7 +237,7 @@ static bool cds_norm_lead(const char *a_norm, const char *b)
  * leading words, because EHRs name drugs as RxNorm's clinical drugs do,
  * ingredient first ("ISOtretinoin 20 MG Oral Capsule"); the longest name
  * wins ("fish-oil" before "fish"). */
-static const char *cds_text_term(const struct cds_fhir_opts *o, enum cds_kind k, const char *text)
+static const char *cds_text_term(const struct cds_fhir_opts *o, enum proto_term_kind k, const char *text)
 {
     char norm[PROTO_TERM_MAX_LEN * 2];
     if (!text || !cds_vocab_key[k] || proto_term_normalise(text, norm, sizeof norm) <= 0)
@@ -255,7 +255,7 @@ static const char *cds_text_term(const struct cds_fhir_opts *o, enum cds_kind k,
             if (cds_norm_eq(norm, json_string_value(syn)))
                 return name;
     }
-    if (k != CDS_KIND_MEDICATION)
+    if (k != PROTO_TERM_KIND_MEDICATION)
         return NULL;
     const char *best = NULL;
     size_t best_len = 0;
@@ -319,13 +319,13 @@ static bool cds_clean_term(const char *text, char *out, size_t cap)
  * the text itself as an unrecognised term.  Returns 1 when recognised
  * (out is a canonical term), 0 when passed through as text, -1 when the
  * concept carries nothing at all. */
-static int cds_concept(const struct cds_fhir_opts *o, enum cds_kind k, const json_t *cc, char *out,
+static int cds_concept(const struct cds_fhir_opts *o, enum proto_term_kind k, const json_t *cc, char *out,
                        size_t cap)
 {
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(cc, "coding"), i, c) {
-        const char *t = cds_terms_lookup(o->terms, k, cds_str(c, "system"), cds_str(c, "code"));
+        const char *t = proto_termmap_lookup(o->terms, k, cds_str(c, "system"), cds_str(c, "code"));
         if (t) {
             snprintf(out, cap, "%s", t);
             return 1;
@@ -508,7 +508,7 @@ static void cds_conditions(struct cds_ctx *c, json_t *entries, json_t *list)
         if (cds_cc_has(ver, "refuted") || cds_cc_has(ver, "entered-in-error"))
             continue;
         char term[SUIT_MAX_TERM_LEN + 1];
-        int known = cds_concept(c->o, CDS_KIND_CONDITION, json_object_get(r, "code"), term,
+        int known = cds_concept(c->o, PROTO_TERM_KIND_CONDITION, json_object_get(r, "code"), term,
                                 sizeof term);
         if (known < 0) {
             snprintf(term, sizeof term, "uncoded condition");
@@ -522,7 +522,7 @@ static void cds_conditions(struct cds_ctx *c, json_t *entries, json_t *list)
         if (!history && !active)
             continue;
         long days = -1, day;
-        const json_t *t = known ? cds_term_obj(c->o, CDS_KIND_CONDITION, term) : NULL;
+        const json_t *t = known ? cds_term_obj(c->o, PROTO_TERM_KIND_CONDITION, term) : NULL;
         if (json_is_true(json_object_get(t, "takes_days"))) {
             const char *onset = cds_str(r, "onsetDateTime");
             if (!onset)
@@ -538,10 +538,10 @@ static void cds_conditions(struct cds_ctx *c, json_t *entries, json_t *list)
 static void cds_med_name(struct cds_ctx *c, const json_t *r, char *term, size_t cap)
 {
     json_t *cc = json_object_get(r, "medicationCodeableConcept");
-    if (cc && cds_concept(c->o, CDS_KIND_MEDICATION, cc, term, cap) >= 0)
+    if (cc && cds_concept(c->o, PROTO_TERM_KIND_MEDICATION, cc, term, cap) >= 0)
         return;
     const char *disp = cds_str(json_object_get(r, "medicationReference"), "display");
-    const char *t = cds_text_term(c->o, CDS_KIND_MEDICATION, disp);
+    const char *t = cds_text_term(c->o, PROTO_TERM_KIND_MEDICATION, disp);
     if (t)
         snprintf(term, cap, "%s", t);
     else if (!cds_clean_term(disp, term, cap))
@@ -640,7 +640,7 @@ static void cds_procedures(struct cds_ctx *c, json_t *entries, json_t *list)
                    !strcmp(st, "preparation")))
             continue;
         char term[SUIT_MAX_TERM_LEN + 1];
-        if (cds_concept(c->o, CDS_KIND_PROCEDURE, json_object_get(r, "code"), term, sizeof term) < 0)
+        if (cds_concept(c->o, PROTO_TERM_KIND_PROCEDURE, json_object_get(r, "code"), term, sizeof term) < 0)
             snprintf(term, sizeof term, "uncoded procedure");
         long days = 0, day;
         const char *when = cds_str(r, "performedDateTime");
@@ -673,7 +673,7 @@ static void cds_allergies(struct cds_ctx *c, json_t *entries, json_t *list)
             cds_cc_has(cs, "inactive") || cds_cc_has(cs, "resolved"))
             continue;
         char term[SUIT_MAX_TERM_LEN + 1];
-        if (cds_concept(c->o, CDS_KIND_ALLERGY, json_object_get(r, "code"), term, sizeof term) < 0)
+        if (cds_concept(c->o, PROTO_TERM_KIND_ALLERGY, json_object_get(r, "code"), term, sizeof term) < 0)
             snprintf(term, sizeof term, "uncoded allergy");
         bool dup = false;
         size_t k;
@@ -713,7 +713,7 @@ static long cds_obs_day(const json_t *r)
 /* pregnancy / breastfeeding: sets key in patient to true/false, or leaves
  * it out (suitd: incomplete) with a note. */
 static void cds_status_obs(struct cds_ctx *c, const json_t *request, const char *key,
-                           const char *loinc, enum cds_kind kind, json_t *patient)
+                           const char *loinc, enum proto_term_kind kind, json_t *patient)
 {
     json_t *entries;
     char err[200];
@@ -739,7 +739,7 @@ static void cds_status_obs(struct cds_ctx *c, const json_t *request, const char 
             value = json_is_true(vb);
         json_t *cd;
         json_array_foreach(json_object_get(cc, "coding"), i, cd) {
-            const char *t = cds_terms_lookup(c->o->terms, kind, cds_str(cd, "system"),
+            const char *t = proto_termmap_lookup(c->o->terms, kind, cds_str(cd, "system"),
                                              cds_str(cd, "code"));
             if (t && value < 0)
                 value = !strcmp(t, "true") ? 1 : !strcmp(t, "false") ? 0 : -2;
@@ -797,7 +797,7 @@ static void cds_fitzpatrick(struct cds_ctx *c, const json_t *request, json_t *pa
         json_t *vi = json_object_get(r, "valueInteger");
         int v = 0;
         json_array_foreach(json_object_get(json_object_get(r, "valueCodeableConcept"), "coding"), j, cd) {
-            const char *t = cds_terms_lookup(c->o->terms, CDS_KIND_FITZPATRICK, cds_str(cd, "system"),
+            const char *t = proto_termmap_lookup(c->o->terms, PROTO_TERM_KIND_FITZPATRICK, cds_str(cd, "system"),
                                              cds_str(cd, "code"));
             if (t && !v)
                 v = t[0] - '0';
@@ -880,7 +880,7 @@ static void cds_age(struct cds_ctx *c, const json_t *request, struct cds_date on
 /* area (bodySite) or indication (reasonCode): one term, or left out with
  * a note. */
 static void cds_order_term(struct cds_ctx *c, const json_t *order, const char *field,
-                           enum cds_kind kind, const char *key, json_t *patient)
+                           enum proto_term_kind kind, const char *key, json_t *patient)
 {
     json_t *arr = json_object_get(order, field);
     char first[SUIT_MAX_TERM_LEN + 1] = "", term[SUIT_MAX_TERM_LEN + 1];
@@ -915,7 +915,7 @@ static bool cds_is_microneedling(const struct cds_fhir_opts *o, const json_t *sr
     size_t i;
     json_t *c;
     json_array_foreach(json_object_get(code, "coding"), i, c)
-        if (cds_terms_lookup(o->terms, CDS_KIND_ORDER, cds_str(c, "system"), cds_str(c, "code")))
+        if (proto_termmap_lookup(o->terms, PROTO_TERM_KIND_ORDER, cds_str(c, "system"), cds_str(c, "code")))
             return true;
     return cds_cc_in_list(code, o->order_codes, o->n_order_codes) ||
            cds_cc_mentions(code, "microneedling") || cds_cc_mentions(code, "micro-needling") ||
@@ -1014,8 +1014,8 @@ enum cds_fhir_status cds_fhir_patient(const json_t *request, const json_t *order
     struct cds_ctx c = {.o = o, .treat = cds_days(*date), .notes = json_array()};
     json_t *p = json_object();
     cds_age(&c, request, *date, p);
-    cds_status_obs(&c, request, "pregnancy", CDS_LOINC_PREGNANCY, CDS_KIND_PREGNANCY, p);
-    cds_status_obs(&c, request, "breastfeeding", CDS_LOINC_BREASTFEEDING, CDS_KIND_BREASTFEEDING, p);
+    cds_status_obs(&c, request, "pregnancy", CDS_LOINC_PREGNANCY, PROTO_TERM_KIND_PREGNANCY, p);
+    cds_status_obs(&c, request, "breastfeeding", CDS_LOINC_BREASTFEEDING, PROTO_TERM_KIND_BREASTFEEDING, p);
     /* suitd's key names */
     json_t *v;
     if ((v = json_object_get(p, "pregnancy"))) {
@@ -1023,8 +1023,8 @@ enum cds_fhir_status cds_fhir_patient(const json_t *request, const json_t *order
         json_object_del(p, "pregnancy");
     }
     cds_fitzpatrick(&c, request, p);
-    cds_order_term(&c, order, "bodySite", CDS_KIND_AREA, "area", p);
-    cds_order_term(&c, order, "reasonCode", CDS_KIND_INDICATION, "indication", p);
+    cds_order_term(&c, order, "bodySite", PROTO_TERM_KIND_AREA, "area", p);
+    cds_order_term(&c, order, "reasonCode", PROTO_TERM_KIND_INDICATION, "indication", p);
     json_t *conds = json_array(), *meds = json_array(), *procs = json_array(),
            *alls = json_array();
     cds_conditions(&c, lists[0], conds);

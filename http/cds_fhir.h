@@ -39,7 +39,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cds_terms.h"
+#include "proto_termmap.h"
 
 /* A calendar day (proleptic Gregorian). */
 struct cds_date {
@@ -59,7 +59,7 @@ int cds_age_on(struct cds_date birth, struct cds_date on);
 /* What the mapper is given besides the request. */
 struct cds_fhir_opts {
     struct cds_date today;
-    const struct cds_terms *terms;
+    const struct proto_termmap *terms;
     /* suitd's ruleset result (PROTOCOL.md 4.3): terms (names, labels,
      * synonyms, takes_days) and policy (the age limits). */
     const json_t *ruleset;

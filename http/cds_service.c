@@ -27,11 +27,11 @@ int cds_service_init(struct cds_service *s, const struct httpd_config *cfg, char
 {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
-    cds_terms_init(&s->terms);
-    if (cds_terms_load(&s->terms, cfg->cds_terminology, err, errlen))
+    proto_termmap_init(&s->terms);
+    if (proto_termmap_load(&s->terms, cfg->cds_terminology, err, errlen))
         return -1;
     if (cfg->cds_terminology_site &&
-        cds_terms_load(&s->terms, cfg->cds_terminology_site, err, errlen))
+        proto_termmap_load(&s->terms, cfg->cds_terminology_site, err, errlen))
         return -1;
     if (cds_jwt_init(&s->jwt, (const char *const *)cfg->cds_jwks, cfg->n_cds_jwks,
                      (const char *const *)cfg->cds_algorithms, cfg->n_cds_algorithms,
@@ -58,7 +58,7 @@ int cds_service_init(struct cds_service *s, const struct httpd_config *cfg, char
 
 void cds_service_close(struct cds_service *s)
 {
-    cds_terms_close(&s->terms);
+    proto_termmap_close(&s->terms);
     if (s->jwt_ready)
         cds_jwt_close(&s->jwt);
     json_decref(s->override_reasons);

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 
 #include "cds_jwt.h"
-#include "cds_terms.h"
+#include "proto_termmap.h"
 #include "httpd_config.h"
 #include "httpd_log.h"
 #include "httpd_reply.h"
@@ -32,7 +32,7 @@ struct httpd_request;
 
 struct cds_service {
     const struct httpd_config *cfg;
-    struct cds_terms terms;
+    struct proto_termmap terms;
     struct cds_jwt jwt;
     bool jwt_ready;
     json_t *override_reasons;   /* array of Coding */

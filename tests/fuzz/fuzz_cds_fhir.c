@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "cds_fhir.h"
-#include "cds_terms.h"
+#include "proto_termmap.h"
 #include "httpd_request.h"
 #include "proto_term.h"
 #include "suit_types.h"
@@ -34,7 +34,7 @@ static const char ruleset_text[] =
     "\"procedures\":[{\"name\":\"botulinum-toxin\",\"label\":\"Botox\",\"synonyms\":[]}],"
     "\"allergies\":[{\"name\":\"nickel\",\"label\":\"Nickel\",\"synonyms\":[]}]}}";
 
-static struct cds_terms terms;
+static struct proto_termmap terms;
 static json_t *ruleset;
 
 static void setup(void)
@@ -42,8 +42,8 @@ static void setup(void)
     if (ruleset)
         return;
     char err[512];
-    cds_terms_init(&terms);
-    if (cds_terms_load(&terms, SUITD_FUZZ_RULES "/terminology.tsv", err, sizeof err)) {
+    proto_termmap_init(&terms);
+    if (proto_termmap_load(&terms, SUITD_FUZZ_RULES "/terminology.tsv", err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         abort();
     }

@@ -14,7 +14,7 @@
 #include "cds_card.h"
 #include "cds_fhir.h"
 #include "cds_jwt.h"
-#include "cds_terms.h"
+#include "proto_termmap.h"
 #include "testutil.h"
 
 #define SCT "http://snomed.info/sct"
@@ -38,18 +38,18 @@ static const char *const ruleset_text =
     "\"allergies\":[{\"name\":\"nickel\",\"label\":\"Nickel\",\"synonyms\":[]}]}}";
 
 struct fx {
-    struct cds_terms terms;
+    struct proto_termmap terms;
     json_t *ruleset;
     struct cds_fhir_opts o;
 };
 
 static void fx_init(struct fx *f)
 {
-    cds_terms_init(&f->terms);
+    proto_termmap_init(&f->terms);
     char err[512], path[1024];
     const char *src = getenv("SUITD_SOURCE_DIR");
     snprintf(path, sizeof path, "%s/rules/terminology.tsv", src ? src : ".");
-    ck_assert_msg(!cds_terms_load(&f->terms, path, err, sizeof err), "%s", err);
+    ck_assert_msg(!proto_termmap_load(&f->terms, path, err, sizeof err), "%s", err);
     f->ruleset = json_loads(ruleset_text, 0, NULL);
     ck_assert_ptr_nonnull(f->ruleset);
     f->o = (struct cds_fhir_opts){
@@ -63,7 +63,7 @@ static void fx_init(struct fx *f)
 static void fx_close(struct fx *f)
 {
     json_decref(f->ruleset);
-    cds_terms_close(&f->terms);
+    proto_termmap_close(&f->terms);
 }
 
 static json_t *bundle(json_t *resources)
@@ -163,14 +163,14 @@ START_TEST(terms_shipped_file)
     struct fx f;
     fx_init(&f);
     ck_assert_uint_ge(f.terms.n, 60);
-    ck_assert_str_eq(cds_terms_lookup(&f.terms, CDS_KIND_AREA, SCT, "73897004"), "face");
-    ck_assert_str_eq(cds_terms_lookup(&f.terms, CDS_KIND_FITZPATRICK, NCIT, "C74574"), "6");
-    ck_assert_str_eq(cds_terms_lookup(&f.terms, CDS_KIND_PREGNANCY, "http://loinc.org", "LA15173-0"),
+    ck_assert_str_eq(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_AREA, SCT, "73897004"), "face");
+    ck_assert_str_eq(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_FITZPATRICK, NCIT, "C74574"), "6");
+    ck_assert_str_eq(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_PREGNANCY, "http://loinc.org", "LA15173-0"),
                      "true");
     /* kind matters: an area code is not a condition */
-    ck_assert_ptr_null(cds_terms_lookup(&f.terms, CDS_KIND_CONDITION, SCT, "73897004"));
+    ck_assert_ptr_null(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_CONDITION, SCT, "73897004"));
     /* unverified codes are not shipped */
-    ck_assert_ptr_null(cds_terms_lookup(&f.terms, CDS_KIND_CONDITION, SCT, "372130007"));
+    ck_assert_ptr_null(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_CONDITION, SCT, "372130007"));
     fx_close(&f);
 }
 END_TEST
@@ -194,13 +194,13 @@ START_TEST(terms_refusals)
         {"codes\tarea\n", "expected a source or code line"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct cds_terms t;
-        cds_terms_init(&t);
+        struct proto_termmap t;
+        proto_termmap_init(&t);
         char err[512] = "";
-        ck_assert_int_eq(cds_terms_load_text(&t, "site.tsv", bad[i].text, strlen(bad[i].text), err,
+        ck_assert_int_eq(proto_termmap_load_text(&t, "site.tsv", bad[i].text, strlen(bad[i].text), err,
                                              sizeof err), -1);
         ck_assert_msg(strstr(err, bad[i].why) && !strncmp(err, "site.tsv:", 9), "%zu: %s", i, err);
-        cds_terms_close(&t);
+        proto_termmap_close(&t);
     }
     /* a site file adding to the shipped one; the same row twice is fine */
     struct fx f;
@@ -209,11 +209,11 @@ START_TEST(terms_refusals)
                        "code\torder\thttp://clinic.example/codes\tMN-1\tmicroneedling\tCLINIC\tMN\n"
                        "code\tarea\thttp://snomed.info/sct\t73897004\tface\tCLINIC\tFace\n";
     char err[512];
-    ck_assert_int_eq(cds_terms_load_text(&f.terms, "site", site, strlen(site), err, sizeof err), 0);
-    ck_assert_str_eq(cds_terms_lookup(&f.terms, CDS_KIND_ORDER, "http://clinic.example/codes", "MN-1"),
+    ck_assert_int_eq(proto_termmap_load_text(&f.terms, "site", site, strlen(site), err, sizeof err), 0);
+    ck_assert_str_eq(proto_termmap_lookup(&f.terms, PROTO_TERM_KIND_ORDER, "http://clinic.example/codes", "MN-1"),
                      "microneedling");
     const char *clash = "source\tX\tx\ncode\tarea\thttp://snomed.info/sct\t73897004\tneck\tX\tx\n";
-    ck_assert_int_eq(cds_terms_load_text(&f.terms, "site", clash, strlen(clash), err, sizeof err), -1);
+    ck_assert_int_eq(proto_termmap_load_text(&f.terms, "site", clash, strlen(clash), err, sizeof err), -1);
     fx_close(&f);
 }
 END_TEST

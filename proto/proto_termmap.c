@@ -1,7 +1,7 @@
 /*
- * cds_terms.c: see cds_terms.h.
+ * proto_termmap.c: see proto_termmap.h.
  */
-#include "cds_terms.h"
+#include "proto_termmap.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -9,30 +9,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cds_kind_names[CDS_KIND_COUNT] = {
+static const char *const proto_term_kind_names[PROTO_TERM_KIND_COUNT] = {
     "area",      "indication",  "condition", "medication",    "procedure",
     "allergy",   "fitzpatrick", "pregnancy", "breastfeeding", "order",
 };
 
-const char *cds_kind_name(enum cds_kind k)
+const char *proto_term_kind_name(enum proto_term_kind k)
 {
-    return (unsigned)k < CDS_KIND_COUNT ? cds_kind_names[k] : "?";
+    return (unsigned)k < PROTO_TERM_KIND_COUNT ? proto_term_kind_names[k] : "?";
 }
 
-int cds_kind_parse(const char *name)
+int proto_term_kind_parse(const char *name)
 {
-    for (int k = 0; k < CDS_KIND_COUNT; k++)
-        if (!strcmp(cds_kind_names[k], name))
+    for (int k = 0; k < PROTO_TERM_KIND_COUNT; k++)
+        if (!strcmp(proto_term_kind_names[k], name))
             return k;
     return -1;
 }
 
-void cds_terms_init(struct cds_terms *t)
+void proto_termmap_init(struct proto_termmap *t)
 {
     memset(t, 0, sizeof *t);
 }
 
-void cds_terms_close(struct cds_terms *t)
+void proto_termmap_close(struct proto_termmap *t)
 {
     for (size_t i = 0; i < t->n; i++) {
         free(t->rows[i].system);
@@ -41,10 +41,10 @@ void cds_terms_close(struct cds_terms *t)
         free(t->rows[i].source);
     }
     free(t->rows);
-    cds_terms_init(t);
+    proto_termmap_init(t);
 }
 
-const char *cds_terms_lookup(const struct cds_terms *t, enum cds_kind kind, const char *system,
+const char *proto_termmap_lookup(const struct proto_termmap *t, enum proto_term_kind kind, const char *system,
                              const char *code)
 {
     if (!system || !code)
@@ -58,7 +58,7 @@ const char *cds_terms_lookup(const struct cds_terms *t, enum cds_kind kind, cons
 
 /* A KEY or a term: lowercase letters, digits and '-' (terms as
  * vocabulary.clp writes them), or upper case too for source keys. */
-static bool cds_terms_word(const char *s, bool upper)
+static bool proto_termmap_word(const char *s, bool upper)
 {
     if (!*s)
         return false;
@@ -71,7 +71,7 @@ static bool cds_terms_word(const char *s, bool upper)
 
 /* A code: printable ASCII without white space (FHIR's code type allows
  * inner single spaces, which no system here uses). */
-static bool cds_terms_code(const char *s)
+static bool proto_termmap_code(const char *s)
 {
     if (!*s)
         return false;
@@ -81,30 +81,30 @@ static bool cds_terms_code(const char *s)
     return true;
 }
 
-static bool cds_terms_value_ok(enum cds_kind k, const char *term)
+static bool proto_termmap_value_ok(enum proto_term_kind k, const char *term)
 {
     switch (k) {
-    case CDS_KIND_FITZPATRICK:
+    case PROTO_TERM_KIND_FITZPATRICK:
         return term[0] >= '1' && term[0] <= '6' && !term[1];
-    case CDS_KIND_PREGNANCY:
-    case CDS_KIND_BREASTFEEDING:
+    case PROTO_TERM_KIND_PREGNANCY:
+    case PROTO_TERM_KIND_BREASTFEEDING:
         return !strcmp(term, "true") || !strcmp(term, "false") || !strcmp(term, "unknown");
-    case CDS_KIND_ORDER:
+    case PROTO_TERM_KIND_ORDER:
         return !strcmp(term, "microneedling");
     default:
-        return cds_terms_word(term, false);
+        return proto_termmap_word(term, false);
     }
 }
 
-#define CDS_TERMS_MAX_FIELDS 7
+#define PROTO_TERMMAP_MAX_FIELDS 7
 
-/* Splits line at TABs into at most CDS_TERMS_MAX_FIELDS fields (the last
+/* Splits line at TABs into at most PROTO_TERMMAP_MAX_FIELDS fields (the last
  * keeps any further TABs).  Returns the count. */
-static size_t cds_terms_split(char *line, char **f)
+static size_t proto_termmap_split(char *line, char **f)
 {
     size_t n = 0;
     f[n++] = line;
-    for (char *p = line; *p && n < CDS_TERMS_MAX_FIELDS; p++)
+    for (char *p = line; *p && n < PROTO_TERMMAP_MAX_FIELDS; p++)
         if (*p == '\t') {
             *p = '\0';
             f[n++] = p + 1;
@@ -112,18 +112,18 @@ static size_t cds_terms_split(char *line, char **f)
     return n;
 }
 
-struct cds_terms_sources {
+struct proto_termmap_sources {
     char keys[64][32];
     size_t n;
 };
 
-static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, char *line,
+static int proto_termmap_line(struct proto_termmap *t, struct proto_termmap_sources *src, char *line,
                           char *why, size_t whylen)
 {
-    char *f[CDS_TERMS_MAX_FIELDS];
-    size_t n = cds_terms_split(line, f);
+    char *f[PROTO_TERMMAP_MAX_FIELDS];
+    size_t n = proto_termmap_split(line, f);
     if (!strcmp(f[0], "source")) {
-        if (n != 3 || !cds_terms_word(f[1], true) || strlen(f[1]) >= sizeof src->keys[0] ||
+        if (n != 3 || !proto_termmap_word(f[1], true) || strlen(f[1]) >= sizeof src->keys[0] ||
             !*f[2]) {
             snprintf(why, whylen, "expected source<TAB>KEY<TAB>CITATION");
             return -1;
@@ -151,20 +151,20 @@ static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, ch
                  "(%zu fields)", n);
         return -1;
     }
-    int kind = cds_kind_parse(f[1]);
+    int kind = proto_term_kind_parse(f[1]);
     if (kind < 0) {
         snprintf(why, whylen, "unknown kind '%.40s'", f[1]);
         return -1;
     }
-    if (!strchr(f[2], ':') || !cds_terms_code(f[2])) {
+    if (!strchr(f[2], ':') || !proto_termmap_code(f[2])) {
         snprintf(why, whylen, "system '%.80s' is not a URI", f[2]);
         return -1;
     }
-    if (!cds_terms_code(f[3])) {
+    if (!proto_termmap_code(f[3])) {
         snprintf(why, whylen, "code '%.80s' is empty or has white space", f[3]);
         return -1;
     }
-    if (!cds_terms_value_ok(kind, f[4])) {
+    if (!proto_termmap_value_ok(kind, f[4])) {
         snprintf(why, whylen, "term '%.80s' is not valid for kind %s", f[4], f[1]);
         return -1;
     }
@@ -175,7 +175,7 @@ static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, ch
         snprintf(why, whylen, "source '%.40s' is not given by a source line of this file", f[5]);
         return -1;
     }
-    const char *had = cds_terms_lookup(t, kind, f[2], f[3]);
+    const char *had = proto_termmap_lookup(t, kind, f[2], f[3]);
     if (had) {
         if (strcmp(had, f[4])) {
             snprintf(why, whylen, "%s %s|%s maps to %s and to %s", f[1], f[2], f[3], had, f[4]);
@@ -183,13 +183,13 @@ static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, ch
         }
         return 0;
     }
-    if (t->n == CDS_TERMS_MAX_ROWS) {
-        snprintf(why, whylen, "more than %d rows", CDS_TERMS_MAX_ROWS);
+    if (t->n == PROTO_TERMMAP_MAX_ROWS) {
+        snprintf(why, whylen, "more than %d rows", PROTO_TERMMAP_MAX_ROWS);
         return -1;
     }
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
-        struct cds_term_row *r = realloc(t->rows, cap * sizeof *r);
+        struct proto_termmap_row *r = realloc(t->rows, cap * sizeof *r);
         if (!r) {
             snprintf(why, whylen, "out of memory");
             return -1;
@@ -197,7 +197,7 @@ static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, ch
         t->rows = r;
         t->cap = cap;
     }
-    struct cds_term_row *r = &t->rows[t->n];
+    struct proto_termmap_row *r = &t->rows[t->n];
     r->kind = kind;
     r->system = strdup(f[2]);
     r->code = strdup(f[3]);
@@ -215,19 +215,19 @@ static int cds_terms_line(struct cds_terms *t, struct cds_terms_sources *src, ch
     return 0;
 }
 
-int cds_terms_load_text(struct cds_terms *t, const char *name, const char *text, size_t len,
+int proto_termmap_load_text(struct proto_termmap *t, const char *name, const char *text, size_t len,
                         char *err, size_t errlen)
 {
-    struct cds_terms_sources src = {.n = 0};
-    char line[CDS_TERMS_MAX_LINE + 2];
+    struct proto_termmap_sources src = {.n = 0};
+    char line[PROTO_TERMMAP_MAX_LINE + 2];
     size_t lineno = 0, pos = 0;
     while (pos < len) {
         lineno++;
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
-        if (n > CDS_TERMS_MAX_LINE) {
+        if (n > PROTO_TERMMAP_MAX_LINE) {
             snprintf(err, errlen, "%s:%zu: line longer than %d bytes", name, lineno,
-                     CDS_TERMS_MAX_LINE);
+                     PROTO_TERMMAP_MAX_LINE);
             return -1;
         }
         memcpy(line, text + pos, n);
@@ -242,7 +242,7 @@ int cds_terms_load_text(struct cds_terms *t, const char *name, const char *text,
         if (!n || line[0] == '#')
             continue;
         char why[400];
-        if (cds_terms_line(t, &src, line, why, sizeof why)) {
+        if (proto_termmap_line(t, &src, line, why, sizeof why)) {
             snprintf(err, errlen, "%s:%zu: %s", name, lineno, why);
             return -1;
         }
@@ -250,15 +250,15 @@ int cds_terms_load_text(struct cds_terms *t, const char *name, const char *text,
     return 0;
 }
 
-int cds_terms_load(struct cds_terms *t, const char *path, char *err, size_t errlen)
+int proto_termmap_load(struct proto_termmap *t, const char *path, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    /* Bounded: CDS_TERMS_MAX_ROWS lines of CDS_TERMS_MAX_LINE bytes. */
-    size_t cap = (size_t)CDS_TERMS_MAX_ROWS * 128, len = 0;
+    /* Bounded: PROTO_TERMMAP_MAX_ROWS lines of PROTO_TERMMAP_MAX_LINE bytes. */
+    size_t cap = (size_t)PROTO_TERMMAP_MAX_ROWS * 128, len = 0;
     char *buf = malloc(cap);
     if (!buf) {
         fclose(f);
@@ -276,7 +276,7 @@ int cds_terms_load(struct cds_terms *t, const char *path, char *err, size_t errl
     else if (too_big)
         snprintf(err, errlen, "%s: larger than %zu bytes", path, cap - 1);
     else
-        rc = cds_terms_load_text(t, path, buf, len, err, errlen);
+        rc = proto_termmap_load_text(t, path, buf, len, err, errlen);
     free(buf);
     return rc;
 }
