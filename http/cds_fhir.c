@@ -223,20 +223,12 @@ static bool cds_norm_eq(const char *a_norm, const char *b)
     return b && proto_term_normalise(b, nb, sizeof nb) > 0 && !strcmp(a_norm, nb);
 }
 
-/* Whether the normalised text begins with the word run b ("isotretinoin"
- * in "isotretinoin-20-mg-oral-capsule"). */
-static bool cds_norm_lead(const char *a_norm, const char *b)
-{
-    char nb[PROTO_TERM_MAX_LEN * 2];
-    int n = b ? proto_term_normalise(b, nb, sizeof nb) : -1;
-    return n > 0 && !strncmp(a_norm, nb, (size_t)n) && a_norm[n] == '-';
-}
-
 /* A text matched against the ruleset's names, labels and synonyms of the
- * kind: the canonical name, or NULL.  Medications also match on their
- * leading words, because EHRs name drugs as RxNorm's clinical drugs do,
- * ingredient first ("ISOtretinoin 20 MG Oral Capsule"); the longest name
- * wins ("fish-oil" before "fish"). */
+ * kind: the canonical name, or NULL.  Whole texts only: "ISOtretinoin 20
+ * MG Oral Capsule" is not matched here but reaches suitd as it is, whose
+ * near-miss rule asks to confirm isotretinoin (incomplete) -- the same
+ * answer the same words get over MessagePack; a site file maps the EHR's
+ * drug codes to ingredients. */
 static const char *cds_text_term(const struct cds_fhir_opts *o, enum proto_term_kind k, const char *text)
 {
     char norm[PROTO_TERM_MAX_LEN * 2];
@@ -244,8 +236,7 @@ static const char *cds_text_term(const struct cds_fhir_opts *o, enum proto_term_
         return NULL;
     size_t i, j;
     json_t *t, *syn;
-    const json_t *list = json_object_get(json_object_get(o->ruleset, "terms"), cds_vocab_key[k]);
-    json_array_foreach(list, i, t) {
+    json_array_foreach(json_object_get(json_object_get(o->ruleset, "terms"), cds_vocab_key[k]), i, t) {
         const char *name = cds_str(t, "name");
         if (!name)
             continue;
@@ -255,24 +246,7 @@ static const char *cds_text_term(const struct cds_fhir_opts *o, enum proto_term_
             if (cds_norm_eq(norm, json_string_value(syn)))
                 return name;
     }
-    if (k != PROTO_TERM_KIND_MEDICATION)
-        return NULL;
-    const char *best = NULL;
-    size_t best_len = 0;
-    json_array_foreach(list, i, t) {
-        const char *name = cds_str(t, "name");
-        const char *cands[64] = {name};
-        size_t nc = 1;
-        json_array_foreach(json_object_get(t, "synonyms"), j, syn)
-            if (nc < 64)
-                cands[nc++] = json_string_value(syn);
-        for (size_t c = 0; name && c < nc; c++)
-            if (cands[c] && cds_norm_lead(norm, cands[c]) && strlen(cands[c]) > best_len) {
-                best = name;
-                best_len = strlen(cands[c]);
-            }
-    }
-    return best;
+    return NULL;
 }
 
 /* Copies text as a suitd term: control characters become spaces, white

@@ -866,11 +866,11 @@ int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
         /* Configured for CDS Hooks: a broken map or key file must stop
          * the start.  Not configured: the gateway serves its API and
          * says why the service is off. */
+        cds_service_close(&s->cds);
         if (cfg->public_url || cfg->n_cds_jwks) {
             httpd_error(lg, "CDS Hooks: %s", err);
             return -1;
         }
-        cds_service_close(&s->cds);
         httpd_warn(lg, "CDS Hooks: %s: the service is off (discovery lists none, calls get 503)",
                    err);
     } else {

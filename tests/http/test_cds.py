@@ -353,7 +353,7 @@ def readme_request():
             "conditions": cdslib.bundle([]),
             "medstatements": cdslib.bundle([{
                 "resourceType": "MedicationStatement", "status": "completed",
-                "medicationCodeableConcept": {"text": "ISOtretinoin 20 MG Oral Capsule"},
+                "medicationCodeableConcept": {"text": "Isotretinoin"},
                 "subject": {"reference": "Patient/pat-1"},
                 "effectivePeriod": {"start": cdslib.day(300), "end": cdslib.day(120)}}]),
             "medrequests": None,
