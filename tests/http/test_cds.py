@@ -278,6 +278,43 @@ def jwt_without_public_url_or_keys():
 
 
 @case
+def off_without_a_map_unless_configured():
+    """No map and no CDS settings: the gateway serves its API, discovery
+    lists nothing, calls get 503.  With CDS settings the same is a refused
+    start; so is a site file with a code mapped twice."""
+    missing = ["--cds-terminology", "/nonexistent/terminology.tsv"]
+    with Stack(httpd_args=missing) as s:
+        s.start()
+        st, h, js = s.httpd.json("GET", "/cds-services")
+        assert st == 200 and js == {"services": []}, (st, js)
+        st, h, js = s.httpd.json("POST", SERVICE, {"hook": "order-sign"})
+        assert st == 503 and "off" in js["error"]["message"], (st, js)
+        st, h, js = s.httpd.assess()
+        assert st == 200, (st, js)
+        assert "the service is off" in s.httpd.log_text()
+    keys = Keys()
+    try:
+        with Stack(httpd_args=cdslib.gateway_args(keys, missing)) as s:
+            try:
+                s.start()
+                raise AssertionError("started without its map")
+            except httpdlib.GatewayError as err:
+                assert "/nonexistent/terminology.tsv" in str(err), err
+        site = os.path.join(keys.dir, "site.tsv")
+        with open(site, "w") as f:
+            f.write("source\tSITE\tOur catalogue\n"
+                    "code\tarea\thttp://snomed.info/sct\t73897004\tneck\tSITE\tFace?\n")
+        with Stack(httpd_args=cdslib.gateway_args(keys, ["--cds-terminology-site", site])) as s:
+            try:
+                s.start()
+                raise AssertionError("started with a conflicting site file")
+            except httpdlib.GatewayError as err:
+                assert "maps to face and to neck" in str(err), err
+    finally:
+        keys.close()
+
+
+@case
 def cors_follows_the_allowlist():
     with Env(["--cors-origin", "https://sandbox.test"]) as e:
         st, h, _ = e.gw.request("OPTIONS", SERVICE, headers={
