@@ -159,20 +159,24 @@ static void cds_summary(const json_t *result, const json_t *notes, char *out, si
     const json_t *findings = json_object_get(result, "findings");
     const json_t *dec = cds_decisive(findings, 1);   /* above info */
     const char *why = dec ? cds_s(dec, "summary") : "";
+    /* A heavier verdict with facts missing says so up front, so a deferral
+     * is never read as "fine once it lapses". */
+    char missing[300], lead[340] = "";
+    cds_join(json_object_get(result, "missing"), missing, sizeof missing);
+    if (missing[0] && strcmp(verdict, "incomplete"))
+        snprintf(lead, sizeof lead, " (and missing %s)", missing);
     if (!strcmp(verdict, "contraindicated")) {
-        snprintf(out, n, "Micro-needling contraindicated: %s", why);
+        snprintf(out, n, "Micro-needling contraindicated%s: %s", lead, why);
     } else if (!strcmp(verdict, "refer")) {
-        snprintf(out, n, "Micro-needling: refer to a physician first: %s", why);
+        snprintf(out, n, "Micro-needling: refer to a physician first%s: %s", lead, why);
     } else if (!strcmp(verdict, "defer")) {
         json_t *dd = json_object_get(result, "defer_days");
         if (json_is_integer(dd))
-            snprintf(out, n, "Micro-needling: defer %lld days: %s", (long long)json_integer_value(dd),
-                     why);
+            snprintf(out, n, "Micro-needling: defer %lld days%s: %s",
+                     (long long)json_integer_value(dd), lead, why);
         else
-            snprintf(out, n, "Micro-needling: defer (no fixed end): %s", why);
+            snprintf(out, n, "Micro-needling: defer (no fixed end)%s: %s", lead, why);
     } else if (!strcmp(verdict, "incomplete")) {
-        char missing[300];
-        cds_join(json_object_get(result, "missing"), missing, sizeof missing);
         if (missing[0])
             snprintf(out, n, "Micro-needling NOT assessed, not a go-ahead: missing %s", missing);
         else

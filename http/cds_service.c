@@ -197,7 +197,9 @@ static bool cds_authorised(const struct httpd_request *rq, struct httpd_reply *o
     if (r == CDS_JWT_OK)
         return true;
     httpd_metrics_cds_refusal(&srv->metrics, r);
-    httpd_info(srv->log, "cds: refused %s: %s (%s)", rq->path, cds_jwt_reason_name(r), why);
+    /* the reason's name only: the message may quote the token's own
+     * claims, which are the caller's text */
+    httpd_info(srv->log, "cds: refused %s: %s", rq->path, cds_jwt_reason_name(r));
     char msg[700];
     snprintf(msg, sizeof msg, "not permitted: %s", why);
     httpd_reply_errorf(out, 401, PROTO_E_NOT_PERMITTED, "%s", msg);

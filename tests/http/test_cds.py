@@ -346,6 +346,12 @@ def unknown_last_dose_and_partial_birth_date():
         # counted as taken today: isotretinoin now is contraindicated
         assert card["source"]["topic"]["code"] == "contraindicated", card
         assert "Last dose of isotretinoin unknown: assumed current" in card["detail"], card
+        # a heavier verdict with a fact missing names it in the summary
+        body["prefetch"]["pregnancy"] = None
+        st, h, js = e.ehr.call(body)
+        card = one_card(st, js, "unknown dose, no pregnancy status")
+        assert card["summary"].startswith("Micro-needling contraindicated (and missing pregnant): "), \
+            card["summary"]
         p = dict(httpdlib.PATIENT)
         del p["medications"]
         body = cdslib.from_patient(p)
