@@ -960,6 +960,64 @@ static struct cds_date cds_treatment_date(const json_t *order, struct cds_date t
     return today;
 }
 
+/* The patient id a reference names ("Patient/p1", or an absolute URL
+ * ending in it), or NULL when it names no Patient. */
+static const char *cds_ref_patient(const json_t *ref)
+{
+    const char *r = cds_str(ref, "reference");
+    if (!r)
+        return NULL;
+    const char *p = NULL;
+    for (const char *q = r; (q = strstr(q, "Patient/")); q += 8)
+        p = q + 8;
+    return p;
+}
+
+/* Whether a resource belongs to a patient other than pid: a Patient with
+ * another id, or a subject/patient reference to another one.  Data of the
+ * wrong patient must never be assessed as this one's. */
+static const char *cds_other_patient(const json_t *res, const char *pid)
+{
+    if (cds_is(res, "Patient")) {
+        const char *id = cds_str(res, "id");
+        return id && strcmp(id, pid) ? id : NULL;
+    }
+    static const char *const keys[] = {"subject", "patient"};
+    for (size_t k = 0; k < 2; k++) {
+        const char *id = cds_ref_patient(json_object_get(res, keys[k]));
+        if (id && strcmp(id, pid))
+            return id;
+    }
+    return NULL;
+}
+
+static bool cds_prefetch_mixed(const json_t *request, char *err, size_t errlen)
+{
+    const char *pid = cds_str(json_object_get(request, "context"), "patientId");
+    if (!pid)
+        return false;
+    json_t *pf = json_object_get(request, "prefetch");
+    for (const char *const *k = cds_fhir_prefetch_keys; *k; k++) {
+        json_t *v = json_object_get(pf, *k);
+        const char *other = NULL;
+        if (cds_is(v, "Bundle")) {
+            size_t i;
+            json_t *e;
+            json_array_foreach(json_object_get(v, "entry"), i, e)
+                if (!other)
+                    other = cds_other_patient(json_object_get(e, "resource"), pid);
+        } else if (json_is_object(v)) {
+            other = cds_other_patient(v, pid);
+        }
+        if (other) {
+            snprintf(err, errlen, "prefetch '%s' holds a resource of another patient "
+                     "(Patient/%.60s, not context.patientId)", *k, other);
+            return true;
+        }
+    }
+    return false;
+}
+
 enum cds_fhir_status cds_fhir_patient(const json_t *request, const json_t *order,
                                       const struct cds_fhir_opts *o, json_t **patient,
                                       json_t **notes, struct cds_date *date, char *err,
@@ -971,6 +1029,15 @@ enum cds_fhir_status cds_fhir_patient(const json_t *request, const json_t *order
         snprintf(err, errlen, "no prefetch was sent: the service needs its conditions, "
                               "medications, procedures and allergies");
         return CDS_FHIR_UNSATISFIED;
+    }
+    if (cds_prefetch_mixed(request, err, errlen))
+        return CDS_FHIR_BAD_REQUEST;
+    const char *pid = cds_str(json_object_get(request, "context"), "patientId");
+    const char *other = pid ? cds_other_patient(order, pid) : NULL;
+    if (other) {
+        snprintf(err, errlen, "the order is for another patient (Patient/%.60s, not "
+                 "context.patientId)", other);
+        return CDS_FHIR_BAD_REQUEST;
     }
     json_t *lists[5] = {NULL};
     enum cds_fhir_status st = CDS_FHIR_OK;

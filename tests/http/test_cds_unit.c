@@ -434,6 +434,26 @@ START_TEST(mapper_unsatisfied_prefetch)
     ck_assert_int_eq(map(&f, rq, &p, &notes, err), CDS_FHIR_OK);
     json_decref(p);
     json_decref(notes);
+    /* another patient's data, or an order for another patient: refused,
+     * never assessed as this one's */
+    json_t *other = json_deep_copy(rq);
+    add(other, "procedures", "{\"resourceType\":\"Procedure\",\"code\":{\"text\":\"x\"},"
+                             "\"subject\":{\"reference\":\"https://ehr/fhir/Patient/p2\"}}");
+    ck_assert_int_eq(map(&f, other, &p, &notes, err), CDS_FHIR_BAD_REQUEST);
+    ck_assert_msg(strstr(err, "another patient (Patient/p2"), "%s", err);
+    json_decref(other);
+    other = json_deep_copy(rq);
+    json_object_set_new(json_object_get(json_object_get(other, "prefetch"), "patient"), "id",
+                        json_string("p2"));
+    ck_assert_int_eq(map(&f, other, &p, &notes, err), CDS_FHIR_BAD_REQUEST);
+    json_decref(other);
+    other = json_deep_copy(rq);
+    add(other, "procedures", "{\"resourceType\":\"Procedure\",\"code\":{\"text\":\"x\"},"
+                             "\"subject\":{\"reference\":\"Patient/p1\"}}");
+    ck_assert_int_eq(map(&f, other, &p, &notes, err), CDS_FHIR_OK);
+    json_decref(p);
+    json_decref(notes);
+    json_decref(other);
     /* no prefetch at all */
     json_object_del(rq, "prefetch");
     ck_assert_int_eq(map(&f, rq, &p, &notes, err), CDS_FHIR_UNSATISFIED);
