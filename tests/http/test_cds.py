@@ -224,7 +224,8 @@ def jwt_refusals():
             "audience": [e.ehr.token(aud="https://other.test" + SERVICE),
                          e.ehr.token(aud=cdslib.PUBLIC_URL + FEEDBACK)],
             "kid": [e.ehr.token(kid="nobody")],
-            "issuer": [e.ehr.token(iss="https://stranger.test")],
+            "issuer": [e.ehr.token(iss="https://stranger.test"),
+                       e.ehr.token(iss="x\nsuit-httpd: info: cds card: uuid=forged")],
             "issued_at": [e.ehr.token(iat_in=600)],
             "not_before": [e.ehr.token(nbf_in=600)],
             "malformed": ["not-a-jwt", head + "." + payload],
@@ -246,6 +247,7 @@ def jwt_refusals():
         # replayed
         st, h, js = e.ehr.call(body, token=good)
         assert st == 401 and "used before" in js["error"]["message"], (st, js)
+        assert "forged" not in e.gw.log_text(), "a token's claim reached the log"
         m = e.gw.metrics()
         counts = {k: len(v) for k, v in tries.items()}
         counts["missing"] = 1
