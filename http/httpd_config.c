@@ -100,6 +100,54 @@ static const struct hc_setting hc_table[] = {
     {"ui_dir", HC_STR, 0, 0, SUITD_DEFAULT_UI_DIR, "DIR",
      "the folder of the page's files (index.html and its assets), read once at start",
      HC_FIELD(ui_dir)},
+    {"public_url", HC_OPT_STR, 0, 0, NULL, "URL",
+     "the gateway's base URL as CDS Hooks clients call it (https://cds.example.org, no "
+     "trailing slash): a CDS client's JWT must have aud = this URL + the endpoint's path; "
+     "without it every CDS Hooks call is refused (401)", HC_FIELD(public_url)},
+    {"cds_jwks", HC_LIST, 0, 0, NULL, "ISSUER=FILE",
+     "a CDS client allowed to call: its iss and the file of its JWK Set (public keys); "
+     "repeatable, nothing is fetched (default: none)", HC_LIST_FIELD(cds_jwks)},
+    {"cds_algorithm", HC_LIST, 0, 0, "ES384,RS384", "ALG",
+     "a JWS algorithm CDS clients may sign with; repeatable; only ES256/384/512, "
+     "RS256/384/512 and PS256/384/512 (never none or HS*)", HC_LIST_FIELD(cds_algorithms)},
+    {"cds_clock_skew", HC_UINT, 0, 60, "60", "SEC",
+     "clock skew allowed on a JWT's exp, iat and nbf", HC_FIELD(cds_clock_skew_s)},
+    {"cds_jti_cache", HC_UINT, 1, 1000000, "10000", "N",
+     "JWT ids remembered until their exp against replay; a call beyond it is refused (401)",
+     HC_FIELD(cds_jti_cache)},
+    {"cds_terminology", HC_STR, 0, 0, NULL, "FILE",
+     "the ruleset's terminology map, FHIR codes to terms (default: terminology.tsv in the "
+     "ruleset folder: $SUITD_RULES, else the package's)", HC_FIELD(cds_terminology)},
+    {"cds_terminology_site", HC_OPT_STR, 0, 0, NULL, "FILE",
+     "the clinic's own codes, in the same format, added to the map", HC_FIELD(cds_terminology_site)},
+    {"cds_order_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
+     "a ServiceRequest code that means micro-needling; repeatable (default: none; an order "
+     "whose text or display says microneedling, micro-needling or collagen induction counts "
+     "anyway)", HC_LIST_FIELD(cds_order_codes)},
+    {"cds_fitzpatrick_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
+     "an Observation code that means a Fitzpatrick skin type; repeatable (default: none; NCIt "
+     "values C74569 to C74574, or a code text naming Fitzpatrick with a value 1 to 6, count "
+     "anyway)", HC_LIST_FIELD(cds_fitzpatrick_codes)},
+    {"cds_override_reason", HC_LIST, 0, 0,
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|cds-not-applicable|"
+     "Not applicable to this patient,"
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|cds-suboptimal-context|"
+     "Shown at the wrong point in the workflow,"
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|recipient-disagrees-evidence|"
+     "Disagree with the evidence,"
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|recipient-concerns-outcomes|"
+     "Concerned about the outcomes,"
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|does-not-align-preferences|"
+     "Does not fit the patient's preferences,"
+     "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes|not-convenient-feasible|"
+     "Not convenient or feasible,"
+     "urn:suitd:override-reason|physician-assessment-done|Physician assessment done",
+     "SYSTEM|CODE|DISPLAY",
+     "an override reason cards offer; repeatable (default: the CDS Hooks 3.0 ballot's six "
+     "non-adherence codes and physician-assessment-done)", HC_LIST_FIELD(cds_override_reasons)},
+    {"cds_status_max_age", HC_UINT, 0, 3650, "30", "DAYS",
+     "a pregnancy or breastfeeding status older than this on the treatment date counts as "
+     "missing", HC_FIELD(cds_status_max_age_days)},
     {"log_level", HC_LEVEL, 0, 0, "info", "LEVEL", "debug, info, warn or error",
      HC_FIELD(log_level)},
     {"config", HC_ACTION, 0, 0, NULL, "FILE", "INI file, section [suit-httpd]; flags win", 0, 0},
@@ -155,9 +203,10 @@ void httpd_config_usage(FILE *out)
     fprintf(out, "usage: suit-httpd [OPTIONS]\n"
                  "\n"
                  "The HTTP/JSON gateway to suitd: POST /v1/assess, GET /v1/ruleset, GET /v1/ping,\n"
-                 "GET /healthz, GET /readyz, GET /metrics, and the consultation page at GET /\n"
-                 "(--ui).  Every option can also be set in the config file as name = value\n"
-                 "(underscores for dashes).\n\n");
+                 "GET /healthz, GET /readyz, GET /metrics, the consultation page at GET /\n"
+                 "(--ui), and the CDS Hooks service at /cds-services (--public-url, --cds-jwks).\n"
+                 "Every option can also be set in the config file as name = value (underscores\n"
+                 "for dashes).\n\n");
     for (size_t i = 0; i < HC_N; i++) {
         const struct hc_setting *s = &hc_table[i];
         char flag[64];
@@ -481,6 +530,32 @@ static int hc_check(struct hc_state *st)
                            "'%s' is not an origin: expected scheme://host[:port] with no "
                            "path or trailing slash, e.g. https://clinic.example", o);
     }
+    if (c->public_url) {
+        size_t n = strlen(c->public_url);
+        if ((strncmp(c->public_url, "https://", 8) && strncmp(c->public_url, "http://", 7)) ||
+            c->public_url[n - 1] == '/' || strchr(c->public_url, '?') || strchr(c->public_url, '#'))
+            return hc_fail(st, "public_url",
+                           "'%s': expected http(s)://host[:port][/path] without a trailing "
+                           "slash, query or fragment", c->public_url);
+    }
+    for (size_t i = 0; i < c->n_cds_jwks; i++) {
+        const char *eq = strrchr(c->cds_jwks[i], '=');
+        if (!eq || eq == c->cds_jwks[i] || !eq[1])
+            return hc_fail(st, "cds_jwks", "'%s': expected ISSUER=FILE", c->cds_jwks[i]);
+    }
+    for (size_t i = 0; i < c->n_cds_order_codes; i++)
+        if (!strchr(c->cds_order_codes[i], '|'))
+            return hc_fail(st, "cds_order_code", "'%s': expected SYSTEM|CODE", c->cds_order_codes[i]);
+    for (size_t i = 0; i < c->n_cds_fitzpatrick_codes; i++)
+        if (!strchr(c->cds_fitzpatrick_codes[i], '|'))
+            return hc_fail(st, "cds_fitzpatrick_code", "'%s': expected SYSTEM|CODE",
+                           c->cds_fitzpatrick_codes[i]);
+    for (size_t i = 0; i < c->n_cds_override_reasons; i++) {
+        const char *r = c->cds_override_reasons[i], *a = strchr(r, '|');
+        const char *b = a ? strchr(a + 1, '|') : NULL;
+        if (!a || a == r || !b || b == a + 1 || !b[1] || strchr(b + 1, '|'))
+            return hc_fail(st, "cds_override_reason", "'%s': expected SYSTEM|CODE|DISPLAY", r);
+    }
     struct sockaddr_storage ss;
     if (proto_addr_parse(c->listen, &ss) < 0)
         return hc_fail(st, "listen", "'%s': expected IP:PORT (an IP address and a port, "
@@ -504,6 +579,10 @@ static int hc_defaults(struct hc_state *st)
     for (size_t i = 0; i < HC_N; i++)
         if (hc_table[i].def && httpd_config_set(st, &hc_table[i], hc_table[i].def) < 0)
             return -1;
+    /* a list's default is replaced by the file's first line or the first
+     * flag, not added to */
+    memset(st->list_from_cli, 0, sizeof st->list_from_cli);
+    memset(st->list_from_file, 0, sizeof st->list_from_file);
     return 0;
 }
 
@@ -516,6 +595,12 @@ static int hc_computed_defaults(struct hc_state *st)
         if (proto_default_socket(buf, sizeof buf, getenv("XDG_RUNTIME_DIR"), geteuid()) < 0 ||
             hc_set_str(&c->suitd, buf) < 0)
             return hc_fail(st, "suitd", "%s", "cannot work out suitd's default socket");
+    }
+    if (!c->cds_terminology) {
+        char buf[4096];
+        int n = snprintf(buf, sizeof buf, "%s/terminology.tsv", proto_default_rules_dir());
+        if (n < 0 || (size_t)n >= sizeof buf || hc_set_str(&c->cds_terminology, buf) < 0)
+            return hc_fail(st, "cds_terminology", "%s", "cannot work out the default path");
     }
     if (!c->threads) {
         /* A thread waits while suitd answers, so one per core leaves
@@ -599,6 +684,14 @@ void httpd_config_close(struct httpd_config *c)
     free(c->token_file);
     free(c->ui_dir);
     hc_clear_list(&c->cors_origins, &c->n_cors_origins);
+    free(c->public_url);
+    hc_clear_list(&c->cds_jwks, &c->n_cds_jwks);
+    hc_clear_list(&c->cds_algorithms, &c->n_cds_algorithms);
+    free(c->cds_terminology);
+    free(c->cds_terminology_site);
+    hc_clear_list(&c->cds_order_codes, &c->n_cds_order_codes);
+    hc_clear_list(&c->cds_fitzpatrick_codes, &c->n_cds_fitzpatrick_codes);
+    hc_clear_list(&c->cds_override_reasons, &c->n_cds_override_reasons);
     free(c->config_file);
     memset(c, 0, sizeof *c);
 }

@@ -44,6 +44,23 @@ struct httpd_config {
     int ui;                         /* the consultation page: 1 on, 0 off,
                                      * HTTPD_UI_AUTO: on when listen is loopback */
     char *ui_dir;                   /* its files */
+    /* The CDS Hooks service (http/CDS-HOOKS.md). */
+    char *public_url;               /* the base URL clients call; NULL: no CDS calls */
+    char **cds_jwks;                /* ISSUER=FILE */
+    size_t n_cds_jwks;
+    char **cds_algorithms;          /* the JWS alg allowlist */
+    size_t n_cds_algorithms;
+    unsigned cds_clock_skew_s;
+    unsigned cds_jti_cache;
+    char *cds_terminology;          /* the ruleset's map */
+    char *cds_terminology_site;     /* NULL: none */
+    char **cds_order_codes;         /* SYSTEM|CODE */
+    size_t n_cds_order_codes;
+    char **cds_fitzpatrick_codes;   /* SYSTEM|CODE */
+    size_t n_cds_fitzpatrick_codes;
+    char **cds_override_reasons;    /* SYSTEM|CODE|DISPLAY */
+    size_t n_cds_override_reasons;
+    unsigned cds_status_max_age_days;
     enum httpd_log_level log_level;
     char *config_file;
 };

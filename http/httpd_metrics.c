@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "proto_prom.h"
@@ -82,6 +83,26 @@ void httpd_metrics_request(struct httpd_metrics *m, size_t endpoint, unsigned st
         b++;
     httpd_count(&e->bucket[b], 1);
     httpd_count(&e->sum_ns, elapsed_ns);
+}
+
+static const char *const httpd_cds_indicators[3] = {"info", "warning", "critical"};
+
+void httpd_metrics_cds_refusal(struct httpd_metrics *m, enum cds_jwt_reason r)
+{
+    if ((unsigned)r < CDS_JWT_REASON_COUNT)
+        httpd_count(&m->cds_jwt_refusals[r], 1);
+}
+
+void httpd_metrics_cds_card(struct httpd_metrics *m, const char *indicator)
+{
+    for (size_t i = 0; i < 3; i++)
+        if (!strcmp(indicator, httpd_cds_indicators[i]))
+            httpd_count(&m->cds_cards[i], 1);
+}
+
+void httpd_metrics_cds_unsatisfied(struct httpd_metrics *m)
+{
+    httpd_count(&m->cds_unsatisfied, 1);
 }
 
 void httpd_metrics_limit(struct httpd_metrics *m, enum httpd_limit l)
@@ -175,6 +196,23 @@ void httpd_metrics_render(const struct httpd_metrics *m, bool suitd_up, struct p
         proto_prom_sample(p, "suit_httpd_suitd_errors_total",
                           (const char *const[]){"reason", httpd_suitd_error_names[e], NULL},
                           (double)httpd_read(&m->suitd_errors[e]));
+    proto_prom_family(p, "suit_httpd_cds_jwt_refusals_total", "counter",
+                      "CDS Hooks calls refused with 401, by what was wrong with the JWT.");
+    for (size_t r = 1; r < CDS_JWT_REASON_COUNT; r++)
+        proto_prom_sample(p, "suit_httpd_cds_jwt_refusals_total",
+                          (const char *const[]){"reason", cds_jwt_reason_name(r), NULL},
+                          (double)httpd_read(&m->cds_jwt_refusals[r]));
+    proto_prom_family(p, "suit_httpd_cds_cards_total", "counter",
+                      "CDS Hooks cards answered, by indicator.");
+    for (size_t i = 0; i < 3; i++)
+        proto_prom_sample(p, "suit_httpd_cds_cards_total",
+                          (const char *const[]){"indicator", httpd_cds_indicators[i], NULL},
+                          (double)httpd_read(&m->cds_cards[i]));
+    proto_prom_family(p, "suit_httpd_cds_unsatisfied_prefetch_total", "counter",
+                      "CDS Hooks calls answered 412 because a safety-relevant prefetch was "
+                      "missing.");
+    proto_prom_sample(p, "suit_httpd_cds_unsatisfied_prefetch_total", NULL,
+                      (double)httpd_read(&m->cds_unsatisfied));
     proto_prom_family(p, "suit_httpd_suitd_up", "gauge",
                       "1 when suitd answered this scrape's stats call, else 0 (and no suitd_ "
                       "families follow).");

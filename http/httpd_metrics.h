@@ -14,6 +14,10 @@
  *   suitd_errors_total{reason}                counter: calls to suitd that failed
  *   suitd_up                                  gauge: suitd answered this scrape
  *   build_info{version}, start_time_seconds   gauges
+ *   cds_jwt_refusals_total{reason}            counter: CDS Hooks calls refused (401), by
+ *                                             cds_jwt_reason_name
+ *   cds_cards_total{indicator}                counter: cards answered, by indicator
+ *   cds_unsatisfied_prefetch_total            counter: CDS Hooks calls answered 412
  *
  * Endpoints are the route table's names (plus "other" for paths no route
  * has), so the label set stays bounded whatever clients send.
@@ -25,6 +29,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cds_jwt.h"
 
 struct proto_prom;
 
@@ -70,6 +76,9 @@ struct httpd_metrics {
     _Atomic uint64_t suitd_errors[HTTPD_SUITD_ERROR_COUNT];
     _Atomic uint64_t suitd_connects;
     _Atomic uint64_t conn_current, conn_total;
+    _Atomic uint64_t cds_jwt_refusals[CDS_JWT_REASON_COUNT];
+    _Atomic uint64_t cds_cards[3];  /* info, warning, critical */
+    _Atomic uint64_t cds_unsatisfied;
     double start_time;              /* Unix time */
 };
 
@@ -82,6 +91,11 @@ void httpd_metrics_request(struct httpd_metrics *m, size_t endpoint, unsigned st
                            uint64_t elapsed_ns);
 void httpd_metrics_limit(struct httpd_metrics *m, enum httpd_limit l);
 void httpd_metrics_suitd_error(struct httpd_metrics *m, enum httpd_suitd_error e);
+
+void httpd_metrics_cds_refusal(struct httpd_metrics *m, enum cds_jwt_reason r);
+/* indicator: "info", "warning" or "critical". */
+void httpd_metrics_cds_card(struct httpd_metrics *m, const char *indicator);
+void httpd_metrics_cds_unsatisfied(struct httpd_metrics *m);
 
 /* Writes every family above into p; suitd_up is `suitd_up`. */
 void httpd_metrics_render(const struct httpd_metrics *m, bool suitd_up, struct proto_prom *p);

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cds_service.h"
 #include "httpd_request.h"
 #include "httpd_server.h"
 #include "httpd_ui.h"
@@ -85,7 +86,7 @@ static void httpd_pack_raw(msgpack_packer *pk, void *arg)
 
 /* Calls suitd; on failure `out` already holds the answer and NULL is
  * returned. */
-static json_t *httpd_call(const struct httpd_request *rq, const char *method,
+json_t *httpd_call(const struct httpd_request *rq, const char *method,
                           rpc_pack_params_fn pack, void *arg, struct httpd_reply *out)
 {
     struct proto_error e;
@@ -250,6 +251,10 @@ static const struct httpd_route httpd_route_table[] = {
     {"/healthz", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_healthz},
     {"/readyz", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_readyz},
     {"/metrics", "GET", HTTPD_ROUTE_PROBE, NULL, httpd_metrics_page},
+    /* CDS Hooks (cds_service.h): discovery is open (it holds nothing about
+     * patients); the service checks the client's JWT itself. */
+    {"/cds-services", "GET", 0, NULL, cds_discovery_handler},
+    {"/cds-services/", "POST", HTTPD_ROUTE_JSON_BODY | HTTPD_ROUTE_PREFIX, NULL, cds_call_handler},
     {"/", "GET", HTTPD_ROUTE_UI, NULL, httpd_ui_index},
     {"/ui/", "GET", HTTPD_ROUTE_UI | HTTPD_ROUTE_PREFIX, NULL, httpd_ui_asset},
 };

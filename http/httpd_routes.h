@@ -59,6 +59,14 @@ struct httpd_request {
 /* A request header (case-insensitive name), or NULL. */
 const char *httpd_request_header(const struct httpd_request *rq, const char *name);
 
+struct json_t;
+/* Calls suitd's method (params packed by pack, or [] when NULL): the
+ * result (the caller frees it), or NULL with `out` holding the answer for
+ * the failure (503, 504, 502 or suitd's own error). */
+#include "rpc_client.h"
+struct json_t *httpd_call(const struct httpd_request *rq, const char *method,
+                          rpc_pack_params_fn pack, void *arg, struct httpd_reply *out);
+
 typedef void (*httpd_handler_fn)(const struct httpd_request *rq, struct httpd_reply *out);
 
 struct httpd_route {

@@ -862,6 +862,29 @@ int httpd_server_start(struct httpd_server *s, const struct httpd_config *cfg,
         return -1;
     }
     s->upstream_ready = true;
+    if (cds_service_init(&s->cds, cfg, err, sizeof err) < 0) {
+        /* Configured for CDS Hooks: a broken map or key file must stop
+         * the start.  Not configured: the gateway serves its API and
+         * says why the service is off. */
+        cds_service_close(&s->cds);
+        if (cfg->public_url || cfg->n_cds_jwks) {
+            httpd_error(lg, "CDS Hooks: %s", err);
+            return -1;
+        }
+        httpd_warn(lg, "CDS Hooks: %s: the service is off (discovery lists none, calls get 503)",
+                   err);
+    } else {
+        s->cds_ready = true;
+    }
+    if (s->cds_ready) {
+        char algs[80] = "";
+        for (size_t i = 0; i < s->cds.jwt.n_algs; i++)
+            snprintf(algs + strlen(algs), sizeof algs - strlen(algs), "%s%s", i ? ", " : "",
+                     s->cds.jwt.algs[i]);
+        httpd_info(lg, "CDS Hooks: %zu terminology codes, %zu issuers, algorithms %s, public_url %s",
+                   s->cds.terms.n, s->cds.jwt.n_issuers, algs,
+                   cfg->public_url ? cfg->public_url : "none (CDS calls refused)");
+    }
     if (httpd_bind(s) < 0 || httpd_server_start_ui(s) < 0)
         return -1;
 
@@ -946,6 +969,9 @@ void httpd_server_close(struct httpd_server *s)
     httpd_metrics_close(&s->metrics);
     httpd_ui_close(&s->ui);
     s->ui_on = false;
+    if (s->cds_ready)
+        cds_service_close(&s->cds);
+    s->cds_ready = false;
     free(s->endpoint_names);
     s->endpoint_names = NULL;
     pthread_mutex_destroy(&s->conn_lock);

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cds_service.h"
 #include "httpd_config.h"
 #include "httpd_log.h"
 #include "httpd_metrics.h"
@@ -56,6 +57,8 @@ struct httpd_server {
     size_t token_len;
     bool ui_on;                     /* the consultation page is served */
     struct httpd_ui ui;             /* its files */
+    struct cds_service cds;         /* the CDS Hooks service */
+    bool cds_ready;
     pthread_mutex_t conn_lock;      /* guards the registry below */
     struct httpd_conn *conns;       /* every open connection */
     unsigned n_conns;

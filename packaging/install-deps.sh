@@ -15,6 +15,10 @@ libsystemd-dev nettle-dev python3 systemd"
 # suit-httpd, the HTTP/JSON gateway (http/): libmicrohttpd; its tests use
 # curl, and promtool (from Debian's prometheus package) checks /metrics.
 PKGS="$PKGS libmicrohttpd-dev curl prometheus"
+# Its CDS Hooks service (http/cds_*.c): JWS/JWK from libjose; the EHR
+# simulator (tests/http/test_cds.py) signs tokens with python3-jwt and
+# python3-jwcrypto and validates with python3-jsonschema.
+PKGS="$PKGS libjose-dev python3-jwt python3-jwcrypto python3-jsonschema"
 # The consultation page's browser tests (tests/ui): Debian's Chromium,
 # driven by playwright-core from npm (no browser download), with a fixed
 # font so screenshots look alike; pngquant makes README's screenshot small

@@ -60,10 +60,10 @@ foreach(page IN LISTS SUITD_MAN_PAGES)
 endforeach()
 
 # /usr/share/doc/suitd: what an operator, an integrator and a rule author
-# read (README.md, SECURITY.md, PROTOCOL.md; rules/ with the guide, the
+# read (README.md, SECURITY.md, PROTOCOL.md, CDS-HOOKS.md; rules/ with the guide, the
 # engine contract and the clinical reference).  The example patient stays
 # uncompressed: suit check -f reads it as it is.
-foreach(doc README.md SECURITY.md proto/PROTOCOL.md)
+foreach(doc README.md SECURITY.md proto/PROTOCOL.md http/CDS-HOOKS.md)
   suitd_install_gz(${CMAKE_SOURCE_DIR}/${doc} ${SUITD_DOC_DIR})
 endforeach()
 foreach(doc README.md REFERENCE.md CONTRACT.md)

@@ -210,13 +210,15 @@ ok "control archive: md5sums, conffiles, maintainer scripts"
 
 dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
 DOCS="/usr/share/doc/suitd/README.md.gz /usr/share/doc/suitd/SECURITY.md.gz
-/usr/share/doc/suitd/PROTOCOL.md.gz /usr/share/doc/suitd/rules/README.md.gz
+/usr/share/doc/suitd/PROTOCOL.md.gz /usr/share/doc/suitd/CDS-HOOKS.md.gz
+/usr/share/doc/suitd/rules/README.md.gz
 /usr/share/doc/suitd/rules/REFERENCE.md.gz /usr/share/doc/suitd/rules/CONTRACT.md.gz
 /usr/share/doc/suitd/examples/patient.json"
 # The consultation page, as suit-httpd serves it (http/ui: every file).
 UI_FILES=$(cd "$SRC/http/ui" && for f in *; do printf '/usr/share/suitd/ui/%s ' "$f"; done)
 expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules/manifest.ini
 /usr/share/suitd/rules/policy.clp /usr/share/suitd/rules/REFERENCE.md
+/usr/share/suitd/rules/terminology.tsv
 /etc/suitd/suitd.conf /etc/suitd/policy.ini /etc/suitd/policies/clinic.ini.example
 /lib/systemd/system/suitd.service /lib/systemd/system/suitd.socket
 /usr/lib/sysusers.d/suitd.conf /usr/share/man/man8/suitd.8.gz
@@ -232,7 +234,7 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|usr/share/suitd/ui/[a-z]+\.(html|css|js|svg)|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|usr/share/suitd/ui/[a-z]+\.(html|css|js|svg)|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+(-[A-Z]+)?\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
 printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suit-httpd\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit, suit-bench and suit-httpd"

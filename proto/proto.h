@@ -15,6 +15,7 @@
  *   proto_default_*  the default rules folder and socket (proto_paths.c)
  *   proto_addr_*     where a client looks for the daemon, in order (proto_paths.c)
  *   proto_term_*     normalising terms, near-miss suggestions (proto_term.h)
+ *   proto_termmap_*  the terminology map, FHIR codes -> terms (proto_termmap.h)
  *
  * All functions return 0 on success or a negative PROTO_E_* code.
  * See proto/PROTOCOL.md for the contract other languages implement.

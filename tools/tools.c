@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "engine.h"
+#include "proto_termmap.h"
 #include "tools.h"
 
 struct tool_opts {
@@ -166,6 +167,63 @@ static int load(const char *cmd, const struct tool_opts *o, struct ruleset **rs)
     return rc;
 }
 
+/* The ruleset's terminology map (DIR/terminology.tsv, read by
+ * suit-httpd's CDS Hooks service), when it has one: well formed, and every
+ * term a canonical term of the vocabulary of its kind, so a code never maps
+ * to a word suitd would take as unrecognised.  Prints each problem as
+ * "FILE:line"-less "FILE: KIND SYSTEM|CODE: why"; returns their number
+ * (silent when there is none or no map). */
+static size_t tools_check_termmap(const char *dir, const struct ruleset *rs)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/terminology.tsv", dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    struct proto_termmap map;
+    proto_termmap_init(&map);
+    char err[600];
+    if (proto_termmap_load(&map, path, err, sizeof err)) {
+        printf("%s\n", err);
+        proto_termmap_close(&map);
+        return 1;
+    }
+    struct proto_ruleset_info info;
+    proto_ruleset_info_init(&info);
+    size_t problems = 0;
+    if (ruleset_describe(rs, &info)) {
+        printf("%s: cannot read the ruleset's vocabularies\n", path);
+        problems++;
+    }
+    static const int voc[PROTO_TERM_KIND_COUNT] = {
+        [PROTO_TERM_KIND_AREA] = SUIT_VOC_AREAS + 1,
+        [PROTO_TERM_KIND_INDICATION] = SUIT_VOC_INDICATIONS + 1,
+        [PROTO_TERM_KIND_CONDITION] = SUIT_VOC_CONDITIONS + 1,
+        [PROTO_TERM_KIND_MEDICATION] = SUIT_VOC_MEDICATIONS + 1,
+        [PROTO_TERM_KIND_PROCEDURE] = SUIT_VOC_PROCEDURES + 1,
+        [PROTO_TERM_KIND_ALLERGY] = SUIT_VOC_ALLERGIES + 1,
+    };
+    for (size_t i = 0; !problems && i < map.n; i++) {
+        const struct proto_termmap_row *r = &map.rows[i];
+        if (!voc[r->kind])
+            continue;   /* values (fitzpatrick, pregnancy, ...) are checked by the loader */
+        const struct proto_vocabulary *v = &info.vocabularies[voc[r->kind] - 1];
+        bool known = false;
+        for (size_t t = 0; t < v->n_terms && !known; t++)
+            known = !strcmp(v->terms[t].name, r->term);
+        if (!known) {
+            printf("%s: %s %s|%s: '%s' is not a canonical term of the %s vocabulary\n", path,
+                   proto_term_kind_name(r->kind), r->system, r->code, r->term,
+                   suit_vocabulary_name((enum suit_vocabulary)(voc[r->kind] - 1)));
+            problems++;
+        }
+    }
+    proto_ruleset_info_close(&info);
+    proto_termmap_close(&map);
+    return problems;
+}
+
 int tools_check_main(int argc, char **argv)
 {
     struct tool_opts o;
@@ -180,8 +238,10 @@ int tools_check_main(int argc, char **argv)
                "makes a finding gives an id, severity, category, summary of at most 140\n"
                "characters and source; cited sources exist; the policy names, vocabulary\n"
                "terms and medication classes rules match exist; vocabularies are\n"
-               "consistent); and runs its own test cases (DIR/tests/*.json) under the\n"
-               "ruleset's policy defaults.\n"
+               "consistent); runs its own test cases (DIR/tests/*.json) under the\n"
+               "ruleset's policy defaults; and checks its terminology map\n"
+               "(DIR/terminology.tsv, when there is one): well formed, every term one of the\n"
+               "vocabulary of its kind.\n"
                "  --strict       also fail on warnings (a policy no rule reads, a rule that\n"
                "                 modifies a fact it matches); they never stop suitd serve\n"
                "  --policy FILE  also check a clinic's policy file: known names, whole numbers\n"
@@ -215,7 +275,13 @@ int tools_check_main(int argc, char **argv)
         else
             printf("%s: warning: %s\n", w->file, w->message);
     }
-    if (rc == 0 && o.strict && rep.lint.n_warnings) {
+    size_t map_problems = rc == 0 ? tools_check_termmap(o.dir, rs) : 0;
+    if (map_problems) {
+        printf("%s: the terminology map has %zu problem%s\n", o.dir, map_problems,
+               map_problems == 1 ? "" : "s");
+        ruleset_unref(rs);
+        rc = 1;
+    } else if (rc == 0 && o.strict && rep.lint.n_warnings) {
         printf("%s: %zu warning%s (--strict)\n", o.dir, rep.lint.n_warnings,
                rep.lint.n_warnings == 1 ? "" : "s");
         ruleset_unref(rs);

@@ -128,6 +128,56 @@ START_TEST(test_check_policy)
 }
 END_TEST
 
+/* suitd check holds the terminology map (DIR/terminology.tsv, for
+ * suit-httpd's CDS Hooks service) to the ruleset: well formed, every term
+ * canonical in its vocabulary; the shipped map passes against the shipped
+ * ruleset. */
+START_TEST(test_check_termmap)
+{
+    char dir[] = "/tmp/suitd-tools-map-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    testutil_copy_tree(RS("basic"), dir);
+    char path[600];
+    snprintf(path, sizeof path, "%s/terminology.tsv", dir);
+    testutil_write_file(path, "w",
+                        "# a map\nsource\tT\ta test\n"
+                        "code\tarea\thttp://snomed.info/sct\t73897004\tface\tT\tSkin of face\n"
+                        "code\tfitzpatrick\thttp://x\tI\t1\tT\tType I\n");
+    int st;
+    char *argv[] = {dir};
+    char *out = run_tool(tools_check_main, 1, argv, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(strstr(out, ": ok (7 cases passed)"));
+    free(out);
+    /* a term the vocabulary does not have */
+    testutil_write_file(path, "a", "code\tarea\thttp://snomed.info/sct\t43081002\tnecks\tT\tSkin of neck\n");
+    out = run_tool(tools_check_main, 1, argv, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    char want[800];
+    snprintf(want, sizeof want, "%s: area http://snomed.info/sct|43081002: 'necks' is not a "
+             "canonical term of the areas vocabulary\n", path);
+    ck_assert_msg(strstr(out, want), "want %s", want);
+    ck_assert(strstr(out, "the terminology map has 1 problem\n"));
+    free(out);
+    /* a malformed line: file:line */
+    testutil_write_file(path, "w", "source\tT\ta test\ncode\tarea\thttp://x\t1\tface\n");
+    out = run_tool(tools_check_main, 1, argv, NULL, &st);
+    ck_assert_int_eq(st, 1);
+    snprintf(want, sizeof want, "%s:2: expected code<TAB>KIND", path);
+    ck_assert_msg(strstr(out, want), "want %s", want);
+    free(out);
+    testutil_remove_tree(dir);
+    /* the shipped ruleset and its map */
+    char rules[600];
+    snprintf(rules, sizeof rules, "%s/rules", getenv("SUITD_SOURCE_DIR"));
+    char *argv2[] = {rules};
+    out = run_tool(tools_check_main, 1, argv2, NULL, &st);
+    ck_assert_int_eq(st, 0);
+    ck_assert(!strstr(out, "terminology"));
+    free(out);
+}
+END_TEST
+
 START_TEST(test_test_tool)
 {
     int st;
@@ -323,6 +373,7 @@ int main(void)
     TCase *t = tcase_create("tools");
     tcase_add_test(t, test_check_tool);
     tcase_add_test(t, test_check_policy);
+    tcase_add_test(t, test_check_termmap);
     tcase_add_test(t, test_test_tool);
     tcase_add_test(t, test_assess_tool);
     tcase_add_test(t, test_check_strict);
