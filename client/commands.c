@@ -76,6 +76,11 @@ int cmd_connect_failure(char *buf, size_t n, const struct rpc_attempts *tried, b
         return CLI_EXIT_UNAVAILABLE;
     }
     const struct rpc_attempt *last = &tried->a[tried->n - 1];
+    if (last->rc == RPC_E_UNTRUSTED) {
+        /* A squatter, or a daemon of another user: never worth a retry. */
+        snprintf(buf, n, "refusing %s: %s", last->cand->addr, last->message);
+        return CLI_EXIT_NOPERM;
+    }
     if (tried->n == 1 && last->cand->origin <= PROTO_ADDR_ENV) {
         /* The address a person or script gave: one line about it. */
         const char *addr = last->cand->addr;

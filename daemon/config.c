@@ -35,7 +35,7 @@ static int default_workers(struct config *c);
 static const struct config_setting settings[] = {
     {"socket", CONFIG_SOCKET, FIELD(socket_path), .arg = "PATH", .fill_default = default_socket,
      .default_text = "/run/suitd/suitd.sock as root, else $XDG_RUNTIME_DIR/suitd.sock, else "
-                     "/tmp/suitd-UID.sock",
+                     "/tmp/suitd-UID/suitd.sock (a private directory, 0700, refused when it is not)",
      .help = "Unix socket; 'none' disables it"},
     {"listen", CONFIG_LISTEN, FIELD(listen), .arg = "HOST:PORT", .fill_default = default_listen,
      .default_text = PROTO_DEFAULT_TCP,

@@ -238,8 +238,30 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
 
 /* ---- listeners ----------------------------------------------------- */
 
+/* The default socket outside XDG_RUNTIME_DIR lives in /tmp/suitd-UID/:
+ * make that directory, or refuse to start when someone else's (or an open
+ * one) is there, since whoever owns it can swap the socket for their own.
+ * Sockets from systemd need no directory of ours. */
+static int prepare_socket_dir(struct server *srv)
+{
+    const char *path = srv->cfg->socket_path;
+    char dir[256], msg[512];
+    if (!path || getenv("LISTEN_FDS") || proto_private_dir(dir, sizeof dir, geteuid()) < 0)
+        return 0;
+    size_t n = strlen(dir);
+    if (strncmp(path, dir, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/'))
+        return 0;
+    if (proto_private_dir_prepare(dir, geteuid(), msg, sizeof msg) < 0) {
+        log_error(srv->log, "refusing the socket %s: %s", path, msg);
+        return -1;
+    }
+    return 0;
+}
+
 int server_listen(struct server *srv)
 {
+    if (prepare_socket_dir(srv) < 0)
+        return -1;
     return listeners_open(&srv->listeners, srv->loop, srv->cfg, srv->token != NULL, srv->log,
                           on_client, srv);
 }

@@ -345,9 +345,21 @@ bool proto_addr_is_loopback(const struct sockaddr *sa);
 const char *proto_default_rules_dir(void);
 /* The daemon's default Unix socket, for a process with effective uid euid
  * and XDG_RUNTIME_DIR xdg (NULL or empty when unset): the system socket
- * for root, else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.
+ * for root, else $XDG_RUNTIME_DIR/suitd.sock, else
+ * /tmp/suitd-UID/suitd.sock: a name directly in /tmp could be bound first
+ * by another local user (who would then receive the patient facts that
+ * suit sends), so the fallback lives in a directory only its owner may
+ * use (proto_private_dir_prepare).
  * Returns 0, or -1 when the path does not fit in n bytes. */
 int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
+/* The fallback's private directory, "/tmp/suitd-UID".  0 or -1 (too long). */
+int proto_private_dir(char *buf, size_t n, uid_t euid);
+/* Makes `dir` (mode 0700) if it does not exist and checks that it is
+ * fit to hold a socket nobody else may swap: a real directory (not a
+ * symbolic link) owned by euid with no group or other permission bits.
+ * Returns 0, or a negative errno with a sentence in msg that says what to
+ * do (-EPERM: it exists with another owner or mode). */
+int proto_private_dir_prepare(const char *dir, uid_t euid, char *msg, size_t n);
 
 /* ---- where a client finds the daemon ------------------------------- */
 

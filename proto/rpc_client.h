@@ -19,6 +19,10 @@ struct rpc_client;   /* opaque */
 /* A host name that does not resolve (err says getaddrinfo's reason).
  * Outside both the errno range and the protocol's codes. */
 #define RPC_E_NOHOST (-5001)
+/* A Unix socket served by a process of another user (not root, not the
+ * service user): someone may have bound the name first to collect patient
+ * facts, so nothing was sent (SO_PEERCRED). */
+#define RPC_E_UNTRUSTED (-5002)
 
 /* timeout_ms applies to connect and to each recv (0 = wait forever). */
 int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out,

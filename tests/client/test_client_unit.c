@@ -306,7 +306,9 @@ START_TEST(test_addresses)
     ck_assert_int_eq(proto_default_socket(buf, sizeof buf, "/run/user/0", 0), 0);
     ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
     ck_assert_int_eq(proto_default_socket(buf, sizeof buf, NULL, 1234), 0);
-    ck_assert_str_eq(buf, "/tmp/suitd-1234.sock");
+    ck_assert_str_eq(buf, "/tmp/suitd-1234/suitd.sock");
+    ck_assert_int_eq(proto_private_dir(buf, sizeof buf, 1234), 0);
+    ck_assert_str_eq(buf, "/tmp/suitd-1234");
     ck_assert_int_eq(proto_default_socket(buf, 8, NULL, 1234), -1);
 
     /* The order: own socket, system socket, default TCP. */
@@ -315,7 +317,7 @@ START_TEST(test_addresses)
     cli_args_init(&a);
     a.cmd = CLI_CMD_PING;
     ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
-    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock",
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234/suitd.sock", "unix:/run/suitd/suitd.sock",
                  "tcp:127.0.0.1:7433");
     ck_assert_int_eq(l.c[0].origin, PROTO_ADDR_USER);
     ck_assert_int_eq(l.c[1].origin, PROTO_ADDR_SYSTEM);
@@ -330,7 +332,7 @@ START_TEST(test_addresses)
     /* reload is Unix-only: no TCP fallback. */
     a.cmd = CLI_CMD_RELOAD;
     ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
-    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock");
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234/suitd.sock", "unix:/run/suitd/suitd.sock");
     a.cmd = CLI_CMD_PING;
 
     /* SUIT_ADDR, in each form, is the only candidate. */
