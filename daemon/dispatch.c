@@ -147,6 +147,7 @@ static void run_assess(struct workers_job *job, struct engine *eng)
         .msgid = r->msgid,
         .params = ok ? &up.data : NULL,
         .result = r->keep_result ? &r->result : NULL,
+        .decision_id = r->decision_id,
     };
     r->code = engine_request_assess(eng, &q, &pk, &r->err);
     r->has_result = r->code == 0 && r->keep_result;
@@ -228,6 +229,17 @@ static void do_stats(struct dispatch *d, struct conn *c, const struct proto_mess
         .workers = d->cfg->workers,
         .policy_resets = workers_policy_resets(d->workers),
         .ruleset = ruleset_id(d->rs),
+    };
+    struct decision_log_counts dc;
+    decision_log_counts(d->rq.dlog, &dc);
+    x.decision_log = (struct proto_decision_log_stats){
+        .enabled = decision_log_enabled(d->rq.dlog),
+        .required = d->rq.dlog->required,
+        .written = dc.written,
+        .lost = dc.lost,
+        .dropped = dc.dropped,
+        .queued = dc.queued,
+        .reopened = dc.reopened,
     };
     msgpack_packer pk;
     conn_pack_begin(c, &pk);

@@ -65,6 +65,7 @@ struct request {
      * not pay for freeing what another thread allocated. */
     bool audit;
     bool keep_result;
+    char decision_id[DECISION_LOG_ID_LEN];  /* "" without a decision log */
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
     /* assess: the request's params, packed again, for the worker's

@@ -112,6 +112,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .queue_depth = x->queue_depth,
         .workers = x->workers,
         .policy_resets = x->policy_resets,
+        .decision_log = x->decision_log,
         .reloads_ok = s->reloads_ok,
         .reloads_failed = s->reloads_failed,
         .reloads_timed_out = s->reloads_timed_out,

@@ -63,6 +63,7 @@ struct stats_extra {
     unsigned workers;
     uint64_t policy_resets;     /* workers_policy_resets */
     const struct suit_ruleset_id *ruleset;
+    struct proto_decision_log_stats decision_log;
 };
 /* Packs the `stats` result map. */
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk);

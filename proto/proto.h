@@ -177,6 +177,15 @@ struct proto_counter {
     const char *name;
     uint64_t n;
 };
+/* stats.decision_log: the audit trail's health (all 0 when there is none). */
+struct proto_decision_log_stats {
+    bool enabled, required;
+    uint64_t written;           /* records appended */
+    uint64_t lost;              /* records that could not be written (a full disk) */
+    uint64_t dropped;           /* records refused because the writer's queue was full */
+    uint64_t queued;            /* waiting for the writer now */
+    uint64_t reopened;          /* reopens (SIGUSR1) */
+};
 struct proto_stats {
     uint64_t uptime_s;
     uint64_t conn_current, conn_total, conn_refused;
@@ -193,6 +202,7 @@ struct proto_stats {
     const struct proto_counter *dropped;    /* by reason */
     size_t n_dropped;
     const char *version;
+    struct proto_decision_log_stats decision_log;
 };
 void proto_pack_stats_result(msgpack_packer *pk, const struct proto_stats *s);
 

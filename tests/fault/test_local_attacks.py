@@ -2,6 +2,8 @@
 """Local attacks (issue 13): what another user of the same machine can do
 to suitd and to suit.
 
+  - reading the token file: one that group or others may read is
+    reported at start (as ssh does for keys).
   - squatting the default socket: another user binds the name first, to
     receive the patient facts that suit sends and answer with a forged
     verdict.  suitd's fallback socket lives in a private directory
@@ -259,6 +261,52 @@ def service_user_trusted():
             proc.kill()
             proc.wait()
         shutil.rmtree(d, ignore_errors=True)
+
+
+@case
+def token_file_open_to_others_warned():
+    """A token file that group or others may read is shared with them: the
+    daemon says so at start, with the chmod to run; a 0600 one is quiet."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tok = os.path.join(tmp, "token")
+        with open(tok, "w") as f:
+            f.write("s3cret-token-0123456789\n")
+        for mode, warned in ((0o644, "other users"), (0o640, "its group"), (0o600, None)):
+            os.chmod(tok, mode)
+            with suitlib.Daemon(args=["--token-file", tok]) as d:
+                d.start()
+                log = d.log_text()
+                d.stop()
+            if warned:
+                assert "--token-file %s is open to %s" % (tok, warned) in log, log
+                assert "chmod 600 " + tok in log, log
+            else:
+                assert "is open to" not in log, log
+
+
+@case
+def suit_escapes_terminal_controls():
+    """Terms with terminal escapes (clear screen, OSC 52 clipboard write,
+    a C1 CSI) come back quoted by the daemon; suit prints them escaped,
+    never raw."""
+    evil = "face\x1b[2J\x1b]52;c;SGVsbG8=\x07\u009b31m\x7f"
+    with tempfile.TemporaryDirectory() as tmp:
+        pfile = os.path.join(tmp, "patient.json")
+        for key in ("area", "indication"):
+            p = dict(suitlib.PATIENT)
+            p[key] = evil
+            with open(pfile, "w") as f:
+                json.dump(p, f)
+            with suitlib.Daemon() as d:
+                d.start()
+                r = subprocess.run([suit_bin(), "--socket", d.sock, "check", "-f", pfile],
+                                   capture_output=True, timeout=30)
+                d.stop()
+            out = r.stdout + r.stderr
+            assert r.returncode == 65, (r.returncode, out)
+            for bad in (b"\x1b", b"\x07", b"\xc2\x9b", b"\x7f"):
+                assert bad not in out, "suit printed %r raw: %r" % (bad, out)
+            assert b"face\\e[2J\\e]52;c;SGVsbG8=\\x07\\u009b31m\\x7f" in out, out
 
 
 if __name__ == "__main__":
