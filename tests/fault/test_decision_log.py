@@ -296,10 +296,22 @@ def sigusr1_reopens_for_logrotate():
         assert old + new == sent, "records lost or out of order"
 
 
+def big_patient():
+    """Unknown terms in every list: 258 findings, a record of about 6.8 kB,
+    over stdio's 4096-byte buffer."""
+    p = dict(suitlib.PATIENT)
+    p["medications"] = [{"name": "zzmed%d" % i, "days_since_last_dose": 1} for i in range(64)]
+    p["conditions"] = [{"name": "zzcond%d" % i, "days_ago": 1} for i in range(64)]
+    p["procedures"] = [{"name": "zzproc%d" % i, "days_ago": 1} for i in range(64)]
+    p["allergies"] = ["zzall%d" % i for i in range(64)]
+    return p
+
+
 @case
 def one_write_per_record():
     """Every record is one write() call of the whole line (strace on the
-    writer thread), so a crash can never leave half a record."""
+    writer thread), also those over 4096 bytes, so a crash can never leave
+    half a record."""
     if not shutil.which("strace"):
         return "needs strace"
     with tempfile.TemporaryDirectory() as tmp:
@@ -314,13 +326,15 @@ def one_write_per_record():
             time.sleep(0.5)
             with d.unix() as c:
                 for i in range(20):
-                    c.assess(options={"explain": True, "request_id": "r%d" % i})
+                    c.assess(big_patient() if i % 2 else None,
+                             options={"explain": True, "request_id": "r%d" % i})
             suitlib.wait_until(lambda: stats_dlog(d)["queued"] == 0, 10, what="writes")
             time.sleep(0.3)
             st.send_signal(signal.SIGINT)
             st.wait()
             d.stop()
         sizes = [len(l) + 1 for l in open(path).read().splitlines()]
+        assert len([s for s in sizes if s > 4096]) == 10, sizes
         calls = [l for l in open(trace).read().splitlines() if l.startswith(("write", "writev"))]
         assert len(calls) == 20, calls
         for call, size in zip(calls, sizes):
