@@ -174,10 +174,26 @@ static void on_deadline(uv_timer_t *t)
             stats_error(rq->stats, PROTO_E_TIMEOUT);
         log_warn(rq->log, "conn %llu: msgid %u: %s timed out", (unsigned long long)r->conn->id,
                  r->msgid, r->method);
+        requests_log(rq->log, r->conn, r->method, r->msgid, PROTO_E_TIMEOUT, r->t0_ns);
         request_answered(r);
         /* The job is still at the workers; it is freed when it returns. */
     }
     arm_deadline(rq);
+}
+
+void requests_log(const struct logger *lg, const struct conn *c, const char *method,
+                  uint32_t msgid, int code, uint64_t t0_ns)
+{
+    if (!log_enabled(lg, LOG_LEVEL_DEBUG))
+        return;
+    double ms = (double)(uv_hrtime() - t0_ns) / 1e6;
+    if (code)
+        log_debug(lg, "conn %llu: %s msgid %u: error %d %s (%.3f ms)",
+                  (unsigned long long)c->id, method ? method : "(unknown method)", msgid, code,
+                  proto_code_name(code), ms);
+    else
+        log_debug(lg, "conn %llu: %s msgid %u: ok (%.3f ms)", (unsigned long long)c->id,
+                  method ? method : "(unknown method)", msgid, ms);
 }
 
 /* ---- worker jobs ---------------------------------------------------- */
@@ -204,6 +220,7 @@ static void on_recorded(void *arg, int status)
         } else {
             stats_error(rq->stats, PROTO_E_INTERNAL);
         }
+        requests_log(rq->log, c, r->method, r->msgid, status ? PROTO_E_INTERNAL : 0, r->t0_ns);
         request_answered(r);
     }
     request_free(r);
@@ -240,6 +257,7 @@ static int audit(struct request *r, int code, double ms)
         log_error(rq->log, "cannot record a decision: %s", strerror(-rc));
     if (wait) {
         /* Replace the decision with an error: nothing unrecorded goes out. */
+        r->code = rc == -EAGAIN ? PROTO_E_OVERLOADED : PROTO_E_INTERNAL;
         r->out.size = 0;
         msgpack_packer pk;
         msgpack_packer_init(&pk, &r->out, msgpack_sbuffer_write);
@@ -290,9 +308,12 @@ static void job_done(struct workers_job *job, int status)
             }
             if (audit(r, code, ms) == 1)
                 return;     /* on_recorded answers and frees it */
+            if (!code && r->code)
+                code = r->code;     /* refused by --decision-log-required */
         }
         if (!cancelled && !conn_closing(c))
             conn_send(c, r->out.data, r->out.size);
+        requests_log(rq->log, c, r->method, r->msgid, code, r->t0_ns);
         request_answered(r);
     }
     request_free(r);

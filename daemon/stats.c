@@ -44,6 +44,7 @@ void stats_error(struct stats *s, int code)
     int i = proto_code_index(code);
     /* Not a code the daemon defines: count it as internal. */
     s->errors[i >= 0 ? i : proto_code_index(PROTO_E_INTERNAL)]++;
+    s->last_error = code;
 }
 
 static unsigned bucket_of(uint64_t us)

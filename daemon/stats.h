@@ -41,6 +41,7 @@ struct stats {
     uint64_t reloads_ok, reloads_failed, reloads_timed_out;
     uint64_t hist[STATS_HIST_BUCKETS];
     uint64_t hist_count;
+    int last_error;             /* code of the latest error counted (the request log) */
 };
 
 /* n_methods (at most STATS_MAX_METHODS) methods, named by method_name(i)
