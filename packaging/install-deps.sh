@@ -15,6 +15,9 @@ libsystemd-dev nettle-dev python3 systemd"
 # suit-httpd, the HTTP/JSON gateway (http/): libmicrohttpd; its tests use
 # curl, and promtool (from Debian's prometheus package) checks /metrics.
 PKGS="$PKGS libmicrohttpd-dev curl prometheus"
+# logrotate runs the package's /etc/logrotate.d/suitd against a real daemon
+# (tests/fault/test_decision_log.py logrotate_with_the_shipped_file).
+PKGS="$PKGS logrotate"
 # The consultation page's browser tests (tests/ui): Debian's Chromium,
 # driven by playwright-core from npm (no browser download), with a fixed
 # font so screenshots look alike; pngquant makes README's screenshot small

@@ -308,6 +308,48 @@ def big_patient():
 
 
 @case
+def logrotate_with_the_shipped_file():
+    """packaging/suitd.logrotate run by logrotate itself (-f), with its path
+    pointed at a temporary folder and its signal sent to this daemon rather
+    than through systemctl: the old records are in the rotated file, the new
+    ones in a new file, none lost."""
+    lr = shutil.which("logrotate") or ("/usr/sbin/logrotate"
+                                        if os.path.exists("/usr/sbin/logrotate") else None)
+    if not lr:
+        return "needs logrotate"
+    shipped = open(os.path.join(suitlib.SOURCE_DIR, "packaging", "suitd.logrotate")).read()
+    assert "/var/log/suitd/*.jsonl" in shipped and "--signal=USR1" in shipped, shipped
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chmod(tmp, 0o755)
+        path = os.path.join(tmp, "decisions.jsonl")
+        with suitlib.Daemon(args=["--decision-log", path]) as d:
+            d.start()
+            conf = os.path.join(tmp, "suitd.logrotate")
+            text = shipped.replace("/var/log/suitd/", tmp + "/")
+            text = "\n".join("\t\tkill -USR1 %d" % d.proc.pid if "systemctl kill" in l else l
+                             for l in text.splitlines()) + "\n"
+            with open(conf, "w") as f:
+                f.write(text)
+            os.chmod(conf, 0o644)
+            sent = []
+            with d.unix() as c:
+                for _ in range(10):
+                    sent.append(c.assess()["decision_id"])
+                suitlib.wait_until(lambda: stats_dlog(d)["queued"] == 0, 10, what="writes")
+                r = subprocess.run([lr, "-f", "-s", os.path.join(tmp, "state"), conf],
+                                   capture_output=True, text=True, timeout=60)
+                assert r.returncode == 0, r.stdout + r.stderr
+                suitlib.wait_until(lambda: os.path.exists(path), 10, what="the new file")
+                for _ in range(10):
+                    sent.append(c.assess()["decision_id"])
+                suitlib.wait_until(lambda: stats_dlog(d)["queued"] == 0, 10, what="writes")
+            d.stop()
+        old = [x["decision_id"] for x in read_lines(path + ".1")]
+        new = [x["decision_id"] for x in read_lines(path)]
+        assert old == sent[:10] and new == sent[10:], (old, new, sent)
+
+
+@case
 def one_write_per_record():
     """Every record is one write() call of the whole line (strace on the
     writer thread), also those over 4096 bytes, so a crash can never leave
