@@ -401,8 +401,18 @@ int decision_log_submit(struct decision_log *d, const struct decision_record *r,
     bool full = d->queued >= d->max_queue;
     pthread_mutex_unlock(&d->mu);
     if (full) {
-        /* Counted; the writer's error line says the device is stuck. */
+        /* Counted, and said at most once per DECISION_LOG_ERROR_EVERY_S:
+         * a stalled device under load would otherwise log every request. */
         atomic_fetch_add(&d->dropped, 1);
+        d->drops_unreported++;
+        int64_t now = mono_s();
+        if (!d->last_drop_s || now - d->last_drop_s >= DECISION_LOG_ERROR_EVERY_S) {
+            log_warn(d->log, "the decision log %s is not keeping up: %u records queued; "
+                     "%llu record(s) dropped (stats decision_log.dropped)", d->path,
+                     d->max_queue, (unsigned long long)d->drops_unreported);
+            d->last_drop_s = now;
+            d->drops_unreported = 0;
+        }
         return -EAGAIN;
     }
     struct decision_log_entry *e = calloc(1, sizeof *e);

@@ -87,6 +87,9 @@ struct decision_log {
     /* writer thread only: the error line's rate limit */
     int64_t last_error_s;
     uint64_t lost_unreported;
+    /* loop thread only: the same for records dropped at a full queue */
+    int64_t last_drop_s;
+    uint64_t drops_unreported;
 };
 
 /* Sets up d; path NULL means no log (every call below is then a no-op,

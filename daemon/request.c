@@ -211,12 +211,12 @@ static void on_recorded(void *arg, int status)
             if (!conn_closing(c))
                 conn_send(c, r->out.data, r->out.size);
         } else if (!conn_closing(c)) {
+            /* Counted in stats by conn_reply_error. */
             conn_reply_error(c, r->msgid, PROTO_E_INTERNAL, "the decision could not be "
                              "recorded in the decision log (%s), and this daemon answers only "
                              "recorded decisions (--decision-log-required)",
                              status == -ECANCELED ? "the daemon is shutting down"
                                                   : strerror(-status));
-            stats_error(rq->stats, PROTO_E_INTERNAL);
         } else {
             stats_error(rq->stats, PROTO_E_INTERNAL);
         }
@@ -249,11 +249,8 @@ static int audit(struct request *r, int code, double ms)
     int rc = decision_log_submit(d, &rec, wait ? on_recorded : NULL, r);
     if (rc == 0)
         return wait ? 1 : 0;
-    if (rc == -EAGAIN)
-        log_warn(rq->log, "decision log queue full (%u records): record of conn %llu msgid "
-                 "%u dropped (stats decision_log.dropped)", d->max_queue,
-                 (unsigned long long)r->conn->id, r->msgid);
-    else
+    /* A full queue is reported, rate-limited, by decision_log_submit. */
+    if (rc != -EAGAIN)
         log_error(rq->log, "cannot record a decision: %s", strerror(-rc));
     if (wait) {
         /* Replace the decision with an error: nothing unrecorded goes out. */

@@ -254,6 +254,8 @@ def stalled_log_does_not_stall_the_daemon():
                     s = c.call("stats")["decision_log"]
                 assert took < 2.5, "20 pings and assessments took %.1f s" % took
                 assert s["dropped"] >= 14 and s["queued"] >= 5, s
+                warned = d.log_text().count("is not keeping up")
+                assert warned == 1, "%d warnings for %d drops" % (warned, s["dropped"])
             finally:
                 st.kill()
                 st.wait()
