@@ -297,11 +297,11 @@ static void job_done(struct workers_job *job, int status)
         if (r->audit) {
             if (!code)
                 stats_latency(rq->stats, now - r->t0_ns);
-            if (code) {
-                /* Error messages may quote what the client sent. */
-                const char *why = log_facts(rq->log) ? r->err.message : proto_code_name(code);
+            if (code && log_facts(rq->log)) {
+                /* Error messages may quote what the client sent: only
+                 * with --log-facts (requests_log below has the code). */
                 log_debug(rq->log, "conn %llu: msgid %u: %s: %s", (unsigned long long)c->id,
-                          r->msgid, r->method, why);
+                          r->msgid, r->method, r->err.message);
             }
             if (audit(r, code, ms) == 1)
                 return;     /* on_recorded answers and frees it */
