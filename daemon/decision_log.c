@@ -161,6 +161,7 @@ static void *writer_main(void *arg)
             d->tail = NULL;
         d->queued--;
         d->busy = true;
+        d->current = e;
         pthread_mutex_unlock(&d->mu);
 
         int rc = write_record(d->fd, e->line, e->len);
@@ -171,6 +172,9 @@ static void *writer_main(void *arg)
 
         pthread_mutex_lock(&d->mu);
         d->busy = false;
+        d->current = NULL;
+        /* done is read under mu: decision_log_cancel_waiting may have
+         * answered it meanwhile and cleared it. */
         if (e->done) {
             e->status = rc;
             e->next = NULL;
@@ -438,12 +442,19 @@ int decision_log_submit(struct decision_log *d, const struct decision_record *r,
     return 0;
 }
 
-void decision_log_cancel_waiting(struct decision_log *d)
+bool decision_log_cancel_waiting(struct decision_log *d)
 {
     if (!d->path)
-        return;
+        return false;
     struct decision_log_entry *cancel = NULL, **tail = &cancel;
+    decision_log_done_fn cur_done = NULL;
+    void *cur_arg = NULL;
     pthread_mutex_lock(&d->mu);
+    if (d->current && d->current->done) {
+        cur_done = d->current->done;
+        cur_arg = d->current->arg;
+        d->current->done = NULL;    /* the writer frees it when write() returns */
+    }
     struct decision_log_entry **pp = &d->head;
     d->tail = NULL;
     while (*pp) {
@@ -460,12 +471,16 @@ void decision_log_cancel_waiting(struct decision_log *d)
         }
     }
     pthread_mutex_unlock(&d->mu);
+    bool any = cur_done || cancel;
+    if (cur_done)
+        cur_done(cur_arg, -ECANCELED);
     while (cancel) {
         struct decision_log_entry *next = cancel->next;
         cancel->done(cancel->arg, -ECANCELED);
         entry_free(cancel);
         cancel = next;
     }
+    return any;
 }
 
 void decision_log_counts(struct decision_log *d, struct decision_log_counts *c)

@@ -76,7 +76,8 @@ struct decision_log {
     struct decision_log_entry *head, *tail;     /* to write */
     struct decision_log_entry *done_head, *done_tail;   /* written, callback due */
     unsigned queued;
-    bool busy;                  /* the writer holds an entry */
+    bool busy;                  /* the writer holds an entry: current */
+    struct decision_log_entry *current;
     bool stop, reopen;
     int fd;                     /* the writer's; -1 while none is open */
     pthread_t thread;
@@ -127,9 +128,11 @@ struct decision_record {
  * -ENOMEM.  A no-op returning 0 without a log. */
 int decision_log_submit(struct decision_log *d, const struct decision_record *r,
                         decision_log_done_fn done, void *arg);
-/* Records queued with a callback and not yet at the writer are answered
- * now with -ECANCELED (the shutdown deadline). */
-void decision_log_cancel_waiting(struct decision_log *d);
+/* Records queued with a callback are answered now with -ECANCELED (the
+ * shutdown deadline), the one the writer is stuck on included (its write
+ * goes on, but nobody waits for it any more).  Returns whether there was
+ * any. */
+bool decision_log_cancel_waiting(struct decision_log *d);
 void decision_log_counts(struct decision_log *d, struct decision_log_counts *c);
 /* Closes the async handle (the loop must run once more). */
 void decision_log_stop(struct decision_log *d);

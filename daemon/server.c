@@ -400,11 +400,18 @@ static void on_shutdown_deadline(uv_timer_t *t)
     }
     if (!srv->conns.n_open && !workers_outstanding(&srv->workers))
         return;
+    /* Answers still waiting for their record (--decision-log-required, a
+     * log device that does not finish) become errors now; like an
+     * abandoned reload's, they go out on the next turns before the
+     * connections are closed. */
+    if (decision_log_cancel_waiting(&srv->dlog)) {
+        (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
+                             SERVER_SHUTDOWN_FLUSH_MS, 0);
+        check_drained(srv);
+        return;
+    }
     log_warn(srv->log, "shutdown deadline reached: closing %llu connection(s)",
              (unsigned long long)srv->stats.conn_current);
-    /* Answers still waiting for their record (--decision-log-required)
-     * become errors now. */
-    decision_log_cancel_waiting(&srv->dlog);
     conn_set_close_all(&srv->conns, STATS_DROP_SHUTDOWN);
     /* Workers may still hold jobs; stopping them hands those back. */
     stop_workers(srv);

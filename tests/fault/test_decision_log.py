@@ -267,6 +267,42 @@ def stalled_log_does_not_stall_the_daemon():
 
 
 @case
+def shutdown_with_a_stalled_required_log():
+    """--decision-log-required and a device that never finishes a write:
+    after SIGTERM the waiting clients get an error (never a decision) at
+    --shutdown-timeout, and the daemon stops waiting for the log."""
+    if not shutil.which("strace"):
+        return "needs strace"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "decisions.jsonl")
+        with suitlib.Daemon(args=["--decision-log", path, "--decision-log-required",
+                                  "--shutdown-timeout", "1"]) as d:
+            d.start()
+            st = stall_writer(d.proc.pid, 120)
+            try:
+                with d.unix(timeout=30) as c:
+                    ids = [c.request("assess", [suitlib.PATIENT]) for _ in range(3)]
+                    time.sleep(0.5)
+                    t0 = time.time()
+                    d.signal(signal.SIGTERM)
+                    for i in ids:
+                        err, res = c.response(i)
+                        assert err is not None and res is None, res
+                        assert "decision log" in err["message"], err
+                    took = time.time() - t0
+                suitlib.wait_until(lambda: "not taking writes" in d.log_text(), 10,
+                                   what="the daemon giving up on the log")
+            finally:
+                # A thread stopped by strace (as one in a hung write would
+                # be) holds the process's exit until it is let go.
+                st.kill()
+                st.wait()
+            rc = d.wait_exit(20)
+            assert rc is not None, "the daemon did not exit:\n" + d.log_text()[-2000:]
+            assert took < 6, "the answers took %.1f s" % took
+
+
+@case
 def sigusr1_reopens_for_logrotate():
     """Rename the file, SIGUSR1: later records go to a new file at the
     path, none is lost, none is in both."""
