@@ -23,6 +23,7 @@
 #include "render_stats.h"
 #include "report.h"
 #include "rpc_client.h"
+#include "safe_text.h"
 #include "suggest.h"
 
 /* rpc_client returns -errno for system errors and PROTO_E_* (all below
@@ -76,6 +77,11 @@ int cmd_connect_failure(char *buf, size_t n, const struct rpc_attempts *tried, b
         return CLI_EXIT_UNAVAILABLE;
     }
     const struct rpc_attempt *last = &tried->a[tried->n - 1];
+    if (last->rc == RPC_E_UNTRUSTED) {
+        /* A squatter, or a daemon of another user: never worth a retry. */
+        snprintf(buf, n, "refusing %s: %s", last->cand->addr, last->message);
+        return CLI_EXIT_NOPERM;
+    }
     if (tried->n == 1 && last->cand->origin <= PROTO_ADDR_ENV) {
         /* The address a person or script gave: one line about it. */
         const char *addr = last->cand->addr;
@@ -232,6 +238,12 @@ static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn 
             fprintf(cc->env->err, "suit: %s: cannot convert the answer to JSON\n", method);
             return CLI_EXIT_SOFTWARE;
         }
+        /* For people: no terminal escapes from the daemon's strings (JSON
+         * output escapes them itself). */
+        if (!cc->a->json && safe_text_json(*result) < 0) {
+            fprintf(cc->env->err, "suit: out of memory\n");
+            return CLI_EXIT_SOFTWARE;
+        }
         return 0;
     }
     if (cmd_is_errno(rc)) {
@@ -257,6 +269,8 @@ static int cmd_call(struct cmd_conn *cc, const char *method, rpc_pack_params_fn 
     }
     if (e.code == PROTO_OK)
         e.code = rc;
+    /* The message may quote what was sent, or be a hostile daemon's. */
+    safe_text_error(&e);
     int status = cli_exit_for_error(e.code);
     if (e_out) {
         *e_out = e;   /* ownership of the strings moves to the caller */
@@ -387,7 +401,11 @@ static bool cmd_explain_unknown_term(struct cmd_conn *cc, const json_t *patient,
     else  /* no vocabulary: the daemon's details may list the values */
         cmd_unknown_term_message(msg, sizeof msg, kind, value,
                                  (const char *const *)e->details, e->n_details);
-    fprintf(cc->env->err, "suit: %s\n", msg);
+    /* The term comes from the patient file, which may not be this
+     * user's own text. */
+    char *safe = safe_text_escape(msg, false);
+    fprintf(cc->env->err, "suit: %s\n", safe ? safe : "unknown term (unprintable)");
+    free(safe);
     free(terms);
     json_decref(rs);
     return true;

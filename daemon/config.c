@@ -14,6 +14,7 @@
  * adding to it.
  */
 #include "config.h"
+#include "decision_log.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -35,7 +36,7 @@ static int default_workers(struct config *c);
 static const struct config_setting settings[] = {
     {"socket", CONFIG_SOCKET, FIELD(socket_path), .arg = "PATH", .fill_default = default_socket,
      .default_text = "/run/suitd/suitd.sock as root, else $XDG_RUNTIME_DIR/suitd.sock, else "
-                     "/tmp/suitd-UID.sock",
+                     "/tmp/suitd-UID/suitd.sock (a private directory, 0700, refused when it is not)",
      .help = "Unix socket; 'none' disables it"},
     {"listen", CONFIG_LISTEN, FIELD(listen), .arg = "HOST:PORT", .fill_default = default_listen,
      .default_text = PROTO_DEFAULT_TCP,
@@ -64,7 +65,14 @@ static const struct config_setting settings[] = {
     {"log_facts", CONFIG_BOOL, FIELD(log_facts), .def = 0,
      .help = "allow patient facts in debug logs"},
     {"decision_log", CONFIG_OPT_PATH, FIELD(decision_log), .arg = "FILE",
-     .help = "one JSON line per assessment (no patient facts)"},
+     .help = "one JSON line per assessment (no patient facts); SIGUSR1 reopens it"},
+    {"decision_log_required", CONFIG_BOOL, FIELD(decision_log_required), .def = 0,
+     .help = "answer an assessment only once its record is written; a decision that cannot "
+             "be recorded (full disk, queue full) is answered with an error instead"},
+    {"decision_log_queue", CONFIG_UINT, FIELD(decision_log_queue), 1, 10000000,
+     DECISION_LOG_DEFAULT_QUEUE, .arg = "N",
+     .help = "records waiting for the decision log's writer; beyond it a record is dropped "
+             "(counted in stats decision_log.dropped; an error with --decision-log-required)"},
     {"max_connections", CONFIG_UINT, FIELD(max_connections), 1, 1000000, 1024, .arg = "N",
      .help = "simultaneous client connections; TCP clients beyond it are refused (the Unix "
              "socket has --unix-reserve more)"},

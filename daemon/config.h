@@ -26,6 +26,8 @@ struct config {
     char *policy_dir;           /* NULL: none */
     char *config_file;
     char *decision_log;         /* NULL: none */
+    bool decision_log_required; /* no answer without its record */
+    unsigned decision_log_queue;    /* records waiting for the writer */
     char *token_file;           /* NULL: none */
     char *user;                 /* NULL: keep the current user */
     unsigned workers;           /* 0 before defaults: number of cores */

@@ -4,6 +4,7 @@
  */
 #include "dispatch.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ enum {
     /* An assessment: its latency is measured and it is written to the
      * decision log. */
     METHOD_AUDIT = 1u << 3,
+    /* Answered later by a callback, not before call returns (the reload):
+     * the callback writes its request-log line. */
+    METHOD_LATER = 1u << 4,
 };
 
 struct method {
@@ -53,7 +57,7 @@ static const struct method methods[] = {
     {"assess", METHOD_WORKER | METHOD_AUDIT, .prepare = prepare_assess, .run = run_assess},
     {"ruleset", METHOD_WORKER, .run = run_ruleset},
     {"stats", 0, .call = do_stats},
-    {"reload", METHOD_ADMIN, .call = do_reload},
+    {"reload", METHOD_ADMIN | METHOD_LATER, .call = do_reload},
     {"auth", METHOD_NO_AUTH, .call = do_auth},
 };
 #define N_METHODS (sizeof methods / sizeof methods[0])
@@ -148,6 +152,7 @@ static void run_assess(struct workers_job *job, struct engine *eng)
         .msgid = r->msgid,
         .params = ok ? &up.data : NULL,
         .result = r->keep_result ? &r->result : NULL,
+        .decision_id = r->decision_id,
     };
     r->code = engine_request_assess(eng, &q, &pk, &r->err);
     r->has_result = r->code == 0 && r->keep_result;
@@ -230,6 +235,17 @@ static void do_stats(struct dispatch *d, struct conn *c, const struct proto_mess
         .policy_resets = workers_policy_resets(d->workers),
         .ruleset = ruleset_id(d->rs),
     };
+    struct decision_log_counts dc;
+    decision_log_counts(d->rq.dlog, &dc);
+    x.decision_log = (struct proto_decision_log_stats){
+        .enabled = decision_log_enabled(d->rq.dlog),
+        .required = d->rq.dlog->required,
+        .written = dc.written,
+        .lost = dc.lost,
+        .dropped = dc.dropped,
+        .queued = dc.queued,
+        .reopened = dc.reopened,
+    };
     msgpack_packer pk;
     conn_pack_begin(c, &pk);
     proto_pack_result_header(&pk, m->msgid);
@@ -255,6 +271,7 @@ static void reload_done(struct reload_waiter *w, int status, const struct reload
             conn_pack_end(c);
         }
     }
+    requests_log(r->rq->log, c, r->method, r->msgid, o->code, r->t0_ns);
     request_answered(r);
     request_free(r);
 }
@@ -296,6 +313,30 @@ static bool token_equal(const char *a, size_t alen, const char *b, size_t blen)
     return diff == 0;
 }
 
+/* The client's address for the log ("127.0.0.1:50312", "[::1]:50312"), or
+ * "unix" / "unknown". */
+static void peer_name(struct conn *c, char *buf, size_t n)
+{
+    if (c->lis->is_unix) {
+        snprintf(buf, n, "unix");
+        return;
+    }
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char host[64] = "";
+    if (uv_tcp_getpeername(&c->u.tcp, (struct sockaddr *)&ss, &len) < 0) {
+        snprintf(buf, n, "unknown");
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        (void)uv_ip6_name(a, host, sizeof host);
+        snprintf(buf, n, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+    } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        (void)uv_ip4_name(a, host, sizeof host);
+        snprintf(buf, n, "%s:%u", host, (unsigned)ntohs(a->sin_port));
+    }
+}
+
 /* Listeners without a token accept auth as a no-op, so one client
  * configuration works against both kinds.  A wrong token closes the
  * connection: one guess per connection; malformed auth requests count
@@ -316,10 +357,13 @@ static void do_auth(struct dispatch *d, struct conn *c, const struct proto_messa
             /* Guessing is cheap: at most one line a second, saying how many
              * were held back. */
             uint64_t held;
-            if (throttle_allow(&d->auth_log, uv_hrtime(), &held))
-                log_warn(d->log, "conn %llu: wrong token on %s; closing (%llu more wrong "
-                         "tokens since the last such line)", (unsigned long long)c->id,
-                         c->lis->name, (unsigned long long)held);
+            if (throttle_allow(&d->auth_log, uv_hrtime(), &held)) {
+                char peer[80];
+                peer_name(c, peer, sizeof peer);
+                log_warn(d->log, "conn %llu: wrong token from %s on %s; closing (%llu more "
+                         "wrong tokens since the last such line)", (unsigned long long)c->id,
+                         peer, c->lis->name, (unsigned long long)held);
+            }
             conn_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED, "wrong token");
             d->stats->dropped[STATS_DROP_AUTH]++;
             conn_refuse_input(c);
@@ -346,6 +390,42 @@ static void printable(char *dst, size_t dstlen, const char *s, size_t len)
     for (size_t i = 0; i < len && j + 1 < dstlen && i < DISPATCH_QUOTE_MAX; i++)
         dst[j++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
     dst[j] = '\0';
+}
+
+/* Runs request m (method mt, NULL when unknown).  Returns true when it was
+ * answered before returning, false when a worker or the reload answers it
+ * later. */
+static bool dispatch_method(struct dispatch *d, struct conn *c, const struct method *mt,
+                            const struct proto_message *m)
+{
+    if (!conn_authenticated(c) && !(mt && (mt->flags & METHOD_NO_AUTH))) {
+        conn_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED,
+                         "not authenticated: send auth [token] first");
+        conn_preauth_refused(c);
+        return true;
+    }
+    if (!mt) {
+        char name[DISPATCH_QUOTE_MAX + 1];
+        printable(name, sizeof name, m->method, m->method_len);
+        conn_reply_error(c, m->msgid, PROTO_E_METHOD_NOT_FOUND, "unknown method '%s'", name);
+        return true;
+    }
+    if ((mt->flags & METHOD_ADMIN) && !conn_is_admin(c)) {
+        conn_reply_error(c, m->msgid, PROTO_E_NOT_PERMITTED,
+                         "%s is an admin method: use the Unix socket", mt->name);
+        return true;
+    }
+    /* Accepted: the connection is in use (refused requests do not keep
+     * it open past --idle-timeout). */
+    conn_touch(c);
+    /* Either refused at once (overloaded, bad params: an error counted
+     * now) or answered later. */
+    d->stats->last_error = 0;
+    if (mt->flags & METHOD_WORKER)
+        call_on_worker(d, c, mt, m);
+    else
+        mt->call(d, c, m);
+    return !(mt->flags & (METHOD_WORKER | METHOD_LATER)) || d->stats->last_error != 0;
 }
 
 void dispatch_frame(struct conn *c, const msgpack_object *obj)
@@ -386,28 +466,11 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
     int i = method_find(m.method, m.method_len);
     stats_request(d->stats, i);
     const struct method *mt = i >= 0 ? &methods[i] : NULL;
-    if (!conn_authenticated(c) && !(mt && (mt->flags & METHOD_NO_AUTH))) {
-        conn_reply_error(c, m.msgid, PROTO_E_NOT_PERMITTED,
-                         "not authenticated: send auth [token] first");
-        conn_preauth_refused(c);
-        return;
-    }
-    if (!mt) {
-        char name[DISPATCH_QUOTE_MAX + 1];
-        printable(name, sizeof name, m.method, m.method_len);
-        conn_reply_error(c, m.msgid, PROTO_E_METHOD_NOT_FOUND, "unknown method '%s'", name);
-        return;
-    }
-    if ((mt->flags & METHOD_ADMIN) && !conn_is_admin(c)) {
-        conn_reply_error(c, m.msgid, PROTO_E_NOT_PERMITTED,
-                         "%s is an admin method: use the Unix socket", mt->name);
-        return;
-    }
-    /* Accepted: the connection is in use (refused requests do not keep
-     * it open past --idle-timeout). */
-    conn_touch(c);
-    if (mt->flags & METHOD_WORKER)
-        call_on_worker(d, c, mt, &m);
-    else
-        mt->call(d, c, &m);
+    /* The request log's line: what is answered here is logged here (the
+     * code of the error counted meanwhile, if any); what goes to a worker
+     * or the reload is logged when it is answered (request.c). */
+    uint64_t t0 = uv_hrtime();
+    d->stats->last_error = 0;
+    if (dispatch_method(d, c, mt, &m))
+        requests_log(d->log, c, mt ? mt->name : NULL, m.msgid, d->stats->last_error, t0);
 }

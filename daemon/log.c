@@ -7,7 +7,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 #define N_LEVELS (sizeof level_names / sizeof level_names[0])
@@ -16,7 +19,26 @@ void log_init(struct logger *lg, enum log_level level, bool facts)
 {
     lg->level = level;
     lg->facts = facts;
+    lg->journal = log_stderr_is_journal();
 }
+
+bool log_stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    if (!js || !*js)
+        return false;
+    unsigned long long dev, ino;
+    if (sscanf(js, "%llu:%llu", &dev, &ino) != 2)
+        return false;
+    struct stat st;
+    if (fstat(STDERR_FILENO, &st) < 0)
+        return false;
+    /* Inherited by a child whose stderr was redirected: then it is not. */
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* sd-daemon(3)'s SD_ERR, SD_WARNING, SD_INFO and SD_DEBUG, by level. */
+static const char *const journal_prefix[] = {"<7>", "<6>", "<4>", "<3>"};
 
 int log_level_parse(const char *name)
 {
@@ -46,7 +68,7 @@ bool log_facts(const struct logger *lg)
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
     char line[2048];
-    int n = snprintf(line, sizeof line, "suitd: %s", prefix);
+    int n = snprintf(line, sizeof line, "%s", prefix);
     if (n < 0 || (size_t)n >= sizeof line)
         return;
     int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
@@ -62,8 +84,11 @@ void log_msg(const struct logger *lg, enum log_level level, const char *fmt, ...
 {
     if (lg && !log_enabled(lg, level))
         return;
-    char prefix[16];
-    snprintf(prefix, sizeof prefix, "%s: ", log_level_name(level));
+    char prefix[32];
+    if (lg && lg->journal && (unsigned)level < N_LEVELS)
+        snprintf(prefix, sizeof prefix, "%s", journal_prefix[level]);
+    else
+        snprintf(prefix, sizeof prefix, "suitd: %s: ", log_level_name(level));
     va_list ap;
     va_start(ap, fmt);
     emit(prefix, fmt, ap);
@@ -74,6 +99,7 @@ void log_plain(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    emit("", fmt, ap);
+    /* No logger here: these few start-up lines look for themselves. */
+    emit(log_stderr_is_journal() ? "<6>" : "suitd: ", fmt, ap);
     va_end(ap);
 }

@@ -4,6 +4,14 @@
  *
  *   suitd: LEVEL: message
  *
+ * Under systemd, when stderr is the journal (JOURNAL_STREAM names the
+ * device and inode of stderr), lines carry sd-daemon(3)'s priority prefix
+ * instead, and the name the journal adds anyway is left out:
+ *
+ *   <3>message      (error; <4> warn, <6> info and the plain lines, <7> debug)
+ *
+ * so that `journalctl -p err -u suitd` finds refused reloads.
+ *
  * The logger is a plain value passed by pointer, not a global: the daemon
  * owns one and hands it to its modules.  `facts` says whether patient facts
  * may appear in logs (--log-facts); callers check log_facts() before
@@ -24,9 +32,13 @@ enum log_level {
 struct logger {
     enum log_level level;
     bool facts;
+    bool journal;       /* stderr is the journal: priority prefixes */
 };
 
+/* Also finds out whether stderr is the journal (log_stderr_is_journal). */
 void log_init(struct logger *lg, enum log_level level, bool facts);
+/* Whether $JOURNAL_STREAM ("DEVICE:INODE") is the file stderr is. */
+bool log_stderr_is_journal(void);
 /* -1 when the name is not one of debug, info, warn, error. */
 int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);

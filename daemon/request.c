@@ -3,6 +3,7 @@
  */
 #include "request.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,11 @@ struct request *request_new(struct requests *rq, struct conn *c, uint32_t msgid,
     r->method = method;
     r->audit = audit;
     r->t0_ns = uv_hrtime();
-    r->keep_result = audit && rq->dlog->f != NULL;
+    /* The result is kept for the decision log, whose record and answer
+     * share the decision's id. */
+    r->keep_result = audit && decision_log_enabled(rq->dlog);
+    if (r->keep_result)
+        decision_log_next_id(rq->dlog, r->decision_id);
     msgpack_sbuffer_init(&r->params);
     suit_result_init(&r->result);
     proto_error_init(&r->err);
@@ -169,13 +174,102 @@ static void on_deadline(uv_timer_t *t)
             stats_error(rq->stats, PROTO_E_TIMEOUT);
         log_warn(rq->log, "conn %llu: msgid %u: %s timed out", (unsigned long long)r->conn->id,
                  r->msgid, r->method);
+        requests_log(rq->log, r->conn, r->method, r->msgid, PROTO_E_TIMEOUT, r->t0_ns);
         request_answered(r);
         /* The job is still at the workers; it is freed when it returns. */
     }
     arm_deadline(rq);
 }
 
+void requests_log(const struct logger *lg, const struct conn *c, const char *method,
+                  uint32_t msgid, int code, uint64_t t0_ns)
+{
+    if (!log_enabled(lg, LOG_LEVEL_DEBUG))
+        return;
+    double ms = (double)(uv_hrtime() - t0_ns) / 1e6;
+    if (code)
+        log_debug(lg, "conn %llu: %s msgid %u: error %d %s (%.3f ms)",
+                  (unsigned long long)c->id, method ? method : "(unknown method)", msgid, code,
+                  proto_code_name(code), ms);
+    else
+        log_debug(lg, "conn %llu: %s msgid %u: ok (%.3f ms)", (unsigned long long)c->id,
+                  method ? method : "(unknown method)", msgid, ms);
+}
+
 /* ---- worker jobs ---------------------------------------------------- */
+
+/* --decision-log-required: the decision's record is written (status 0):
+ * now it may go out; else the client gets an error instead of a decision
+ * nobody recorded. */
+static void on_recorded(void *arg, int status)
+{
+    struct request *r = arg;
+    struct requests *rq = r->rq;
+    struct conn *c = r->conn;
+    if (!r->answered) {
+        if (status == 0) {
+            if (!conn_closing(c))
+                conn_send(c, r->out.data, r->out.size);
+        } else if (!conn_closing(c)) {
+            /* Counted in stats by conn_reply_error. */
+            conn_reply_error(c, r->msgid, PROTO_E_INTERNAL, "the decision could not be "
+                             "recorded in the decision log (%s), and this daemon answers only "
+                             "recorded decisions (--decision-log-required)",
+                             status == -ECANCELED ? "the daemon is shutting down"
+                                                  : strerror(-status));
+        } else {
+            stats_error(rq->stats, PROTO_E_INTERNAL);
+        }
+        requests_log(rq->log, c, r->method, r->msgid, status ? PROTO_E_INTERNAL : 0, r->t0_ns);
+        request_answered(r);
+    }
+    request_free(r);
+}
+
+/* The record of r (an assessment), queued for the decision log's writer.
+ * Returns 1 when r's answer waits for it (on_recorded sends it), else 0:
+ * the caller sends the answer it has (which, when the log is required and
+ * the record could not even be queued, has become an error). */
+static int audit(struct request *r, int code, double ms)
+{
+    struct requests *rq = r->rq;
+    struct decision_log *d = rq->dlog;
+    if (!decision_log_enabled(d))
+        return 0;
+    struct decision_record rec = {
+        .decision_id = r->decision_id,
+        .conn_id = r->conn->id,
+        .msgid = r->msgid,
+        .request_id = code == 0 ? r->result.request_id : NULL,
+        .result = code == 0 ? &r->result : NULL,
+        .error_code = code,
+        .latency_ms = ms,
+    };
+    bool wait = d->required && code == 0;
+    int rc = decision_log_submit(d, &rec, wait ? on_recorded : NULL, r);
+    if (rc == 0)
+        return wait ? 1 : 0;
+    /* A full queue is reported, rate-limited, by decision_log_submit. */
+    if (rc != -EAGAIN)
+        log_error(rq->log, "cannot record a decision: %s", strerror(-rc));
+    if (wait) {
+        /* Replace the decision with an error: nothing unrecorded goes out. */
+        r->code = rc == -EAGAIN ? PROTO_E_OVERLOADED : PROTO_E_INTERNAL;
+        r->out.size = 0;
+        msgpack_packer pk;
+        msgpack_packer_init(&pk, &r->out, msgpack_sbuffer_write);
+        struct proto_error e;
+        proto_error_init(&e);
+        proto_error_set(&e, rc == -EAGAIN ? PROTO_E_OVERLOADED : PROTO_E_INTERNAL,
+                        "the decision could not be recorded in the decision log (%s), and "
+                        "this daemon answers only recorded decisions (--decision-log-required)",
+                        rc == -EAGAIN ? "its queue is full; retry later" : strerror(-rc));
+        proto_pack_error_response(&pk, r->msgid, &e);
+        stats_error(rq->stats, e.code);
+        proto_error_close(&e);
+    }
+    return 0;
+}
 
 static void job_done(struct workers_job *job, int status)
 {
@@ -197,24 +291,26 @@ static void job_done(struct workers_job *job, int status)
             /* The workers were stopped under it (shutdown deadline). */
             code = PROTO_E_INTERNAL;
             conn_reply_error(c, r->msgid, code, "the daemon is shutting down");
-        } else {
-            if (code)
-                stats_error(rq->stats, code);
-            if (!conn_closing(c))
-                conn_send(c, r->out.data, r->out.size);
+        } else if (code) {
+            stats_error(rq->stats, code);
         }
         if (r->audit) {
             if (!code)
                 stats_latency(rq->stats, now - r->t0_ns);
-            if (decision_log_write(rq->dlog, c->id, r->msgid, &r->result, code, ms) < 0)
-                log_error(rq->log, "cannot write the decision log %s", rq->dlog->path);
-            if (code) {
-                /* Error messages may quote what the client sent. */
-                const char *why = log_facts(rq->log) ? r->err.message : proto_code_name(code);
+            if (code && log_facts(rq->log)) {
+                /* Error messages may quote what the client sent: only
+                 * with --log-facts (requests_log below has the code). */
                 log_debug(rq->log, "conn %llu: msgid %u: %s: %s", (unsigned long long)c->id,
-                          r->msgid, r->method, why);
+                          r->msgid, r->method, r->err.message);
             }
+            if (audit(r, code, ms) == 1)
+                return;     /* on_recorded answers and frees it */
+            if (!code && r->code)
+                code = r->code;     /* refused by --decision-log-required */
         }
+        if (!cancelled && !conn_closing(c))
+            conn_send(c, r->out.data, r->out.size);
+        requests_log(rq->log, c, r->method, r->msgid, code, r->t0_ns);
         request_answered(r);
     }
     request_free(r);

@@ -64,6 +64,7 @@ struct request {
      * not pay for freeing what another thread allocated. */
     bool audit;
     bool keep_result;
+    char decision_id[DECISION_LOG_ID_LEN];  /* "" without a decision log */
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
     /* assess: the request's params, packed again, for the worker's
@@ -98,6 +99,12 @@ void request_free(struct request *r);
  * returns.  0, or the workers' error: then nothing was queued and r is
  * still the caller's. */
 int request_submit(struct request *r, workers_run_fn run);
+/* At --log-level debug, the one line per request: connection, method
+ * (NULL: an unknown one, whose name is client data and left out), msgid,
+ * "ok" or the error's code and name, and the latency since t0_ns.  No
+ * patient facts: nothing the client sent but the msgid. */
+void requests_log(const struct logger *lg, const struct conn *c, const char *method,
+                  uint32_t msgid, int code, uint64_t t0_ns);
 /* Connection callback: c is closing, so its requests not yet started are
  * cancelled (they come back UV_ECANCELED and are freed unanswered). */
 void requests_conn_closed(struct conn *c);

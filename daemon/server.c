@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -112,6 +113,15 @@ static void on_shutdown_deadline(uv_timer_t *t);
 static void on_signal(uv_signal_t *s, int signum)
 {
     struct server *srv = s->data;
+    if (signum == SIGUSR1) {
+        /* logrotate renamed the decision log: the writer reopens the path
+         * before its next record. */
+        if (decision_log_enabled(&srv->dlog))
+            decision_log_reopen(&srv->dlog);
+        else
+            log_info(srv->log, "SIGUSR1: no decision log to reopen");
+        return;
+    }
     if (signum == SIGHUP) {
         if (srv->shutting_down)
             return;
@@ -149,6 +159,15 @@ static int read_token(struct server *srv, const char *path)
         log_error(srv->log, "cannot read --token-file %s: %s", path, strerror(-n));
         return -1;
     }
+    /* As ssh does for keys: a token others may read is shared with them.
+     * A warning, not a refusal, because a group that must read it
+     * (root:suitd 0640) is a deployment some sites choose. */
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & 077))
+        log_warn(srv->log, "--token-file %s is open to %s (mode %04o): whoever can read it can "
+                 "use this daemon; chmod 600 %s (or use systemd's LoadCredential=)", path,
+                 (st.st_mode & 007) ? "other users" : "its group",
+                 (unsigned)(st.st_mode & 07777), path);
     srv->token = strdup(buf);
     srv->token_len = (size_t)n;
     memset(buf, 0, sizeof buf);
@@ -167,11 +186,14 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
      * undo. */
     if (cfg->token_file && read_token(srv, cfg->token_file) < 0)
         return -1;
-    if (cfg->decision_log) {
-        int rc = decision_log_open(&srv->dlog, cfg->decision_log);
+    {
+        int rc = decision_log_init(&srv->dlog, loop, cfg->decision_log,
+                                   cfg->decision_log_required, cfg->decision_log_queue, lg);
         if (rc < 0) {
             log_error(srv->log, "cannot open --decision-log %s: %s", cfg->decision_log,
-                      strerror(-rc));
+                      rc == -ELOOP ? "it is a symbolic link (refused: give the real path)"
+                      : rc == -EINVAL ? "not a regular file"
+                                      : strerror(-rc));
             if (srv->token) {
                 memset(srv->token, 0, srv->token_len);
                 free(srv->token);
@@ -186,7 +208,9 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->reload.policy_dir = cfg->policy_dir;
     if (rc < 0) {
         log_error(srv->log, "cannot set up reloads: %s", uv_strerror(rc));
-        decision_log_close(&srv->dlog);
+        decision_log_stop(&srv->dlog);
+        uv_run(loop, UV_RUN_NOWAIT);
+        decision_log_close(&srv->dlog, 0);
         if (srv->token) {
             memset(srv->token, 0, srv->token_len);
             free(srv->token);
@@ -230,12 +254,14 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     (void)uv_signal_init(loop, &srv->sig_hup);
     (void)uv_signal_init(loop, &srv->sig_term);
     (void)uv_signal_init(loop, &srv->sig_int);
+    (void)uv_signal_init(loop, &srv->sig_usr1);
     srv->shutdown_timer.data = srv->trim.data = srv;
-    srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv;
+    srv->sig_hup.data = srv->sig_term.data = srv->sig_int.data = srv->sig_usr1.data = srv;
     srv->handles_open = true;
     (void)uv_signal_start(&srv->sig_hup, on_signal, SIGHUP);
     (void)uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
     (void)uv_signal_start(&srv->sig_int, on_signal, SIGINT);
+    (void)uv_signal_start(&srv->sig_usr1, on_signal, SIGUSR1);
 #ifdef __GLIBC__
     (void)uv_timer_start(&srv->trim, on_trim, SERVER_TRIM_EVERY_MS, SERVER_TRIM_EVERY_MS);
 #endif
@@ -244,8 +270,30 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
 
 /* ---- listeners ----------------------------------------------------- */
 
+/* The default socket outside XDG_RUNTIME_DIR lives in /tmp/suitd-UID/:
+ * make that directory, or refuse to start when someone else's (or an open
+ * one) is there, since whoever owns it can swap the socket for their own.
+ * Sockets from systemd need no directory of ours. */
+static int prepare_socket_dir(struct server *srv)
+{
+    const char *path = srv->cfg->socket_path;
+    char dir[256], msg[512];
+    if (!path || getenv("LISTEN_FDS") || proto_private_dir(dir, sizeof dir, geteuid()) < 0)
+        return 0;
+    size_t n = strlen(dir);
+    if (strncmp(path, dir, n) != 0 || path[n] != '/' || strchr(path + n + 1, '/'))
+        return 0;
+    if (proto_private_dir_prepare(dir, geteuid(), msg, sizeof msg) < 0) {
+        log_error(srv->log, "refusing the socket %s: %s", path, msg);
+        return -1;
+    }
+    return 0;
+}
+
 int server_listen(struct server *srv)
 {
+    if (prepare_socket_dir(srv) < 0)
+        return -1;
     return listeners_open(&srv->listeners, srv->loop, srv->cfg, srv->token != NULL, srv->log,
                           on_client, srv);
 }
@@ -272,8 +320,11 @@ int server_drop_privileges(struct server *srv)
     }
     /* The socket belongs to the daemon's user, so it keeps 0660 access. */
     listeners_chown(&srv->listeners, pw->pw_uid, pw->pw_gid);
-    if (srv->dlog.path && chown(srv->dlog.path, pw->pw_uid, pw->pw_gid) < 0)
-        log_debug(srv->log, "chown %s: %s", srv->dlog.path, strerror(errno));
+    /* The open descriptor, never the path: the path may have been swapped
+     * for a link since it was opened. */
+    int drc = decision_log_chown(&srv->dlog, pw->pw_uid, pw->pw_gid);
+    if (drc < 0)
+        log_warn(srv->log, "fchown of the decision log %s: %s", srv->dlog.path, strerror(-drc));
     if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
         setuid(pw->pw_uid) < 0) {
         log_error(srv->log, "cannot drop privileges to %s: %s", user, strerror(errno));
@@ -357,9 +408,12 @@ static void close_handles(struct server *srv)
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
+    uv_close((uv_handle_t *)&srv->sig_usr1, NULL);
+    decision_log_stop(&srv->dlog);
     signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
 }
 
 static void stop_workers(struct server *srv)
@@ -388,6 +442,16 @@ static void on_shutdown_deadline(uv_timer_t *t)
     }
     if (!srv->conns.n_open && !workers_outstanding(&srv->workers))
         return;
+    /* Answers still waiting for their record (--decision-log-required, a
+     * log device that does not finish) become errors now; like an
+     * abandoned reload's, they go out on the next turns before the
+     * connections are closed. */
+    if (decision_log_cancel_waiting(&srv->dlog)) {
+        (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
+                             SERVER_SHUTDOWN_FLUSH_MS, 0);
+        check_drained(srv);
+        return;
+    }
     log_warn(srv->log, "shutdown deadline reached: closing %llu connection(s)",
              (unsigned long long)srv->stats.conn_current);
     conn_set_close_all(&srv->conns, STATS_DROP_SHUTDOWN);
@@ -438,7 +502,9 @@ void server_close(struct server *srv)
     /* Let the close callbacks run. */
     uv_run(srv->loop, UV_RUN_DEFAULT);
     listeners_free(&srv->listeners);
-    decision_log_close(&srv->dlog);
+    /* The writer finishes the queue; a device that takes no more writes
+     * is given the shutdown timeout, then left behind. */
+    decision_log_close(&srv->dlog, srv->cfg->shutdown_timeout_s * 1000u + 1000u);
     if (srv->rs)
         ruleset_unref(srv->rs);
     srv->rs = NULL;

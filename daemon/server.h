@@ -47,7 +47,7 @@ struct server {
     uv_timer_t trim;            /* gives free heap back once idle (glibc) */
     uint64_t trim_seen;         /* requests counted at the last trim tick */
     bool trimmed;               /* already trimmed in this idle period */
-    uv_signal_t sig_hup, sig_term, sig_int;
+    uv_signal_t sig_hup, sig_term, sig_int, sig_usr1;
     bool handles_open;
 
     bool shutting_down;

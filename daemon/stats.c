@@ -45,6 +45,7 @@ void stats_error(struct stats *s, int code)
     int i = proto_code_index(code);
     /* Not a code the daemon defines: count it as internal. */
     s->errors[i >= 0 ? i : proto_code_index(PROTO_E_INTERNAL)]++;
+    s->last_error = code;
 }
 
 static unsigned bucket_of(uint64_t us)
@@ -116,6 +117,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .queue_depth = x->queue_depth,
         .workers = x->workers,
         .policy_resets = x->policy_resets,
+        .decision_log = x->decision_log,
         .reloads_ok = s->reloads_ok,
         .reloads_failed = s->reloads_failed,
         .reloads_timed_out = s->reloads_timed_out,

@@ -47,6 +47,7 @@ struct stats {
     uint64_t reloads_ok, reloads_failed, reloads_timed_out;
     uint64_t hist[STATS_HIST_BUCKETS];
     uint64_t hist_count;
+    int last_error;             /* code of the latest error counted (the request log) */
 };
 
 /* n_methods (at most STATS_MAX_METHODS) methods, named by method_name(i)
@@ -69,6 +70,7 @@ struct stats_extra {
     unsigned workers;
     uint64_t policy_resets;     /* workers_policy_resets */
     const struct suit_ruleset_id *ruleset;
+    struct proto_decision_log_stats decision_log;
 };
 /* Packs the `stats` result map. */
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk);

@@ -80,6 +80,13 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
         if (q->assess_ns)
             *q->assess_ns = now_ns() - t0;
     }
+    if (!rc) {
+        /* The request's own id and the decision's id go back with it. */
+        r->request_id = p.request_id;
+        p.request_id = NULL;
+        if (q->decision_id && q->decision_id[0] && !(r->decision_id = strdup(q->decision_id)))
+            rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    }
     suit_patient_close(&p);
     if (rc == 0) {
         struct stage st;   /* not zeroed: 8 KiB of memset per reply */

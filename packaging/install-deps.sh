@@ -19,6 +19,9 @@ PKGS="$PKGS libmicrohttpd-dev curl prometheus"
 # simulator (tests/http/test_cds.py) signs tokens with python3-jwt and
 # python3-jwcrypto and validates with python3-jsonschema.
 PKGS="$PKGS libjose-dev python3-jwt python3-jwcrypto python3-jsonschema"
+# logrotate runs the package's /etc/logrotate.d/suitd against a real daemon
+# (tests/fault/test_decision_log.py logrotate_with_the_shipped_file).
+PKGS="$PKGS logrotate"
 # The consultation page's browser tests (tests/ui): Debian's Chromium,
 # driven by playwright-core from npm (no browser download), with a fixed
 # font so screenshots look alike; pngquant makes README's screenshot small

@@ -111,6 +111,9 @@ install(FILES ${SUITD_PKG_DIR}/suitd.conf ${SUITD_PKG_DIR}/policy.ini
 # suit-httpd, the HTTP/JSON gateway (http/): its unit and configuration.
 install(FILES ${SUITD_PKG_DIR}/suit-httpd.service DESTINATION ${SUITD_UNIT_DIR})
 install(FILES ${SUITD_PKG_DIR}/suit-httpd.conf DESTINATION ${SUITD_CONF_DIR})
+# The decision log's rotation: logrotate renames, SIGUSR1 reopens.
+install(FILES ${SUITD_PKG_DIR}/suitd.logrotate
+        DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/logrotate.d RENAME suitd)
 # The named policies' folder (suitd.conf: policy_dir), empty but for a
 # commented example that suitd does not read (it does not end in .ini).
 install(FILES ${SUITD_PKG_DIR}/policies/clinic.ini.example

@@ -203,9 +203,9 @@ for f in control md5sums conffiles postinst prerm postrm; do
     grep -qx "$f" "$TMP/ctrl-files" || fail "control archive lacks $f"
 done
 dpkg-deb --ctrl-tarfile "$DEB" | tar -xO ./conffiles >"$TMP/conffiles"
-printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n/etc/suitd/suit-httpd.conf\n/etc/suitd/policies/clinic.ini.example\n' \
+printf '/etc/suitd/suitd.conf\n/etc/suitd/policy.ini\n/etc/suitd/suit-httpd.conf\n/etc/suitd/policies/clinic.ini.example\n/etc/logrotate.d/suitd\n' \
     | diff -u - "$TMP/conffiles" \
-    || fail "conffiles is not exactly suitd.conf, policy.ini, suit-httpd.conf and policies/clinic.ini.example"
+    || fail "conffiles is not exactly suitd.conf, policy.ini, suit-httpd.conf, policies/clinic.ini.example and logrotate.d/suitd"
 ok "control archive: md5sums, conffiles, maintainer scripts"
 
 dpkg-deb -c "$DEB" | awk '{print $1, $2, $6}' | sed 's| \./| /|' >"$TMP/contents"
@@ -226,7 +226,7 @@ expect="/usr/sbin/suitd /usr/bin/suit /usr/bin/suit-bench /usr/share/suitd/rules
 /usr/share/man/man1/suit-bench.1.gz
 /usr/share/doc/suitd/copyright /usr/share/doc/suitd/changelog.Debian.gz $DOCS
 /usr/sbin/suit-httpd /lib/systemd/system/suit-httpd.service /etc/suitd/suit-httpd.conf
-/usr/share/man/man8/suit-httpd.8.gz $UI_FILES"
+/usr/share/man/man8/suit-httpd.8.gz /etc/logrotate.d/suitd $UI_FILES"
 for f in $expect; do
     grep -q " $f\$" "$TMP/contents" || fail "package lacks $f"
 done
@@ -234,7 +234,7 @@ ls "$TMP"/root/usr/share/suitd/rules/tests/*.json >/dev/null 2>&1 \
     || fail "package lacks the ruleset's test cases (reload runs them)"
 # Nothing else may sneak in (test binaries, headers, static libraries).
 unexpected=$(awk '{print $3}' "$TMP/contents" | grep -v '/$' | grep -Ev \
-    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|usr/share/suitd/ui/[a-z]+\.(html|css|js|svg)|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+(-[A-Z]+)?\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
+    '^/(usr/sbin/suitd|usr/bin/suit|usr/bin/suit-bench|usr/sbin/suit-httpd|usr/share/suitd/rules/.*|usr/share/suitd/ui/[a-z]+\.(html|css|js|svg)|etc/suitd/(suitd\.conf|policy\.ini|suit-httpd\.conf|policies/clinic\.ini\.example)|etc/logrotate\.d/suitd|lib/systemd/system/(suitd\.(service|socket)|suit-httpd\.service)|usr/lib/sysusers\.d/suitd\.conf|usr/share/man/man[158]/[a-z.-]+\.[158]\.gz|usr/share/doc/suitd/(copyright|changelog\.Debian\.gz|(rules/)?[A-Z]+(-[A-Z]+)?\.md\.gz|examples/patient\.json)|usr/share/lintian/overrides/suitd)$' || true)
 [ -z "$unexpected" ] || { echo "$unexpected" >&2; fail "unexpected files in the package"; }
 grep -E '^-rwx' "$TMP/contents" | awk '{print $3}' | sort >"$TMP/exec"
 printf '/usr/bin/suit\n/usr/bin/suit-bench\n/usr/sbin/suit-httpd\n/usr/sbin/suitd\n' | diff -u - "$TMP/exec" || fail "executables other than suitd, suit, suit-bench and suit-httpd"
@@ -261,6 +261,11 @@ for f in $DOCS; do
     esac
 done
 cmp -s "$TMP/root/usr/lib/sysusers.d/suitd.conf" packaging/suitd.sysusers || fail "sysusers.d/suitd.conf is not packaging/suitd.sysusers"
+cmp -s "$TMP/root/etc/logrotate.d/suitd" packaging/suitd.logrotate || fail "logrotate.d/suitd is not packaging/suitd.logrotate"
+if command -v logrotate >/dev/null 2>&1; then
+    logrotate -d "$TMP/root/etc/logrotate.d/suitd" >"$TMP/logrotate.log" 2>&1 \
+        || { cat "$TMP/logrotate.log" >&2; fail "logrotate -d refuses logrotate.d/suitd"; }
+fi
 ok "contents: binaries (stripped, PIE, full RELRO, fortified), ruleset, units, sysusers.d, conffiles, man pages, documentation, copyright, changelog"
 
 if command -v lintian >/dev/null 2>&1; then

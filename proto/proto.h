@@ -182,6 +182,15 @@ struct proto_counter {
     const char *name;
     uint64_t n;
 };
+/* stats.decision_log: the audit trail's health (all 0 when there is none). */
+struct proto_decision_log_stats {
+    bool enabled, required;
+    uint64_t written;           /* records appended */
+    uint64_t lost;              /* records that could not be written (a full disk) */
+    uint64_t dropped;           /* records refused because the writer's queue was full */
+    uint64_t queued;            /* waiting for the writer now */
+    uint64_t reopened;          /* reopens (SIGUSR1) */
+};
 struct proto_stats {
     uint64_t uptime_s;
     uint64_t conn_current, conn_total, conn_refused;
@@ -199,6 +208,7 @@ struct proto_stats {
     const struct proto_counter *dropped;    /* by reason */
     size_t n_dropped;
     const char *version;
+    struct proto_decision_log_stats decision_log;
 };
 void proto_pack_stats_result(msgpack_packer *pk, const struct proto_stats *s);
 
@@ -351,9 +361,21 @@ bool proto_addr_is_loopback(const struct sockaddr *sa);
 const char *proto_default_rules_dir(void);
 /* The daemon's default Unix socket, for a process with effective uid euid
  * and XDG_RUNTIME_DIR xdg (NULL or empty when unset): the system socket
- * for root, else $XDG_RUNTIME_DIR/suitd.sock, else /tmp/suitd-UID.sock.
+ * for root, else $XDG_RUNTIME_DIR/suitd.sock, else
+ * /tmp/suitd-UID/suitd.sock: a name directly in /tmp could be bound first
+ * by another local user (who would then receive the patient facts that
+ * suit sends), so the fallback lives in a directory only its owner may
+ * use (proto_private_dir_prepare).
  * Returns 0, or -1 when the path does not fit in n bytes. */
 int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
+/* The fallback's private directory, "/tmp/suitd-UID".  0 or -1 (too long). */
+int proto_private_dir(char *buf, size_t n, uid_t euid);
+/* Makes `dir` (mode 0700) if it does not exist and checks that it is
+ * fit to hold a socket nobody else may swap: a real directory (not a
+ * symbolic link) owned by euid with no group or other permission bits.
+ * Returns 0, or a negative errno with a sentence in msg that says what to
+ * do (-EPERM: it exists with another owner or mode). */
+int proto_private_dir_prepare(const char *dir, uid_t euid, char *msg, size_t n);
 
 /* ---- where a client finds the daemon ------------------------------- */
 

@@ -278,6 +278,16 @@ static bool has_trace(const void *o)
     return ((const struct suit_result *)o)->has_trace;
 }
 
+static bool has_request_id(const void *o)
+{
+    return ((const struct suit_result *)o)->request_id != NULL;
+}
+
+static bool has_decision_id(const void *o)
+{
+    return ((const struct suit_result *)o)->decision_id != NULL;
+}
+
 static const struct proto_map_key policy_id_keys[] = {
     {"name", PROTO_MAP_STR, .off = offsetof(struct suit_policy_id, name)},
     {"sha256", PROTO_MAP_STR, .off = offsetof(struct suit_policy_id, sha256)},
@@ -296,6 +306,10 @@ static const struct proto_map_key assess_keys[] = {
      .sub = &ruleset_id_map},
     {"policy", PROTO_MAP_SUB, .off = offsetof(struct suit_result, policy), .sub = &policy_id_map},
     {"trace", PROTO_MAP_FN, .fn = pack_trace, .present = has_trace},
+    {"request_id", PROTO_MAP_STR, .off = offsetof(struct suit_result, request_id),
+     .present = has_request_id},
+    {"decision_id", PROTO_MAP_STR, .off = offsetof(struct suit_result, decision_id),
+     .present = has_decision_id},
 };
 static const struct proto_map assess_map = PROTO_MAP(assess_keys);
 

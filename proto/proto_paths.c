@@ -4,9 +4,11 @@
  * for a daemon.  One definition, so the daemon and its clients cannot
  * drift apart.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "proto.h"
 
@@ -30,8 +32,49 @@ int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid)
     else if (xdg && *xdg)
         len = snprintf(buf, n, "%s/suitd.sock", xdg);
     else
-        len = snprintf(buf, n, "/tmp/suitd-%lu.sock", (unsigned long)euid);
+        len = snprintf(buf, n, "/tmp/suitd-%lu/suitd.sock", (unsigned long)euid);
     return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int proto_private_dir(char *buf, size_t n, uid_t euid)
+{
+    int len = snprintf(buf, n, "/tmp/suitd-%lu", (unsigned long)euid);
+    return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+int proto_private_dir_prepare(const char *dir, uid_t euid, char *msg, size_t n)
+{
+    msg[0] = '\0';
+    /* mkdir never follows a symbolic link at `dir` (EEXIST), and umask can
+     * only take bits away from 0700. */
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        int e = errno;
+        snprintf(msg, n, "cannot create %s: %s", dir, strerror(e));
+        return -e;
+    }
+    struct stat st;
+    if (lstat(dir, &st) < 0) {
+        int e = errno;
+        snprintf(msg, n, "cannot examine %s: %s", dir, strerror(e));
+        return -e;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(msg, n, "%s is not a directory (a symbolic link or a file another user may "
+                 "have put there): remove it, or set XDG_RUNTIME_DIR or --socket", dir);
+        return -EPERM;
+    }
+    if (st.st_uid != euid) {
+        snprintf(msg, n, "%s belongs to uid %lu, not to this user (uid %lu): another user may "
+                 "be waiting there for patient facts; remove it, or set XDG_RUNTIME_DIR or "
+                 "--socket", dir, (unsigned long)st.st_uid, (unsigned long)euid);
+        return -EPERM;
+    }
+    if ((st.st_mode & 077) || (st.st_mode & 0700) != 0700) {
+        snprintf(msg, n, "%s has mode %04o; it must be 0700 (chmod 700 %s)", dir,
+                 (unsigned)(st.st_mode & 07777), dir);
+        return -EPERM;
+    }
+    return 0;
 }
 
 int proto_addr_normalise(const char *s, char *buf, size_t n)

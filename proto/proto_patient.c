@@ -544,34 +544,66 @@ static int get_policy_name(const msgpack_object *v, struct suit_patient *p,
     return 0;
 }
 
+/* options.request_id: suit_request_id_valid. */
+static int get_request_id(const msgpack_object *v, struct suit_patient *p,
+                          struct proto_error *e)
+{
+    if (v->type != MSGPACK_OBJECT_STR)
+        return fail(e, "options.request_id", "expected a string");
+    if (!suit_request_id_valid(v->via.str.ptr, v->via.str.size))
+        return fail(e, "options.request_id", "expected 1 to %d ASCII letters, digits and "
+                    "- _ . : /", SUIT_MAX_REQUEST_ID);
+    p->request_id = malloc(v->via.str.size + 1);
+    if (!p->request_id)
+        return proto_error_set(e, PROTO_E_INTERNAL, "out of memory");
+    memcpy(p->request_id, v->via.str.ptr, v->via.str.size);
+    p->request_id[v->via.str.size] = '\0';
+    return 0;
+}
+
+enum option_key { OPT_EXPLAIN, OPT_POLICY, OPT_REQUEST_ID, OPT_COUNT };
+static const char *const option_names[OPT_COUNT] = {"explain", "policy", "request_id"};
+
 static int get_options(const msgpack_object *o, struct suit_patient *p, struct proto_error *e)
 {
     if (o->type == MSGPACK_OBJECT_NIL)
         return 0;
     if (o->type != MSGPACK_OBJECT_MAP)
         return fail(e, "options", "expected a map");
-    bool seen_explain = false, seen_policy = false;
+    bool seen[OPT_COUNT] = {false};
     for (uint32_t i = 0; i < o->via.map.size; i++) {
         const msgpack_object_kv *kv = &o->via.map.ptr[i];
-        bool explain = key_is(&kv->key, "explain");
-        if (!explain && !key_is(&kv->key, "policy"))
-            return unknown_key(&kv->key, "options", "explain, policy", e);
-        bool *seen = explain ? &seen_explain : &seen_policy;
-        if (*seen)
-            return fail(e, explain ? "options.explain" : "options.policy",
-                        "expected each key once, got a duplicate key");
-        *seen = true;
+        int k = 0;
+        while (k < OPT_COUNT && !key_is(&kv->key, option_names[k]))
+            k++;
+        if (k == OPT_COUNT)
+            return unknown_key(&kv->key, "options", "explain, policy, request_id", e);
+        if (seen[k]) {
+            char field[32];
+            snprintf(field, sizeof field, "options.%s", option_names[k]);
+            return fail(e, field, "expected each key once, got a duplicate key");
+        }
+        seen[k] = true;
         if (kv->val.type == MSGPACK_OBJECT_NIL)
             continue;
-        if (!explain) {
-            int rc = get_policy_name(&kv->val, p, e);
-            if (rc < 0)
-                return rc;
-            continue;
+        int rc = 0;
+        switch ((enum option_key)k) {
+        case OPT_POLICY:
+            rc = get_policy_name(&kv->val, p, e);
+            break;
+        case OPT_REQUEST_ID:
+            rc = get_request_id(&kv->val, p, e);
+            break;
+        case OPT_EXPLAIN:
+            if (kv->val.type != MSGPACK_OBJECT_BOOLEAN)
+                return fail(e, "options.explain", "expected true or false");
+            p->explain = kv->val.via.boolean;
+            break;
+        case OPT_COUNT:
+            break;
         }
-        if (kv->val.type != MSGPACK_OBJECT_BOOLEAN)
-            return fail(e, "options.explain", "expected true or false");
-        p->explain = kv->val.via.boolean;
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }

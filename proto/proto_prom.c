@@ -216,6 +216,16 @@ static const struct prom_rule {
      "Connections the daemon closed, by reason."},
     {"version", "suitd_version_info", PROM_INFO_STR, "gauge", "version", 1,
      "The daemon's version; the value is always 1."},
+    {"decision_log.written", "suitd_decision_log_written_total", PROM_NUMBER, "counter", NULL, 1,
+     "Decision-log records appended."},
+    {"decision_log.lost", "suitd_decision_log_lost_total", PROM_NUMBER, "counter", NULL, 1,
+     "Decision-log records that could not be written (a full disk, an I/O error)."},
+    {"decision_log.dropped", "suitd_decision_log_dropped_total", PROM_NUMBER, "counter", NULL, 1,
+     "Decision-log records refused because the writer's queue was full (a stalled device)."},
+    {"decision_log.queued", "suitd_decision_log_queued", PROM_NUMBER, "gauge", NULL, 1,
+     "Decision-log records waiting for the writer now."},
+    {"decision_log.reopened", "suitd_decision_log_reopened_total", PROM_NUMBER, "counter", NULL,
+     1, "Reopens of the decision log (SIGUSR1, logrotate)."},
 };
 
 /* Words that make an unknown key a counter. */

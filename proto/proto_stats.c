@@ -80,6 +80,19 @@ static const struct proto_map_key reload_keys[] = {
 };
 static const struct proto_map reload_map = PROTO_MAP(reload_keys);
 
+#define DLOG(f) offsetof(struct proto_stats, decision_log.f)
+static const struct proto_map_key decision_log_keys[] = {
+    {"enabled", PROTO_MAP_BOOL, .off = DLOG(enabled)},
+    {"required", PROTO_MAP_BOOL, .off = DLOG(required)},
+    {"written", PROTO_MAP_UINT64, .off = DLOG(written)},
+    {"lost", PROTO_MAP_UINT64, .off = DLOG(lost)},
+    {"dropped", PROTO_MAP_UINT64, .off = DLOG(dropped)},
+    {"queued", PROTO_MAP_UINT64, .off = DLOG(queued)},
+    {"reopened", PROTO_MAP_UINT64, .off = DLOG(reopened)},
+};
+#undef DLOG
+static const struct proto_map decision_log_map = PROTO_MAP(decision_log_keys);
+
 static const struct proto_map_key stats_keys[] = {
     {"uptime_s", PROTO_MAP_UINT64, .off = offsetof(struct proto_stats, uptime_s)},
     {"connections", PROTO_MAP_SUB, .sub = &connection_map},
@@ -93,6 +106,7 @@ static const struct proto_map_key stats_keys[] = {
     {"ruleset", PROTO_MAP_FN, .fn = pack_ruleset},
     {"dropped", PROTO_MAP_FN, .fn = pack_dropped},
     {"version", PROTO_MAP_STR, .off = offsetof(struct proto_stats, version)},
+    {"decision_log", PROTO_MAP_SUB, .sub = &decision_log_map},
 };
 static const struct proto_map stats_map = PROTO_MAP(stats_keys);
 

@@ -7,12 +7,15 @@
  * the daemon uses (default limits), so a hostile server cannot make the
  * client allocate without bound either.
  */
+/* struct ucred and SO_PEERCRED (Linux) */
+#define _GNU_SOURCE
 #include "rpc_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +96,53 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len, int64_t 
     return soerr ? -soerr : 0;
 }
 
+/* The uid the configured service user has: $SUIT_SERVICE_USER (a name or
+ * a number), else the package's user "suitd" if there is one; -1 when
+ * neither names a user. */
+static long service_uid(void)
+{
+    const char *name = getenv("SUIT_SERVICE_USER");
+    if (!name || !*name)
+        name = "suitd";
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(name, &end, 10);
+    if (!errno && *end == '\0' && end != name)
+        return (long)v;
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwnam_r(name, &pw, buf, sizeof buf, &res) != 0 || !res)
+        return -1;
+    return (long)res->pw_uid;
+}
+
+/* Anyone may bind a socket at a path they can write to: before a patient
+ * fact goes out, check who listens.  The daemon must run as this user,
+ * root (the system daemon, whose sockets systemd binds) or the service
+ * user.  RPC_E_UNTRUSTED (message in err) otherwise. */
+static int check_peer(int fd, const char *path, struct proto_error *err)
+{
+    struct ucred cred;
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+        int e = errno;
+        proto_error_set(err, PROTO_E_INTERNAL, "unix:%s: cannot tell who listens there: %s",
+                        path, strerror(e));
+        return -e;
+    }
+    uid_t me = geteuid();
+    if (cred.uid == me || cred.uid == 0)
+        return 0;
+    long svc = service_uid();
+    if (svc >= 0 && (uid_t)svc == cred.uid)
+        return 0;
+    proto_error_set(err, PROTO_E_INTERNAL,
+                    "unix:%s is served by uid %lu (pid %ld), which is neither this user, root "
+                    "nor the service user (SUIT_SERVICE_USER): not sending anything to it",
+                    path, (unsigned long)cred.uid, (long)cred.pid);
+    return RPC_E_UNTRUSTED;
+}
+
 static int connect_unix(const char *path, int64_t deadline, struct proto_error *err)
 {
     struct sockaddr_un sun;
@@ -113,6 +163,10 @@ static int connect_unix(const char *path, int64_t deadline, struct proto_error *
     if (rc < 0) {
         proto_error_set(err, PROTO_E_INTERNAL, "cannot connect to unix:%s: %s", path,
                         strerror(-rc));
+        close(fd);
+        return rc;
+    }
+    if ((rc = check_peer(fd, path, err)) < 0) {
         close(fd);
         return rc;
     }

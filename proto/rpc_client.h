@@ -19,8 +19,16 @@ struct rpc_client;   /* opaque */
 /* A host name that does not resolve (err says getaddrinfo's reason).
  * Outside both the errno range and the protocol's codes. */
 #define RPC_E_NOHOST (-5001)
+/* A Unix socket served by a process of another user (not root, not the
+ * service user): someone may have bound the name first to collect patient
+ * facts, so nothing was sent (SO_PEERCRED). */
+#define RPC_E_UNTRUSTED (-5002)
 
-/* timeout_ms applies to connect and to each recv (0 = wait forever). */
+/* timeout_ms applies to connect and to each recv (0 = wait forever).  On a
+ * Unix socket it asks the kernel who listens (SO_PEERCRED) before anything
+ * is sent, and refuses (RPC_E_UNTRUSTED) a daemon that runs as neither this
+ * user, root, nor the service user ($SUIT_SERVICE_USER, a name or a uid;
+ * else the user "suitd" if it exists). */
 int rpc_client_connect(const char *addr, int timeout_ms, struct rpc_client **out,
                        struct proto_error *err);
 void rpc_client_free(struct rpc_client *c);

@@ -32,6 +32,7 @@ void suit_patient_close(struct suit_patient *p)
     free(p->indication);
     free(p->setting);
     free(p->policy);
+    free(p->request_id);
     item_list_free(&p->conditions);
     item_list_free(&p->medications);
     item_list_free(&p->procedures);
@@ -139,6 +140,8 @@ void suit_result_close(struct suit_result *r)
         free(r->pool);
         str_array_free(r->missing, r->n_missing);
         str_array_free(r->trace, r->n_trace);
+        free(r->request_id);
+        free(r->decision_id);
         suit_result_init(r);
         return;
     }
@@ -169,7 +172,22 @@ void suit_result_close(struct suit_result *r)
     free(r->ruleset.sha256);
     free(r->policy.name);
     free(r->policy.sha256);
+    free(r->request_id);
+    free(r->decision_id);
     suit_result_init(r);
+}
+
+bool suit_request_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > SUIT_MAX_REQUEST_ID)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':' || c == '/'))
+            return false;
+    }
+    return true;
 }
 
 bool suit_policy_name_valid(const char *s, size_t len)

@@ -42,6 +42,11 @@ enum suit_tristate { SUIT_UNKNOWN = -1, SUIT_NO = 0, SUIT_YES = 1 };
  * (suit_policy_name_valid). */
 #define SUIT_DEFAULT_POLICY "default"
 #define SUIT_MAX_POLICY_NAME 64
+/* options.request_id: the clinic's own correlation id, echoed in the
+ * result and the decision log: 1 to SUIT_MAX_REQUEST_ID bytes of ASCII
+ * letters, digits and - _ . : / (suit_request_id_valid), so that it is
+ * safe in logs and never a place for patient text. */
+#define SUIT_MAX_REQUEST_ID 64
 
 /* The vocabularies of a ruleset: what area, indication, setting and the
  * items of each list may name.  suit_vocabulary_name is the key used on
@@ -89,6 +94,7 @@ struct suit_patient {
     struct suit_item_list allergies;    /* days always -1 */
     bool explain;               /* options.explain */
     char *policy;               /* options.policy; NULL: the engine's own (SUIT_DEFAULT_POLICY) */
+    char *request_id;           /* options.request_id; NULL: none */
 };
 
 void suit_patient_init(struct suit_patient *p);   /* all fields "missing" */
@@ -162,6 +168,7 @@ struct suit_policy_id {
  * digit ("clinic-a", "2024-rules"): safe as a file name (NAME.ini) and in
  * logs.  len is the name's length (the text need not be NUL-terminated). */
 bool suit_policy_name_valid(const char *s, size_t len);
+bool suit_request_id_valid(const char *s, size_t len);
 
 struct suit_result {
     enum suit_verdict verdict;
@@ -180,6 +187,8 @@ struct suit_result {
      * suit_result_close frees the block instead of each string.  NULL:
      * each string is its own allocation. */
     char *pool;
+    char *request_id;           /* options.request_id, echoed; NULL: none sent */
+    char *decision_id;          /* the decision log's id of this decision; NULL: no log */
 };
 
 void suit_result_init(struct suit_result *r);

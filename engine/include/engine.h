@@ -173,6 +173,7 @@ struct engine_request {
      * the call returns 0. */
     struct suit_result *result;
     uint64_t *assess_ns;                /* NULL, or the time engine_assess took */
+    const char *decision_id;            /* NULL, or the decision log's id, put in the result */
 };
 
 /* params -> patient (proto_patient_from_params) -> engine_assess -> the

@@ -17,6 +17,7 @@
 #include "render_info.h"
 #include "render_stats.h"
 #include "report.h"
+#include "safe_text.h"
 #include "suggest.h"
 #include "testutil.h"
 
@@ -306,7 +307,9 @@ START_TEST(test_addresses)
     ck_assert_int_eq(proto_default_socket(buf, sizeof buf, "/run/user/0", 0), 0);
     ck_assert_str_eq(buf, "/run/suitd/suitd.sock");
     ck_assert_int_eq(proto_default_socket(buf, sizeof buf, NULL, 1234), 0);
-    ck_assert_str_eq(buf, "/tmp/suitd-1234.sock");
+    ck_assert_str_eq(buf, "/tmp/suitd-1234/suitd.sock");
+    ck_assert_int_eq(proto_private_dir(buf, sizeof buf, 1234), 0);
+    ck_assert_str_eq(buf, "/tmp/suitd-1234");
     ck_assert_int_eq(proto_default_socket(buf, 8, NULL, 1234), -1);
 
     /* The order: own socket, system socket, default TCP. */
@@ -315,7 +318,7 @@ START_TEST(test_addresses)
     cli_args_init(&a);
     a.cmd = CLI_CMD_PING;
     ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
-    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock",
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234/suitd.sock", "unix:/run/suitd/suitd.sock",
                  "tcp:127.0.0.1:7433");
     ck_assert_int_eq(l.c[0].origin, PROTO_ADDR_USER);
     ck_assert_int_eq(l.c[1].origin, PROTO_ADDR_SYSTEM);
@@ -330,7 +333,7 @@ START_TEST(test_addresses)
     /* reload is Unix-only: no TCP fallback. */
     a.cmd = CLI_CMD_RELOAD;
     ck_assert_int_eq(cli_addr_candidates(&a, NULL, NULL, 1234, &l, err, sizeof err), 0);
-    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234.sock", "unix:/run/suitd/suitd.sock");
+    EXPECT_ADDRS(&l, "unix:/tmp/suitd-1234/suitd.sock", "unix:/run/suitd/suitd.sock");
     a.cmd = CLI_CMD_PING;
 
     /* SUIT_ADDR, in each form, is the only candidate. */
@@ -908,6 +911,54 @@ START_TEST(test_stats_text)
 }
 END_TEST
 
+/* Terminal controls from the daemon are printed visibly, never raw; text
+ * that is safe (UTF-8 included) is left as it is. */
+START_TEST(test_safe_text)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain caf\xc3\xa9 \xe2\x9c\x93\ttab", "plain caf\xc3\xa9 \xe2\x9c\x93\ttab"},
+        {"\x1b[2Jx", "\\e[2Jx"},
+        {"a\x07" "b\x7f", "a\\x07b\\x7f"},
+        {"\xc2\x9b" "31m", "\\u009b31m"},           /* C1 CSI */
+        {"bad \xff\xc3", "bad \\xff\\xc3"},        /* not UTF-8 */
+        {"\xc0\xaf", "\\xc0\\xaf"},                /* overlong '/' */
+        {"\xed\xa0\x80", "\\xed\\xa0\\x80"},    /* a surrogate */
+        {"line\nnext\r", "line\\nnext\\r"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *e = safe_text_escape(cases[i].in, false);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_str_eq(e, cases[i].out);
+        ck_assert(safe_text_needs_escape(cases[i].in, false) == (strcmp(e, cases[i].in) != 0));
+        free(e);
+    }
+    char *e = safe_text_escape("two\nlines", true);
+    ck_assert_str_eq(e, "two\nlines");
+    free(e);
+
+    json_t *j = json_pack("{s:s,s:[s,{s:s}]}", "a", "ok", "b", "x\x1b]52;c;AA==\x07", "c",
+                          "\x1b[0m");
+    ck_assert_int_eq(safe_text_json(j), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "a")), "ok");
+    ck_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "b"), 0)),
+                     "x\\e]52;c;AA==\\x07");
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(j, "b"),
+                                                                      1), "c")), "\\e[0m");
+    json_decref(j);
+
+    struct proto_error pe;
+    proto_error_init(&pe);
+    proto_error_set(&pe, PROTO_E_INVALID_PARAMS, "unknown area '\x1b[2J'");
+    proto_error_set_field(&pe, "area\x1b");
+    safe_text_error(&pe);
+    ck_assert_str_eq(pe.message, "unknown area '\\e[2J'");
+    ck_assert_str_eq(pe.field, "area\\e");
+    proto_error_close(&pe);
+}
+END_TEST
+
 static Suite *client_suite(void)
 {
     Suite *s = suite_create("client");
@@ -942,6 +993,7 @@ static Suite *client_suite(void)
     tcase_add_test(tc, test_info_render_forms);
     tcase_add_test(tc, test_prometheus);
     tcase_add_test(tc, test_stats_text);
+    tcase_add_test(tc, test_safe_text);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,7 +15,11 @@ if(SUITD_PYTHON3)
     "fault_restart|test_restart.py|"
     "fault_security|test_security.py|"
     "fault_reload|test_reload.py|"
-    "fault_hostile|test_hostile.py|")
+    "fault_hostile|test_hostile.py|"
+
+    "fault_local_attacks|test_local_attacks.py|"
+    "fault_decision_log|test_decision_log.py|"
+    "fault_logs|test_logs.py|")
   foreach(_entry ${_fault_tests})
     string(REPLACE "|" ";" _parts "${_entry}")
     list(GET _parts 0 _name)

@@ -160,7 +160,7 @@ START_TEST(params_shape)
     expect_bad_json("[{}, []]", "options", "options: expected a map");
     expect_bad_json("[{}, {\"explain\": 1}]", "options.explain", "options.explain: expected true or false");
     expect_bad_json("[{}, {\"verbose\": true}]", "options.verbose",
-                    "options.verbose: expected no such key (allowed: explain, policy)");
+                    "options.verbose: expected no such key (allowed: explain, policy, request_id)");
     /* options.policy: a policy name, checked before the engine sees it */
     static const char *const bad_names[] = {
         "\"\"", "\"Clinic\"", "\"clinic_a\"", "\"-a\"", "\"a-\"", "\"a/b\"", "\"../x\"",
