@@ -317,9 +317,10 @@ void ruleset_report_close(struct ruleset_report *r);
 /* The one decision whether a ruleset may serve, used by daemon start-up,
  * reload and `suitd check`:
  *   1. read the folder once (ruleset_source);
- *   2. pre-check the bytes before CLIPS sees them: forbidden functions and
- *      printout targets (CLIPS evaluates defglobal and deffacts expressions
- *      while loading);
+ *   2. pre-check the bytes before CLIPS sees them: nesting CLIPS 6.30
+ *      cannot load, forbidden functions, printout targets and literal slot
+ *      values (CLIPS evaluates defglobal and deffacts expressions while
+ *      loading, and hangs on deep nesting);
  *   3. load them into one CLIPS environment (contract, data, policy file);
  *   4. lint the loaded ruleset (engine_lint);
  *   5. turn that environment into a probe engine and run the ruleset's own
