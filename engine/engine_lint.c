@@ -2,14 +2,20 @@
  * engine_lint.c: the lint of a loaded ruleset.  It reads the source text
  * of each file, the very bytes the ruleset serves (never a second read of
  * its folder), as s-expressions to check what CLIPS itself accepts but the
- * contract forbids: functions that reach the process or the environment
- * as a whole, findings without id/severity/category/summary/source, bad
- * literal severities and categories, cited sources that do not exist,
- * constructs defined twice, inconsistent vocabularies.
+ * contract forbids: functions outside the contract's allow-list (they
+ * reach the process or the environment as a whole), literal slot values a
+ * template or the contract does not allow, findings without
+ * id/severity/category/summary/source or with a summary over 140
+ * characters, cited sources that do not exist, patterns naming a policy,
+ * term or medication class the data does not define, constructs defined
+ * twice, inconsistent vocabularies; and warnings (a policy no rule reads, a
+ * rule modifying a fact it matches).
  *
- * The first of these needs only the text, and ruleset_check runs it as
- * the pre-check, before CLIPS loads anything: CLIPS evaluates defglobal
- * and deffacts expressions while loading.
+ * The functions and slot values need only the text (and its deftemplates),
+ * and ruleset_check runs them as the pre-check, before CLIPS loads
+ * anything: CLIPS evaluates defglobal and deffacts expressions while
+ * loading, and refuses a bad literal slot value without saying where or
+ * what was expected.
  *
  * Working on the source text (not CLIPS's pretty-printed form) gives exact
  * file:line positions.  Problems are structured (file, line, message).

@@ -894,7 +894,11 @@ int eng_check_nesting(const struct rs_file *f, long *at, char *msg, size_t msgle
     long line = 1;
     int depth = 0, ce_depth = 0;
     bool in_rule = false, past_arrow = false;
-    bool is_ce[RS_MAX_NESTING + 2] = {false};
+    /* is_ce: the list at that depth is a conditional element; ce_kids: its
+     * elements stand where conditional elements do (the rule's left-hand
+     * side, inside a CE), so an (or ...) in a (test ...) or a pattern's
+     * :(...) is a function call, not a CE */
+    bool is_ce[RS_MAX_NESTING + 2] = {false}, ce_kids[RS_MAX_NESTING + 2] = {false};
     for (const char *p = f->text; *p; p++) {
         switch (*p) {
         case '\n':
@@ -932,10 +936,11 @@ int eng_check_nesting(const struct rs_file *f, long *at, char *msg, size_t msgle
                 in_rule = !strcmp(w, "defrule");
                 past_arrow = false;
             }
-            is_ce[depth] = in_rule && !past_arrow && depth >= 2 &&
+            is_ce[depth] = in_rule && !past_arrow && depth >= 2 && ce_kids[depth - 1] &&
                            (!strcmp(w, "not") || !strcmp(w, "and") || !strcmp(w, "or") ||
                             !strcmp(w, "exists") || !strcmp(w, "forall") ||
                             !strcmp(w, "logical"));
+            ce_kids[depth] = (depth == 1 && in_rule) || is_ce[depth];
             if (is_ce[depth] && ++ce_depth > RS_MAX_CE_NESTING) {
                 *at = line;
                 snprintf(msg, msglen, "conditional elements nested deeper than %d levels "
@@ -949,7 +954,7 @@ int eng_check_nesting(const struct rs_file *f, long *at, char *msg, size_t msgle
             if (depth > 0) {
                 if (is_ce[depth])
                     ce_depth--;
-                is_ce[depth] = false;
+                is_ce[depth] = ce_kids[depth] = false;
                 depth--;
             }
             break;

@@ -213,11 +213,16 @@ int engine_problem_format(const struct engine_problem *p, char *buf, size_t n);
 
 /* Lints the loaded ruleset rs (the very bytes it serves, never a second
  * read of its folder): every rule that makes a finding gives an id, a
- * severity, a category, a summary and a source; severities and categories
- * are valid; cited sources exist; vocabularies are consistent; no
- * construct is defined twice; no forbidden function (system, eval, build,
- * file I/O ...); printout only to t.  Adds each problem to out; returns
- * the number of problems added, or PROTO_E_INTERNAL. */
+ * severity, a category, a summary of at most ENGINE_MAX_SUMMARY_CHARS and
+ * a source; literal slot values are allowed by their template and, for the
+ * slots the contract fixes, by the contract; cited sources exist; the
+ * policy names, vocabulary terms and medication classes patterns name are
+ * defined (a near miss gets a suggestion); vocabularies are consistent; no
+ * construct is defined twice; no CLIPS function outside the allow-list
+ * (engine_lint_function); printout only to t.  Adds each problem to out,
+ * and each warning (an unread policy, a rule modifying a fact it matches)
+ * to out's warnings; returns the number of problems added, or
+ * PROTO_E_INTERNAL. */
 int engine_lint(const struct ruleset *rs, struct engine_lint *out);
 /* The checks on one file's text alone, without CLIPS (an editor's, a fuzz
  * harness's): the nesting pre-check, forbidden functions, literal slot
@@ -313,9 +318,10 @@ void ruleset_report_close(struct ruleset_report *r);
 /* The one decision whether a ruleset may serve, used by daemon start-up,
  * reload and `suitd check`:
  *   1. read the folder once (ruleset_source);
- *   2. pre-check the bytes before CLIPS sees them: forbidden functions and
- *      printout targets (CLIPS evaluates defglobal and deffacts expressions
- *      while loading);
+ *   2. pre-check the bytes before CLIPS sees them: nesting CLIPS 6.30
+ *      cannot load, forbidden functions, printout targets and literal slot
+ *      values (CLIPS evaluates defglobal and deffacts expressions while
+ *      loading, and hangs on deep nesting);
  *   3. load them into one CLIPS environment (contract, data, policy file);
  *   4. lint the loaded ruleset (engine_lint);
  *   5. turn that environment into a probe engine and run the ruleset's own

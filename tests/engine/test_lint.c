@@ -424,6 +424,22 @@ START_TEST(test_ce_nesting)
         ruleset_report_close(&rep);
         proto_error_close(&err);
     }
+    /* an (or ...) in a (test ...) is a call, not a conditional element */
+    testutil_copy_tree(RS("basic"), dir);
+    char text[4096] = "(defrule deep-test (patient (age ?a))\n  (test ";
+    for (int i = 0; i < 20; i++)
+        strcat(text, "(or (= ?a 1) ");
+    strcat(text, "(= ?a 2)");
+    for (int i = 0; i < 20; i++)
+        strcat(text, ")");
+    strcat(text, ")\n =>\n  (assert (finding (id deep) (category candidacy) (severity info) "
+                 "(summary \"deep\") (source \"SP\"))))\n");
+    testutil_write_file(path, "a", text);
+    struct ruleset_report rep;
+    struct proto_error err;
+    ck_assert_int_eq(check_dir(dir, &rep, &err), 0);
+    ruleset_report_close(&rep);
+    proto_error_close(&err);
     testutil_remove_tree(dir);
 }
 END_TEST

@@ -244,6 +244,17 @@ def forbidden_function_refused_on_reload():
     refused_on_reload("\n(defrule hostile-exit (condition (name call-exit)) => (exit))\n", "exit")
 
 
+@case
+def file_functions_refused_on_reload():
+    """Issue 13 item 11: save-instances (it wrote files where the rule
+    chose) and fetch (it read /etc/passwd) passed the linter; a reload
+    adding them is refused, naming them, and the old ruleset keeps
+    answering.  Every other forbidden function: test_lint.c."""
+    refused_on_reload("\n(defrule hostile-files (patient (age ?a)) =>\n"
+                      "  (fetch \"/etc/passwd\") (save-instances \"/tmp/suitd-fault-x\"))\n",
+                      "forbidden function or construct 'fetch'")
+
+
 # ---- one decision for start-up and reload (issue 11) ---------------------
 
 WRONG_CASE = """[{"name": "pregnancy is fine (wrong on purpose)",
