@@ -965,17 +965,34 @@ static const char *slot_text(const void *nil, const struct field *f, short pos)
     return "";
 }
 
-/* The result's strings, copied into one block (r->pool) rather than one
+/* The result's strings, copied into a chain of blocks (r->pool, see
+ * suit_types.h; one block for almost every result) rather than one
  * allocation each: ~40 mallocs and frees per assessment were 9% of it. */
+#define POOL_BLOCK 4096
+
 struct pool {
+    char **tail;               /* where the next block's address goes */
     char *p, *end;
+    bool failed;
 };
 
 static char *pool_put(struct pool *pl, const char *s)
 {
     size_t n = strlen(s) + 1;
-    if ((size_t)(pl->end - pl->p) < n)
-        return NULL;   /* never: the block was sized for every string */
+    if ((size_t)(pl->end - pl->p) < n) {
+        size_t cap = n > POOL_BLOCK ? n : POOL_BLOCK;
+        char *b = malloc(sizeof(char *) + cap);
+        if (!b) {
+            pl->failed = true;
+            return NULL;
+        }
+        char *none = NULL;
+        memcpy(b, &none, sizeof none);
+        *pl->tail = b;
+        pl->tail = (char **)(void *)b;
+        pl->p = b + sizeof(char *);
+        pl->end = pl->p + cap;
+    }
     char *d = pl->p;
     memcpy(d, s, n);
     pl->p += n;
@@ -1040,29 +1057,7 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
         return proto_error_set(err, PROTO_E_RULESET, "ruleset error: %zu plan facts (at most "
                                "one allowed)", np);
 
-    /* first pass: how many bytes the strings take */
-    size_t bytes = strlen(rs->id.name) + strlen(rs->id.version) + strlen(rs->id.sha256) +
-                   strlen(pol_name) + strlen(e->pol_sha256) + 5;
-    static const int fstr[] = {FS_ID, FS_CATEGORY, FS_SUMMARY, FS_DETAIL, FS_SOURCE, FS_ACTION};
-    for (size_t i = 0; i < nf; i++) {
-        const struct field *f = eng_out_row(o, ENG_OUT_FINDING, i);
-        for (size_t k = 0; k < sizeof fstr / sizeof fstr[0]; k++)
-            bytes += strlen(slot_text(nil, f, fs[fstr[k]])) + 1;
-        if (e->slots.finding_suggestion)
-            bytes += strlen(slot_text(nil, f, e->slots.finding_suggestion)) + 1;
-    }
-    for (size_t i = 0; i < ns; i++) {
-        const struct field *f = eng_out_row(o, ENG_OUT_SIDE_EFFECT, i);
-        for (size_t k = 0; k < SS_N; k++)
-            bytes += strlen(slot_text(nil, f, ss[k])) + 1;
-    }
-    for (size_t i = 0; i < na; i++)
-        bytes += strlen(slot_text(nil, eng_out_row(o, ENG_OUT_AFTERCARE, i),
-                                  e->slots.aftercare[AS_TEXT])) + 1;
-    r->pool = malloc(bytes);
-    if (!r->pool)
-        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
-    struct pool pl = {r->pool, r->pool + bytes};
+    struct pool pl = {.tail = &r->pool};
     r->ruleset.name = pool_put(&pl, rs->id.name);
     r->ruleset.version = pool_put(&pl, rs->id.version);
     r->ruleset.sha256 = pool_put(&pl, rs->id.sha256);
@@ -1160,6 +1155,8 @@ static int read_results(struct engine *e, struct suit_result *r, bool packing,
             r->aftercare[r->n_aftercare++] = (char *)a[i].text;
         free(a);
     }
+    if (pl.failed)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     return 0;
 }
 

@@ -118,12 +118,39 @@ static void arena_free(struct out_arena *a)
     a->first = a->cur = NULL;
 }
 
+/* AtomInstall and AtomDeinstall without their call and switch for the
+ * types output slots hold (the same counts they keep); anything else
+ * goes through them. */
+static void atom_hold(void *env, unsigned short type, void *v)
+{
+    if (type == SYMBOL || type == STRING)
+        IncrementSymbolCount(v);
+    else if (type == INTEGER)
+        IncrementIntegerCount(v);
+    else if (type == FLOAT)
+        IncrementFloatCount(v);
+    else
+        AtomInstall(env, type, v);
+}
+
+static void atom_release(void *env, unsigned short type, void *v)
+{
+    if (type == SYMBOL || type == STRING)
+        DecrementSymbolCount(env, v);
+    else if (type == INTEGER)
+        DecrementIntegerCount(env, v);
+    else if (type == FLOAT)
+        DecrementFloatCount(env, v);
+    else
+        AtomDeinstall(env, type, v);
+}
+
 static void rows_drop(struct eng_out *o, struct out_rows *r, int k, bool installed)
 {
     if (installed)
         for (size_t i = 0; i < r->n; i++)
             for (unsigned short s = 0; s < o->nslots[k]; s++)
-                AtomDeinstall(o->env, r->v[i][s].type, r->v[i][s].value);
+                atom_release(o->env, r->v[i][s].type, r->v[i][s].value);
     r->n = 0;
 }
 
@@ -230,7 +257,7 @@ static void out_assert(void *theEnv, DATA_OBJECT *rv)
         return;
     }
     for (i = 0; i < n; i++)
-        AtomInstall(env, f[i].type, f[i].value);
+        atom_hold(env, f[i].type, f[i].value);
     if (!o->in_reset) {
         o->req_bytes += n * sizeof *f + sizeof *r->v;
         cap->output_bytes = o->req_bytes;

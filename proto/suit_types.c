@@ -137,7 +137,12 @@ void suit_result_close(struct suit_result *r)
         free(r->findings);
         free(r->side_effects);
         free(r->aftercare);
-        free(r->pool);
+        for (char *b = r->pool; b;) {
+            char *next;
+            memcpy(&next, b, sizeof next);
+            free(b);
+            b = next;
+        }
         str_array_free(r->missing, r->n_missing);
         str_array_free(r->trace, r->n_trace);
         free(r->request_id);

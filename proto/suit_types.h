@@ -183,9 +183,10 @@ struct suit_result {
     char **trace;               size_t n_trace;
     bool has_trace;             /* options.explain was set */
     /* Non-NULL: the strings of findings, side_effects, aftercare, ruleset
-     * and policy all live in this one block (the engine's results), and
-     * suit_result_close frees the block instead of each string.  NULL:
-     * each string is its own allocation. */
+     * and policy all live in this chain of blocks (the engine's results;
+     * each block starts with the address of the next, NULL in the last),
+     * and suit_result_close frees the blocks instead of each string.
+     * NULL: each string is its own allocation. */
     char *pool;
     char *request_id;           /* options.request_id, echoed; NULL: none sent */
     char *decision_id;          /* the decision log's id of this decision; NULL: no log */
