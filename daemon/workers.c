@@ -48,6 +48,7 @@ static void done_append(struct workers *w, struct workers_job *job)
     w->done_tail = job;
 }
 
+
 static void *worker_main(void *p)
 {
     struct worker_arg *arg = p;
@@ -60,8 +61,11 @@ static void *worker_main(void *p)
 
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !w->stopping && w->gen == have_gen)
+        while (!w->head && !w->stopping && w->gen == have_gen) {
+            w->sleeping++;
             pthread_cond_wait(&w->cond, &w->mu);
+            w->sleeping--;
+        }
         if (w->stopping)
             break;
         if (w->gen != have_gen) {
@@ -78,17 +82,26 @@ static void *worker_main(void *p)
             pthread_mutex_lock(&w->mu);
             continue;
         }
-        struct workers_job *job = w->head;
-        w->head = job->next;
+        /* This worker's share of the queue, at least one job. */
+        size_t take = (w->waiting + w->n_threads - 1) / w->n_threads;
+        if (take > WORKERS_BATCH_MAX)
+            take = WORKERS_BATCH_MAX;
+        struct workers_job *batch = w->head, *last = w->head;
+        for (size_t i = 1; i < take && last->next; i++)
+            last = last->next;
+        w->head = last->next;
         if (!w->head)
             w->tail = NULL;
-        w->waiting--;
-        job->next = NULL;
+        last->next = NULL;
+        for (struct workers_job *j = batch; j; j = j->next)
+            w->waiting--;
         pthread_mutex_unlock(&w->mu);
 
-        if (atomic_load(&job->cancelled)) {
-            job->status = UV_ECANCELED;
-        } else {
+        for (struct workers_job *job = batch; job; job = job->next) {
+            if (atomic_load(&job->cancelled)) {
+                job->status = UV_ECANCELED;
+                continue;
+            }
             job->run(job, eng);
             job->status = 0;
             if (eng) {
@@ -101,7 +114,11 @@ static void *worker_main(void *p)
         }
 
         pthread_mutex_lock(&w->mu);
-        done_append(w, job);
+        if (w->done_tail)
+            w->done_tail->next = batch;
+        else
+            w->done_head = batch;
+        w->done_tail = last;
         /* Only fails on a handle that is not an async one or is closing;
          * the pool closes it only after every worker has been joined. */
         (void)uv_async_send(&w->async);
@@ -146,6 +163,14 @@ int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset 
     }
     w->async.data = w;
     w->async_open = true;
+    rc = uv_prepare_init(loop, &w->submit);
+    if (rc < 0) {
+        uv_close((uv_handle_t *)&w->async, NULL);
+        ruleset_unref(w->rs);
+        return rc;
+    }
+    w->submit.data = w;
+    w->submit_open = true;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
     w->threads = calloc(n, sizeof *w->threads);
@@ -172,6 +197,36 @@ int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset 
     return 0;
 }
 
+/* Loop thread, once per iteration with jobs pending: the iteration's jobs
+ * join the queue under one lock, and only as many sleeping workers are
+ * woken as there is work for. */
+static void flush_pending(struct workers *w)
+{
+    if (!w->pend_head)
+        return;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = w->pend_head;
+    else
+        w->head = w->pend_head;
+    w->tail = w->pend_tail;
+    w->waiting += w->n_pend;
+    if (w->sleeping > 1 && w->n_pend > 1)
+        pthread_cond_broadcast(&w->cond);
+    else if (w->sleeping)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    w->pend_head = w->pend_tail = NULL;
+    w->n_pend = 0;
+}
+
+static void on_submit(uv_prepare_t *p)
+{
+    struct workers *w = p->data;
+    flush_pending(w);
+    (void)uv_prepare_stop(p);
+}
+
 int workers_submit(struct workers *w, struct workers_job *job)
 {
     if (!job->run || !job->done)
@@ -180,16 +235,18 @@ int workers_submit(struct workers *w, struct workers_job *job)
         return UV_ECANCELED;
     job->next = NULL;
     job->status = 0;
+    if (!w->pend_head) {
+        int rc = uv_prepare_start(&w->submit, on_submit);
+        if (rc < 0)
+            return rc;
+    }
     w->outstanding++;
-    pthread_mutex_lock(&w->mu);
-    if (w->tail)
-        w->tail->next = job;
+    if (w->pend_tail)
+        w->pend_tail->next = job;
     else
-        w->head = job;
-    w->tail = job;
-    w->waiting++;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->mu);
+        w->pend_head = job;
+    w->pend_tail = job;
+    w->n_pend++;
     return 0;
 }
 
@@ -205,7 +262,7 @@ size_t workers_waiting(struct workers *w)
     pthread_mutex_lock(&w->mu);
     size_t n = w->waiting;
     pthread_mutex_unlock(&w->mu);
-    return n;
+    return n + w->n_pend;
 }
 
 uint64_t workers_policy_resets(struct workers *w)
@@ -237,6 +294,8 @@ void workers_close(struct workers *w)
     if (w->closed)
         return;
     w->closed = true;
+    /* Jobs not yet handed over go back unrun with the queued ones below. */
+    flush_pending(w);
     pthread_mutex_lock(&w->mu);
     w->stopping = true;
     pthread_cond_broadcast(&w->cond);
@@ -270,5 +329,9 @@ void workers_close(struct workers *w)
     if (w->async_open) {
         uv_close((uv_handle_t *)&w->async, noop_close);
         w->async_open = false;
+    }
+    if (w->submit_open) {
+        uv_close((uv_handle_t *)&w->submit, noop_close);
+        w->submit_open = false;
     }
 }

@@ -29,6 +29,12 @@
 #include "engine.h"
 #include "log.h"
 
+/* Most jobs a worker takes from the queue at once.  Taking several saves a
+ * lock round trip per job; taking at most its share of the queue keeps the
+ * other workers busy.  A reload is noticed between batches, so this also
+ * bounds how many jobs run on the old engine after it (about 16 x 10 us). */
+#define WORKERS_BATCH_MAX 16
+
 struct workers_job;
 /* Runs on a worker thread.  eng is NULL only if the worker could not build
  * any engine: the job must then report an internal error. */
@@ -66,11 +72,21 @@ struct workers {
      * (over engine_limits.max_environments), summed after each job */
     atomic_uint_fast64_t policy_resets;
 
+    /* Jobs submitted during this loop iteration, handed to the workers
+     * in one batch by `submit` (a prepare handle) before the loop polls:
+     * one lock and one wake-up for all the requests of a pipelined read
+     * rather than one each.  Loop thread only. */
+    uv_prepare_t submit;
+    struct workers_job *pend_head, *pend_tail;
+    size_t n_pend;
+    unsigned sleeping;                      /* workers in cond_wait; under mu */
+
     pthread_t *threads;
     unsigned n_threads;
     size_t outstanding;                     /* loop thread only */
     bool closed;                            /* loop thread only */
     bool async_open;
+    bool submit_open;
 };
 
 /* Starts n threads serving rs (a ref is taken).  0 or a negative errno;
@@ -79,6 +95,10 @@ struct workers {
 int workers_init(struct workers *w, uv_loop_t *loop, unsigned n, struct ruleset *rs,
                  const struct engine_limits *lim, const struct logger *lg);
 /* Loop thread only.  Queues job; its done() runs later on the loop thread.
+ * The jobs of one loop iteration reach the workers together, when the
+ * iteration's callbacks have run (a prepare handle), and a worker takes up
+ * to its share of them at once (at most WORKERS_BATCH_MAX): one lock and at
+ * most one wake-up per batch, not per request.
  * Returns 0, UV_EINVAL when run or done is not set, or UV_ECANCELED when
  * the pool is closing; on an error done() never runs. */
 int workers_submit(struct workers *w, struct workers_job *job);

@@ -120,6 +120,29 @@ START_TEST(done_gets_status_zero_after_run)
 }
 END_TEST
 
+/* One iteration's jobs are handed over together once its callbacks have
+ * run, not one by one as they are submitted: before the loop turns, no
+ * worker has seen any of them; after it, all of them run. */
+START_TEST(jobs_handed_over_per_iteration)
+{
+    pool_start(2);
+    struct tjob a, b, c;
+    tjob_init(&a, false);
+    tjob_init(&b, false);
+    tjob_init(&c, false);
+    ck_assert_int_eq(workers_submit(&pool, &a.job), 0);
+    ck_assert_int_eq(workers_submit(&pool, &b.job), 0);
+    ck_assert_int_eq(workers_submit(&pool, &c.job), 0);
+    usleep(50 * 1000);          /* an idle worker would have started by now */
+    ck_assert_int_eq(atomic_load(&a.ran) + atomic_load(&b.ran) + atomic_load(&c.ran), 0);
+    ck_assert_uint_eq(workers_waiting(&pool), 3);
+    wait_outstanding();
+    ck_assert_int_eq(atomic_load(&a.ran) + atomic_load(&b.ran) + atomic_load(&c.ran), 3);
+    ck_assert_int_eq(a.done_calls + b.done_calls + c.done_calls, 3);
+    pool_finish();
+}
+END_TEST
+
 START_TEST(cancelled_job_never_runs)
 {
     pool_start(1);
@@ -148,8 +171,8 @@ START_TEST(close_hands_back_waiting_jobs_cancelled)
     tjob_init(&waiting, false);
     ck_assert_int_eq(workers_submit(&pool, &blocker.job), 0);
     ck_assert_int_eq(workers_submit(&pool, &waiting.job), 0);
-    while (workers_waiting(&pool) > 1)
-        usleep(1000);           /* the worker has taken the blocker */
+    while (workers_waiting(&pool) > 1)   /* the worker has taken the blocker */
+        uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
     atomic_store(&release, true);
     /* The blocker finishes, the waiting job may or may not have started:
      * whichever, each done() runs exactly once, inside workers_close. */
@@ -444,6 +467,7 @@ int main(void)
 {
     const struct testutil_case cases[] = {
         {"done_status_zero", done_gets_status_zero_after_run},
+        {"handed_over_per_iteration", jobs_handed_over_per_iteration},
         {"cancelled_never_runs", cancelled_job_never_runs},
         {"close_cancels_waiting", close_hands_back_waiting_jobs_cancelled},
         {"failed_submit", failed_submit_never_calls_done},
