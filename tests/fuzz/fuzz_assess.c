@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "fuzz_bundled.h"
 #include "proto.h"
 
 static struct ruleset *fuzz_rs;
@@ -22,22 +23,10 @@ static struct engine *fuzz_engine;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    const char *dir = getenv("SUITD_RULES");
-    if (!dir || !*dir)
-        dir = SUITD_FUZZ_RULES;
-    struct proto_error err;
-    proto_error_init(&err);
-    if (ruleset_load(dir, NULL, &fuzz_rs, &err) != 0) {
-        fprintf(stderr, "fuzz_assess: cannot load %s: %s\n", dir, err.message);
-        abort();
-    }
-    struct engine_limits lim;
-    engine_limits_default(&lim);
-    if (engine_create(fuzz_rs, &lim, &fuzz_engine, &err) != 0) {
-        fprintf(stderr, "fuzz_assess: engine: %s\n", err.message);
-        abort();
-    }
-    proto_error_close(&err);
+    (void)argc;
+    (void)argv;
+    fuzz_rs = fuzz_bundled_ruleset("fuzz_assess");
+    fuzz_engine = fuzz_bundled_engine(fuzz_rs, "fuzz_assess");
     return 0;
 }
 

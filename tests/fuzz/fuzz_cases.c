@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fuzz_bundled.h"
 
 static struct ruleset *fuzz_rs;
 static struct engine *fuzz_engine;
@@ -28,22 +29,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *dir = getenv("SUITD_RULES");
-    if (!dir || !*dir)
-        dir = SUITD_FUZZ_RULES;
-    struct proto_error err;
-    proto_error_init(&err);
-    if (ruleset_load(dir, NULL, &fuzz_rs, &err) != 0) {
-        fprintf(stderr, "fuzz_cases: cannot load %s: %s\n", dir, err.message);
-        abort();
-    }
-    struct engine_limits lim;
-    engine_limits_default(&lim);
-    if (engine_create(fuzz_rs, &lim, &fuzz_engine, &err) != 0) {
-        fprintf(stderr, "fuzz_cases: engine: %s\n", err.message);
-        abort();
-    }
-    proto_error_close(&err);
+    fuzz_rs = fuzz_bundled_ruleset("fuzz_cases");
+    fuzz_engine = fuzz_bundled_engine(fuzz_rs, "fuzz_cases");
     const char *name;
     if (ruleset_case_file_count(fuzz_rs) == 0)
         abort();

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "fuzz_bundled.h"
 
 static struct ruleset *fuzz_rs;
 
@@ -26,16 +27,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *dir = getenv("SUITD_RULES");
-    if (!dir || !*dir)
-        dir = SUITD_FUZZ_RULES;
-    struct proto_error err;
-    proto_error_init(&err);
-    if (ruleset_load(dir, NULL, &fuzz_rs, &err) != 0) {
-        fprintf(stderr, "fuzz_ruleset_text: cannot load %s: %s\n", dir, err.message);
-        abort();
-    }
-    proto_error_close(&err);
+    fuzz_rs = fuzz_bundled_ruleset("fuzz_ruleset_text");
     return 0;
 }
 
