@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +118,37 @@ static long service_uid(void)
     return (long)res->pw_uid;
 }
 
+/* True when only root or this user can have put an entry at path: its
+ * directory is owned by one of them and not writable by group or others,
+ * and that directory cannot be swapped either (its own parent is not
+ * writable by group or others, or is sticky, as /tmp is).  This is how a
+ * socket that systemd binds in /run/suitd is trusted although the daemon,
+ * which calls listen() on it again, runs as a transient user. */
+static bool placed_by_trusted(const char *path, uid_t me)
+{
+    char dir[PATH_MAX];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof dir || path[0] != '/')
+        return false;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        return false;           /* a socket in / itself: not the layout we ship */
+    *slash = '\0';
+    struct stat st;
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != me) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)))
+        return false;
+    slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return false;
+    return !(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX);
+}
+
 /* Anyone may bind a socket at a path they can write to: before a patient
  * fact goes out, check who listens.  The daemon must run as this user,
  * root (the system daemon, whose sockets systemd binds) or the service
@@ -136,9 +169,12 @@ static int check_peer(int fd, const char *path, struct proto_error *err)
     long svc = service_uid();
     if (svc >= 0 && (uid_t)svc == cred.uid)
         return 0;
+    if (placed_by_trusted(path, me))
+        return 0;
     proto_error_set(err, PROTO_E_INTERNAL,
                     "unix:%s is served by uid %lu (pid %ld), which is neither this user, root "
-                    "nor the service user (SUIT_SERVICE_USER): not sending anything to it",
+                    "nor the service user (SUIT_SERVICE_USER), in a folder others can write to: "
+                    "not sending anything to it",
                     path, (unsigned long)cred.uid, (long)cred.pid);
     return RPC_E_UNTRUSTED;
 }
