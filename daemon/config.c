@@ -15,6 +15,7 @@
  */
 #include "config.h"
 #include "decision_log.h"
+#include "proto_text.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -184,29 +185,6 @@ int config_default_text(const struct config_setting *s, char *buf, size_t n)
 #define USAGE_WIDTH 79
 #define USAGE_INDENT 25
 
-/* Writes text wrapped at USAGE_WIDTH, continuing at USAGE_INDENT; col is
- * the column the first word starts at (no space is put before it). */
-static void wrap(FILE *out, const char *text, int col)
-{
-    const char *p = text;
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col > USAGE_INDENT && col + 1 + (int)w > USAGE_WIDTH) {
-            fprintf(out, "\n%*s", USAGE_INDENT, "");
-            col = USAGE_INDENT;
-        } else if (col > USAGE_INDENT) {
-            fputc(' ', out);
-            col++;
-        }
-        fwrite(p, 1, w, out);
-        col += (int)w;
-        p += w;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', out);
-}
-
 void config_usage(FILE *out)
 {
     fprintf(out, "usage: suitd [serve] [OPTIONS]\n\n");
@@ -228,7 +206,7 @@ void config_usage(FILE *out)
             fprintf(out, "\n%*s", USAGE_INDENT, "");
         else
             fputc(' ', out);
-        wrap(out, text, USAGE_INDENT);
+        proto_text_wrap(out, text, USAGE_INDENT, USAGE_INDENT, USAGE_WIDTH);
     }
     fprintf(out,
         "\n"

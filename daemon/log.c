@@ -5,6 +5,8 @@
  */
 #include "log.h"
 
+#include "proto_text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,20 +67,6 @@ bool log_facts(const struct logger *lg)
     return lg->facts;
 }
 
-static void emit(const char *prefix, const char *fmt, va_list ap)
-{
-    char line[2048];
-    int n = snprintf(line, sizeof line, "%s", prefix);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return;
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;   /* truncated: still one line */
-    line[len] = '\n';
-    line[len + 1] = '\0';
-    fputs(line, stderr);
-}
 
 void log_msg(const struct logger *lg, enum log_level level, const char *fmt, ...)
 {
@@ -91,7 +79,7 @@ void log_msg(const struct logger *lg, enum log_level level, const char *fmt, ...
         snprintf(prefix, sizeof prefix, "suitd: %s: ", log_level_name(level));
     va_list ap;
     va_start(ap, fmt);
-    emit(prefix, fmt, ap);
+    proto_text_vline(stderr, prefix, fmt, ap);
     va_end(ap);
 }
 
@@ -100,6 +88,6 @@ void log_plain(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     /* No logger here: these few start-up lines look for themselves. */
-    emit(log_stderr_is_journal() ? "<6>" : "suitd: ", fmt, ap);
+    proto_text_vline(stderr, log_stderr_is_journal() ? "<6>" : "suitd: ", fmt, ap);
     va_end(ap);
 }

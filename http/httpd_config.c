@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "proto_text.h"
 
 enum hc_type {
     HC_STR,         /* a string that must be set */
@@ -177,26 +178,6 @@ const char *const *httpd_config_names(void)
 
 /* Prints text wrapped to 79 columns, every line indented by `indent`
  * except the first, which starts at column `col`. */
-static void hc_wrap(FILE *out, const char *text, int col, int indent)
-{
-    const char *p = text;
-    while (*p) {
-        size_t w = strcspn(p, " ");
-        if (col > indent && col + 1 + (int)w > 79) {
-            fprintf(out, "\n%*s", indent, "");
-            col = indent;
-        } else if (col > indent) {
-            fputc(' ', out);
-            col++;
-        }
-        fwrite(p, 1, w, out);
-        col += (int)w;
-        p += w;
-        while (*p == ' ')
-            p++;
-    }
-    fputc('\n', out);
-}
 
 void httpd_config_usage(FILE *out)
 {
@@ -228,7 +209,7 @@ void httpd_config_usage(FILE *out)
         else
             fprintf(out, "\n%28s", "");
         col = 28;
-        hc_wrap(out, help, col, 28);
+        proto_text_wrap(out, help, col, 28, 79);
     }
     fprintf(out, "\nSignals: SIGTERM and SIGINT stop accepting, let requests in flight finish\n"
                  "(within --shutdown-timeout) and exit.\n");

@@ -5,6 +5,8 @@
  */
 #include "httpd_log.h"
 
+#include "proto_text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,30 +28,16 @@ int httpd_log_enabled(const struct httpd_log *lg, enum httpd_log_level level)
     return !lg || level >= lg->level;
 }
 
-static void httpd_log_emit(const char *prefix, const char *fmt, va_list ap)
-{
-    char line[2048];
-    int n = snprintf(line, sizeof line, "suit-httpd: %s", prefix);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return;
-    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
-    if (len > sizeof line - 2)
-        len = sizeof line - 2;   /* truncated: still one line */
-    line[len] = '\n';
-    line[len + 1] = '\0';
-    fputs(line, stderr);
-}
 
 void httpd_log_msg(const struct httpd_log *lg, enum httpd_log_level level, const char *fmt, ...)
 {
     if (!httpd_log_enabled(lg, level))
         return;
-    char prefix[16];
-    snprintf(prefix, sizeof prefix, "%s: ", httpd_level_names[level]);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "suit-httpd: %s: ", httpd_level_names[level]);
     va_list ap;
     va_start(ap, fmt);
-    httpd_log_emit(prefix, fmt, ap);
+    proto_text_vline(stderr, prefix, fmt, ap);
     va_end(ap);
 }
 
@@ -57,6 +45,6 @@ void httpd_log_plain(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    httpd_log_emit("", fmt, ap);
+    proto_text_vline(stderr, "suit-httpd: ", fmt, ap);
     va_end(ap);
 }
