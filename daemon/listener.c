@@ -270,42 +270,6 @@ static bool addr_is_loopback(const struct sockaddr *sa)
     return false;
 }
 
-/* "HOST:PORT", "[v6]:PORT" or ":PORT" (all IPv4 addresses). */
-static int parse_hostport(const char *spec, struct sockaddr_storage *ss)
-{
-    char host[256];
-    const char *port;
-    if (spec[0] == '[') {
-        const char *end = strchr(spec, ']');
-        if (!end || end[1] != ':' || (size_t)(end - spec - 1) >= sizeof host)
-            return -1;
-        memcpy(host, spec + 1, (size_t)(end - spec - 1));
-        host[end - spec - 1] = '\0';
-        port = end + 2;
-    } else {
-        const char *colon = strrchr(spec, ':');
-        if (!colon || (size_t)(colon - spec) >= sizeof host)
-            return -1;
-        memcpy(host, spec, (size_t)(colon - spec));
-        host[colon - spec] = '\0';
-        port = colon + 1;
-        if (!host[0])
-            snprintf(host, sizeof host, "0.0.0.0");
-        if (!strcmp(host, "localhost"))
-            snprintf(host, sizeof host, "127.0.0.1");
-    }
-    char *end;
-    long p = strtol(port, &end, 10);
-    if (!*port || *end || p < 0 || p > 65535)
-        return -1;
-    memset(ss, 0, sizeof *ss);
-    if (uv_ip4_addr(host, (int)p, (struct sockaddr_in *)ss) == 0)
-        return 0;
-    if (uv_ip6_addr(host, (int)p, (struct sockaddr_in6 *)ss) == 0)
-        return 0;
-    return -1;
-}
-
 static void format_addr(const struct sockaddr *sa, char *buf, size_t len)
 {
     char ip[INET6_ADDRSTRLEN] = "?";
@@ -345,7 +309,8 @@ static int listen_tcp(struct listeners *ls, struct listener *lis, const char *sp
                       bool have_token)
 {
     struct sockaddr_storage ss;
-    if (parse_hostport(spec, &ss) < 0) {
+    /* "HOST:PORT", "[v6]:PORT" or ":PORT" (all IPv4 addresses). */
+    if (proto_addr_parse(spec, &ss) < 0) {
         log_error(ls->log, "--listen %s: expected HOST:PORT (an IP address and a port)", spec);
         return -1;
     }
