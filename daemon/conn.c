@@ -43,6 +43,7 @@ static void conn_free(struct conn *c)
     free(c->out);
     free(c->wbuf);
     free(c);
+    set->n_alive--;
     if (set->cb.freed)
         set->cb.freed(set);
 }
@@ -76,7 +77,7 @@ void conn_close(struct conn *c, int drop)
     c->closing = true;
     account(c);
     if (!c->authed) {
-        set->n_unauthed--;
+        atomic_fetch_sub(&set->shared->n_unauthed, 1);
         set->stats->conn_unauthenticated--;
     }
     uint64_t held = 0;
@@ -98,6 +99,7 @@ void conn_close(struct conn *c, int drop)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     set->n_open--;
+    atomic_fetch_sub(&set->shared->n_open, 1);
     set->stats->conn_current--;
     /* Nobody will read the answers: the owner spares the workers what has
      * not started yet. */
@@ -135,15 +137,18 @@ static void mark_backlog(struct conn *c)
 
 /* ---- memory accounting ----------------------------------------------- */
 
-/* Keeps set->input_bytes and set->output_bytes equal to the sums of what
+/* Keeps the shared input_bytes and output_bytes equal to the sums of what
  * each open connection holds; a closing one holds nothing any more. */
 static void account(struct conn *c)
 {
     struct conn_set *set = c->set;
     size_t in = c->closing || !c->dec ? 0 : proto_decoder_buffered(c->dec);
     size_t out = c->closing ? 0 : c->out_len + c->wlen;
-    set->input_bytes = set->input_bytes - c->held_in + in;
-    set->output_bytes = set->output_bytes - c->held_out + out;
+    /* Unsigned: a smaller amount wraps to the right difference. */
+    if (in != c->held_in)
+        atomic_fetch_add(&set->shared->input_bytes, in - c->held_in);
+    if (out != c->held_out)
+        atomic_fetch_add(&set->shared->output_bytes, out - c->held_out);
     c->held_in = in;
     c->held_out = out;
 }
@@ -202,11 +207,11 @@ void conn_pack_end(struct conn *c)
         conn_close(c, STATS_DROP_SLOW_READER);
         return;
     }
-    if (set->output_bytes > set->lim.max_output_memory) {
+    if (atomic_load(&set->shared->output_bytes) > set->lim.max_output_memory) {
         if (throttle_allow(&set->refuse_log, uv_hrtime(), &held))
             log_warn(set->log, "conn %llu: %zu unsent bytes on all connections exceed "
                      "--max-output-memory %zu: closing this one (%zu unsent)",
-                     (unsigned long long)c->id, set->output_bytes,
+                     (unsigned long long)c->id, atomic_load(&set->shared->output_bytes),
                      set->lim.max_output_memory, c->out_len + c->wlen);
         conn_close(c, STATS_DROP_SLOW_READER);
         return;
@@ -372,10 +377,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             return;
         }
         account(c);
-        if (c->set->input_bytes > c->set->lim.max_input_memory) {
+        if (atomic_load(&c->set->shared->input_bytes) > c->set->lim.max_input_memory) {
             char why[160];
             snprintf(why, sizeof why, "overloaded: %zu bytes of unfinished requests "
-                     "(--max-input-memory %zu); retry later", c->set->input_bytes,
+                     "(--max-input-memory %zu); retry later", atomic_load(&c->set->shared->input_bytes),
                      c->set->lim.max_input_memory);
             input_refused(c, PROTO_E_OVERLOADED, why, STATS_DROP_INPUT_MEMORY);
             return;
@@ -534,7 +539,7 @@ void conn_set_authenticated(struct conn *c)
     if (c->authed)
         return;
     c->authed = true;
-    c->set->n_unauthed--;
+    atomic_fetch_sub(&c->set->shared->n_unauthed, 1);
     c->set->stats->conn_unauthenticated--;
 }
 
@@ -608,7 +613,8 @@ void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of
             log_warn(set->log, "out of file descriptors (%llu connections open): refusing "
                      "clients on %s (%llu more refused since the last such line); raise "
                      "the descriptor limit (LimitNOFILE=) or lower --max-connections",
-                     (unsigned long long)set->n_open, lis->name, (unsigned long long)held);
+                     (unsigned long long)atomic_load(&set->shared->n_open), lis->name,
+                     (unsigned long long)held);
         refuse(set, lis, fd, "out of file descriptors");
         return;
     }
@@ -619,13 +625,19 @@ void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of
         refuse(set, lis, fd, "the daemon is shutting down");
         return;
     }
-    if (set->n_open >= cap) {
+    /* Taken first, then checked: two serving threads accepting at once
+     * cannot both take the last place. */
+    struct conn_shared *sh = set->shared;
+    if (atomic_fetch_add(&sh->n_open, 1) >= cap) {
+        atomic_fetch_sub(&sh->n_open, 1);
         snprintf(why, sizeof why, "too many connections (--max-connections %u%s)",
                  set->lim.max_connections, lis->is_unix ? " plus --unix-reserve" : "");
         refuse(set, lis, fd, why);
         return;
     }
-    if (lis->need_token && set->n_unauthed >= set->lim.max_unauthenticated) {
+    if (lis->need_token && atomic_fetch_add(&sh->n_unauthed, 1) >= set->lim.max_unauthenticated) {
+        atomic_fetch_sub(&sh->n_unauthed, 1);
+        atomic_fetch_sub(&sh->n_open, 1);
         set->stats->conn_refused_unauthenticated++;
         snprintf(why, sizeof why, "too many connections waiting to authenticate "
                  "(--max-unauthenticated %u)", set->lim.max_unauthenticated);
@@ -634,6 +646,9 @@ void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of
     }
     struct conn *c = calloc(1, sizeof *c + set->session_size);
     if (!c) {
+        if (lis->need_token)
+            atomic_fetch_sub(&sh->n_unauthed, 1);
+        atomic_fetch_sub(&sh->n_open, 1);
         refuse(set, lis, fd, "out of memory");
         return;
     }
@@ -645,25 +660,27 @@ void conn_accept(struct conn_set *set, struct listener *lis, int fd, bool out_of
                           : uv_tcp_init(set->loop, &c->u.tcp);
     if (rc < 0) {
         free(c);
+        if (lis->need_token)
+            atomic_fetch_sub(&sh->n_unauthed, 1);
+        atomic_fetch_sub(&sh->n_open, 1);
         refuse(set, lis, fd, "cannot set up a connection");
         return;
     }
     c->u.h.data = c;
+    set->n_alive++;
     /* From here on the handle exists: close, never free directly. */
-    c->id = ++set->next_id;
+    c->id = atomic_fetch_add(&sh->next_id, 1) + 1;
     c->next = set->all;
     if (set->all)
         set->all->prev = c;
     set->all = c;
-    set->n_open++;
+    set->n_open++;              /* the shared count was taken above */
     set->stats->conn_current++;
     set->stats->conn_total++;
     c->connected_ns = c->last_active_ns = uv_hrtime();
     c->authed = !lis->need_token;
-    if (!c->authed) {
-        set->n_unauthed++;
+    if (!c->authed)
         set->stats->conn_unauthenticated++;
-    }
 
     rc = lis->is_unix ? uv_pipe_open(&c->u.pipe, fd) : uv_tcp_open(&c->u.tcp, fd);
     if (rc < 0) {
@@ -708,11 +725,22 @@ static void on_sweep(uv_timer_t *t)
 
 /* ---- the set -------------------------------------------------------- */
 
+void conn_shared_init(struct conn_shared *sh)
+{
+    atomic_init(&sh->n_open, 0);
+    atomic_init(&sh->n_unauthed, 0);
+    atomic_init(&sh->input_bytes, 0);
+    atomic_init(&sh->output_bytes, 0);
+    atomic_init(&sh->next_id, 0);
+}
+
 void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limits *lim,
-                   const struct logger *lg, struct stats *stats,
+                   const struct logger *lg, struct stats *stats, struct conn_shared *shared,
                    const struct conn_callbacks *cb, void *data, size_t session_size)
 {
     memset(set, 0, sizeof *set);
+    conn_shared_init(&set->own);
+    set->shared = shared ? shared : &set->own;
     set->loop = loop;
     set->log = lg;
     set->stats = stats;

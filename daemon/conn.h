@@ -45,6 +45,7 @@
 #define SUITD_CONN_H
 
 #include <msgpack.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,20 @@ struct conn_limits {
     struct proto_limits proto;      /* the decoder's */
 };
 
+/* What the limits count across every serving thread's conn_set: the
+ * limits are the daemon's, not one thread's.  Atomics, shared by the sets
+ * (each set points at one; a set on its own uses its own). */
+struct conn_shared {
+    atomic_size_t n_open;
+    atomic_size_t n_unauthed;       /* open, on a token listener, no `auth` yet */
+    atomic_size_t input_bytes;      /* held in unfinished frames (c->held_in) */
+    atomic_size_t output_bytes;     /* unsent answers (c->held_out) */
+    atomic_uint_fast64_t next_id;   /* connection ids, unique in the process */
+};
+
+/* Zero counts (any thread may then use it). */
+void conn_shared_init(struct conn_shared *sh);
+
 struct conn_set {
     uv_loop_t *loop;
     const struct logger *log;
@@ -101,15 +116,14 @@ struct conn_set {
     void *data;                     /* the owner's */
     size_t session_size;
 
-    struct conn *all;               /* every open connection */
-    size_t n_open;
-    uint64_t next_id;
+    struct conn *all;               /* every open connection of this set */
+    size_t n_open;                  /* of this set */
+    size_t n_alive;                 /* of this set, open or closed, not yet freed */
+    struct conn_shared *shared;     /* the daemon's counts: &own or another's */
+    struct conn_shared own;
     struct conn *dirty;             /* connections with output to write */
     struct conn *backlog;           /* connections with frames left to decode */
     bool stopping;                  /* refuse new clients, read no more */
-    size_t n_unauthed;              /* open, on a token listener, no `auth` yet */
-    size_t input_bytes;             /* held in unfinished frames (c->held_in) */
-    size_t output_bytes;            /* unsent answers (c->held_out) */
     struct throttle drop_log;       /* "closed (reason)" lines */
     struct throttle refuse_log;     /* refused connections */
     struct throttle fd_log;         /* out of descriptors */
@@ -154,9 +168,11 @@ struct conn {
 };
 
 /* Sets up an empty set and its loop hooks (flush, backlog, idle sweep).
- * Cannot fail on an initialised loop. */
+ * shared: the counts the limits apply to, shared with the other serving
+ * threads' sets; NULL: this set's own.  Cannot fail on an initialised
+ * loop. */
 void conn_set_init(struct conn_set *set, uv_loop_t *loop, const struct conn_limits *lim,
-                   const struct logger *lg, struct stats *stats,
+                   const struct logger *lg, struct stats *stats, struct conn_shared *shared,
                    const struct conn_callbacks *cb, void *data, size_t session_size);
 /* Shutdown: refuse new clients, and on every connection read no more,
  * answer what was received, then close. */

@@ -1,8 +1,9 @@
 /*
  * decision_log.c: see decision_log.h.
  *
- * Threads: the loop thread formats and queues (decision_log_submit), runs
- * the callbacks (on_async) and asks for reopens; the writer thread only
+ * Threads: the serving threads format and queue (decision_log_submit),
+ * and the callbacks run on their loops (posted to the mailbox each
+ * submit names); the main loop asks for reopens; the writer thread only
  * writes, reopens and counts.  Everything shared is under mu, except the
  * counters, which are atomics so that `stats` never waits for a writer
  * stuck in write().
@@ -30,13 +31,44 @@ struct decision_log_entry {
     size_t len;
     decision_log_done_fn done;  /* NULL: nobody waits */
     void *arg;
+    struct mailbox *reply;      /* where done runs */
+    struct mail mail;           /* the entry, posted to reply once written */
     int status;
+    /* The entry the writer holds, cancelled meanwhile: the writer and the
+     * cancellation's mail each drop one reference. */
+    atomic_int refs;
+    struct mail cancel_mail;
+    decision_log_done_fn cancel_done;
+    void *cancel_arg;
 };
 
 static void entry_free(struct decision_log_entry *e)
 {
     free(e->line);
     free(e);
+}
+
+static void entry_unref(struct decision_log_entry *e)
+{
+    if (atomic_fetch_sub(&e->refs, 1) == 1)
+        entry_free(e);
+}
+
+/* On the submitter's loop: a written record's callback. */
+static void on_written(struct mail *m)
+{
+    struct decision_log_entry *e = container_of(m, struct decision_log_entry, mail);
+    e->done(e->arg, e->status);
+    entry_unref(e);
+}
+
+/* On the submitter's loop: the callback of a record cancelled while the
+ * writer was still writing it. */
+static void on_cancelled(struct mail *m)
+{
+    struct decision_log_entry *e = container_of(m, struct decision_log_entry, cancel_mail);
+    e->cancel_done(e->cancel_arg, -ECANCELED);
+    entry_unref(e);
 }
 
 /* Opens path to append, refusing a symbolic link (O_NOFOLLOW: the daemon
@@ -177,16 +209,12 @@ static void *writer_main(void *arg)
          * answered it meanwhile and cleared it. */
         if (e->done) {
             e->status = rc;
-            e->next = NULL;
-            if (d->done_tail)
-                d->done_tail->next = e;
-            else
-                d->done_head = e;
-            d->done_tail = e;
-            /* Cannot fail on an initialised handle. */
-            (void)uv_async_send(&d->async);
+            e->mail.fn = on_written;
+            /* A closed mailbox has nobody left to tell. */
+            if (mailbox_post(e->reply, &e->mail) < 0)
+                entry_unref(e);
         } else {
-            entry_free(e);
+            entry_unref(e);
         }
         if (!d->head)
             pthread_cond_broadcast(&d->cv_idle);
@@ -196,24 +224,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-/* Loop thread: the callbacks of written records. */
-static void on_async(uv_async_t *a)
-{
-    struct decision_log *d = container_of(a, struct decision_log, async);
-    pthread_mutex_lock(&d->mu);
-    struct decision_log_entry *e = d->done_head;
-    d->done_head = d->done_tail = NULL;
-    pthread_mutex_unlock(&d->mu);
-    while (e) {
-        struct decision_log_entry *next = e->next;
-        e->done(e->arg, e->status);
-        entry_free(e);
-        e = next;
-    }
-}
-
-int decision_log_init(struct decision_log *d, uv_loop_t *loop, const char *path,
-                      bool required, unsigned max_queue, const struct logger *lg)
+int decision_log_init(struct decision_log *d, const char *path, bool required,
+                      unsigned max_queue, const struct logger *lg)
 {
     memset(d, 0, sizeof *d);
     d->fd = -1;
@@ -245,25 +257,18 @@ int decision_log_init(struct decision_log *d, uv_loop_t *loop, const char *path,
         d->fd = -1;
         return -ENOMEM;
     }
-    int rc = uv_async_init(loop, &d->async, on_async);
-    if (rc < 0)
-        goto fail;
-    d->async_open = true;
     pthread_mutex_init(&d->mu, NULL);
     pthread_cond_init(&d->cv, NULL);
     pthread_cond_init(&d->cv_idle, NULL);
-    rc = -pthread_create(&d->thread, NULL, writer_main, d);
+    int rc = -pthread_create(&d->thread, NULL, writer_main, d);
     if (rc < 0) {
         pthread_mutex_destroy(&d->mu);
         pthread_cond_destroy(&d->cv);
         pthread_cond_destroy(&d->cv_idle);
-        /* The handle is closed when the loop runs (decision_log_stop). */
         d->fd = -1;
         close(fd);
         free(d->path);
         d->path = NULL;
-        uv_close((uv_handle_t *)&d->async, NULL);
-        d->async_open = false;
         return rc;
     }
 #ifdef __GLIBC__
@@ -271,12 +276,6 @@ int decision_log_init(struct decision_log *d, uv_loop_t *loop, const char *path,
 #endif
     d->thread_started = true;
     return 0;
-fail:
-    close(fd);
-    d->fd = -1;
-    free(d->path);
-    d->path = NULL;
-    return rc;
 }
 
 bool decision_log_enabled(const struct decision_log *d)
@@ -299,7 +298,7 @@ int decision_log_chown(struct decision_log *d, uid_t uid, gid_t gid)
 void decision_log_next_id(struct decision_log *d, char buf[DECISION_LOG_ID_LEN])
 {
     snprintf(buf, DECISION_LOG_ID_LEN, "%016llx-%llu", (unsigned long long)d->id_prefix,
-             (unsigned long long)++d->next_seq);
+             (unsigned long long)(atomic_fetch_add(&d->next_seq, 1) + 1));
 }
 
 void decision_log_reopen(struct decision_log *d)
@@ -397,13 +396,14 @@ static char *format_record(struct decision_log *d, const struct decision_record 
 }
 
 int decision_log_submit(struct decision_log *d, const struct decision_record *r,
-                        decision_log_done_fn done, void *arg)
+                        struct mailbox *reply, decision_log_done_fn done, void *arg)
 {
     if (!d->path)
         return 0;
+    if (done && !reply)
+        return -EINVAL;
     pthread_mutex_lock(&d->mu);
     bool full = d->queued >= d->max_queue;
-    pthread_mutex_unlock(&d->mu);
     if (full) {
         /* Counted, and said at most once per DECISION_LOG_ERROR_EVERY_S:
          * a stalled device under load would otherwise log every request. */
@@ -417,8 +417,10 @@ int decision_log_submit(struct decision_log *d, const struct decision_record *r,
             d->last_drop_s = now;
             d->drops_unreported = 0;
         }
-        return -EAGAIN;
     }
+    pthread_mutex_unlock(&d->mu);
+    if (full)
+        return -EAGAIN;
     struct decision_log_entry *e = calloc(1, sizeof *e);
     if (!e)
         return -ENOMEM;
@@ -430,6 +432,8 @@ int decision_log_submit(struct decision_log *d, const struct decision_record *r,
     }
     e->done = done;
     e->arg = arg;
+    e->reply = reply;
+    atomic_init(&e->refs, 1);
     pthread_mutex_lock(&d->mu);
     if (d->tail)
         d->tail->next = e;
@@ -446,14 +450,20 @@ bool decision_log_cancel_waiting(struct decision_log *d)
 {
     if (!d->path)
         return false;
-    struct decision_log_entry *cancel = NULL, **tail = &cancel;
-    decision_log_done_fn cur_done = NULL;
-    void *cur_arg = NULL;
+    bool any = false;
     pthread_mutex_lock(&d->mu);
-    if (d->current && d->current->done) {
-        cur_done = d->current->done;
-        cur_arg = d->current->arg;
-        d->current->done = NULL;    /* the writer frees it when write() returns */
+    struct decision_log_entry *cur = d->current;
+    if (cur && cur->done) {
+        /* The writer still holds it (its write goes on, and the writer
+         * frees it): the cancellation's mail holds a second reference. */
+        cur->cancel_done = cur->done;
+        cur->cancel_arg = cur->arg;
+        cur->done = NULL;
+        cur->cancel_mail.fn = on_cancelled;
+        atomic_fetch_add(&cur->refs, 1);
+        if (mailbox_post(cur->reply, &cur->cancel_mail) < 0)
+            atomic_fetch_sub(&cur->refs, 1);
+        any = true;
     }
     struct decision_log_entry **pp = &d->head;
     d->tail = NULL;
@@ -463,23 +473,17 @@ bool decision_log_cancel_waiting(struct decision_log *d)
             *pp = e->next;
             d->queued--;
             e->next = NULL;
-            *tail = e;
-            tail = &e->next;
+            e->status = -ECANCELED;
+            e->mail.fn = on_written;
+            if (mailbox_post(e->reply, &e->mail) < 0)
+                entry_free(e);
+            any = true;
         } else {
             d->tail = e;
             pp = &e->next;
         }
     }
     pthread_mutex_unlock(&d->mu);
-    bool any = cur_done || cancel;
-    if (cur_done)
-        cur_done(cur_arg, -ECANCELED);
-    while (cancel) {
-        struct decision_log_entry *next = cancel->next;
-        cancel->done(cancel->arg, -ECANCELED);
-        entry_free(cancel);
-        cancel = next;
-    }
     return any;
 }
 
@@ -495,14 +499,6 @@ void decision_log_counts(struct decision_log *d, struct decision_log_counts *c)
     pthread_mutex_lock(&d->mu);
     c->queued = d->queued + (d->busy ? 1 : 0);
     pthread_mutex_unlock(&d->mu);
-}
-
-void decision_log_stop(struct decision_log *d)
-{
-    if (!d->async_open)
-        return;
-    d->async_open = false;
-    uv_close((uv_handle_t *)&d->async, NULL);
 }
 
 void decision_log_close(struct decision_log *d, unsigned wait_ms)
@@ -537,13 +533,6 @@ void decision_log_close(struct decision_log *d, unsigned wait_ms)
             return;
         }
         pthread_join(d->thread, NULL);
-    }
-    /* Records written after the loop ended have nobody left to tell. */
-    struct decision_log_entry *e = d->done_head;
-    while (e) {
-        struct decision_log_entry *next = e->next;
-        entry_free(e);
-        e = next;
     }
     if (d->fd >= 0)
         close(d->fd);

@@ -39,6 +39,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "suit_types.h"
 
 #define DECISION_LOG_DEFAULT_QUEUE 4096
@@ -48,8 +49,9 @@
 /* "16 hex digits-counter" (see decision_log_next_id). */
 #define DECISION_LOG_ID_LEN 48
 
-/* Called on the loop thread once a record queued with a callback is
- * written (status 0) or not (-errno; -ECANCELED at close). */
+/* Called on the submitter's loop (the mailbox given to
+ * decision_log_submit) once a record queued with a callback is written
+ * (status 0) or not (-errno; -ECANCELED: decision_log_cancel_waiting). */
 typedef void (*decision_log_done_fn)(void *arg, int status);
 
 struct decision_log_entry;
@@ -67,46 +69,43 @@ struct decision_log {
     gid_t gid;
     char host[256];
     uint64_t id_prefix;         /* random per process */
-    uint64_t next_seq;          /* loop thread */
+    atomic_uint_fast64_t next_seq;
 
     /* shared with the writer, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;          /* work for the writer, or stop */
     pthread_cond_t cv_idle;     /* the writer finished everything queued */
     struct decision_log_entry *head, *tail;     /* to write */
-    struct decision_log_entry *done_head, *done_tail;   /* written, callback due */
     unsigned queued;
     bool busy;                  /* the writer holds an entry: current */
     struct decision_log_entry *current;
     bool stop, reopen;
     int fd;                     /* the writer's; -1 while none is open */
     pthread_t thread;
-    bool thread_started, async_open;
-    uv_async_t async;           /* done list -> the loop thread */
+    bool thread_started;
 
     atomic_uint_least64_t written, lost, dropped, reopened;
     /* writer thread only: the error line's rate limit */
     int64_t last_error_s;
     uint64_t lost_unreported;
-    /* loop thread only: the same for records dropped at a full queue */
+    /* under mu: the same for records dropped at a full queue */
     int64_t last_drop_s;
     uint64_t drops_unreported;
 };
 
 /* Sets up d; path NULL means no log (every call below is then a no-op,
  * decision_log_enabled is false).  Opens path for appending (0640) and
- * starts the writer thread and its async handle on loop.  Returns 0 or
- * -errno (-ELOOP: a symbolic link; -EINVAL: not a regular file); d then
- * needs no close. */
-int decision_log_init(struct decision_log *d, uv_loop_t *loop, const char *path,
-                      bool required, unsigned max_queue, const struct logger *lg);
+ * starts the writer thread.  Returns 0 or -errno (-ELOOP: a symbolic link;
+ * -EINVAL: not a regular file); d then needs no close. */
+int decision_log_init(struct decision_log *d, const char *path, bool required,
+                      unsigned max_queue, const struct logger *lg);
 bool decision_log_enabled(const struct decision_log *d);
 /* Hands the open file to uid:gid (fchown of the descriptor, before the
  * daemon drops root), and remembers them for the files a reopen creates.
  * 0 or -errno. */
 int decision_log_chown(struct decision_log *d, uid_t uid, gid_t gid);
 /* The next decision id: the process's random prefix and a counter, unique
- * across restarts and instances.  Loop thread. */
+ * across restarts and instances.  Any thread. */
 void decision_log_next_id(struct decision_log *d, char buf[DECISION_LOG_ID_LEN]);
 /* Asks the writer to reopen the path (logrotate renamed it) before its
  * next record; records already queued go to the new file. */
@@ -122,21 +121,21 @@ struct decision_record {
     int error_code;
     double latency_ms;
 };
-/* Formats r as one line and queues it for the writer.  done (may be
- * NULL) runs on the loop thread when it is written or not.  Returns 0;
- * -EAGAIN when the queue is full (counted as dropped; done never runs);
- * -ENOMEM.  A no-op returning 0 without a log. */
+/* Formats r as one line and queues it for the writer (any thread).  done
+ * (may be NULL) runs on reply's loop when it is written or not; a reply
+ * mailbox closed by then means nobody is told.  Returns 0; -EAGAIN when
+ * the queue is full (counted as dropped; done never runs); -ENOMEM;
+ * -EINVAL for a done without a reply.  A no-op returning 0 without a
+ * log. */
 int decision_log_submit(struct decision_log *d, const struct decision_record *r,
-                        decision_log_done_fn done, void *arg);
-/* Records queued with a callback are answered now with -ECANCELED (the
- * shutdown deadline), the one the writer is stuck on included (its write
- * goes on, but nobody waits for it any more).  Returns whether there was
- * any. */
+                        struct mailbox *reply, decision_log_done_fn done, void *arg);
+/* Records queued with a callback are answered with -ECANCELED (the
+ * shutdown deadline; their callbacks are posted to their mailboxes), the
+ * one the writer is stuck on included (its write goes on, but nobody
+ * waits for it any more).  Returns whether there was any. */
 bool decision_log_cancel_waiting(struct decision_log *d);
 void decision_log_counts(struct decision_log *d, struct decision_log_counts *c);
-/* Closes the async handle (the loop must run once more). */
-void decision_log_stop(struct decision_log *d);
-/* After the loop has ended: lets the writer finish what is queued (at most
+/* After the serving loops have ended: lets the writer finish what is queued (at most
  * wait_ms; a stalled device is then left behind with its records counted
  * lost) and frees everything. */
 void decision_log_close(struct decision_log *d, unsigned wait_ms);

@@ -13,8 +13,8 @@
 
 /* Flags of a method (the rows of `methods` below). */
 enum {
-    /* Runs on a worker thread: refused as `overloaded` once max_queue jobs
-     * are queued, answered `timeout` at its deadline. */
+    /* Run by the runner, after the loop's reads: refused as `overloaded`
+     * once max_queue jobs wait, answered `timeout` at its deadline. */
     METHOD_WORKER = 1u << 0,
     /* Changes what the daemon serves: allowed on the Unix socket only. */
     METHOD_ADMIN = 1u << 1,
@@ -34,11 +34,11 @@ struct method {
     /* Without METHOD_WORKER: answers on the loop, now or later. */
     void (*call)(struct dispatch *d, struct conn *c, const struct proto_message *m);
     /* With METHOD_WORKER: prepare (may be NULL) reads the params into the
-     * request on the loop thread, returning 0 or an error to answer with;
-     * run then runs on a worker and packs the answer into r->out. */
+     * request, returning 0 or an error to answer with; run then runs in
+     * the runner's turn and packs the answer into r->out. */
     int (*prepare)(struct dispatch *d, struct request *r, const struct proto_message *m,
                    struct proto_error *err);
-    workers_run_fn run;
+    runner_run_fn run;
 };
 
 static void do_ping(struct dispatch *d, struct conn *c, const struct proto_message *m);
@@ -47,8 +47,8 @@ static void do_reload(struct dispatch *d, struct conn *c, const struct proto_mes
 static void do_auth(struct dispatch *d, struct conn *c, const struct proto_message *m);
 static int prepare_assess(struct dispatch *d, struct request *r, const struct proto_message *m,
                           struct proto_error *err);
-static void run_assess(struct workers_job *job, struct engine *eng);
-static void run_ruleset(struct workers_job *job, struct engine *eng);
+static void run_assess(struct runner_job *job, struct engine *eng);
+static void run_ruleset(struct runner_job *job, struct engine *eng);
 
 /* PROTOCOL.md section 4, one row per method.  The order is the order of
  * the `requests` counters in `stats`. */
@@ -84,20 +84,20 @@ static int method_find(const char *name, size_t len)
 /* ---- set-up --------------------------------------------------------- */
 
 void dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct config *cfg,
-                   const struct logger *lg, struct stats *stats, struct workers *workers,
-                   struct reload *reload, struct decision_log *dlog,
-                   const char *token, size_t token_len)
+                   const struct logger *lg, struct stats *stats, struct runner *runner,
+                   const struct dispatch_owner *owner, struct decision_log *dlog,
+                   struct mailbox *mbox, const char *token, size_t token_len)
 {
     memset(d, 0, sizeof *d);
     d->log = lg;
     d->cfg = cfg;
     d->stats = stats;
-    d->workers = workers;
-    d->reload = reload;
+    d->runner = runner;
+    d->owner = owner;
     d->token = token;
     d->token_len = token_len;
     throttle_init(&d->auth_log, THROTTLE_DEFAULT_NS);
-    requests_init(&d->rq, loop, lg, stats, workers, dlog, cfg->request_timeout_ms,
+    requests_init(&d->rq, loop, lg, stats, runner, dlog, mbox, cfg->request_timeout_ms,
                   cfg->max_queue);
 }
 
@@ -121,9 +121,9 @@ void dispatch_conn_closed(struct conn *c)
     requests_conn_closed(c);
 }
 
-/* ---- worker methods ------------------------------------------------- */
+/* ---- runner methods ------------------------------------------------- */
 
-/* The params are decoded in the worker, by the engine's request pipeline
+/* The params are decoded in the runner's turn, by the engine's request pipeline
  * (engine_request_assess, the code suit-bench --in-process measures):
  * here they are only copied out of the frame, which is gone once dispatch
  * returns. */
@@ -138,7 +138,7 @@ static int prepare_assess(struct dispatch *d, struct request *r, const struct pr
     return 0;
 }
 
-static void run_assess(struct workers_job *job, struct engine *eng)
+static void run_assess(struct runner_job *job, struct engine *eng)
 {
     struct request *r = container_of(job, struct request, job);
     msgpack_packer pk;
@@ -153,13 +153,14 @@ static void run_assess(struct workers_job *job, struct engine *eng)
         .params = ok ? &up.data : NULL,
         .result = r->keep_result ? &r->result : NULL,
         .decision_id = r->decision_id,
+        .until_ns = r->deadline_ns,
     };
     r->code = engine_request_assess(eng, &q, &pk, &r->err);
     r->has_result = r->code == 0 && r->keep_result;
     msgpack_unpacked_destroy(&up);
 }
 
-static void run_ruleset(struct workers_job *job, struct engine *eng)
+static void run_ruleset(struct runner_job *job, struct engine *eng)
 {
     struct request *r = container_of(job, struct request, job);
     msgpack_packer pk;
@@ -180,9 +181,9 @@ static void run_ruleset(struct workers_job *job, struct engine *eng)
     proto_ruleset_info_close(&info);
 }
 
-/* A METHOD_WORKER method: queued for a worker unless the queue is full,
+/* A METHOD_WORKER method: queued for the runner unless the queue is full,
  * after its prepare step accepted the params. */
-static void call_on_worker(struct dispatch *d, struct conn *c, const struct method *mt,
+static void call_on_runner(struct dispatch *d, struct conn *c, const struct method *mt,
                            const struct proto_message *m)
 {
     if (requests_queue_full(&d->rq)) {
@@ -199,7 +200,7 @@ static void call_on_worker(struct dispatch *d, struct conn *c, const struct meth
     proto_error_init(&err);
     int rc = mt->prepare ? mt->prepare(d, r, m, &err) : 0;
     if (rc == 0 && request_submit(r, mt->run) < 0) {
-        /* Only while the workers are being stopped. */
+        /* Only while the runner is being closed. */
         rc = proto_error_set(&err, PROTO_E_INTERNAL, "the daemon is shutting down");
     }
     if (rc != 0) {
@@ -228,13 +229,14 @@ static void do_ping(struct dispatch *d, struct conn *c, const struct proto_messa
 
 static void do_stats(struct dispatch *d, struct conn *c, const struct proto_message *m)
 {
+    struct stats sum;
+    stats_init(&sum, d->stats->start_ns, d->stats->n_methods, d->stats->method_name);
     struct stats_extra x = {
         .now_ns = uv_hrtime(),
-        .queue_depth = workers_waiting(d->workers),
         .workers = d->cfg->workers,
-        .policy_resets = workers_policy_resets(d->workers),
         .ruleset = ruleset_id(d->rs),
     };
+    d->owner->stats(d->owner->arg, &sum, &x);
     struct decision_log_counts dc;
     decision_log_counts(d->rq.dlog, &dc);
     x.decision_log = (struct proto_decision_log_stats){
@@ -249,7 +251,7 @@ static void do_stats(struct dispatch *d, struct conn *c, const struct proto_mess
     msgpack_packer pk;
     conn_pack_begin(c, &pk);
     proto_pack_result_header(&pk, m->msgid);
-    stats_pack(d->stats, &x, &pk);
+    stats_pack(&sum, &x, &pk);
     conn_pack_end(c);
 }
 
@@ -294,7 +296,7 @@ static void do_reload(struct dispatch *d, struct conn *c, const struct proto_mes
     snprintf(who, sizeof who, "conn %llu", (unsigned long long)c->id);
     struct proto_error err;
     proto_error_init(&err);
-    if (reload_start(d->reload, &r->rw, who, &err) < 0) {
+    if (d->owner->reload(d->owner->arg, &r->rw, who, &err) < 0) {
         /* reload_done never runs for a reload that did not start. */
         conn_send_error(c, m->msgid, &err);
         request_answered(r);
@@ -393,8 +395,8 @@ static void printable(char *dst, size_t dstlen, const char *s, size_t len)
 }
 
 /* Runs request m (method mt, NULL when unknown).  Returns true when it was
- * answered before returning, false when a worker or the reload answers it
- * later. */
+ * answered before returning, false when the runner or the reload answers
+ * it later. */
 static bool dispatch_method(struct dispatch *d, struct conn *c, const struct method *mt,
                             const struct proto_message *m)
 {
@@ -422,7 +424,7 @@ static bool dispatch_method(struct dispatch *d, struct conn *c, const struct met
      * now) or answered later. */
     d->stats->last_error = 0;
     if (mt->flags & METHOD_WORKER)
-        call_on_worker(d, c, mt, m);
+        call_on_runner(d, c, mt, m);
     else
         mt->call(d, c, m);
     return !(mt->flags & (METHOD_WORKER | METHOD_LATER)) || d->stats->last_error != 0;
@@ -467,7 +469,7 @@ void dispatch_frame(struct conn *c, const msgpack_object *obj)
     stats_request(d->stats, i);
     const struct method *mt = i >= 0 ? &methods[i] : NULL;
     /* The request log's line: what is answered here is logged here (the
-     * code of the error counted meanwhile, if any); what goes to a worker
+     * code of the error counted meanwhile, if any); what goes to the runner
      * or the reload is logged when it is answered (request.c). */
     uint64_t t0 = uv_hrtime();
     d->stats->last_error = 0;

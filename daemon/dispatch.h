@@ -5,9 +5,11 @@
  * Every method is one row of the `methods` table in dispatch.c: its name,
  * its flags and its handler.  dispatch_frame classifies the frame, counts
  * the request by the method's row, checks the row's flags once (allowed
- * before auth? admin only? run on a worker?) and then either calls the
- * handler on the loop (ping, stats, auth, reload) or hands the request to
- * a worker (assess, ruleset), answering when it comes back.  Adding a
+ * before auth? admin only? run by the runner?) and then either calls the
+ * handler now (ping, stats, auth, reload) or hands the request to the
+ * serving thread's runner (assess, ruleset), answering when it has run.
+ * What concerns the whole daemon (the reload, the sum of every serving
+ * thread's stats) is asked of the owner through struct dispatch_owner.  Adding a
  * method is one row, its handler and its section in PROTOCOL.md.
  */
 #ifndef SUITD_DISPATCH_H
@@ -23,16 +25,28 @@
 #include "reload.h"
 #include "request.h"
 #include "stats.h"
+#include "runner.h"
 #include "throttle.h"
-#include "workers.h"
+
+/* What a serving thread's dispatch asks of the daemon as a whole.  Both
+ * run on the serving thread. */
+struct dispatch_owner {
+    /* reload_start's contract (reload.h): 0 and w->cb runs later on this
+     * thread, or an error in err and it never runs. */
+    int (*reload)(void *arg, struct reload_waiter *w, const char *who, struct proto_error *err);
+    /* The daemon's counters: every serving thread's added into sum (set
+     * up by stats_init), and the extras. */
+    void (*stats)(void *arg, struct stats *sum, struct stats_extra *x);
+    void *arg;
+};
 
 struct dispatch {
     struct requests rq;
     const struct logger *log;
     const struct config *cfg;
     struct stats *stats;
-    struct workers *workers;        /* borrowed; started after dispatch_init */
-    struct reload *reload;
+    struct runner *runner;          /* borrowed */
+    const struct dispatch_owner *owner;     /* borrowed */
     const struct ruleset *rs;       /* what ping and stats report; borrowed */
     const char *token;              /* NULL: no token configured; borrowed */
     size_t token_len;
@@ -43,9 +57,9 @@ struct dispatch {
 /* Sets up the request core (cannot fail on an initialised loop); the
  * pointers are borrowed and must outlive d. */
 void dispatch_init(struct dispatch *d, uv_loop_t *loop, const struct config *cfg,
-                   const struct logger *lg, struct stats *stats, struct workers *workers,
-                   struct reload *reload, struct decision_log *dlog,
-                   const char *token, size_t token_len);
+                   const struct logger *lg, struct stats *stats, struct runner *runner,
+                   const struct dispatch_owner *owner, struct decision_log *dlog,
+                   struct mailbox *mbox, const char *token, size_t token_len);
 /* Closes its timer (the loop must run once more). */
 void dispatch_close(struct dispatch *d);
 /* The ruleset ping and stats report from now on (borrowed). */

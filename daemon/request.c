@@ -10,15 +10,16 @@
 #include "container_of.h"
 
 void requests_init(struct requests *rq, uv_loop_t *loop, const struct logger *lg,
-                   struct stats *stats, struct workers *workers, struct decision_log *dlog,
-                   unsigned timeout_ms, unsigned max_queue)
+                   struct stats *stats, struct runner *runner, struct decision_log *dlog,
+                   struct mailbox *mbox, unsigned timeout_ms, unsigned max_queue)
 {
     memset(rq, 0, sizeof *rq);
     rq->loop = loop;
     rq->log = lg;
     rq->stats = stats;
-    rq->workers = workers;
+    rq->runner = runner;
     rq->dlog = dlog;
+    rq->mbox = mbox;
     rq->timeout_ms = timeout_ms;
     rq->max_queue = max_queue;
     (void)uv_timer_init(loop, &rq->deadline);
@@ -36,7 +37,7 @@ void requests_close(struct requests *rq)
 
 bool requests_queue_full(const struct requests *rq)
 {
-    return workers_outstanding(rq->workers) >= rq->max_queue;
+    return runner_waiting(rq->runner) >= rq->max_queue;
 }
 
 /* ---- life cycle ----------------------------------------------------- */
@@ -62,7 +63,6 @@ struct request *request_new(struct requests *rq, struct conn *c, uint32_t msgid,
     suit_result_init(&r->result);
     proto_error_init(&r->err);
     msgpack_sbuffer_init(&r->out);
-    atomic_init(&r->job.cancelled, false);
     conn_ref(c);
     conn_request_start(c);
     struct session *s = conn_session(c);
@@ -155,7 +155,7 @@ void requests_conn_closed(struct conn *c)
 {
     struct session *s = conn_session(c);
     for (struct request *r = s->requests; r; r = r->cnext)
-        atomic_store(&r->job.cancelled, true);
+        r->job.cancelled = true;
 }
 
 /* Answers every request past its deadline. */
@@ -166,7 +166,7 @@ static void on_deadline(uv_timer_t *t)
     while (rq->tq_head && rq->tq_head->deadline_ns <= now) {
         struct request *r = rq->tq_head;
         tq_remove(r);
-        atomic_store(&r->job.cancelled, true);
+        r->job.cancelled = true;
         if (!conn_closing(r->conn))
             conn_reply_error(r->conn, r->msgid, PROTO_E_TIMEOUT,
                              "request not finished within %u ms", rq->timeout_ms);
@@ -176,7 +176,7 @@ static void on_deadline(uv_timer_t *t)
                  r->msgid, r->method);
         requests_log(rq->log, r->conn, r->method, r->msgid, PROTO_E_TIMEOUT, r->t0_ns);
         request_answered(r);
-        /* The job is still at the workers; it is freed when it returns. */
+        /* The job is still at the runner; it is freed when it is done. */
     }
     arm_deadline(rq);
 }
@@ -196,7 +196,7 @@ void requests_log(const struct logger *lg, const struct conn *c, const char *met
                   method ? method : "(unknown method)", msgid, ms);
 }
 
-/* ---- worker jobs ---------------------------------------------------- */
+/* ---- runner jobs ---------------------------------------------------- */
 
 /* --decision-log-required: the decision's record is written (status 0):
  * now it may go out; else the client gets an error instead of a decision
@@ -246,7 +246,7 @@ static int audit(struct request *r, int code, double ms)
         .latency_ms = ms,
     };
     bool wait = d->required && code == 0;
-    int rc = decision_log_submit(d, &rec, wait ? on_recorded : NULL, r);
+    int rc = decision_log_submit(d, &rec, rq->mbox, wait ? on_recorded : NULL, r);
     if (rc == 0)
         return wait ? 1 : 0;
     /* A full queue is reported, rate-limited, by decision_log_submit. */
@@ -271,7 +271,7 @@ static int audit(struct request *r, int code, double ms)
     return 0;
 }
 
-static void job_done(struct workers_job *job, int status)
+static void job_done(struct runner_job *job, int status)
 {
     struct request *r = container_of(job, struct request, job);
     struct requests *rq = r->rq;
@@ -288,7 +288,7 @@ static void job_done(struct workers_job *job, int status)
             return;
         }
         if (cancelled) {
-            /* The workers were stopped under it (shutdown deadline). */
+            /* The runner was closed under it (shutdown deadline). */
             code = PROTO_E_INTERNAL;
             conn_reply_error(c, r->msgid, code, "the daemon is shutting down");
         } else if (code) {
@@ -316,11 +316,11 @@ static void job_done(struct workers_job *job, int status)
     request_free(r);
 }
 
-int request_submit(struct request *r, workers_run_fn run)
+int request_submit(struct request *r, runner_run_fn run)
 {
     r->job.run = run;
     r->job.done = job_done;
-    int rc = workers_submit(r->rq->workers, &r->job);
+    int rc = runner_submit(r->rq->runner, &r->job);
     if (rc < 0)
         return rc;
     tq_push(r);

@@ -1,15 +1,18 @@
 /*
- * request.h: a request that is answered later (by a worker or the reload):
- * its life cycle, its deadline, and handing it to the workers.
+ * request.h: a request that is answered later (by the serving thread's
+ * runner, or by the reload): its life cycle, its deadline, and handing it
+ * to the runner.
  *
  * A struct request lives from dispatch until its answer is queued (or
- * until the deadline answers it first) and until the job is back from the
- * worker; it holds a reference on its connection for that whole time.
- * Requests waiting for a worker are on a FIFO owned by struct requests:
- * every request gets the same timeout, so the FIFO is also ordered by
- * deadline and one timer on its head is enough.  Each connection's
- * requests are on a list in its session (conn_session), also edited here
- * only, so that a connection that closes can cancel what has not started.
+ * until the deadline answers it first) and until its job has run or its
+ * reload has answered; it holds a reference on its connection for that
+ * whole time.  Requests not answered yet are on a FIFO owned by struct
+ * requests: every request gets the same timeout, so the FIFO is also
+ * ordered by deadline and one timer on its head is enough (an evaluation
+ * itself stops at the deadline: run() passes it to the engine).  Each
+ * connection's requests are on a list in its session (conn_session), also
+ * edited here only, so that a connection that closes can cancel what has
+ * not started.
  */
 #ifndef SUITD_REQUEST_H
 #define SUITD_REQUEST_H
@@ -24,32 +27,34 @@
 #include "log.h"
 #include "proto.h"
 #include "reload.h"
+#include "mailbox.h"
+#include "runner.h"
 #include "stats.h"
-#include "workers.h"
 
 struct request;
 
 /* What the daemon keeps per connection (the conn's session memory). */
 struct session {
-    struct request *requests;   /* at the workers or the reload (request.c) */
+    struct request *requests;   /* at the runner or the reload (request.c) */
 };
 
 struct requests {
     uv_loop_t *loop;
     const struct logger *log;
     struct stats *stats;
-    struct workers *workers;    /* borrowed; started after requests_init */
+    struct runner *runner;      /* borrowed */
     struct decision_log *dlog;  /* borrowed; an assessment's audit trail */
+    struct mailbox *mbox;       /* borrowed: this loop's, for the decision log's replies */
     unsigned timeout_ms;        /* per request, from its arrival */
-    unsigned max_queue;         /* jobs at the workers before `overloaded` */
+    unsigned max_queue;         /* jobs waiting for the runner before `overloaded` */
 
-    struct request *tq_head, *tq_tail;  /* waiting for a worker, oldest first */
+    struct request *tq_head, *tq_tail;  /* not answered yet, oldest first */
     uv_timer_t deadline;
     bool timer_open;
 };
 
 struct request {
-    struct workers_job job;
+    struct runner_job job;
     struct reload_waiter rw;
     struct requests *rq;
     struct conn *conn;
@@ -59,19 +64,17 @@ struct request {
     bool answered;
     const char *method;                 /* its name, for logs (static) */
     /* An assessment: its latency is measured and it goes to the decision
-     * log.  The decision log reads the result on the loop thread; without
-     * one the worker frees the result itself, so the loop does
-     * not pay for freeing what another thread allocated. */
+     * log, which reads the result (kept only then). */
     bool audit;
     bool keep_result;
     char decision_id[DECISION_LOG_ID_LEN];  /* "" without a decision log */
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
-    /* assess: the request's params, packed again, for the worker's
+    /* assess: the request's params, packed again, for the runner's
      * pipeline (the frame they came in is gone once dispatch returns) */
     msgpack_sbuffer params;
 
-    /* written by the worker */
+    /* written by run() */
     int code;
     struct proto_error err;
     msgpack_sbuffer out;
@@ -81,11 +84,11 @@ struct request {
 
 /* Cannot fail on an initialised loop (a timer only fills in its struct). */
 void requests_init(struct requests *rq, uv_loop_t *loop, const struct logger *lg,
-                   struct stats *stats, struct workers *workers, struct decision_log *dlog,
-                   unsigned timeout_ms, unsigned max_queue);
+                   struct stats *stats, struct runner *runner, struct decision_log *dlog,
+                   struct mailbox *mbox, unsigned timeout_ms, unsigned max_queue);
 /* Closes the deadline timer (the loop must run once more). */
 void requests_close(struct requests *rq);
-/* Whether the workers hold max_queue jobs already. */
+/* Whether max_queue jobs wait for the runner already. */
 bool requests_queue_full(const struct requests *rq);
 
 /* A new request of c (NULL out of memory), counted in flight on c. */
@@ -93,12 +96,12 @@ struct request *request_new(struct requests *rq, struct conn *c, uint32_t msgid,
                             const char *method, bool audit);
 /* Marks r answered (or abandoned) and lets its connection read on. */
 void request_answered(struct request *r);
-/* Frees r, which must be answered and not at a worker. */
+/* Frees r, which must be answered and not at the runner. */
 void request_free(struct request *r);
-/* Hands r to the workers with its deadline; r's answer goes out when run
- * returns.  0, or the workers' error: then nothing was queued and r is
- * still the caller's. */
-int request_submit(struct request *r, workers_run_fn run);
+/* Hands r to the runner with its deadline (which run() passes to the
+ * engine); r's answer goes out when run returns.  0, or the runner's
+ * error: then nothing was queued and r is still the caller's. */
+int request_submit(struct request *r, runner_run_fn run);
 /* At --log-level debug, the one line per request: connection, method
  * (NULL: an unknown one, whose name is client data and left out), msgid,
  * "ok" or the error's code and name, and the latency since t0_ns.  No

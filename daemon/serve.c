@@ -1,10 +1,12 @@
 /*
  * serve.c: `suitd serve`, the daemon's entry point.  Reads the settings,
- * loads the ruleset, binds, drops privileges, starts the workers and runs
- * the loop until a signal shuts it down.  The work itself lives in
- * server.c (wiring, signals, shutdown), listener.c (sockets), conn.c
- * (connections), dispatch.c (the method table), request.c (requests
- * answered later, deadlines), workers.c (engines), reload.c and stats.c.
+ * loads the ruleset, binds, drops privileges, starts the serving threads
+ * and runs the main loop until a signal shuts it down.  The work itself
+ * lives in server.c (wiring, signals, shutdown), shard.c (one serving
+ * thread), listener.c (sockets), conn.c (connections), dispatch.c (the
+ * method table), request.c (requests answered later, deadlines), runner.c
+ * (a serving thread's engine), mailbox.c (messages between threads),
+ * reload.c and stats.c.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -30,22 +30,38 @@
 
 static void check_drained(struct server *srv);
 
-/* After a burst glibc keeps the freed heap of the loop's and the workers'
+/* After a burst glibc keeps the freed heap of the serving threads'
  * arenas (after a million requests RSS stayed at 17 MiB against 12 MiB
  * idle).  Once a whole tick has passed with no request and no job in
  * flight, hand it back, once per idle period: a few hundred microseconds,
  * never on a busy daemon. */
+static uint64_t requests_total(struct server *srv)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        n += stats_requests_total(&srv->shards[i].stats);
+    return n;
+}
+
+static size_t jobs_waiting(struct server *srv)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        n += runner_waiting(&srv->shards[i].runner);
+    return n;
+}
+
 #ifdef __GLIBC__
 static void on_trim(uv_timer_t *t)
 {
     struct server *srv = t->data;
-    uint64_t seen = stats_requests_total(&srv->stats);
+    uint64_t seen = requests_total(srv);
     if (seen != srv->trim_seen) {
         srv->trim_seen = seen;
         srv->trimmed = false;
         return;
     }
-    if (srv->trimmed || (srv->workers_open && workers_outstanding(&srv->workers)))
+    if (srv->trimmed || jobs_waiting(srv))
         return;
     malloc_trim(0);
     srv->trimmed = true;
@@ -54,30 +70,180 @@ static void on_trim(uv_timer_t *t)
 
 /* ---- connections ---------------------------------------------------- */
 
+/* The shard with the fewest connections (open or on their way), the
+ * next in turn among equals. */
+static struct shard *pick_shard(struct server *srv)
+{
+    struct shard *best = NULL;
+    size_t best_load = 0;
+    for (unsigned k = 0; k < srv->n_shards; k++) {
+        struct shard *sh = &srv->shards[(srv->next_shard + k) % srv->n_shards];
+        size_t load = shard_load(sh);
+        if (!best || load < best_load) {
+            best = sh;
+            best_load = load;
+        }
+    }
+    srv->next_shard = (srv->next_shard + 1) % srv->n_shards;
+    return best;
+}
+
 static void on_client(struct listener *lis, int fd, bool out_of_fds)
 {
     struct server *srv = lis->set->data;
-    conn_accept(&srv->conns, lis, fd, out_of_fds);
+    /* listener.c lent its reserve descriptor for this refusal: it must
+     * be done before returning, here. */
+    if (out_of_fds || srv->shutting_down || !srv->n_shards)
+        conn_accept(&srv->refusals, lis, fd, out_of_fds);
+    else
+        shard_hand_over(pick_shard(srv), lis, fd);
 }
 
-static void on_conn_freed(struct conn_set *set)
+static void on_shard_drained(struct shard *sh)
 {
-    struct server *srv = container_of(set, struct server, conns);
+    struct server *srv = sh->data;
+    srv->n_drained++;
     check_drained(srv);
 }
 
+/* ---- what the shards ask (on their threads) ------------------------- */
+
+/* A reload asked for on a serving thread: run by the main thread's
+ * reload, its outcome carried back to the asking thread. */
+struct reload_call {
+    struct mail mail;
+    struct server *srv;
+    struct shard *sh;               /* where the answer goes */
+    struct reload_waiter *w;        /* the asker's */
+    struct reload_waiter main_w;    /* ours, at the reload */
+    char who[40];
+    int status;
+    int code;
+    struct proto_error err;
+    struct ruleset *rs;             /* one ref, on success */
+    int cases_passed;
+};
+
+static void reload_call_free(struct reload_call *rc)
+{
+    proto_error_close(&rc->err);
+    if (rc->rs)
+        ruleset_unref(rc->rs);
+    free(rc);
+}
+
+/* On the asking shard's thread. */
+static void on_reload_answer(struct mail *m)
+{
+    struct reload_call *rc = container_of(m, struct reload_call, mail);
+    struct reload_outcome o = {
+        .code = rc->code,
+        .err = &rc->err,
+        .rs = rc->rs,
+        .cases_passed = rc->cases_passed,
+    };
+    rc->w->cb(rc->w, rc->status, &o);
+    reload_call_free(rc);
+}
+
+static void answer_reload_call(struct reload_call *rc)
+{
+    rc->mail.fn = on_reload_answer;
+    /* A shard's mailbox closes only once it has no connection left, and
+     * this request holds one: a failure means the daemon is going. */
+    if (mailbox_post(&rc->sh->mbox, &rc->mail) < 0)
+        reload_call_free(rc);
+}
+
+static void copy_error(struct proto_error *dst, const struct proto_error *src)
+{
+    proto_error_set(dst, src->code, "%s", src->message);
+    if (src->field)
+        (void)proto_error_set_field(dst, src->field);
+    for (size_t i = 0; i < src->n_details; i++)
+        (void)proto_error_add_detail(dst, "%s", src->details[i]);
+}
+
+/* On the main thread: the reload is over. */
+static void on_reload_call_done(struct reload_waiter *w, int status, const struct reload_outcome *o)
+{
+    struct reload_call *rc = container_of(w, struct reload_call, main_w);
+    rc->status = status;
+    rc->code = o->code;
+    if (o->err && o->code)
+        copy_error(&rc->err, o->err);
+    if (!o->code && o->rs)
+        rc->rs = ruleset_ref(o->rs);
+    rc->cases_passed = o->cases_passed;
+    answer_reload_call(rc);
+}
+
+/* On the main thread: start it, or say why not. */
+static void on_reload_call(struct mail *m)
+{
+    struct reload_call *rc = container_of(m, struct reload_call, mail);
+    rc->main_w.cb = on_reload_call_done;
+    int r = reload_start(&rc->srv->reload, &rc->main_w, rc->who, &rc->err);
+    if (r < 0) {
+        rc->status = r;
+        if (!rc->err.code)
+            proto_error_set(&rc->err, PROTO_E_NOT_PERMITTED, "the daemon is shutting down");
+        rc->code = rc->err.code;
+        answer_reload_call(rc);
+    }
+}
+
+static int shard_reload(void *arg, struct reload_waiter *w, const char *who,
+                        struct proto_error *err)
+{
+    struct shard *sh = arg;
+    struct server *srv = sh->data;
+    struct reload_call *rc = calloc(1, sizeof *rc);
+    if (!rc)
+        return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
+    rc->srv = srv;
+    rc->sh = sh;
+    rc->w = w;
+    snprintf(rc->who, sizeof rc->who, "%s", who);
+    proto_error_init(&rc->err);
+    rc->mail.fn = on_reload_call;
+    if (mailbox_post(&srv->mbox, &rc->mail) < 0) {
+        free(rc);
+        return proto_error_set(err, PROTO_E_NOT_PERMITTED, "the daemon is shutting down");
+    }
+    return 0;
+}
+
+/* The daemon's counters: the main thread's and every shard's. */
+static void shard_stats(void *arg, struct stats *sum, struct stats_extra *x)
+{
+    struct shard *me = arg;
+    struct server *srv = me->data;
+    sum->start_ns = srv->stats.start_ns;
+    stats_add(sum, &srv->stats);
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        stats_add(sum, &srv->shards[i].stats);
+        x->queue_depth += runner_waiting(&srv->shards[i].runner);
+        x->policy_resets += runner_policy_resets(&srv->shards[i].runner);
+    }
+}
+
+static const struct dispatch_owner shard_owner = {
+    .reload = shard_reload,
+    .stats = shard_stats,
+};
+
 /* ---- ruleset and reload -------------------------------------------- */
 
-/* Publishes a new ruleset to ping, stats and the workers. */
+/* Publishes a new ruleset to every serving thread. */
 static void set_ruleset(struct server *srv, struct ruleset *rs)
 {
     struct ruleset *old = srv->rs;
     srv->rs = ruleset_ref(rs);
-    dispatch_set_ruleset(&srv->dispatch, srv->rs);
     if (old)
         ruleset_unref(old);
-    if (srv->workers_open)
-        workers_set_ruleset(&srv->workers, rs);
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_set_ruleset(&srv->shards[i], rs);
 }
 
 static void on_reload_started(void *arg)
@@ -174,6 +340,48 @@ static int read_token(struct server *srv, const char *path)
     return srv->token ? 0 : -1;
 }
 
+static void forget_token(struct server *srv)
+{
+    if (srv->token) {
+        memset(srv->token, 0, srv->token_len);
+        free(srv->token);
+        srv->token = NULL;
+    }
+}
+
+static void free_shards(struct server *srv)
+{
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_join(&srv->shards[i]);
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_free(&srv->shards[i]);
+    free(srv->shards);
+    srv->shards = NULL;
+    srv->n_shards = 0;
+}
+
+/* One serving thread per --workers, each with its engine. */
+static int make_shards(struct server *srv, struct ruleset *rs)
+{
+    const struct config *cfg = srv->cfg;
+    unsigned n = cfg->workers ? cfg->workers : 1;
+    srv->shards = calloc(n, sizeof *srv->shards);
+    if (!srv->shards) {
+        log_error(srv->log, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (shard_init(&srv->shards[i], i, cfg, srv->log, rs, &srv->shared, &srv->lim,
+                       &shard_owner, srv, &srv->dlog, srv->token, srv->token_len, &srv->mbox,
+                       on_shard_drained) < 0) {
+            free_shards(srv);
+            return -1;
+        }
+        srv->n_shards++;
+    }
+    return 0;
+}
+
 int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
                 const struct logger *lg, struct ruleset *rs)
 {
@@ -187,17 +395,14 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     if (cfg->token_file && read_token(srv, cfg->token_file) < 0)
         return -1;
     {
-        int rc = decision_log_init(&srv->dlog, loop, cfg->decision_log,
-                                   cfg->decision_log_required, cfg->decision_log_queue, lg);
+        int rc = decision_log_init(&srv->dlog, cfg->decision_log, cfg->decision_log_required,
+                                   cfg->decision_log_queue, lg);
         if (rc < 0) {
             log_error(srv->log, "cannot open --decision-log %s: %s", cfg->decision_log,
                       rc == -ELOOP ? "it is a symbolic link (refused: give the real path)"
                       : rc == -EINVAL ? "not a regular file"
                                       : strerror(-rc));
-            if (srv->token) {
-                memset(srv->token, 0, srv->token_len);
-                free(srv->token);
-            }
+            forget_token(srv);
             return -1;
         }
     }
@@ -208,20 +413,25 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     srv->reload.policy_dir = cfg->policy_dir;
     if (rc < 0) {
         log_error(srv->log, "cannot set up reloads: %s", uv_strerror(rc));
-        decision_log_stop(&srv->dlog);
-        uv_run(loop, UV_RUN_NOWAIT);
         decision_log_close(&srv->dlog, 0);
-        if (srv->token) {
-            memset(srv->token, 0, srv->token_len);
-            free(srv->token);
-        }
+        forget_token(srv);
         return -1;
     }
+    rc = mailbox_init(&srv->mbox, loop);
+    if (rc < 0) {
+        log_error(srv->log, "cannot set up the serving threads' mailbox: %s", uv_strerror(rc));
+        reload_close(&srv->reload);
+        uv_run(loop, UV_RUN_NOWAIT);
+        decision_log_close(&srv->dlog, 0);
+        forget_token(srv);
+        return -1;
+    }
+    srv->mbox_open = true;
 
     stats_init(&srv->stats, uv_hrtime(), dispatch_method_count(), dispatch_method_name);
     notify_init(&srv->notify);
-    srv->rs = ruleset_ref(rs);
-    struct conn_limits lim = {
+    conn_shared_init(&srv->shared);
+    srv->lim = (struct conn_limits){
         .max_connections = cfg->max_connections,
         .unix_reserve = cfg->unix_reserve,
         .max_unauthenticated = cfg->max_unauthenticated,
@@ -232,18 +442,21 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         .max_output = cfg->max_output,
         .idle_timeout_s = cfg->idle_timeout_s,
     };
-    proto_limits_default(&lim.proto);
-    lim.proto.max_message = cfg->max_message;
-    static const struct conn_callbacks conn_cb = {
-        .frame = dispatch_frame,
-        .closed = dispatch_conn_closed,
-        .freed = on_conn_freed,
-    };
-    conn_set_init(&srv->conns, loop, &lim, lg, &srv->stats, &conn_cb, &srv->dispatch,
-                  sizeof(struct session));
-    dispatch_init(&srv->dispatch, loop, cfg, lg, &srv->stats, &srv->workers, &srv->reload,
-                  &srv->dlog, srv->token, srv->token_len);
-    dispatch_set_ruleset(&srv->dispatch, srv->rs);
+    proto_limits_default(&srv->lim.proto);
+    srv->lim.proto.max_message = cfg->max_message;
+    if (make_shards(srv, rs) < 0) {
+        mailbox_close(&srv->mbox);
+        reload_close(&srv->reload);
+        uv_run(loop, UV_RUN_DEFAULT);
+        mailbox_free(&srv->mbox);
+        decision_log_close(&srv->dlog, 0);
+        forget_token(srv);
+        return -1;
+    }
+    srv->rs = ruleset_ref(rs);
+    static const struct conn_callbacks refusal_cb = {0};
+    conn_set_init(&srv->refusals, loop, &srv->lim, lg, &srv->stats, &srv->shared, &refusal_cb,
+                  srv, 0);
 
     /* None of these can fail on an initialised loop: timer handles only
      * fill in the struct, and the signal pipe was opened by uv_loop_init.
@@ -376,16 +589,17 @@ static void check_fd_limit(struct server *srv)
 int server_start(struct server *srv)
 {
     check_fd_limit(srv);
-    int rc = workers_init(&srv->workers, srv->loop, srv->cfg->workers, srv->rs,
-                          &srv->cfg->engine, srv->log);
-    if (rc < 0) {
-        log_error(srv->log, "cannot start %u workers: %s", srv->cfg->workers, uv_strerror(rc));
-        return -1;
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        int rc = shard_start(&srv->shards[i]);
+        if (rc < 0) {
+            log_error(srv->log, "cannot start serving thread %u: %s", i, strerror(-rc));
+            return -1;
+        }
     }
-    srv->workers_open = true;
+    srv->shards_started = true;
     const struct suit_ruleset_id *id = ruleset_id(srv->rs);
     log_plain("ready (ruleset %s %s %.12s, %u workers)", id->name, id->version, id->sha256,
-              srv->cfg->workers);
+              srv->n_shards);
     notify_ready(&srv->notify, id);
     return 0;
 }
@@ -400,30 +614,22 @@ static void close_handles(struct server *srv)
     if (!srv->handles_open)
         return;
     srv->handles_open = false;
-    conn_set_close(&srv->conns);
-    dispatch_close(&srv->dispatch);
+    conn_set_close(&srv->refusals);
     reload_close(&srv->reload);
+    if (srv->mbox_open) {
+        srv->mbox_open = false;
+        mailbox_close(&srv->mbox);
+    }
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_close((uv_handle_t *)&srv->trim, NULL);
     uv_close((uv_handle_t *)&srv->sig_hup, NULL);
     uv_close((uv_handle_t *)&srv->sig_term, NULL);
     uv_close((uv_handle_t *)&srv->sig_int, NULL);
     uv_close((uv_handle_t *)&srv->sig_usr1, NULL);
-    decision_log_stop(&srv->dlog);
     signal(SIGHUP, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     signal(SIGUSR1, SIG_IGN);
-}
-
-static void stop_workers(struct server *srv)
-{
-    if (!srv->workers_open)
-        return;
-    /* Cleared first: workers_close runs job callbacks that come back here
-     * through check_drained. */
-    srv->workers_open = false;
-    workers_close(&srv->workers);
 }
 
 static void on_shutdown_deadline(uv_timer_t *t)
@@ -432,7 +638,7 @@ static void on_shutdown_deadline(uv_timer_t *t)
     if (reload_busy(&srv->reload)) {
         /* A reload cannot be interrupted: stop waiting for it and exit
          * without its result.  Its callers are told so; their answers go
-         * out on the loop's next turn, so the connections are closed a
+         * out on the loops' next turns, so the connections are closed a
          * moment later rather than now. */
         reload_abandon(&srv->reload);
         (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
@@ -440,7 +646,7 @@ static void on_shutdown_deadline(uv_timer_t *t)
         check_drained(srv);
         return;
     }
-    if (!srv->conns.n_open && !workers_outstanding(&srv->workers))
+    if (srv->n_drained == srv->n_shards)
         return;
     /* Answers still waiting for their record (--decision-log-required, a
      * log device that does not finish) become errors now; like an
@@ -449,15 +655,15 @@ static void on_shutdown_deadline(uv_timer_t *t)
     if (decision_log_cancel_waiting(&srv->dlog)) {
         (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
                              SERVER_SHUTDOWN_FLUSH_MS, 0);
-        check_drained(srv);
         return;
     }
+    uint64_t open = 0;
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        open += srv->shards[i].stats.conn_current;
     log_warn(srv->log, "shutdown deadline reached: closing %llu connection(s)",
-             (unsigned long long)srv->stats.conn_current);
-    conn_set_close_all(&srv->conns, STATS_DROP_SHUTDOWN);
-    /* Workers may still hold jobs; stopping them hands those back. */
-    stop_workers(srv);
-    check_drained(srv);
+             (unsigned long long)open);
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_close_all(&srv->shards[i]);
 }
 
 void server_shutdown(struct server *srv)
@@ -468,39 +674,43 @@ void server_shutdown(struct server *srv)
     notify_stopping(&srv->notify, ruleset_id(srv->rs));
     /* Do not start queued reloads: they would only delay the exit. */
     reload_stop(&srv->reload);
-    dispatch_stop(&srv->dispatch);
     listeners_close(&srv->listeners);
-    conn_set_stop(&srv->conns);
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_stop(&srv->shards[i]);
     (void)uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline,
                          (uint64_t)srv->cfg->shutdown_timeout_s * 1000u, 0);
     check_drained(srv);
 }
 
-/* Called whenever something a shutdown waits on has finished (a
- * connection freed, a reload done): once nothing is left, stops the
- * workers and closes the handles, which ends uv_run. */
+/* Called whenever something a shutdown waits on has finished (a shard
+ * drained, a reload done): once nothing is left, the shards end their
+ * loops and the main thread closes its handles, which ends uv_run. */
 static void check_drained(struct server *srv)
 {
     if (!srv->shutting_down || srv->finished)
         return;
-    if (srv->conns.n_open || reload_busy(&srv->reload))
-        return;
-    if (srv->workers_open && workers_outstanding(&srv->workers))
+    if (srv->n_drained < srv->n_shards || reload_busy(&srv->reload))
         return;
     srv->finished = true;
-    stop_workers(srv);
+    uint64_t served = srv->stats.conn_total;
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        served += srv->shards[i].stats.conn_total;
+        shard_finish(&srv->shards[i]);
+    }
     close_handles(srv);
-    log_info(srv->log, "stopped: %llu connections served",
-             (unsigned long long)srv->stats.conn_total);
+    log_info(srv->log, "stopped: %llu connections served", (unsigned long long)served);
 }
 
 void server_close(struct server *srv)
 {
     listeners_close(&srv->listeners);
-    stop_workers(srv);
+    for (unsigned i = 0; i < srv->n_shards; i++)
+        shard_finish(&srv->shards[i]);
     close_handles(srv);
     /* Let the close callbacks run. */
     uv_run(srv->loop, UV_RUN_DEFAULT);
+    free_shards(srv);
+    mailbox_free(&srv->mbox);
     listeners_free(&srv->listeners);
     /* The writer finishes the queue; a device that takes no more writes
      * is given the shutdown timeout, then left behind. */
@@ -508,9 +718,5 @@ void server_close(struct server *srv)
     if (srv->rs)
         ruleset_unref(srv->rs);
     srv->rs = NULL;
-    if (srv->token) {
-        memset(srv->token, 0, srv->token_len);
-        free(srv->token);
-        srv->token = NULL;
-    }
+    forget_token(srv);
 }

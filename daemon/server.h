@@ -1,10 +1,14 @@
 /*
- * server.h: the daemon as a whole: it owns the listeners, the
- * connections, the request core, the worker pool, the reload, the
- * signals and the shutdown, and wires them together (a listener's client
- * becomes a connection, a connection's frame goes to dispatch).  One
- * struct server lives in serve_main()'s frame; everything else hangs off
- * it (there is no global state).  All functions run on the loop thread.
+ * server.h: the daemon as a whole.  The main thread's loop owns the
+ * listeners, the reload, the signals, systemd's notifications, the
+ * decision log and the shutdown; the serving threads (struct shard, one
+ * per --workers) own the connections, each with its own engine.  A
+ * listener's client is handed to the shard with the fewest connections;
+ * a reload's ruleset is handed to every shard; a shard asks the main
+ * thread for a reload, and sums every shard's counters for `stats`.
+ * One struct server lives in serve_main()'s frame; everything else hangs
+ * off it (there is no global state).  All functions run on the main
+ * thread.
  */
 #ifndef SUITD_SERVER_H
 #define SUITD_SERVER_H
@@ -16,22 +20,34 @@
 #include "config.h"
 #include "conn.h"
 #include "decision_log.h"
-#include "dispatch.h"
 #include "engine.h"
 #include "listener.h"
 #include "log.h"
+#include "mailbox.h"
 #include "notify.h"
 #include "reload.h"
+#include "shard.h"
 #include "stats.h"
-#include "workers.h"
 
 struct server {
     uv_loop_t *loop;
     const struct config *cfg;
     const struct logger *log;
+    /* The main thread's own counts (reloads, clients refused for want of
+     * a descriptor), added to the shards' for `stats`. */
     struct stats stats;
-    struct workers workers;
-    bool workers_open;
+    struct mailbox mbox;            /* mail from the shards */
+    bool mbox_open;
+    struct shard *shards;
+    unsigned n_shards;              /* initialised */
+    bool shards_started;
+    unsigned n_drained;             /* shards stopped with nothing left */
+    unsigned next_shard;            /* the balancing's tie-break */
+    struct conn_shared shared;      /* the connection limits' counts, all shards */
+    struct conn_limits lim;
+    /* Refuses, on the main thread, a client for whom no descriptor is
+     * left (listener.c's reserve must be given back at once). */
+    struct conn_set refusals;
     struct reload reload;
     struct notify notify;       /* systemd's STATUS= line */
     struct decision_log dlog;
@@ -40,9 +56,6 @@ struct server {
     size_t token_len;
 
     struct listeners listeners;
-    struct conn_set conns;
-    struct dispatch dispatch;
-
     uv_timer_t shutdown_timer;
     uv_timer_t trim;            /* gives free heap back once idle (glibc) */
     uint64_t trim_seen;         /* requests counted at the last trim tick */
@@ -55,11 +68,12 @@ struct server {
     int exit_code;              /* serve_main's status once the loop ends */
 };
 
-/* Sets up everything but the listeners and the workers, serving rs (a
- * reference is taken).  Returns 0; or -1 after logging why (the token file
- * or the decision log cannot be opened), having released everything it
- * took: then nothing is left to close, and server_close must not be
- * called. */
+/* Sets up everything but the listeners and the serving threads' threads
+ * (their loops and engines are built here), serving rs (a reference is
+ * taken).  Returns 0; or -1 after logging why (the token file or the
+ * decision log cannot be opened, an engine cannot be built), having
+ * released everything it took: then nothing is left to close, and
+ * server_close must not be called. */
 int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
                 const struct logger *lg, struct ruleset *rs);
 /* Binds every configured listener (or takes systemd's), logging each
@@ -67,7 +81,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
 int server_listen(struct server *srv);
 /* Drops root privileges to cfg->user.  Returns 0 or -1 after logging. */
 int server_drop_privileges(struct server *srv);
-/* Starts the worker threads; logs the "ready" line.  0 or -1. */
+/* Starts the serving threads; logs the "ready" line.  0 or -1. */
 int server_start(struct server *srv);
 /* Stops accepting, drains, then stops the loop (SIGTERM/SIGINT). */
 void server_shutdown(struct server *srv);

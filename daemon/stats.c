@@ -91,6 +91,28 @@ double stats_percentile(const struct stats *s, double q)
     return bucket_mid(STATS_HIST_BUCKETS - 1) / 1000.0;
 }
 
+void stats_add(struct stats *dst, const struct stats *src)
+{
+    dst->conn_current += src->conn_current;
+    dst->conn_total += src->conn_total;
+    dst->conn_refused += src->conn_refused;
+    dst->conn_unauthenticated += src->conn_unauthenticated;
+    dst->conn_refused_unauthenticated += src->conn_refused_unauthenticated;
+    dst->conn_refused_descriptors += src->conn_refused_descriptors;
+    for (size_t i = 0; i <= STATS_MAX_METHODS; i++)
+        dst->requests[i] += src->requests[i];
+    for (size_t i = 0; i < PROTO_N_CODES; i++)
+        dst->errors[i] += src->errors[i];
+    for (size_t i = 0; i < STATS_DROP_COUNT; i++)
+        dst->dropped[i] += src->dropped[i];
+    dst->reloads_ok += src->reloads_ok;
+    dst->reloads_failed += src->reloads_failed;
+    dst->reloads_timed_out += src->reloads_timed_out;
+    for (size_t i = 0; i < STATS_HIST_BUCKETS; i++)
+        dst->hist[i] += src->hist[i];
+    dst->hist_count += src->hist_count;
+}
+
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk)
 {
     struct proto_counter requests[STATS_MAX_METHODS + 1], dropped[STATS_DROP_COUNT];
@@ -126,6 +148,7 @@ void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_pack
         .n_dropped = STATS_DROP_COUNT,
         .version = SUITD_VERSION,
     };
-    memcpy(p.errors, s->errors, sizeof p.errors);
+    for (size_t i = 0; i < PROTO_N_CODES; i++)
+        p.errors[i] = s->errors[i];
     proto_pack_stats_result(pk, &p);
 }

@@ -1,6 +1,7 @@
 /*
  * stats.h: the daemon's counters and latency histogram, read by the `stats`
- * method.  Touched only on the loop thread, so there are no locks.
+ * method.  Each serving thread counts in its own struct stats (atomic
+ * counters, see stats_counter); `stats` answers with their sum (stats_add).
  *
  * Latencies go into a log-linear histogram (16 sub-buckets per power of two
  * of microseconds, so any percentile is within about 6% of the true value)
@@ -33,21 +34,29 @@ enum stats_drop {
 
 #define STATS_HIST_BUCKETS (16 + 40 * 16)
 
+/* A counter one serving thread updates and any thread may read (`stats`
+ * sums every serving thread's): atomic, so a read from another thread is
+ * defined; each thread has its own struct stats, so the lock-prefixed
+ * increments never contend. */
+typedef _Atomic uint64_t stats_counter;
+
 struct stats {
     uint64_t start_ns;
-    uint64_t conn_current, conn_total, conn_refused;
-    uint64_t conn_unauthenticated;      /* open, not yet past `auth` (a gauge) */
-    uint64_t conn_refused_unauthenticated;  /* refused at --max-unauthenticated */
-    uint64_t conn_refused_descriptors;  /* accepted and closed: out of descriptors */
+    stats_counter conn_current, conn_total, conn_refused;
+    stats_counter conn_unauthenticated;      /* open, not yet past `auth` (a gauge) */
+    stats_counter conn_refused_unauthenticated;  /* refused at --max-unauthenticated */
+    stats_counter conn_refused_descriptors;  /* accepted and closed: out of descriptors */
     size_t n_methods;
     const char *(*method_name)(size_t i);
-    uint64_t requests[STATS_MAX_METHODS + 1];   /* [n_methods]: unknown methods */
-    uint64_t errors[PROTO_N_CODES];     /* by proto_code_index */
-    uint64_t dropped[STATS_DROP_COUNT];
-    uint64_t reloads_ok, reloads_failed, reloads_timed_out;
-    uint64_t hist[STATS_HIST_BUCKETS];
-    uint64_t hist_count;
-    int last_error;             /* code of the latest error counted (the request log) */
+    stats_counter requests[STATS_MAX_METHODS + 1];   /* [n_methods]: unknown methods */
+    stats_counter errors[PROTO_N_CODES];     /* by proto_code_index */
+    stats_counter dropped[STATS_DROP_COUNT];
+    stats_counter reloads_ok, reloads_failed, reloads_timed_out;
+    stats_counter hist[STATS_HIST_BUCKETS];
+    stats_counter hist_count;
+    /* Code of the latest error counted (the request log); its own
+     * thread's only. */
+    int last_error;
 };
 
 /* n_methods (at most STATS_MAX_METHODS) methods, named by method_name(i)
@@ -72,6 +81,8 @@ struct stats_extra {
     const struct suit_ruleset_id *ruleset;
     struct proto_decision_log_stats decision_log;
 };
+/* Adds src's counters to dst's (dst's start time and method table stay). */
+void stats_add(struct stats *dst, const struct stats *src);
 /* Packs the `stats` result map. */
 void stats_pack(const struct stats *s, const struct stats_extra *x, msgpack_packer *pk);
 

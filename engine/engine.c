@@ -125,6 +125,10 @@ struct engine {
     msgpack_sbuffer se_packed;
     size_t *se_off, se_n;
     bool se_valid;
+    /* The caller's deadline for the request being assessed (the daemon's
+     * --request-timeout, counted from the request's arrival), CLOCK_MONOTONIC
+     * ns; 0: none.  Set on the root for one call (eng_request_assess). */
+    uint64_t until_ns;
 };
 
 static int resolve_input(struct engine *e, struct proto_error *err);
@@ -1342,6 +1346,18 @@ static int assess(struct engine *root, const struct suit_patient *p, struct suit
         cap->deadline.tv_sec++;
         cap->deadline.tv_nsec -= 1000000000L;
     }
+    /* The request's own deadline, when it comes first: then passing it is
+     * the caller's timeout, not a ruleset that did not settle. */
+    bool request_bound = false;
+    if (root->until_ns) {
+        uint64_t rule_ns = (uint64_t)cap->deadline.tv_sec * 1000000000u +
+                           (uint64_t)cap->deadline.tv_nsec;
+        if (root->until_ns < rule_ns) {
+            cap->deadline.tv_sec = (time_t)(root->until_ns / 1000000000u);
+            cap->deadline.tv_nsec = (long)(root->until_ns % 1000000000u);
+            request_bound = true;
+        }
+    }
     cap->armed = true;
     if ((e->reset_each || e->dirty) && engine_reset(e) < 0) {
         cap->armed = false;
@@ -1356,7 +1372,10 @@ static int assess(struct engine *root, const struct suit_patient *p, struct suit
     bool gc_locked = true;
     if (assess_facts(e, p, r, area, indication, setting) < 0 || cap->deadline_hit ||
         cap->mem_hit) {
-        if (cap->deadline_hit || cap->mem_hit)
+        if (cap->deadline_hit && request_bound)
+            rc = proto_error_set(err, PROTO_E_TIMEOUT, "request deadline passed while "
+                                 "asserting the patient's facts");
+        else if (cap->deadline_hit || cap->mem_hit)
             rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: %s while "
                                  "asserting the patient's facts",
                                  cap->deadline_hit ? "deadline passed" : "memory cap reached");
@@ -1379,7 +1398,10 @@ static int assess(struct engine *root, const struct suit_patient *p, struct suit
 
     char why[300];
     struct eng_blame blame;
-    if (cap->deadline_hit) {
+    if (cap->deadline_hit && request_bound) {
+        rc = proto_error_set(err, PROTO_E_TIMEOUT, "request deadline passed after %lld rule "
+                             "firings", n_fired);
+    } else if (cap->deadline_hit) {
         rc = proto_error_set(err, PROTO_E_RULESET, "ruleset did not settle: deadline of %u ms "
                              "passed after %lld rule firings", e->lim.deadline_ms, n_fired);
         if (!eng_blame(env, cap, false, &blame))
@@ -1442,9 +1464,12 @@ int engine_assess_fired(struct engine *root, const struct suit_patient *p,
 }
 
 int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
-                       struct eng_fired *fired, struct proto_error *err)
+                       uint64_t until_ns, struct eng_fired *fired, struct proto_error *err)
 {
-    return assess(e, p, r, fired, true, err);
+    e->until_ns = until_ns;
+    int rc = assess(e, p, r, fired, true, err);
+    e->until_ns = 0;
+    return rc;
 }
 
 int engine_assess(struct engine *e, const struct suit_patient *p, struct suit_result *r,

@@ -393,7 +393,7 @@ int engine_assess_fired(struct engine *e, const struct suit_patient *p,
  * engine runs again: constant side effects come pre-packed (their
  * `packed` borrows the engine's bytes; eng_result_unborrow clears it). */
 int eng_assess_packing(struct engine *e, const struct suit_patient *p, struct suit_result *r,
-                       struct eng_fired *fired, struct proto_error *err);
+                       uint64_t until_ns, struct eng_fired *fired, struct proto_error *err);
 void eng_result_unborrow(struct suit_result *r);
 
 /* Duplicates text; NULL on allocation failure. */

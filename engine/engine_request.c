@@ -76,7 +76,7 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
         rc = proto_patient_from_params(q->params, &p, err);
     if (!rc) {
         uint64_t t0 = q->assess_ns ? now_ns() : 0;
-        rc = eng_assess_packing(e, &p, r, fired, err);
+        rc = eng_assess_packing(e, &p, r, q->until_ns, fired, err);
         if (q->assess_ns)
             *q->assess_ns = now_ns() - t0;
     }

@@ -8,9 +8,9 @@ and names the file, the line and the rule it breaks.
   engine/   never <uv.h>, never daemon/; engine_internal.h only here
   tools/    the engine and proto only; never <uv.h>
   daemon/   never the engine's private header; its modules form a DAG;
-            leaf modules (log, stats, decision_log, config) never reach
-            server.h; workers and reload never reach conn, dispatch or
-            server
+            leaf modules (log, stats, mailbox, decision_log, config) never
+            reach server.h; runner and reload never reach conn, dispatch,
+            shard or server
   client/   proto only
   bench/    proto, and the engine's public header for --in-process
   http/     proto only (it talks to suitd over the protocol)
@@ -39,9 +39,9 @@ ALLOWED = {
 }
 NO_UV = {"proto", "engine", "tools", "client", "bench", "http"}
 NO_CLIPS = {"proto", "tools", "daemon", "client", "bench", "http"}
-DAEMON_LEAVES = {"log", "stats", "decision_log", "config"}
-DAEMON_ENGINE_SIDE = {"workers", "reload"}
-DAEMON_LOOP_SIDE = {"conn", "dispatch", "server"}
+DAEMON_LEAVES = {"log", "stats", "mailbox", "decision_log", "config"}
+DAEMON_ENGINE_SIDE = {"runner", "reload"}
+DAEMON_LOOP_SIDE = {"conn", "dispatch", "shard", "server"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 

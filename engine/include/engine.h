@@ -174,6 +174,11 @@ struct engine_request {
     struct suit_result *result;
     uint64_t *assess_ns;                /* NULL, or the time engine_assess took */
     const char *decision_id;            /* NULL, or the decision log's id, put in the result */
+    /* 0, or the caller's deadline for this request (CLOCK_MONOTONIC ns, the
+     * clock of uv_hrtime): when it passes before the assessment is done,
+     * the run stops and the answer is PROTO_E_TIMEOUT (an evaluation on
+     * the daemon's serving thread cannot be abandoned from outside). */
+    uint64_t until_ns;
 };
 
 /* params -> patient (proto_patient_from_params) -> engine_assess -> the

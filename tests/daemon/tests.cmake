@@ -22,8 +22,8 @@ suitd_check_test(test_daemon_config ${_daemon_tests}/test_daemon_config.c)
 target_link_libraries(test_daemon_config PRIVATE suitdaemon)
 
 # The worker pool and the reload on a real loop (callback statuses).
-suitd_check_test(test_daemon_workers ${_daemon_tests}/test_daemon_workers.c)
-target_link_libraries(test_daemon_workers PRIVATE suitdaemon)
+suitd_check_test(test_daemon_runner ${_daemon_tests}/test_daemon_runner.c)
+target_link_libraries(test_daemon_runner PRIVATE suitdaemon)
 
 # PROTOCOL.md's examples are the real daemon's answers (real ruleset).
 suitd_check_test(test_daemon_protocol_doc ${_daemon_tests}/test_protocol_doc.c

@@ -1,9 +1,11 @@
 /*
  * libFuzzer harness: the daemon's connection layer and dispatch, driven by
  * a byte stream from a fake client.  One real server (server_init with one
- * worker and the bundled ruleset, no listeners) lives for the whole run;
- * each input becomes one connection on one end of a socketpair (the fake
- * transport) handed to conn_accept as a listener would.  The harness
+ * serving thread and the bundled ruleset, no listeners) lives for the
+ * whole run; its serving thread's loop is driven here, on the harness's
+ * thread (server_start is not called); each input becomes one connection
+ * on one end of a socketpair (the fake transport) handed to that loop's
+ * conn_accept as the serving thread does.  The harness
  * writes the stream, half-closes, reads every answer and runs the loop
  * until the connection is freed.
  *
@@ -80,7 +82,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     proto_error_close(&perr);
     if (uv_loop_init(&fuzz_loop) < 0 ||
         server_init(&fuzz_srv, &fuzz_loop, &fuzz_cfg, &fuzz_log, rs) != 0 ||
-        server_start(&fuzz_srv) != 0)
+        fuzz_srv.n_shards != 1)
         abort();
     ruleset_unref(rs);
     snprintf(fuzz_open_lis.name, sizeof fuzz_open_lis.name, "fuzz:open");
@@ -145,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         abort();
-    conn_accept(&fuzz_srv.conns, lis, sv[0], false);
+    struct shard *sh = &fuzz_srv.shards[0];
+    conn_accept(&sh->conns, lis, sv[0], false);
 
     struct proto_limits lim;
     proto_limits_default(&lim);
@@ -171,10 +174,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             shutdown(sv[1], SHUT_WR);
             half_closed = true;
         }
+        uv_run(&sh->loop, UV_RUN_NOWAIT);
         uv_run(&fuzz_loop, UV_RUN_NOWAIT);
         closed = drain(sv[1], dec) == 1;
         if (!closed && turn > 1000)
-            usleep(100);    /* a worker is busy: do not spin */
+            usleep(100);    /* do not spin */
     }
     if (!closed) {
         fprintf(stderr, "fuzz_conn: the connection did not end after the half-close\n");
@@ -182,15 +186,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     close(sv[1]);
     /* Let the close callbacks and the last references go. */
-    for (int i = 0; i < FUZZ_MAX_TURNS && (fuzz_srv.conns.all ||
-                                           workers_outstanding(&fuzz_srv.workers));
+    for (int i = 0; i < FUZZ_MAX_TURNS && (sh->conns.n_alive || runner_waiting(&sh->runner));
          i++) {
+        uv_run(&sh->loop, UV_RUN_NOWAIT);
         uv_run(&fuzz_loop, UV_RUN_NOWAIT);
         if (i > 1000)
             usleep(100);
     }
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 4; i++) {
+        uv_run(&sh->loop, UV_RUN_NOWAIT);
         uv_run(&fuzz_loop, UV_RUN_NOWAIT);
+    }
     proto_decoder_free(dec);
     return 0;
 }

@@ -1,10 +1,14 @@
 /*
- * test_daemon_workers.c: the worker pool and the reload on their own, on a
- * real libuv loop: done() gets a status (0, or UV_ECANCELED for a job that
- * never ran), a call that fails never runs its callback, and a reload's
- * waiters are told only after reload_start has returned.
+ * test_daemon_runner.c: a serving thread's runner, the mailbox between
+ * threads, and the reload, each on its own, on a real libuv loop: done()
+ * gets a status (0, or UV_ECANCELED for a job that never ran), a call that
+ * fails never runs its callback, jobs run in the loop's turn after its
+ * reads and not while they are submitted, mail from other threads arrives
+ * in order, and a reload's waiters are told only after reload_start has
+ * returned.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +19,10 @@
 #include "container_of.h"
 #include "engine.h"
 #include "log.h"
+#include "mailbox.h"
 #include "reload.h"
+#include "runner.h"
 #include "testutil.h"
-#include "workers.h"
-
 static const char *rules(void)
 {
     static char path[1024];
@@ -38,170 +42,258 @@ static struct ruleset *load(void)
     return rs;
 }
 
-/* ---- workers -------------------------------------------------------- */
-
-static atomic_bool release;
+/* ---- runner --------------------------------------------------------- */
 
 struct tjob {
-    struct workers_job job;
-    bool block;                 /* run() waits for `release` */
-    atomic_int ran;
+    struct runner_job job;
+    int ran;
     int done_calls;
     int status;
+    int order;                  /* when it ran, counting from 1 */
+    struct engine *eng;
 };
 
-static void tjob_run(struct workers_job *job, struct engine *eng)
+static int run_clock;
+
+static void tjob_run(struct runner_job *job, struct engine *eng)
 {
     struct tjob *t = container_of(job, struct tjob, job);
     ck_assert_ptr_nonnull(eng);
-    while (t->block && !atomic_load(&release))
-        usleep(1000);
-    atomic_fetch_add(&t->ran, 1);
+    t->eng = eng;
+    t->ran++;
+    t->order = ++run_clock;
 }
 
-static void tjob_done(struct workers_job *job, int status)
+static void tjob_done(struct runner_job *job, int status)
 {
     struct tjob *t = container_of(job, struct tjob, job);
     t->done_calls++;
     t->status = status;
 }
 
-static void tjob_init(struct tjob *t, bool block)
+static void tjob_init(struct tjob *t)
 {
     memset(t, 0, sizeof *t);
-    t->block = block;
     t->job.run = tjob_run;
     t->job.done = tjob_done;
-    atomic_init(&t->job.cancelled, false);
-    atomic_init(&t->ran, 0);
     t->status = 1;              /* neither 0 nor an error: done() not called */
 }
 
-static struct workers pool;
+static struct runner runner;
 static uv_loop_t loop;
 
-static void pool_start(unsigned n)
+static void runner_start(void)
 {
-    atomic_store(&release, false);
+    run_clock = 0;
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     struct engine_limits lim;
     engine_limits_default(&lim);
     struct ruleset *rs = load();
-    ck_assert_int_eq(workers_init(&pool, &loop, n, rs, &lim, NULL), 0);
-    ruleset_unref(rs);          /* the pool holds its own */
+    ck_assert_int_eq(runner_init(&runner, &loop, 0, rs, &lim, NULL), 0);
+    ruleset_unref(rs);          /* the engine holds its own */
 }
 
-static void pool_finish(void)
+static void runner_finish(void)
 {
-    workers_close(&pool);
+    runner_close(&runner);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(uv_loop_close(&loop), 0);   /* nothing left open */
 }
 
-/* Runs the loop until every job is back. */
-static void wait_outstanding(void)
-{
-    for (int i = 0; i < 10000 && workers_outstanding(&pool); i++)
-        uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
-    ck_assert_uint_eq(workers_outstanding(&pool), 0);
-}
-
 START_TEST(done_gets_status_zero_after_run)
 {
-    pool_start(2);
+    runner_start();
     struct tjob a;
-    tjob_init(&a, false);
-    ck_assert_int_eq(workers_submit(&pool, &a.job), 0);
-    wait_outstanding();
-    ck_assert_int_eq(atomic_load(&a.ran), 1);
+    tjob_init(&a);
+    ck_assert_int_eq(runner_submit(&runner, &a.job), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(a.ran, 1);
     ck_assert_int_eq(a.done_calls, 1);
     ck_assert_int_eq(a.status, 0);
-    pool_finish();
+    ck_assert_uint_eq(runner_waiting(&runner), 0);
+    runner_finish();
 }
 END_TEST
 
-/* One iteration's jobs are handed over together once its callbacks have
- * run, not one by one as they are submitted: before the loop turns, no
- * worker has seen any of them; after it, all of them run. */
-START_TEST(jobs_handed_over_per_iteration)
+/* An iteration's jobs run together in its turn, after its callbacks (the
+ * reads that decoded them), in the order submitted: never inside
+ * runner_submit, and all of them in one turn. */
+START_TEST(jobs_run_in_the_loops_turn)
 {
-    pool_start(2);
+    runner_start();
     struct tjob a, b, c;
-    tjob_init(&a, false);
-    tjob_init(&b, false);
-    tjob_init(&c, false);
-    ck_assert_int_eq(workers_submit(&pool, &a.job), 0);
-    ck_assert_int_eq(workers_submit(&pool, &b.job), 0);
-    ck_assert_int_eq(workers_submit(&pool, &c.job), 0);
-    usleep(50 * 1000);          /* an idle worker would have started by now */
-    ck_assert_int_eq(atomic_load(&a.ran) + atomic_load(&b.ran) + atomic_load(&c.ran), 0);
-    ck_assert_uint_eq(workers_waiting(&pool), 3);
-    wait_outstanding();
-    ck_assert_int_eq(atomic_load(&a.ran) + atomic_load(&b.ran) + atomic_load(&c.ran), 3);
+    tjob_init(&a);
+    tjob_init(&b);
+    tjob_init(&c);
+    ck_assert_int_eq(runner_submit(&runner, &a.job), 0);
+    ck_assert_int_eq(runner_submit(&runner, &b.job), 0);
+    ck_assert_int_eq(runner_submit(&runner, &c.job), 0);
+    ck_assert_int_eq(a.ran + b.ran + c.ran, 0);
+    ck_assert_uint_eq(runner_waiting(&runner), 3);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(a.ran + b.ran + c.ran, 3);
+    ck_assert_int_eq(a.order * 100 + b.order * 10 + c.order, 123);
     ck_assert_int_eq(a.done_calls + b.done_calls + c.done_calls, 3);
-    pool_finish();
+    ck_assert_uint_eq(runner_waiting(&runner), 0);
+    runner_finish();
 }
 END_TEST
 
 START_TEST(cancelled_job_never_runs)
 {
-    pool_start(1);
-    struct tjob blocker, cancelled;
-    tjob_init(&blocker, true);
-    tjob_init(&cancelled, false);
-    ck_assert_int_eq(workers_submit(&pool, &blocker.job), 0);
-    ck_assert_int_eq(workers_submit(&pool, &cancelled.job), 0);
-    /* The only worker is busy: the second job is still waiting. */
-    atomic_store(&cancelled.job.cancelled, true);
-    atomic_store(&release, true);
-    wait_outstanding();
-    ck_assert_int_eq(blocker.status, 0);
-    ck_assert_int_eq(atomic_load(&cancelled.ran), 0);
+    runner_start();
+    struct tjob a, cancelled;
+    tjob_init(&a);
+    tjob_init(&cancelled);
+    ck_assert_int_eq(runner_submit(&runner, &a.job), 0);
+    ck_assert_int_eq(runner_submit(&runner, &cancelled.job), 0);
+    cancelled.job.cancelled = true;     /* its client left before its turn */
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(a.status, 0);
+    ck_assert_int_eq(cancelled.ran, 0);
     ck_assert_int_eq(cancelled.done_calls, 1);
     ck_assert_int_eq(cancelled.status, UV_ECANCELED);
-    pool_finish();
+    runner_finish();
 }
 END_TEST
 
 START_TEST(close_hands_back_waiting_jobs_cancelled)
 {
-    pool_start(1);
-    struct tjob blocker, waiting;
-    tjob_init(&blocker, true);
-    tjob_init(&waiting, false);
-    ck_assert_int_eq(workers_submit(&pool, &blocker.job), 0);
-    ck_assert_int_eq(workers_submit(&pool, &waiting.job), 0);
-    while (workers_waiting(&pool) > 1)   /* the worker has taken the blocker */
-        uv_run(&loop, UV_RUN_NOWAIT), usleep(1000);
-    atomic_store(&release, true);
-    /* The blocker finishes, the waiting job may or may not have started:
-     * whichever, each done() runs exactly once, inside workers_close. */
-    workers_close(&pool);
-    ck_assert_int_eq(blocker.done_calls, 1);
-    ck_assert_int_eq(blocker.status, 0);
+    runner_start();
+    struct tjob waiting;
+    tjob_init(&waiting);
+    ck_assert_int_eq(runner_submit(&runner, &waiting.job), 0);
+    runner_close(&runner);
+    ck_assert_int_eq(waiting.ran, 0);
     ck_assert_int_eq(waiting.done_calls, 1);
-    ck_assert_int_eq(waiting.status, atomic_load(&waiting.ran) ? 0 : UV_ECANCELED);
-    ck_assert_uint_eq(workers_outstanding(&pool), 0);
-    pool_finish();
+    ck_assert_int_eq(waiting.status, UV_ECANCELED);
+    ck_assert_uint_eq(runner_waiting(&runner), 0);
+    runner_finish();
 }
 END_TEST
 
 START_TEST(failed_submit_never_calls_done)
 {
-    pool_start(1);
+    runner_start();
     struct tjob bad;
-    tjob_init(&bad, false);
+    tjob_init(&bad);
     bad.job.run = NULL;
-    ck_assert_int_eq(workers_submit(&pool, &bad.job), UV_EINVAL);
-    ck_assert_uint_eq(workers_outstanding(&pool), 0);
-    workers_close(&pool);
+    ck_assert_int_eq(runner_submit(&runner, &bad.job), UV_EINVAL);
+    ck_assert_uint_eq(runner_waiting(&runner), 0);
+    runner_close(&runner);
     struct tjob late;
-    tjob_init(&late, false);
-    ck_assert_int_eq(workers_submit(&pool, &late.job), UV_ECANCELED);
+    tjob_init(&late);
+    ck_assert_int_eq(runner_submit(&runner, &late.job), UV_ECANCELED);
     uv_run(&loop, UV_RUN_DEFAULT);
     ck_assert_int_eq(bad.done_calls, 0);
     ck_assert_int_eq(late.done_calls, 0);
-    ck_assert_int_eq(atomic_load(&late.ran), 0);
+    ck_assert_int_eq(late.ran, 0);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* A new ruleset is a new engine from the next job on; one that cannot
+ * be built leaves the old engine serving. */
+START_TEST(set_ruleset_swaps_the_engine_between_jobs)
+{
+    runner_start();
+    struct tjob a, b;
+    tjob_init(&a);
+    tjob_init(&b);
+    ck_assert_int_eq(runner_submit(&runner, &a.job), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    struct ruleset *rs = load();
+    runner_set_ruleset(&runner, rs);
+    ruleset_unref(rs);
+    ck_assert_int_eq(runner_submit(&runner, &b.job), 0);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_ptr_nonnull(a.eng);
+    ck_assert_ptr_nonnull(b.eng);
+    ck_assert_ptr_eq(engine_ruleset(b.eng), runner.eng ? engine_ruleset(runner.eng) : NULL);
+    ck_assert_int_eq(b.status, 0);
+    runner_finish();
+}
+END_TEST
+
+/* ---- mailbox -------------------------------------------------------- */
+
+struct tmail {
+    struct mail m;
+    int seq;
+};
+
+static int delivered[2000];
+static int n_delivered;
+static pthread_t delivered_on[2000];
+
+static void tmail_fn(struct mail *m)
+{
+    struct tmail *t = container_of(m, struct tmail, m);
+    delivered_on[n_delivered] = pthread_self();
+    delivered[n_delivered++] = t->seq;
+}
+
+static struct mailbox mb;
+static struct tmail mails[2000];
+
+static void *poster(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 2000; i++) {
+        mails[i].m.fn = tmail_fn;
+        mails[i].seq = i;
+        ck_assert_int_eq(mailbox_post(&mb, &mails[i].m), 0);
+        if (i % 100 == 0)
+            usleep(1000);
+    }
+    return NULL;
+}
+
+/* Mail posted from another thread runs on the loop's thread, each once,
+ * in the order posted. */
+START_TEST(mail_from_another_thread_arrives_in_order)
+{
+    n_delivered = 0;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    ck_assert_int_eq(mailbox_init(&mb, &loop), 0);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, poster, NULL), 0);
+    for (int i = 0; i < 20000 && n_delivered < 2000; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(200);
+    }
+    pthread_join(t, NULL);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    ck_assert_int_eq(n_delivered, 2000);
+    for (int i = 0; i < 2000; i++) {
+        ck_assert_int_eq(delivered[i], i);
+        ck_assert(pthread_equal(delivered_on[i], pthread_self()));
+    }
+    mailbox_close(&mb);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    mailbox_free(&mb);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* Closing delivers what waits; a post after it is refused and its fn
+ * never runs. */
+START_TEST(closed_mailbox_refuses_and_delivers_what_waits)
+{
+    n_delivered = 0;
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    ck_assert_int_eq(mailbox_init(&mb, &loop), 0);
+    struct tmail a = {.m.fn = tmail_fn, .seq = 7}, b = {.m.fn = tmail_fn, .seq = 8};
+    ck_assert_int_eq(mailbox_post(&mb, &a.m), 0);
+    mailbox_close(&mb);
+    ck_assert_int_eq(n_delivered, 1);
+    ck_assert_int_eq(delivered[0], 7);
+    ck_assert_int_eq(mailbox_post(&mb, &b.m), UV_ECANCELED);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(n_delivered, 1);
+    struct mail nofn = {0};
+    ck_assert_int_eq(mailbox_post(&mb, &nofn), UV_EINVAL);
+    mailbox_free(&mb);
     ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
@@ -467,15 +559,18 @@ int main(void)
 {
     const struct testutil_case cases[] = {
         {"done_status_zero", done_gets_status_zero_after_run},
-        {"handed_over_per_iteration", jobs_handed_over_per_iteration},
+        {"run_in_the_loops_turn", jobs_run_in_the_loops_turn},
         {"cancelled_never_runs", cancelled_job_never_runs},
         {"close_cancels_waiting", close_hands_back_waiting_jobs_cancelled},
         {"failed_submit", failed_submit_never_calls_done},
+        {"set_ruleset_swaps_engine", set_ruleset_swaps_the_engine_between_jobs},
+        {"mail_in_order", mail_from_another_thread_arrives_in_order},
+        {"mailbox_closed", closed_mailbox_refuses_and_delivers_what_waits},
         {"reload_after_return", reload_tells_waiters_after_returning},
         {"reload_after_stop", reload_refused_after_stop_never_calls_back},
         {"reload_watchdog", reload_watchdog_abandons_a_slow_run},
         {"reload_close_orphans", reload_close_orphans_a_running_thread},
     };
-    return testutil_run(testutil_suite("daemon_workers", cases, sizeof cases / sizeof cases[0],
+    return testutil_run(testutil_suite("daemon_runner", cases, sizeof cases / sizeof cases[0],
                                        60, slow_cleanup));
 }
