@@ -47,6 +47,12 @@ struct reload_outcome {
     const struct proto_error *err;
     struct ruleset *rs;         /* borrowed: the new ruleset on success */
     int cases_passed;
+    /* On success: reload.n_engines engines built from rs on the reload's
+     * thread, one per serving thread, so that no serving loop stops to
+     * parse rules.  The publish hook takes them (sets each it takes to
+     * NULL); those left are freed after it. */
+    struct engine **engines;
+    unsigned n_engines;
 };
 
 struct reload_waiter;
@@ -83,6 +89,7 @@ struct reload {
     const char *policy_dir;             /* borrowed from the config; NULL: none */
     struct engine_limits limits;
     unsigned timeout_s;                 /* --reload-timeout */
+    unsigned n_engines;                 /* engines each run builds (0: none) */
     const struct reload_hooks *hooks;
     void *hooks_arg;
 

@@ -147,6 +147,19 @@ void runner_set_ruleset(struct runner *r, struct ruleset *rs)
         (void)build(r, rs);     /* logged; the old engine serves on */
 }
 
+void runner_use_engine(struct runner *r, struct engine *eng)
+{
+    if (r->closed) {
+        engine_free(eng);
+        return;
+    }
+    count_resets(r);
+    if (r->eng)
+        engine_free(r->eng);
+    r->eng = eng;
+    r->resets_seen = 0;
+}
+
 void runner_close(struct runner *r)
 {
     if (r->closed)

@@ -27,9 +27,11 @@
  * clients that left (whose jobs are then cancelled) between slices of a
  * long queue.
  *
- * Hot reload: runner_set_ruleset builds the new engine at once (between
- * two batches: a job never sees two rulesets) and keeps the old one if
- * the build fails, because serving the previous ruleset beats failing.
+ * Hot reload: the reload's thread builds each serving thread's new engine
+ * and runner_use_engine swaps it in between two jobs (a job never sees two
+ * rulesets); runner_set_ruleset builds one on the loop instead, keeping
+ * the old one if the build fails, because serving the previous ruleset
+ * beats failing.
  */
 #ifndef SUITD_RUNNER_H
 #define SUITD_RUNNER_H
@@ -95,6 +97,9 @@ size_t runner_waiting(const struct runner *r);
 uint64_t runner_policy_resets(const struct runner *r);
 /* Builds an engine for rs now and serves it from the next job on. */
 void runner_set_ruleset(struct runner *r, struct ruleset *rs);
+/* Serves eng (built elsewhere, from the reload's thread; the runner owns
+ * it now) from the next job on, freeing the old one. */
+void runner_use_engine(struct runner *r, struct engine *eng);
 /* Hands back the waiting jobs (done with UV_ECANCELED, before this
  * returns), frees the engine and closes the handle (the loop must run
  * once more). */

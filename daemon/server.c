@@ -235,15 +235,22 @@ static const struct dispatch_owner shard_owner = {
 
 /* ---- ruleset and reload -------------------------------------------- */
 
-/* Publishes a new ruleset to every serving thread. */
-static void set_ruleset(struct server *srv, struct ruleset *rs)
+/* Publishes a new ruleset to every serving thread, each with the engine
+ * the reload's thread built for it. */
+static void set_ruleset(struct server *srv, const struct reload_outcome *o)
 {
     struct ruleset *old = srv->rs;
-    srv->rs = ruleset_ref(rs);
+    srv->rs = ruleset_ref(o->rs);
     if (old)
         ruleset_unref(old);
-    for (unsigned i = 0; i < srv->n_shards; i++)
-        shard_set_ruleset(&srv->shards[i], rs);
+    for (unsigned i = 0; i < srv->n_shards; i++) {
+        struct engine *eng = NULL;
+        if (o->engines && i < o->n_engines) {
+            eng = o->engines[i];
+            o->engines[i] = NULL;
+        }
+        shard_set_ruleset(&srv->shards[i], o->rs, eng);
+    }
 }
 
 static void on_reload_started(void *arg)
@@ -261,7 +268,7 @@ static void on_reload_outcome(void *arg, const struct reload_outcome *o)
         srv->stats.reloads_failed++;
     } else {
         srv->stats.reloads_ok++;
-        set_ruleset(srv, o->rs);
+        set_ruleset(srv, o);
     }
     notify_remember(&srv->notify, o, time(NULL));
     if (!srv->shutting_down)
@@ -454,6 +461,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         return -1;
     }
     srv->rs = ruleset_ref(rs);
+    srv->reload.n_engines = srv->n_shards;
     static const struct conn_callbacks refusal_cb = {0};
     conn_set_init(&srv->refusals, loop, &srv->lim, lg, &srv->stats, &srv->shared, &refusal_cb,
                   srv, 0);

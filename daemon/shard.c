@@ -26,6 +26,7 @@ struct new_ruleset {
     struct mail mail;
     struct shard *sh;
     struct ruleset *rs;         /* one ref, the shard's once delivered */
+    struct engine *eng;         /* built from rs, or NULL */
 };
 
 static void check_drained(struct shard *sh)
@@ -66,7 +67,10 @@ static void on_new_ruleset(struct mail *m)
 {
     struct new_ruleset *n = container_of(m, struct new_ruleset, mail);
     struct shard *sh = n->sh;
-    runner_set_ruleset(&sh->runner, n->rs);
+    if (n->eng)
+        runner_use_engine(&sh->runner, n->eng);
+    else
+        runner_set_ruleset(&sh->runner, n->rs);
     struct ruleset *old = sh->rs;
     sh->rs = n->rs;
     dispatch_set_ruleset(&sh->dispatch, sh->rs);
@@ -238,18 +242,23 @@ void shard_hand_over(struct shard *sh, struct listener *lis, int fd)
     close(fd);
 }
 
-void shard_set_ruleset(struct shard *sh, struct ruleset *rs)
+void shard_set_ruleset(struct shard *sh, struct ruleset *rs, struct engine *eng)
 {
     struct new_ruleset *n = malloc(sizeof *n);
     if (!n) {
         log_error(sh->log, "serving thread %u: out of memory: it keeps the old ruleset",
                   sh->index);
+        if (eng)
+            engine_free(eng);
         return;
     }
     n->mail.fn = on_new_ruleset;
     n->sh = sh;
     n->rs = ruleset_ref(rs);
+    n->eng = eng;
     if (mailbox_post(&sh->mbox, &n->mail) < 0) {
+        if (eng)
+            engine_free(eng);
         ruleset_unref(n->rs);
         free(n);
     }

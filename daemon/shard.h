@@ -87,8 +87,10 @@ int shard_start(struct shard *sh);
  * connection (or refuses it, as conn_accept does).  If the shard cannot
  * take it (its mailbox is closed, out of memory), fd is closed here. */
 void shard_hand_over(struct shard *sh, struct listener *lis, int fd);
-/* Main thread: serve rs from now on (a ref is taken for the shard). */
-void shard_set_ruleset(struct shard *sh, struct ruleset *rs);
+/* Main thread: serve rs from now on (a ref is taken for the shard), with
+ * eng, an engine already built from it (the shard owns it from now on,
+ * whatever happens), or NULL: the shard builds one itself. */
+void shard_set_ruleset(struct shard *sh, struct ruleset *rs, struct engine *eng);
 /* Main thread, once each: the shutdown (refuse new clients, answer what
  * was received, close), its deadline (close every connection now,
  * counting drop), and the end (close the handles; the loop ends). */
