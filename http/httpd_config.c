@@ -129,7 +129,8 @@ static const struct hc_setting hc_table[] = {
     {"cds_terminology_site", HC_OPT_STR, 0, 0, NULL, "FILE",
      "the clinic's own codes, in the same format, added to the map", HC_FIELD(cds_terminology_site)},
     {"cds_order_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
-     "a ServiceRequest code that means micro-needling; repeatable (default: none; an order "
+     "a ServiceRequest code (or Appointment serviceType) that means micro-needling; "
+     "repeatable (default: none; an order "
      "whose text or display says microneedling, micro-needling or collagen induction counts "
      "anyway)", HC_LIST_FIELD(cds_order_codes)},
     {"cds_fitzpatrick_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
