@@ -260,7 +260,8 @@ json_t *cds_card(const json_t *result, const json_t *notes, const struct cds_car
         cds_join(missing, list, sizeof list);
         cds_md_s(&m, "**Not assessed: missing ");
         cds_md_text(&m, list);
-        cds_md_s(&m, ".** Record them in the chart and sign or select the order again.\n\n");
+        cds_md_s(&m, ".** Record them in the chart and check again (select or sign the "
+                     "order, book the appointment, or open the chart again).\n\n");
     }
     const json_t *findings = json_object_get(result, "findings");
     if (json_array_size(findings)) {

@@ -16,8 +16,24 @@
 
 const char *const cds_fhir_prefetch_keys[] = {
     "patient",   "conditions", "medstatements", "medrequests",  "procedures",
-    "allergies", "pregnancy",  "breastfeeding", "fitzpatrick",  NULL,
+    "allergies", "pregnancy",  "breastfeeding", "fitzpatrick",  "orders",
+    NULL,
 };
+
+const char *const cds_hook_names[CDS_HOOK_COUNT] = {
+    [CDS_HOOK_ORDER_SELECT] = "order-select",
+    [CDS_HOOK_ORDER_SIGN] = "order-sign",
+    [CDS_HOOK_APPOINTMENT_BOOK] = "appointment-book",
+    [CDS_HOOK_PATIENT_VIEW] = "patient-view",
+};
+
+int cds_hook_find(const char *name)
+{
+    for (int h = 0; name && h < CDS_HOOK_COUNT; h++)
+        if (!strcmp(cds_hook_names[h], name))
+            return h;
+    return -1;
+}
 
 static const char *const cds_fhir_required[] = {
     "conditions", "medstatements", "medrequests", "procedures", "allergies", NULL,
@@ -883,83 +899,6 @@ static void cds_order_term(struct cds_ctx *c, const json_t *order, const char *f
                  "The order's %s is not one the ruleset knows", key);
 }
 
-static bool cds_is_microneedling(const struct cds_fhir_opts *o, const json_t *sr)
-{
-    json_t *code = json_object_get(sr, "code");
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(code, "coding"), i, c)
-        if (proto_termmap_lookup(o->terms, PROTO_TERM_KIND_ORDER, cds_str(c, "system"), cds_str(c, "code")))
-            return true;
-    return cds_cc_in_list(code, o->order_codes, o->n_order_codes) ||
-           cds_cc_mentions(code, "microneedling") || cds_cc_mentions(code, "micro-needling") ||
-           cds_cc_mentions(code, "collagen induction");
-}
-
-enum cds_fhir_status cds_fhir_orders(const json_t *request, const struct cds_fhir_opts *o,
-                                     json_t **orders, char *err, size_t errlen)
-{
-    *orders = json_array();
-    const char *hook = cds_str(request, "hook");
-    json_t *ctx = json_object_get(request, "context");
-    json_t *drafts = json_object_get(ctx, "draftOrders");
-    if (!hook || !json_is_object(ctx)) {
-        snprintf(err, errlen, "a CDS Hooks request needs hook and context");
-        return CDS_FHIR_BAD_REQUEST;
-    }
-    bool select = !strcmp(hook, "order-select");
-    if (!select && strcmp(hook, "order-sign")) {
-        snprintf(err, errlen, "hook '%.60s' is not one this service is registered for", hook);
-        return CDS_FHIR_BAD_REQUEST;
-    }
-    if (!cds_is(drafts, "Bundle")) {
-        snprintf(err, errlen, "context.draftOrders must be a FHIR Bundle");
-        return CDS_FHIR_BAD_REQUEST;
-    }
-    json_t *sel = json_object_get(ctx, "selections");
-    if (select && !json_is_array(sel)) {
-        snprintf(err, errlen, "order-select needs context.selections");
-        return CDS_FHIR_BAD_REQUEST;
-    }
-    size_t i, j;
-    json_t *e, *s;
-    json_array_foreach(json_object_get(drafts, "entry"), i, e) {
-        json_t *r = json_object_get(e, "resource");
-        if (!cds_is(r, "ServiceRequest"))
-            continue;
-        const char *st = cds_str(r, "status");
-        if (st && (!strcmp(st, "entered-in-error") || !strcmp(st, "revoked")))
-            continue;
-        if (select) {
-            const char *id = cds_str(r, "id");
-            bool chosen = false;
-            char ref[300];
-            snprintf(ref, sizeof ref, "ServiceRequest/%.200s", id ? id : "");
-            json_array_foreach(sel, j, s) {
-                const char *v = json_string_value(s);
-                chosen |= id && v && !strcmp(v, ref);
-            }
-            if (!chosen)
-                continue;
-        }
-        if (cds_is_microneedling(o, r))
-            json_array_append(*orders, r);
-    }
-    return CDS_FHIR_OK;
-}
-
-/* The treatment day: the order's occurrence, never before today. */
-static struct cds_date cds_treatment_date(const json_t *order, struct cds_date today)
-{
-    const char *s = cds_str(order, "occurrenceDateTime");
-    if (!s)
-        s = cds_str(json_object_get(order, "occurrencePeriod"), "start");
-    struct cds_date first, last;
-    if (!cds_date_parse(s, &first, &last) && cds_days(first) > cds_days(today))
-        return first;
-    return today;
-}
-
 /* The patient id a reference names ("Patient/p1", or an absolute URL
  * ending in it), or NULL when it names no Patient. */
 static const char *cds_ref_patient(const json_t *ref)
@@ -989,6 +928,241 @@ static const char *cds_other_patient(const json_t *res, const char *pid)
             return id;
     }
     return NULL;
+}
+
+/* Whether a CodeableConcept (ServiceRequest.code, Appointment.serviceType)
+ * means micro-needling: a coding of the map's order rows or of
+ * cds_order_code, or text or a display saying so. */
+static bool cds_code_is_microneedling(const struct cds_fhir_opts *o, const json_t *code)
+{
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(code, "coding"), i, c)
+        if (proto_termmap_lookup(o->terms, PROTO_TERM_KIND_ORDER, cds_str(c, "system"), cds_str(c, "code")))
+            return true;
+    return cds_cc_in_list(code, o->order_codes, o->n_order_codes) ||
+           cds_cc_mentions(code, "microneedling") || cds_cc_mentions(code, "micro-needling") ||
+           cds_cc_mentions(code, "collagen induction");
+}
+
+static bool cds_status_in(const json_t *r, const char *const *list)
+{
+    const char *st = cds_str(r, "status");
+    for (; st && *list; list++)
+        if (!strcmp(st, *list))
+            return true;
+    return false;
+}
+
+static enum cds_fhir_status cds_draft_orders(const json_t *ctx, bool select,
+                                             const struct cds_fhir_opts *o, json_t *orders,
+                                             char *err, size_t errlen)
+{
+    json_t *drafts = json_object_get(ctx, "draftOrders");
+    if (!cds_is(drafts, "Bundle")) {
+        snprintf(err, errlen, "context.draftOrders must be a FHIR Bundle");
+        return CDS_FHIR_BAD_REQUEST;
+    }
+    json_t *sel = json_object_get(ctx, "selections");
+    if (select && !json_is_array(sel)) {
+        snprintf(err, errlen, "order-select needs context.selections");
+        return CDS_FHIR_BAD_REQUEST;
+    }
+    static const char *const dropped[] = {"entered-in-error", "revoked", NULL};
+    size_t i, j;
+    json_t *e, *s;
+    json_array_foreach(json_object_get(drafts, "entry"), i, e) {
+        json_t *r = json_object_get(e, "resource");
+        if (!cds_is(r, "ServiceRequest") || cds_status_in(r, dropped))
+            continue;
+        if (select) {
+            const char *id = cds_str(r, "id");
+            bool chosen = false;
+            char ref[300];
+            snprintf(ref, sizeof ref, "ServiceRequest/%.200s", id ? id : "");
+            json_array_foreach(sel, j, s) {
+                const char *v = json_string_value(s);
+                chosen |= id && v && !strcmp(v, ref);
+            }
+            if (!chosen)
+                continue;
+        }
+        if (cds_code_is_microneedling(o, json_object_get(r, "code")))
+            json_array_append(orders, r);
+    }
+    return CDS_FHIR_OK;
+}
+
+/* patient-view: the micro-needling orders still to be done, from the
+ * prefetch "orders".  Without it the service cannot tell whether there is
+ * one, so it is unsatisfied (412), never "no card". */
+static enum cds_fhir_status cds_pending_orders(const json_t *request, const struct cds_fhir_opts *o,
+                                               json_t *orders, char *err, size_t errlen)
+{
+    json_t *list;
+    enum cds_fhir_status st = cds_prefetch(request, "orders", &list, err, errlen);
+    static const char *const pending[] = {"draft", "active", NULL};
+    size_t i;
+    json_t *r;
+    if (st == CDS_FHIR_OK)
+        json_array_foreach(list, i, r)
+            if (cds_is(r, "ServiceRequest") && cds_status_in(r, pending) &&
+                cds_code_is_microneedling(o, json_object_get(r, "code")))
+                json_array_append(orders, r);
+    json_decref(list);
+    return st;
+}
+
+/* The ServiceRequest of pending (the prefetch "orders") that one of the
+ * appointment's basedOn references names, or NULL. */
+static const json_t *cds_based_on(const json_t *appt, const json_t *pending)
+{
+    size_t i, j;
+    json_t *ref, *r;
+    json_array_foreach(json_object_get(appt, "basedOn"), i, ref) {
+        const char *s = cds_str(ref, "reference");
+        const char *id = s ? strstr(s, "ServiceRequest/") : NULL;
+        if (!id)
+            continue;
+        id += strlen("ServiceRequest/");
+        json_array_foreach(pending, j, r) {
+            const char *rid = cds_str(r, "id");
+            if (cds_is(r, "ServiceRequest") && rid && !strcmp(rid, id) &&
+                strcmp(cds_str(r, "status") ? cds_str(r, "status") : "", "entered-in-error"))
+                return r;
+        }
+    }
+    return NULL;
+}
+
+/* An appointment as the order cds_fhir_patient reads (a new reference). */
+static json_t *cds_appointment_order(const json_t *appt, const json_t *service,
+                                     const json_t *pending, const char *pid)
+{
+    json_t *sr = json_pack("{s:s,s:s,s:s,s:O}", "resourceType", "ServiceRequest", "status",
+                           "draft", "intent", "order", "code", service);
+    if (!sr)
+        return NULL;
+    const json_t *based = cds_based_on(appt, pending);
+    json_t *v;
+    if ((v = json_object_get(appt, "id")) && json_is_string(v))
+        json_object_set(sr, "id", v);
+    if ((v = json_object_get(appt, "start")) && json_is_string(v))
+        json_object_set(sr, "occurrenceDateTime", v);
+    if ((v = json_object_get(appt, "reasonCode")) && json_array_size(v))
+        json_object_set(sr, "reasonCode", v);
+    else if (based && (v = json_object_get(based, "reasonCode")))
+        json_object_set(sr, "reasonCode", v);
+    if (based && (v = json_object_get(based, "bodySite")))
+        json_object_set(sr, "bodySite", v);
+    /* The patient: another one than context.patientId among the
+     * participants or on the order wins, so cds_fhir_patient refuses it. */
+    const char *who = based && pid ? cds_other_patient(based, pid) : NULL;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(appt, "participant"), i, p) {
+        const char *id = cds_ref_patient(json_object_get(p, "actor"));
+        if (id && (!who || (pid && strcmp(id, pid))))
+            who = id;
+    }
+    if (who) {
+        char ref[300];
+        snprintf(ref, sizeof ref, "Patient/%.200s", who);
+        json_object_set_new(sr, "subject", json_pack("{s:s}", "reference", ref));
+    }
+    return sr;
+}
+
+/* appointment-book: the appointments being booked whose serviceType means
+ * micro-needling, each as an order. */
+static enum cds_fhir_status cds_appointments(const json_t *request, const json_t *ctx,
+                                             const struct cds_fhir_opts *o, json_t *orders,
+                                             char *err, size_t errlen)
+{
+    json_t *appts = json_object_get(ctx, "appointments");
+    if (!cds_is(appts, "Bundle")) {
+        snprintf(err, errlen, "context.appointments must be a FHIR Bundle");
+        return CDS_FHIR_BAD_REQUEST;
+    }
+    /* The orders are optional here: without the one an appointment is
+     * based on its area is missing, which suitd reads as incomplete. */
+    json_t *pending;
+    char ignored[256];
+    if (cds_prefetch(request, "orders", &pending, ignored, sizeof ignored) != CDS_FHIR_OK)
+        json_array_clear(pending);
+    const char *pid = cds_str(ctx, "patientId");
+    static const char *const dropped[] = {"cancelled", "noshow", "entered-in-error", "fulfilled",
+                                          NULL};
+    size_t i, j;
+    json_t *e, *svc;
+    json_array_foreach(json_object_get(appts, "entry"), i, e) {
+        json_t *r = json_object_get(e, "resource");
+        if (!cds_is(r, "Appointment") || cds_status_in(r, dropped))
+            continue;
+        json_array_foreach(json_object_get(r, "serviceType"), j, svc) {
+            if (!cds_code_is_microneedling(o, svc))
+                continue;
+            json_t *sr = cds_appointment_order(r, svc, pending, pid);
+            if (sr)
+                json_array_append_new(orders, sr);
+            break;
+        }
+    }
+    json_decref(pending);
+    return CDS_FHIR_OK;
+}
+
+static void cds_hook_list(unsigned hooks, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int h = 0; h < CDS_HOOK_COUNT; h++)
+        if (hooks & CDS_HOOK_BIT(h) && n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", cds_hook_names[h]);
+}
+
+enum cds_fhir_status cds_fhir_orders(const json_t *request, const struct cds_fhir_opts *o,
+                                     json_t **orders, char *err, size_t errlen)
+{
+    *orders = json_array();
+    const char *hook = cds_str(request, "hook");
+    json_t *ctx = json_object_get(request, "context");
+    if (!hook || !json_is_object(ctx)) {
+        snprintf(err, errlen, "a CDS Hooks request needs hook and context");
+        return CDS_FHIR_BAD_REQUEST;
+    }
+    unsigned offered = o->hooks ? o->hooks : CDS_HOOKS_DEFAULT;
+    int h = cds_hook_find(hook);
+    if (h < 0 || !(offered & CDS_HOOK_BIT(h))) {
+        char list[128];
+        cds_hook_list(offered, list, sizeof list);
+        snprintf(err, errlen, "hook '%.60s' is not one this service is offered on (%s)%s", hook,
+                 list, h < 0 ? "" : "; the gateway's cds_hooks setting lists the hooks offered");
+        return CDS_FHIR_BAD_REQUEST;
+    }
+    switch ((enum cds_hook)h) {
+    case CDS_HOOK_PATIENT_VIEW:
+        return cds_pending_orders(request, o, *orders, err, errlen);
+    case CDS_HOOK_APPOINTMENT_BOOK:
+        return cds_appointments(request, ctx, o, *orders, err, errlen);
+    case CDS_HOOK_ORDER_SELECT:
+    case CDS_HOOK_ORDER_SIGN:
+    case CDS_HOOK_COUNT:
+        break;
+    }
+    return cds_draft_orders(ctx, h == CDS_HOOK_ORDER_SELECT, o, *orders, err, errlen);
+}
+
+/* The treatment day: the order's occurrence, never before today. */
+static struct cds_date cds_treatment_date(const json_t *order, struct cds_date today)
+{
+    const char *s = cds_str(order, "occurrenceDateTime");
+    if (!s)
+        s = cds_str(json_object_get(order, "occurrencePeriod"), "start");
+    struct cds_date first, last;
+    if (!cds_date_parse(s, &first, &last) && cds_days(first) > cds_days(today))
+        return first;
+    return today;
 }
 
 static bool cds_prefetch_mixed(const json_t *request, char *err, size_t errlen)

@@ -56,6 +56,21 @@ int cds_date_parse(const char *s, struct cds_date *first, struct cds_date *last)
 /* Completed years from birth to on. */
 int cds_age_on(struct cds_date birth, struct cds_date on);
 
+/* The hooks the service knows (http/CDS-HOOKS.md "Hooks"); the gateway
+ * offers those of its cds_hooks setting. */
+enum cds_hook {
+    CDS_HOOK_ORDER_SELECT,
+    CDS_HOOK_ORDER_SIGN,
+    CDS_HOOK_APPOINTMENT_BOOK,
+    CDS_HOOK_PATIENT_VIEW,
+    CDS_HOOK_COUNT
+};
+#define CDS_HOOK_BIT(h) (1u << (h))
+#define CDS_HOOKS_DEFAULT (CDS_HOOK_BIT(CDS_HOOK_ORDER_SELECT) | CDS_HOOK_BIT(CDS_HOOK_ORDER_SIGN))
+extern const char *const cds_hook_names[CDS_HOOK_COUNT];
+/* The hook called name, or -1. */
+int cds_hook_find(const char *name);
+
 /* What the mapper is given besides the request. */
 struct cds_fhir_opts {
     struct cds_date today;
@@ -71,6 +86,8 @@ struct cds_fhir_opts {
     const char *const *fitzpatrick_codes;
     size_t n_fitzpatrick_codes;
     unsigned max_status_age_days;
+    /* CDS_HOOK_BIT of each hook offered; 0: CDS_HOOKS_DEFAULT. */
+    unsigned hooks;
 };
 
 enum cds_fhir_status {
@@ -82,9 +99,20 @@ enum cds_fhir_status {
                                  * service answers a card that it could not assess */
 };
 
-/* The micro-needling ServiceRequests of the request: from
- * context.draftOrders, for order-select only those context.selections
- * names.  *orders is a new array (maybe empty) of borrowed resources. */
+/* The micro-needling orders of the request, each as a ServiceRequest for
+ * cds_fhir_patient:
+ *  - order-select, order-sign: from context.draftOrders, for order-select
+ *    only those context.selections names;
+ *  - patient-view: the draft or active ones of the prefetch "orders"
+ *    (unsatisfied: CDS_FHIR_UNSATISFIED, since without it the service
+ *    cannot tell whether a card is due);
+ *  - appointment-book: one per Appointment of context.appointments whose
+ *    serviceType means micro-needling, made into a ServiceRequest: that
+ *    serviceType as its code, start as its occurrence, reasonCode, and
+ *    the bodySite (and reasonCode, when the appointment has none) of the
+ *    order of "orders" its basedOn names.
+ * A hook that is not offered (o->hooks) is CDS_FHIR_BAD_REQUEST.  *orders
+ * is a new array (maybe empty). */
 enum cds_fhir_status cds_fhir_orders(const json_t *request, const struct cds_fhir_opts *o,
                                      json_t **orders, char *err, size_t errlen);
 
@@ -98,8 +126,9 @@ enum cds_fhir_status cds_fhir_patient(const json_t *request, const json_t *order
                                       json_t **notes, struct cds_date *date, char *err,
                                       size_t errlen);
 
-/* The prefetch keys the service asks for, in discovery order, and those
- * whose absence is CDS_FHIR_UNSATISFIED. */
+/* The prefetch keys the service asks for (the last, "orders", only on
+ * patient-view and appointment-book), and those whose absence is
+ * CDS_FHIR_UNSATISFIED for every hook. */
 extern const char *const cds_fhir_prefetch_keys[];
 bool cds_fhir_prefetch_required(const char *key);
 

@@ -15,6 +15,7 @@
 #include "httpd_request.h"
 #include "httpd_routes.h"
 #include "httpd_server.h"
+#include "suit_types.h"
 
 #define CDS_FEEDBACK_SUFFIX "/feedback"
 /* Feedback entries taken in one call: the sandbox sends one. */
@@ -27,6 +28,7 @@ int cds_service_init(struct cds_service *s, const struct httpd_config *cfg, char
 {
     memset(s, 0, sizeof *s);
     s->cfg = cfg;
+    s->hooks = cds_service_hooks(cfg);
     proto_termmap_init(&s->terms);
     if (proto_termmap_load(&s->terms, cfg->cds_terminology, err, errlen))
         return -1;
@@ -69,6 +71,17 @@ void cds_service_close(struct cds_service *s)
 
 #define CDS_PATIENT "{{context.patientId}}"
 
+unsigned cds_service_hooks(const struct httpd_config *cfg)
+{
+    unsigned hooks = 0;
+    for (size_t i = 0; i < cfg->n_cds_hooks; i++) {
+        int h = cds_hook_find(cfg->cds_hooks[i]);
+        if (h >= 0)     /* the config check refused any other */
+            hooks |= CDS_HOOK_BIT(h);
+    }
+    return hooks ? hooks : CDS_HOOKS_DEFAULT;
+}
+
 json_t *cds_service_discovery(const struct httpd_config *cfg)
 {
     char fitz[2048];
@@ -101,25 +114,49 @@ json_t *cds_service_discovery(const struct httpd_config *cfg)
         "breastfeeding",
         "Observation?patient=" CDS_PATIENT "&code=http://loinc.org|63895-7&_sort=-date&_count=1",
         "fitzpatrick", fitz);
+    /* patient-view and appointment-book also need the chart's pending
+     * orders: the one to assess, or the one an appointment is based on */
+    json_t *with_orders = json_copy(prefetch);
+    json_object_set_new(with_orders, "orders",
+                        json_string("ServiceRequest?patient=" CDS_PATIENT "&status=draft,active"));
     static const char desc[] =
         "Checks a micro-needling order against suitd's ruleset: contraindications, waiting "
         "periods after medications and procedures, referrals, precautions, the serious side "
         "effects that apply and the course plan. Missing data is never read as none: an "
         "unsatisfied conditions, medications, procedures or allergies prefetch is answered "
         "with 412.";
-    static const char usage[] =
+    static const char order_usage[] =
         "Needs the prefetch listed (conditions, medications, procedures and allergies at "
         "least). An order is micro-needling when its code is one configured, or its text or a "
         "display says microneedling, micro-needling or collagen induction; bodySite gives the "
         "area and reasonCode the indication.";
+    static const char appt_usage[] =
+        "Needs the prefetch listed (conditions, medications, procedures and allergies at "
+        "least). An appointment is micro-needling when a serviceType is a configured order "
+        "code, or its text or a display says microneedling, micro-needling or collagen "
+        "induction; start gives the treatment date, reasonCode the indication, and the "
+        "bodySite of the order its basedOn names (from the orders prefetch) the area.";
+    static const char view_usage[] =
+        "Needs the prefetch listed (orders, and conditions, medications, procedures and "
+        "allergies at least). Answers a card only when the chart has a draft or active "
+        "micro-needling ServiceRequest; none: no card.";
+    static const char *const usage[CDS_HOOK_COUNT] = {
+        [CDS_HOOK_ORDER_SELECT] = order_usage, [CDS_HOOK_ORDER_SIGN] = order_usage,
+        [CDS_HOOK_APPOINTMENT_BOOK] = appt_usage, [CDS_HOOK_PATIENT_VIEW] = view_usage};
+    unsigned hooks = cds_service_hooks(cfg);
     json_t *services = json_array();
-    static const char *const hooks[] = {"order-select", "order-sign"};
-    for (size_t i = 0; i < 2; i++)
+    for (int h = 0; h < CDS_HOOK_COUNT; h++) {
+        if (!(hooks & CDS_HOOK_BIT(h)))
+            continue;
+        bool orders = h == CDS_HOOK_APPOINTMENT_BOOK || h == CDS_HOOK_PATIENT_VIEW;
         json_array_append_new(
-            services, json_pack("{s:s,s:s,s:s,s:s,s:O,s:s}", "hook", hooks[i], "title",
+            services, json_pack("{s:s,s:s,s:s,s:s,s:O,s:s}", "hook", cds_hook_names[h], "title",
                                 "Micro-needling suitability", "description", desc, "id",
-                                CDS_SERVICE_ID, "prefetch", prefetch, "usageRequirements", usage));
+                                CDS_SERVICE_ID, "prefetch", orders ? with_orders : prefetch,
+                                "usageRequirements", usage[h]));
+    }
     json_decref(prefetch);
+    json_decref(with_orders);
     return json_pack("{s:o}", "services", services);
 }
 
@@ -312,6 +349,33 @@ static void cds_log_card(const struct httpd_request *rq, const char *uuid, const
                ids[0] ? ids : "-");
 }
 
+/* 412: a prefetch the service cannot do without was not satisfied. */
+static void cds_unsatisfied(const struct httpd_request *rq, struct httpd_reply *out,
+                            const char *why)
+{
+    httpd_metrics_cds_unsatisfied(&rq->srv->metrics);
+    char msg[700];
+    snprintf(msg, sizeof msg, "precondition failed: %s; the service never reads missing data "
+                              "as none", why);
+    cds_refuse(out, 412, PROTO_E_INVALID_PARAMS, msg);
+}
+
+/* The request_id sent to suitd with a card's assessment, so that suitd's
+ * own decision log record names the card and the EHR's call:
+ * "cds:HOOK:CARD-UUID:HOOK-INSTANCE", or without ":HOOK-INSTANCE" when
+ * the client's hookInstance is not 1 to what is left of
+ * SUIT_MAX_REQUEST_ID of suit_request_id_valid's characters (a UUID
+ * always is; anything else never reaches a log).  hook is one of
+ * cds_hook_names, so what is built is always a valid id. */
+static void cds_request_id(char out[SUIT_MAX_REQUEST_ID + 1], const char *hook,
+                           const char *uuid, const char *instance)
+{
+    int n = snprintf(out, SUIT_MAX_REQUEST_ID + 1, "cds:%s:%s", hook, uuid);
+    size_t len = instance ? strlen(instance) : 0;
+    if (n > 0 && (size_t)n + 1 + len <= SUIT_MAX_REQUEST_ID && suit_request_id_valid(instance, len))
+        snprintf(out + n, SUIT_MAX_REQUEST_ID + 1 - (size_t)n, ":%s", instance);
+}
+
 /* One order: its card (a new reference), or NULL with out holding the
  * answer for the whole call (412, or suitd unavailable). */
 static json_t *cds_order_card(const struct httpd_request *rq, const json_t *body,
@@ -329,11 +393,7 @@ static json_t *cds_order_card(const struct httpd_request *rq, const json_t *body
                                                sizeof err);
     struct cds_card_opts co = {.uuid = uuid, .date = date, .override_reasons = svc->override_reasons};
     if (st == CDS_FHIR_UNSATISFIED) {
-        httpd_metrics_cds_unsatisfied(&rq->srv->metrics);
-        char msg[700];
-        snprintf(msg, sizeof msg, "precondition failed: %s; the service never reads missing data "
-                                  "as none", err);
-        cds_refuse(out, 412, PROTO_E_INVALID_PARAMS, msg);
+        cds_unsatisfied(rq, out, err);
         return NULL;
     }
     if (st == CDS_FHIR_BAD_REQUEST) {
@@ -346,7 +406,9 @@ static json_t *cds_order_card(const struct httpd_request *rq, const json_t *body
         cds_log_card(rq, uuid, hook, instance, NULL, NULL);
         return card;
     }
-    json_t *wrap = json_pack("{s:O}", "patient", patient);
+    char rid[SUIT_MAX_REQUEST_ID + 1];
+    cds_request_id(rid, hook, uuid, instance);
+    json_t *wrap = json_pack("{s:O,s:{s:s}}", "patient", patient, "options", "request_id", rid);
     char *text = json_dumps(wrap, JSON_COMPACT);
     json_decref(wrap);
     json_decref(patient);
@@ -415,12 +477,15 @@ static void cds_service_call(const struct httpd_request *rq, const json_t *body,
         .fitzpatrick_codes = (const char *const *)svc->cfg->cds_fitzpatrick_codes,
         .n_fitzpatrick_codes = svc->cfg->n_cds_fitzpatrick_codes,
         .max_status_age_days = svc->cfg->cds_status_max_age_days,
+        .hooks = svc->hooks,
     };
     json_t *orders = NULL;
     char err[512];
     enum cds_fhir_status st = cds_fhir_orders(body, &o, &orders, err, sizeof err);
     json_t *cards = json_array();
-    if (st != CDS_FHIR_OK) {
+    if (st == CDS_FHIR_UNSATISFIED) {
+        cds_unsatisfied(rq, out, err);
+    } else if (st != CDS_FHIR_OK) {
         cds_refuse(out, 400, PROTO_E_INVALID_PARAMS, err);
     } else {
         size_t i;

@@ -3,7 +3,9 @@
  * (http/CDS-HOOKS.md):
  *
  *   GET  /cds-services                                    discovery
- *   POST /cds-services/microneedling-suitability          order-select, order-sign
+ *   POST /cds-services/microneedling-suitability          order-select, order-sign, and
+ *                                                         appointment-book, patient-view
+ *                                                         when cds_hooks offers them
  *   POST /cds-services/microneedling-suitability/feedback card outcomes
  *
  * What it holds for the whole run, read once at start and read-only
@@ -36,6 +38,7 @@ struct cds_service {
     struct cds_jwt jwt;
     bool jwt_ready;
     json_t *override_reasons;   /* array of Coding */
+    unsigned hooks;             /* CDS_HOOK_BIT of each hook offered (cds_hooks) */
 };
 
 /* Reads the terminology map(s) and the JWK Sets.  Returns 0, or -1 with a
@@ -44,7 +47,11 @@ int cds_service_init(struct cds_service *s, const struct httpd_config *cfg, char
                      size_t errlen);
 void cds_service_close(struct cds_service *s);
 
-/* The discovery document (a new reference). */
+/* The hooks cds_hooks offers, as CDS_HOOK_BITs. */
+unsigned cds_service_hooks(const struct httpd_config *cfg);
+
+/* The discovery document (a new reference): one service per hook
+ * offered, all with the same id. */
 json_t *cds_service_discovery(const struct httpd_config *cfg);
 
 /* The route handlers (httpd_routes.h). */

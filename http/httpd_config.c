@@ -17,7 +17,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cds_fhir.h"
 #include "proto.h"
+#include "proto_term.h"
 #include "proto_text.h"
 
 enum hc_type {
@@ -105,6 +107,11 @@ static const struct hc_setting hc_table[] = {
      "the gateway's base URL as CDS Hooks clients call it (https://cds.example.org, no "
      "trailing slash): a CDS client's JWT must have aud = this URL + the endpoint's path; "
      "without it every CDS Hooks call is refused (401)", HC_FIELD(public_url)},
+    {"cds_hooks", HC_LIST, 0, 0, "order-select,order-sign", "HOOK",
+     "a CDS hook the service is offered on: order-select, order-sign, appointment-book "
+     "(an appointment whose serviceType is micro-needling), patient-view (a card only when "
+     "a draft or active micro-needling order is on the chart); repeatable",
+     HC_LIST_FIELD(cds_hooks)},
     {"cds_jwks", HC_LIST, 0, 0, NULL, "ISSUER=FILE",
      "a CDS client allowed to call: its iss and the file of its JWK Set (public keys); "
      "repeatable, nothing is fetched (default: none)", HC_LIST_FIELD(cds_jwks)},
@@ -122,7 +129,8 @@ static const struct hc_setting hc_table[] = {
     {"cds_terminology_site", HC_OPT_STR, 0, 0, NULL, "FILE",
      "the clinic's own codes, in the same format, added to the map", HC_FIELD(cds_terminology_site)},
     {"cds_order_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
-     "a ServiceRequest code that means micro-needling; repeatable (default: none; an order "
+     "a ServiceRequest code (or Appointment serviceType) that means micro-needling; "
+     "repeatable (default: none; an order "
      "whose text or display says microneedling, micro-needling or collagen induction counts "
      "anyway)", HC_LIST_FIELD(cds_order_codes)},
     {"cds_fitzpatrick_code", HC_LIST, 0, 0, NULL, "SYSTEM|CODE",
@@ -519,6 +527,20 @@ static int hc_check(struct hc_state *st)
                            "'%s': expected http(s)://host[:port][/path] without a trailing "
                            "slash, query or fragment", c->public_url);
     }
+    if (!c->n_cds_hooks)
+        return hc_fail(st, "cds_hooks", "%s", "needs at least one hook (the service is off "
+                                              "anyway without public_url and cds_jwks)");
+    for (size_t i = 0; i < c->n_cds_hooks; i++) {
+        const char *h = c->cds_hooks[i];
+        if (cds_hook_find(h) >= 0)
+            continue;
+        const char *near = proto_term_closest(h, cds_hook_names, CDS_HOOK_COUNT);
+        char msg[400];
+        snprintf(msg, sizeof msg, "'%.100s' is not a hook this service knows; %s%s%s(known: "
+                 "order-select, order-sign, appointment-book, patient-view)", h,
+                 near ? "did you mean '" : "", near ? near : "", near ? "'? " : "");
+        return hc_fail(st, "cds_hooks", "%s", msg);
+    }
     for (size_t i = 0; i < c->n_cds_jwks; i++) {
         const char *eq = strrchr(c->cds_jwks[i], '=');
         if (!eq || eq == c->cds_jwks[i] || !eq[1])
@@ -666,6 +688,7 @@ void httpd_config_close(struct httpd_config *c)
     free(c->ui_dir);
     hc_clear_list(&c->cors_origins, &c->n_cors_origins);
     free(c->public_url);
+    hc_clear_list(&c->cds_hooks, &c->n_cds_hooks);
     hc_clear_list(&c->cds_jwks, &c->n_cds_jwks);
     hc_clear_list(&c->cds_algorithms, &c->n_cds_algorithms);
     free(c->cds_terminology);

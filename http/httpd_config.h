@@ -46,6 +46,8 @@ struct httpd_config {
     char *ui_dir;                   /* its files */
     /* The CDS Hooks service (http/CDS-HOOKS.md). */
     char *public_url;               /* the base URL clients call; NULL: no CDS calls */
+    char **cds_hooks;               /* the hooks offered (cds_hook_names) */
+    size_t n_cds_hooks;
     char **cds_jwks;                /* ISSUER=FILE */
     size_t n_cds_jwks;
     char **cds_algorithms;          /* the JWS alg allowlist */

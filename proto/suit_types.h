@@ -45,8 +45,10 @@ enum suit_tristate { SUIT_UNKNOWN = -1, SUIT_NO = 0, SUIT_YES = 1 };
 /* options.request_id: the clinic's own correlation id, echoed in the
  * result and the decision log: 1 to SUIT_MAX_REQUEST_ID bytes of ASCII
  * letters, digits and - _ . : / (suit_request_id_valid), so that it is
- * safe in logs and never a place for patient text. */
-#define SUIT_MAX_REQUEST_ID 64
+ * safe in logs and never a place for patient text.  128, not 64, so that
+ * suit-httpd's CDS Hooks id fits: "cds:" + hook (at most 16) + ":" + the
+ * card's uuid (36) + ":" + the EHR's hookInstance (a uuid, 36) = 94. */
+#define SUIT_MAX_REQUEST_ID 128
 
 /* The vocabularies of a ruleset: what area, indication, setting and the
  * items of each list may name.  suit_vocabulary_name is the key used on

@@ -53,15 +53,21 @@ def audit_fields_and_ids():
                 assert a["request_id"] == "visit-81/a_b.c:d", a
                 assert "request_id" not in b, b
                 assert a["decision_id"] and b["decision_id"] and a["decision_id"] != b["decision_id"]
-                for bad in ("has space", "x" * 65, "", "é", 7):
+                # the longest id there may be is taken (suit-httpd's CDS
+                # Hooks ids need more than 64)
+                longest = "cds:" + "x" * 124
+                r = c.assess(options={"request_id": longest})
+                assert r["request_id"] == longest, r
+                for bad in ("has space", "x" * 129, "", "é", 7):
                     err, _ = c.call_raw("assess", [suitlib.PATIENT, {"request_id": bad}])
                     assert err is not None and err["code"] == -32602, (bad, err)
                     assert "options.request_id" in err["message"], err
             assert d.stop() == 0
         lines = read_lines(path)
         ok = [x for x in lines if "verdict" in x]
-        assert len(ok) == 2, lines
-        assert [x["decision_id"] for x in ok] == [a["decision_id"], b["decision_id"]], (ok, a, b)
+        assert len(ok) == 3, lines
+        assert [x["decision_id"] for x in ok[:2]] == [a["decision_id"], b["decision_id"]], (ok, a, b)
+        assert ok[2]["request_id"] == longest, ok[2]
         assert ok[0]["request_id"] == "visit-81/a_b.c:d" and "request_id" not in ok[1]
         ids = [x["decision_id"] for x in lines if "decision_id" in x]
         assert len(ids) == len(set(ids)), ids

@@ -129,11 +129,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             today.m++;
         }
     }
+    /* every hook offered, so patient-view's and appointment-book's order
+     * picking (and the orders made from appointments) are fuzzed too */
     struct cds_fhir_opts o = {.today = today, .terms = &terms, .ruleset = ruleset,
-                              .max_status_age_days = 30};
+                              .max_status_age_days = 30,
+                              .hooks = (1u << CDS_HOOK_COUNT) - 1};
     json_t *orders = NULL;
     char err[512];
     cds_fhir_orders(rq, &o, &orders, err, sizeof err);
+    /* what it picked (an appointment made into an order among them) */
+    size_t k;
+    json_t *sr;
+    json_array_foreach(orders, k, sr) {
+        json_t *p = NULL, *notes = NULL;
+        struct cds_date d;
+        if (cds_fhir_patient(rq, sr, &o, &p, &notes, &d, err, sizeof err) == CDS_FHIR_OK)
+            check_patient(p, notes);
+        json_decref(p);
+        json_decref(notes);
+        if (k >= 8)
+            break;
+    }
     /* every draft order, micro-needling or not, goes through the mapper */
     json_t *entries = json_object_get(json_object_get(json_object_get(rq, "context"), "draftOrders"),
                                       "entry");

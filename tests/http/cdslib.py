@@ -217,5 +217,49 @@ def from_patient(p):
     }
 
 
+def as_patient_view(body, orders):
+    """The order-sign request body as a patient-view call: no draft orders
+    in the context; the chart's pending orders in the prefetch "orders"
+    (a list of ServiceRequests, None for the client's null, or the string
+    "absent" to leave the key out)."""
+    b = json.loads(json.dumps(body))
+    b["hook"] = "patient-view"
+    b["context"] = {"userId": "Practitioner/1", "patientId": "p1"}
+    if orders != "absent":
+        b["prefetch"]["orders"] = None if orders is None else bundle(orders)
+    return b
+
+
+def appointment(appt_id="ap-1", service="Microneedling session", start_in=10, based_on="mn-1",
+                status="proposed", patient="p1", reason=None):
+    """A proposed R4 Appointment for patient, start_in days from today."""
+    a = {"resourceType": "Appointment", "id": appt_id, "status": status,
+         "serviceType": [{"text": service}],
+         "start": (today() + datetime.timedelta(days=start_in)).isoformat() + "T09:00:00Z",
+         "participant": [{"actor": {"reference": "Patient/" + patient}, "status": "accepted"},
+                         {"actor": {"reference": "Practitioner/1"}, "status": "accepted"}]}
+    if based_on:
+        a["basedOn"] = [{"reference": "ServiceRequest/" + based_on}]
+    if reason:
+        a["reasonCode"] = [{"text": reason}]
+    return a
+
+
+def as_appointment_book(body, appointments, orders="draft"):
+    """The order-sign request body as an appointment-book call for
+    appointments; the prefetch "orders" holds the body's draft order
+    (orders "draft"), the given list, or is left out ("absent")."""
+    b = json.loads(json.dumps(body))
+    drafts = [e["resource"] for e in b["context"]["draftOrders"]["entry"]]
+    b["hook"] = "appointment-book"
+    b["context"] = {"userId": "PractitionerRole/1", "patientId": "p1",
+                    "appointments": bundle(appointments)}
+    if orders == "draft":
+        b["prefetch"]["orders"] = bundle(drafts)
+    elif orders != "absent":
+        b["prefetch"]["orders"] = bundle(orders)
+    return b
+
+
 def gateway_args(keys, extra=()):
     return ["--public-url", PUBLIC_URL, "--cds-jwks", ISSUER + "=" + keys.jwks] + list(extra)

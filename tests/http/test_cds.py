@@ -19,6 +19,7 @@ import glob
 import json
 import os
 import re
+import tempfile
 
 import cdslib
 import httpdlib
@@ -30,9 +31,10 @@ INDICATOR = {"contraindicated": "critical", "refer": "warning", "defer": "warnin
 
 
 class Env:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), suitd_args=()):
         self.keys = Keys()
-        self.stack = Stack(httpd_args=cdslib.gateway_args(self.keys, extra))
+        self.stack = Stack(httpd_args=cdslib.gateway_args(self.keys, extra),
+                           suitd_args=suitd_args)
         self.stack.start()
         self.gw = self.stack.httpd
         self.ehr = EHR(self.gw, self.keys)
@@ -167,10 +169,223 @@ def unrelated_order_and_selections():
         body["context"]["selections"] = ["ServiceRequest/mn-1"]
         st, h, js = e.ehr.call(body)
         one_card(st, js, "selected")
-        # a hook the service is not registered for
-        body["hook"] = "patient-view"
+        # a hook the service is not offered on (not configured), or does
+        # not know: 400 naming the hooks it is on
+        for hook in ("patient-view", "appointment-book", "encounter-start"):
+            body["hook"] = hook
+            st, h, js = e.ehr.call(body, validate_request=False)
+            assert st == 400, (hook, st, js)
+            msg = js["error"]["message"]
+            assert ("hook '%s' is not one this service is offered on (order-select, order-sign)"
+                    % hook) in msg, msg
+            assert ("cds_hooks" in msg) == (hook != "encounter-start"), msg
+
+
+# ---- appointment-book and patient-view (--cds-hooks) ------------------------
+
+NEW_HOOKS = ["--cds-hooks", "order-sign,appointment-book,patient-view"]
+
+
+@case
+def discovery_lists_the_hooks_offered():
+    with Env(NEW_HOOKS) as e:
+        st, h, js = e.gw.json("GET", "/cds-services")
+        assert st == 200, (st, js)
+        validate("discovery", js)
+        svcs = {s["hook"]: s for s in js["services"]}
+        # in the service's own order, whatever the order of the setting
+        assert [s["hook"] for s in js["services"]] == [
+            "order-sign", "appointment-book", "patient-view"], js
+        assert {s["id"] for s in svcs.values()} == {"microneedling-suitability"}
+        assert sorted(svcs["order-sign"]["prefetch"]) == sorted(cdslib.PREFETCH_KEYS)
+        for hook in ("appointment-book", "patient-view"):
+            pf = svcs[hook]["prefetch"]
+            assert sorted(pf) == sorted(cdslib.PREFETCH_KEYS + ["orders"]), pf
+            assert pf["orders"] == "ServiceRequest?patient={{context.patientId}}&status=draft,active"
+            for k in cdslib.PREFETCH_KEYS:
+                assert pf[k] == svcs["order-sign"]["prefetch"][k], (hook, k)
+        # order-select is not offered now
+        body = base_request()
+        mn = body["context"]["draftOrders"]["entry"][0]["resource"]
+        body["hook"] = "order-select"
+        body["context"]["selections"] = ["ServiceRequest/" + mn["id"]]
         st, h, js = e.ehr.call(body)
-        assert st == 400, (st, js)
+        assert st == 400 and "(order-sign, appointment-book, patient-view)" in \
+            js["error"]["message"], (st, js)
+
+
+@case
+def cds_hooks_setting_refuses_unknown_names():
+    keys = Keys()
+    try:
+        for value, want in (("order-sign,patient-veiw", "did you mean 'patient-view'?"),
+                            ("appointment_book", "did you mean 'appointment-book'?"),
+                            ("encounter-start", "(known: order-select, order-sign, "
+                                                "appointment-book, patient-view)"),
+                            ("none", "needs at least one hook")):
+            with Stack(httpd_args=cdslib.gateway_args(keys, ["--cds-hooks", value])) as s:
+                try:
+                    s.start()
+                    raise AssertionError("started with --cds-hooks " + value)
+                except httpdlib.GatewayError as err:
+                    assert "--cds-hooks: " in str(err) and want in str(err), (value, str(err))
+                    if value != "none":
+                        assert "'%s' is not a hook this service knows" % value.split(",")[-1] \
+                            in str(err), str(err)
+    finally:
+        keys.close()
+
+
+def pending_order(status="active", **kw):
+    kw.setdefault("area", "cheeks")
+    kw.setdefault("indication", "acne-scars")
+    o = cdslib.order(**kw)
+    o["status"] = status
+    return o
+
+
+@case
+def patient_view_cards_only_for_a_pending_order():
+    with Env(NEW_HOOKS) as e:
+        sign = base_request()
+        st, h, js = e.ehr.call(sign)
+        want = one_card(st, js, "order-sign")
+        # a draft or an active micro-needling order on the chart: the same
+        # card as order-sign gives for it
+        for status in ("draft", "active"):
+            body = cdslib.as_patient_view(sign, [pending_order(status)])
+            st, h, js = e.ehr.call(body)
+            card = one_card(st, js, "patient-view " + status)
+            assert card["summary"] == want["summary"], (card["summary"], want["summary"])
+            assert card["indicator"] == want["indicator"] == "warning", card
+            assert card["uuid"] != want["uuid"]
+        # nothing to assess: no card (a done, revoked or unrelated order;
+        # no orders at all; the client has none)
+        xray = {"resourceType": "ServiceRequest", "id": "x-1", "status": "active",
+                "intent": "order", "subject": {"reference": "Patient/p1"},
+                "code": {"text": "Chest X-ray"}}
+        for orders in ([pending_order("completed")], [pending_order("revoked")], [xray], [], None):
+            st, h, js = e.ehr.call(cdslib.as_patient_view(sign, orders))
+            assert st == 200 and js == {"cards": []}, (orders, st, js)
+        # without the orders prefetch the service cannot tell: 412
+        for orders in ("absent", {"resourceType": "OperationOutcome",
+                                  "issue": [{"severity": "error", "code": "timeout"}]}):
+            body = cdslib.as_patient_view(sign, [])
+            if orders == "absent":
+                del body["prefetch"]["orders"]
+            else:
+                body["prefetch"]["orders"] = orders
+            st, h, js = e.ehr.call(body)
+            assert st == 412 and "'orders'" in js["error"]["message"], (st, js)
+        # a safety-relevant prefetch missing with an order to assess: 412
+        for key in cdslib.REQUIRED_KEYS:
+            body = cdslib.as_patient_view(sign, [pending_order()])
+            del body["prefetch"][key]
+            st, h, js = e.ehr.call(body)
+            assert st == 412 and key in js["error"]["message"], (key, st, js)
+        # another patient's order on the chart is refused, not assessed
+        other = pending_order()
+        other["subject"] = {"reference": "Patient/p2"}
+        st, h, js = e.ehr.call(cdslib.as_patient_view(sign, [other]))
+        assert st == 400 and "another patient" in js["error"]["message"], (st, js)
+        assert "hook=patient-view" in e.gw.log_text()
+
+
+@case
+def appointment_book_assesses_on_the_booked_date():
+    with Env(NEW_HOOKS) as e:
+        sign = base_request()
+        # isotretinoin stopped 120 days ago, 180-day washout: defer 60 days
+        # today, 50 on an appointment in 10 days
+        body = cdslib.as_appointment_book(sign, [cdslib.appointment(start_in=10)])
+        st, h, js = e.ehr.call(body)
+        card = one_card(st, js, "appointment-book")
+        assert card["source"]["topic"]["code"] == "defer", card
+        assert card["summary"].startswith("Micro-needling: defer 50 days: "), card["summary"]
+        booked = (cdslib.today() + datetime.timedelta(days=10)).isoformat()
+        assert "for treatment on %s" % booked in card["detail"], card["detail"]
+        # the appointment's own reasonCode wins over its order's
+        appt = cdslib.appointment(reason="Melasma")
+        st, h, js = e.ehr.call(cdslib.as_appointment_book(sign, [appt]))
+        other = one_card(st, js, "reason")
+        assert "Melasma" in other["detail"] and "Melasma" not in card["detail"], other
+        # no order to take the area from: never a go-ahead
+        for orders, based_on in (("absent", "mn-1"), ("draft", None), ("draft", "other")):
+            body = cdslib.as_appointment_book(
+                sign, [cdslib.appointment(based_on=based_on, reason="acne scars")], orders=orders)
+            st, h, js = e.ehr.call(body)
+            c = one_card(st, js, "no area (%s, %s)" % (orders, based_on))
+            assert c["indicator"] == "warning", c
+            assert "missing area" in c["summary"] and "suitable" not in c["summary"].lower(), c
+        # not micro-needling, or not being booked: no card
+        for appt in (cdslib.appointment(service="Dermatology follow-up"),
+                     cdslib.appointment(status="cancelled"),
+                     cdslib.appointment(status="entered-in-error")):
+            st, h, js = e.ehr.call(cdslib.as_appointment_book(sign, [appt]))
+            assert st == 200 and js == {"cards": []}, (appt, st, js)
+        # two micro-needling appointments: two cards
+        st, h, js = e.ehr.call(cdslib.as_appointment_book(
+            sign, [cdslib.appointment("ap-1", start_in=10), cdslib.appointment("ap-2", start_in=40)]))
+        # (the pregnancy status, taken today, is past cds_status_max_age on
+        # the second one's date: missing there)
+        assert st == 200 and [c["summary"][:45] for c in js["cards"]] == [
+            "Micro-needling: defer 50 days: Stopped isotre",
+            "Micro-needling: defer 20 days (and missing pr"], js
+        # a safety-relevant prefetch missing: 412
+        for key in cdslib.REQUIRED_KEYS:
+            body = cdslib.as_appointment_book(sign, [cdslib.appointment()])
+            body["prefetch"][key] = {"resourceType": "OperationOutcome",
+                                     "issue": [{"severity": "fatal", "code": "exception"}]}
+            st, h, js = e.ehr.call(body)
+            assert st == 412 and key in js["error"]["message"], (key, st, js)
+        # the appointments not a Bundle; an appointment for another patient
+        body = cdslib.as_appointment_book(sign, [cdslib.appointment()])
+        body["context"]["appointments"] = [cdslib.appointment()]
+        st, h, js = e.ehr.call(body, validate_request=False)
+        assert st == 400 and "context.appointments" in js["error"]["message"], (st, js)
+        body = cdslib.as_appointment_book(sign, [cdslib.appointment(patient="p2")])
+        st, h, js = e.ehr.call(body)
+        assert st == 400 and "another patient" in js["error"]["message"], (st, js)
+
+
+@case
+def decision_log_names_the_card():
+    """suitd's own decision log record of a card's assessment carries the
+    card's uuid, the hook and the hook instance (options.request_id), the
+    verdict and the ruleset; and no patient fact."""
+    marker = "zzcdsmarkerzumab"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "decisions.jsonl")
+        with Env(NEW_HOOKS, suitd_args=["--decision-log", path]) as e:
+            body = base_request()
+            body["prefetch"]["conditions"] = cdslib.bundle([{
+                "resourceType": "Condition", "code": {"text": marker},
+                "clinicalStatus": {"coding": [{"code": "active"}]}}])
+            st, h, js = e.ehr.call(body)
+            card = one_card(st, js, "order-sign")
+            view = cdslib.as_patient_view(body, [pending_order()])
+            st, h, js = e.ehr.call(view)
+            vcard = one_card(st, js, "patient-view")
+            # a hookInstance that is not an id: the record names the card only
+            odd = dict(body, hookInstance="not an id\nforged")
+            st, h, js = e.ehr.call(odd, validate_request=False)
+            ocard = one_card(st, js, "odd hookInstance")
+            assert e.stack.suitd.stop() == 0
+        with open(path) as f:
+            text = f.read()
+    recs = [json.loads(line) for line in text.splitlines()]
+    by_id = {r.get("request_id"): r for r in recs}
+    for c, hook, inst in ((card, "order-sign", body["hookInstance"]),
+                          (vcard, "patient-view", view["hookInstance"])):
+        rid = "cds:%s:%s:%s" % (hook, c["uuid"], inst)
+        assert rid in by_id, (rid, recs)
+        r = by_id[rid]
+        assert r["verdict"] == c["source"]["topic"]["code"] == "defer", (r, c)
+        assert r["ruleset"][:12] in c["source"]["label"], (r, c["source"])
+        assert "unrecognised-condition" in r["findings"] or hook == "patient-view", r
+    assert "cds:order-sign:%s" % ocard["uuid"] in by_id, recs
+    assert marker not in text and "forged" not in text, "patient data in the decision log:\n" + text
+    assert '"isotretinoin"' not in text and '"cheeks"' not in text, text
 
 
 @case

@@ -601,6 +601,102 @@ START_TEST(mapper_order_selection)
 }
 END_TEST
 
+/* patient-view: the pending micro-needling orders of the prefetch
+ * "orders", and 412 without it; appointment-book: each micro-needling
+ * appointment as an order (serviceType, start, the bodySite of its
+ * basedOn order); both only when offered. */
+START_TEST(mapper_patient_view_and_appointments)
+{
+    struct fx f;
+    fx_init(&f);
+    json_t *rq = request(order());
+    json_t *ctx = json_object_get(rq, "context"), *pf = json_object_get(rq, "prefetch");
+    json_object_del(ctx, "draftOrders");
+    json_object_set_new(rq, "hook", json_string("patient-view"));
+    json_t *orders;
+    char err[512];
+    /* not offered by default */
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_BAD_REQUEST);
+    ck_assert_msg(strstr(err, "(order-select, order-sign); the gateway's cds_hooks"), "%s", err);
+    json_decref(orders);
+    f.o.hooks = CDS_HOOK_BIT(CDS_HOOK_PATIENT_VIEW) | CDS_HOOK_BIT(CDS_HOOK_APPOINTMENT_BOOK);
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_UNSATISFIED);
+    ck_assert_msg(strstr(err, "'orders'"), "%s", err);
+    json_decref(orders);
+    json_t *active = order(), *done = order(), *xray = order();
+    json_object_set_new(active, "status", json_string("active"));
+    json_object_set_new(done, "status", json_string("completed"));
+    json_object_set_new(xray, "code", json_pack("{s:s}", "text", "Chest X-ray"));
+    json_object_set_new(pf, "orders", bundle(json_pack("[o,o,o]", done, xray, active)));
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_uint_eq(json_array_size(orders), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(orders, 0), "status")), "active");
+    json_decref(orders);
+    json_object_set_new(pf, "orders", json_null());
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_uint_eq(json_array_size(orders), 0);
+    json_decref(orders);
+
+    /* appointment-book */
+    json_object_set_new(rq, "hook", json_string("appointment-book"));
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_BAD_REQUEST);
+    ck_assert_msg(strstr(err, "context.appointments"), "%s", err);
+    json_decref(orders);
+    json_object_set_new(pf, "orders", bundle(json_pack("[o]", order())));
+    json_t *appt = json_loads(
+        "{\"resourceType\":\"Appointment\",\"id\":\"ap1\",\"status\":\"proposed\","
+        "\"serviceType\":[{\"text\":\"Facial\"},{\"coding\":[{\"system\":\"http://clinic.example\","
+        "\"code\":\"MN\",\"display\":\"Micro-needling\"}]}],"
+        "\"start\":\"2026-07-01T09:00:00+02:00\",\"basedOn\":[{\"reference\":\"ServiceRequest/mn1\"}],"
+        "\"participant\":[{\"actor\":{\"reference\":\"Practitioner/1\"}},"
+        "{\"actor\":{\"reference\":\"Patient/p1\"}}]}", 0, NULL);
+    json_t *cancelled = json_deep_copy(appt), *coded = json_deep_copy(appt);
+    json_object_set_new(cancelled, "status", json_string("cancelled"));
+    json_object_set_new(coded, "serviceType", json_loads(
+        "[{\"coding\":[{\"system\":\"http://clinic.example\",\"code\":\"APPT-MN\"}]}]", 0, NULL));
+    json_object_del(coded, "basedOn");
+    json_object_set_new(ctx, "appointments", bundle(json_pack("[o,o,o]", appt, cancelled, coded)));
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_uint_eq(json_array_size(orders), 1);      /* APPT-MN is not configured */
+    json_t *sr = json_array_get(orders, 0);
+    ck_assert(json_equal(json_object_get(sr, "code"),
+                         json_array_get(json_object_get(appt, "serviceType"), 1)));
+    json_t *p, *notes;
+    struct cds_date d;
+    ck_assert_int_eq(cds_fhir_patient(rq, sr, &f.o, &p, &notes, &d, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_str_eq(json_string_value(json_object_get(p, "area")), "face");
+    ck_assert_str_eq(json_string_value(json_object_get(p, "indication")), "acne-scars");
+    ck_assert(d.y == 2026 && d.m == 7 && d.d == 1);
+    json_decref(p);
+    json_decref(notes);
+    json_decref(orders);
+    /* a configured code; no order to take the area from: left out */
+    static const char *const codes[] = {"http://clinic.example|APPT-MN"};
+    f.o.order_codes = codes;
+    f.o.n_order_codes = 1;
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_uint_eq(json_array_size(orders), 2);
+    ck_assert_int_eq(cds_fhir_patient(rq, json_array_get(orders, 1), &f.o, &p, &notes, &d, err,
+                                      sizeof err), CDS_FHIR_OK);
+    ck_assert_ptr_null(json_object_get(p, "area"));
+    ck_assert_ptr_null(json_object_get(p, "indication"));
+    json_decref(p);
+    json_decref(notes);
+    json_decref(orders);
+    /* another patient among the participants: refused */
+    json_t *part = json_object_get(appt, "participant");
+    json_object_set_new(json_object_get(json_array_get(part, 0), "actor"), "reference",
+                        json_string("Patient/p2"));
+    ck_assert_int_eq(cds_fhir_orders(rq, &f.o, &orders, err, sizeof err), CDS_FHIR_OK);
+    ck_assert_int_eq(cds_fhir_patient(rq, json_array_get(orders, 0), &f.o, &p, &notes, &d, err,
+                                      sizeof err), CDS_FHIR_BAD_REQUEST);
+    ck_assert_msg(strstr(err, "Patient/p2"), "%s", err);
+    json_decref(orders);
+    json_decref(rq);
+    fx_close(&f);
+}
+END_TEST
+
 /* ---- cards -------------------------------------------------------------- */
 
 static json_t *result(const char *verdict, const char *findings_json, const char *missing_json)
@@ -779,6 +875,7 @@ int main(void)
         {"mapper_partial_birth_dates", mapper_partial_birth_dates},
         {"mapper_observations_and_order_terms", mapper_observations_and_order_terms},
         {"mapper_order_selection", mapper_order_selection},
+        {"mapper_patient_view_and_appointments", mapper_patient_view_and_appointments},
         {"card_indicators_and_summaries", card_indicators_and_summaries},
         {"card_summary_cut_and_escaping", card_summary_cut_and_escaping},
         {"jwt_config_refusals", jwt_config_refusals},
