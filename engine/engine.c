@@ -514,6 +514,7 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
                       bool served, struct engine **out, struct proto_error *err)
 {
     *out = NULL;
+    eng_rand_keep();
     struct engine *e = calloc(1, sizeof *e);
     if (!e) {
         if (from)

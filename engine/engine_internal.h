@@ -404,4 +404,8 @@ char *eng_strndup(const char *s, size_t n);
  * 0 when not found. */
 long eng_construct_line(const char *text, const char *kind, const char *name);
 
+/* Does nothing: engine creation calls it so that the linker keeps
+ * engine_rand.c, whose rand() replaces libc's lock-taking one for CLIPS. */
+void eng_rand_keep(void);
+
 #endif
