@@ -249,49 +249,57 @@ static int hc_check(const struct httpd_config *c, char *err, size_t errlen)
         const char *o = c->cors_origins[i];
         if (strchr(o, '*'))
             return proto_settings_fail(err, errlen, "cors_origin",
-                           "'%s': no wildcard; list each origin (scheme://host[:port])", o);
+                                       "'%s': no wildcard; list each origin "
+                                       "(scheme://host[:port])", o);
         if (!hc_origin_ok(o))
             return proto_settings_fail(err, errlen, "cors_origin",
-                           "'%s' is not an origin: expected scheme://host[:port] with no "
-                           "path or trailing slash, e.g. https://clinic.example", o);
+                                       "'%s' is not an origin: expected scheme://host[:port] "
+                                       "with no path or trailing slash, e.g. "
+                                       "https://clinic.example", o);
     }
     if (c->public_url) {
-        size_t n = strlen(c->public_url);
-        if ((strncmp(c->public_url, "https://", 8) && strncmp(c->public_url, "http://", 7)) ||
-            c->public_url[n - 1] == '/' || strchr(c->public_url, '?') || strchr(c->public_url, '#'))
+        const char *u = c->public_url;
+        size_t n = strlen(u);
+        if ((strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) || u[n - 1] == '/' ||
+            strchr(u, '?') || strchr(u, '#'))
             return proto_settings_fail(err, errlen, "public_url",
-                           "'%s': expected http(s)://host[:port][/path] without a trailing "
-                           "slash, query or fragment", c->public_url);
+                                       "'%s': expected http(s)://host[:port][/path] without a "
+                                       "trailing slash, query or fragment", u);
     }
     for (size_t i = 0; i < c->n_cds_jwks; i++) {
         const char *eq = strrchr(c->cds_jwks[i], '=');
         if (!eq || eq == c->cds_jwks[i] || !eq[1])
-            return proto_settings_fail(err, errlen, "cds_jwks", "'%s': expected ISSUER=FILE", c->cds_jwks[i]);
+            return proto_settings_fail(err, errlen, "cds_jwks", "'%s': expected ISSUER=FILE",
+                                       c->cds_jwks[i]);
     }
     for (size_t i = 0; i < c->n_cds_order_codes; i++)
         if (!strchr(c->cds_order_codes[i], '|'))
-            return proto_settings_fail(err, errlen, "cds_order_code", "'%s': expected SYSTEM|CODE", c->cds_order_codes[i]);
+            return proto_settings_fail(err, errlen, "cds_order_code",
+                                       "'%s': expected SYSTEM|CODE", c->cds_order_codes[i]);
     for (size_t i = 0; i < c->n_cds_fitzpatrick_codes; i++)
         if (!strchr(c->cds_fitzpatrick_codes[i], '|'))
-            return proto_settings_fail(err, errlen, "cds_fitzpatrick_code", "'%s': expected SYSTEM|CODE",
-                           c->cds_fitzpatrick_codes[i]);
+            return proto_settings_fail(err, errlen, "cds_fitzpatrick_code",
+                                       "'%s': expected SYSTEM|CODE",
+                                       c->cds_fitzpatrick_codes[i]);
     for (size_t i = 0; i < c->n_cds_override_reasons; i++) {
         const char *r = c->cds_override_reasons[i], *a = strchr(r, '|');
         const char *b = a ? strchr(a + 1, '|') : NULL;
         if (!a || a == r || !b || b == a + 1 || !b[1] || strchr(b + 1, '|'))
-            return proto_settings_fail(err, errlen, "cds_override_reason", "'%s': expected SYSTEM|CODE|DISPLAY", r);
+            return proto_settings_fail(err, errlen, "cds_override_reason",
+                                       "'%s': expected SYSTEM|CODE|DISPLAY", r);
     }
     struct sockaddr_storage ss;
     if (proto_addr_parse(c->listen, &ss) < 0)
-        return proto_settings_fail(err, errlen, "listen", "'%s': expected IP:PORT (an IP address and a port, "
-                                     "[::1]:PORT for IPv6)", c->listen);
-    if ((uint64_t)c->request_timeout_s * 1000 <= (uint64_t)c->suitd_timeout_ms + c->connect_timeout_ms) {
+        return proto_settings_fail(err, errlen, "listen",
+                                   "'%s': expected IP:PORT (an IP address and a port, "
+                                   "[::1]:PORT for IPv6)", c->listen);
+    uint64_t upstream_ms = (uint64_t)c->suitd_timeout_ms + c->connect_timeout_ms;
+    if ((uint64_t)c->request_timeout_s * 1000 <= upstream_ms)
         return proto_settings_fail(err, errlen, "request_timeout",
                                    "%u s must be longer than suitd_timeout + connect_timeout "
                                    "(%u ms), or a slow answer from suitd would be cut off",
                                    c->request_timeout_s,
                                    c->suitd_timeout_ms + c->connect_timeout_ms);
-    }
     return 0;
 }
 

@@ -92,7 +92,8 @@ const struct proto_setting *proto_settings_find(const struct proto_settings *t,
 static const struct proto_setting *nearest(const struct proto_settings *t, const char *word,
                                            bool in_file)
 {
-    char names[PROTO_SETTINGS_MAX_ROWS][PROTO_SETTINGS_MAX_NAME + 1], w[PROTO_SETTINGS_MAX_NAME + 1];
+    char names[PROTO_SETTINGS_MAX_ROWS][PROTO_SETTINGS_MAX_NAME + 1];
+    char w[PROTO_SETTINGS_MAX_NAME + 1];
     const char *cands[PROTO_SETTINGS_MAX_ROWS] = {NULL};
     const struct proto_setting *rows[PROTO_SETTINGS_MAX_ROWS];
     size_t n = 0;
