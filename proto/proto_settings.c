@@ -495,11 +495,19 @@ int proto_settings_load(const struct proto_settings *t, void *conf, int argc, ch
     const char *val;
     err[0] = '\0';
     *action = NULL;
+    /* The table's own limits, so that no row is unreachable. */
     if (t->n > PROTO_SETTINGS_MAX_ROWS) {
         memset(conf, 0, t->size);
         snprintf(err, errlen, "%zu settings: more than PROTO_SETTINGS_MAX_ROWS", t->n);
         return -1;
     }
+    for (size_t i = 0; i < t->n; i++)
+        if (strlen(t->rows[i].name) > PROTO_SETTINGS_MAX_NAME) {
+            memset(conf, 0, t->size);
+            snprintf(err, errlen, "setting %.40s...: longer than PROTO_SETTINGS_MAX_NAME",
+                     t->rows[i].name);
+            return -1;
+        }
     if (defaults(&st) < 0)
         goto fail;
     st.from = FROM_FLAG;

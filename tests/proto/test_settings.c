@@ -375,6 +375,15 @@ START_TEST(worked_out_default_that_fails)
                                                sizeof(struct conf), 20};
     ck_assert_int_eq(proto_settings_load(&huge, &c, 0, NULL, &action, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "PROTO_SETTINGS_MAX_ROWS"));
+    static const struct proto_setting long_rows[] = {
+        {"a_name_of_sixty_four_characters_that_no_flag_could_ever_reach_xy", PROTO_SETTINGS_BOOL,
+         FIELD(verbose), .help = "too long"},
+    };
+    static const struct proto_settings long_table = {long_rows, 1, "test", sizeof(struct conf),
+                                                     20};
+    ck_assert_uint_eq(strlen(long_rows[0].name), PROTO_SETTINGS_MAX_NAME + 1);
+    ck_assert_int_eq(proto_settings_load(&long_table, &c, 0, NULL, &action, err, sizeof err), -1);
+    ck_assert_ptr_nonnull(strstr(err, "PROTO_SETTINGS_MAX_NAME"));
 }
 END_TEST
 
