@@ -143,6 +143,11 @@ START_TEST(errors_name_their_source)
     ck_assert_ptr_nonnull(strstr(err, "debug, info, warn or error"));
     ck_assert_int_eq(LOAD(&c, err, "--nope"), -1);
     ck_assert_ptr_nonnull(strstr(err, "unknown option '--nope'"));
+    ck_assert_int_eq(LOAD(&c, err, "--max-conections", "9"), -1);
+    ck_assert_str_eq(err, "unknown option '--max-conections'; did you mean '--max-connections'? "
+                          "(see --help)");
+    ck_assert_int_eq(LOAD(&c, err, "--workers", "1025"), -1);
+    ck_assert_str_eq(err, "--workers: '1025' is out of range (1 to 1024)");
     ck_assert_int_eq(LOAD(&c, err, "--rules"), -1);
     ck_assert_ptr_nonnull(strstr(err, "needs a value"));
     ck_assert_int_eq(LOAD(&c, err, "serve"), -1);
@@ -163,7 +168,7 @@ START_TEST(errors_name_their_source)
 
     write_conf("[suitd]\nworker = 2\n");
     ck_assert_int_eq(LOAD(&c, err, "--config", conf_path), -1);
-    ck_assert_ptr_nonnull(strstr(err, "unknown setting"));
+    ck_assert_ptr_nonnull(strstr(err, "unknown setting; did you mean 'workers'?"));
     unlink_conf();
 }
 END_TEST
