@@ -16,7 +16,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uv.h>
 
 #define MIB (1024u * 1024u)
@@ -174,10 +173,7 @@ void config_usage(FILE *out)
 static int default_socket(void *conf)
 {
     struct config *c = conf;
-    char buf[4096];
-    if (proto_default_socket(buf, sizeof buf, getenv("XDG_RUNTIME_DIR"), geteuid()) < 0)
-        return -1;
-    return (c->socket_path = strdup(buf)) ? 0 : -1;
+    return (c->socket_path = proto_default_socket_dup()) ? 0 : -1;
 }
 
 static int default_rules(void *conf)

@@ -195,10 +195,7 @@ void httpd_config_usage(FILE *out)
 static int default_suitd(void *conf)
 {
     struct httpd_config *c = conf;
-    char buf[4096];
-    if (proto_default_socket(buf, sizeof buf, getenv("XDG_RUNTIME_DIR"), geteuid()) < 0)
-        return -1;
-    return (c->suitd = strdup(buf)) ? 0 : -1;
+    return (c->suitd = proto_default_socket_dup()) ? 0 : -1;
 }
 
 static int default_terminology(void *conf)
