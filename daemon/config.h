@@ -3,7 +3,7 @@
  * section [suitd], the flag names without dashes and with underscores) and
  * command-line flags, in that order: flags win.  Each setting is one row of
  * a table (config.c) from which parsing, defaults, the known-name check and
- * --help are derived.
+ * --help are derived, by the reader suit-httpd uses too (proto_settings.h).
  */
 #ifndef SUITD_CONFIG_H
 #define SUITD_CONFIG_H
@@ -14,6 +14,7 @@
 
 #include "engine.h"
 #include "log.h"
+#include "proto_settings.h"
 
 #define CONFIG_DEFAULT_PORT "7433"
 
@@ -51,40 +52,9 @@ struct config {
     struct engine_limits engine;
 };
 
-enum config_type {
-    CONFIG_SOCKET,      /* a path, or "none" / empty for no Unix socket */
-    CONFIG_LISTEN,      /* HOST:PORT list: repeated flags or comma-separated */
-    CONFIG_PATH,        /* a string */
-    CONFIG_OPT_PATH,    /* a string; empty clears it */
-    CONFIG_UINT,        /* unsigned */
-    CONFIG_SIZE,        /* size_t */
-    CONFIG_U64,         /* uint64_t */
-    CONFIG_U32,         /* uint32_t */
-    CONFIG_BOOL,        /* bool; a flag needs no value */
-    CONFIG_LOG_LEVEL,   /* enum log_level by name */
-    CONFIG_FILE,        /* --config: read before the other flags, never in a file */
-    CONFIG_HELP,        /* --help */
-};
-
-/* One setting.  The flag is --name with '-' for '_'; the INI key is name. */
-struct config_setting {
-    const char *name;
-    enum config_type type;
-    size_t offset;              /* of its field in struct config */
-    uint64_t min, max;          /* numbers: the accepted range */
-    uint64_t def;               /* numbers, bools and the log level */
-    const char *arg;            /* --help's name for the value ("N", "PATH") */
-    /* A default that is not a constant: filled in after parsing when the
-     * setting was not given (0 or -1 out of memory), and described for
-     * --help by default_text. */
-    int (*fill_default)(struct config *c);
-    const char *default_text;
-    const char *help;
-};
-/* The table, in --help order. */
-const struct config_setting *config_settings(size_t *n);
-/* The default as --help shows it ("1024", "8 MiB", "info"); "" for none. */
-int config_default_text(const struct config_setting *s, char *buf, size_t n);
+/* The table config.c reads the settings with (proto_settings.h), for the
+ * tests that hold --help and the packaged files to it. */
+const struct proto_settings *config_settings(void);
 
 /* Fills c from defaults, the config file and argv (all of argv[0..argc) are
  * options: there is no program name in front).  Returns 0, 1 when --help

@@ -368,6 +368,10 @@ const char *proto_default_rules_dir(void);
  * use (proto_private_dir_prepare).
  * Returns 0, or -1 when the path does not fit in n bytes. */
 int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid);
+/* proto_default_socket for this process ($XDG_RUNTIME_DIR, its effective
+ * uid), malloc'd: the default of suitd's --socket and suit-httpd's
+ * --suitd.  NULL when it does not fit or out of memory. */
+char *proto_default_socket_dup(void);
 /* The fallback's private directory, "/tmp/suitd-UID".  0 or -1 (too long). */
 int proto_private_dir(char *buf, size_t n, uid_t euid);
 /* Makes `dir` (mode 0700) if it does not exist and checks that it is

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "proto.h"
 
@@ -34,6 +35,14 @@ int proto_default_socket(char *buf, size_t n, const char *xdg, uid_t euid)
     else
         len = snprintf(buf, n, "/tmp/suitd-%lu/suitd.sock", (unsigned long)euid);
     return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+char *proto_default_socket_dup(void)
+{
+    char buf[4096];
+    if (proto_default_socket(buf, sizeof buf, getenv("XDG_RUNTIME_DIR"), geteuid()) < 0)
+        return NULL;
+    return strdup(buf);
 }
 
 int proto_private_dir(char *buf, size_t n, uid_t euid)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_args.h"
 #include "commands.h"
@@ -311,6 +312,18 @@ START_TEST(test_addresses)
     ck_assert_int_eq(proto_private_dir(buf, sizeof buf, 1234), 0);
     ck_assert_str_eq(buf, "/tmp/suitd-1234");
     ck_assert_int_eq(proto_default_socket(buf, 8, NULL, 1234), -1);
+    /* This process's, from its environment (suitd's and suit-httpd's
+     * default). */
+    char *own, *saved = getenv("XDG_RUNTIME_DIR") ? strdup(getenv("XDG_RUNTIME_DIR")) : NULL;
+    setenv("XDG_RUNTIME_DIR", "/run/user/test", 1);
+    ck_assert_ptr_nonnull(own = proto_default_socket_dup());
+    ck_assert_str_eq(own, geteuid() == 0 ? "/run/suitd/suitd.sock" : "/run/user/test/suitd.sock");
+    free(own);
+    if (saved)
+        setenv("XDG_RUNTIME_DIR", saved, 1);
+    else
+        unsetenv("XDG_RUNTIME_DIR");
+    free(saved);
 
     /* The order: own socket, system socket, default TCP. */
     struct proto_addr_list l;

@@ -143,6 +143,11 @@ START_TEST(errors_name_their_source)
     ck_assert_ptr_nonnull(strstr(err, "debug, info, warn or error"));
     ck_assert_int_eq(LOAD(&c, err, "--nope"), -1);
     ck_assert_ptr_nonnull(strstr(err, "unknown option '--nope'"));
+    ck_assert_int_eq(LOAD(&c, err, "--max-conections", "9"), -1);
+    ck_assert_str_eq(err, "unknown option '--max-conections'; did you mean '--max-connections'? "
+                          "(see --help)");
+    ck_assert_int_eq(LOAD(&c, err, "--workers", "1025"), -1);
+    ck_assert_str_eq(err, "--workers: '1025' is out of range (1 to 1024)");
     ck_assert_int_eq(LOAD(&c, err, "--rules"), -1);
     ck_assert_ptr_nonnull(strstr(err, "needs a value"));
     ck_assert_int_eq(LOAD(&c, err, "serve"), -1);
@@ -163,7 +168,7 @@ START_TEST(errors_name_their_source)
 
     write_conf("[suitd]\nworker = 2\n");
     ck_assert_int_eq(LOAD(&c, err, "--config", conf_path), -1);
-    ck_assert_ptr_nonnull(strstr(err, "unknown setting"));
+    ck_assert_ptr_nonnull(strstr(err, "unknown setting; did you mean 'workers'?"));
     unlink_conf();
 }
 END_TEST
@@ -182,7 +187,13 @@ static char *squeeze(char *s)
     return s;
 }
 
-static void flag_of(const struct config_setting *s, char *buf, size_t n, const char *dash)
+static bool is_number(enum proto_settings_type type)
+{
+    return type == PROTO_SETTINGS_UINT || type == PROTO_SETTINGS_SIZE ||
+           type == PROTO_SETTINGS_U64 || type == PROTO_SETTINGS_U32;
+}
+
+static void flag_of(const struct proto_setting *s, char *buf, size_t n, const char *dash)
 {
     size_t o = (size_t)snprintf(buf, n, "%s%s", dash, dash);
     for (const char *p = s->name; *p && o + 3 < n; p++) {
@@ -204,8 +215,8 @@ START_TEST(usage_lists_every_setting_with_its_default)
     config_usage(out);
     fclose(out);
     squeeze(text);
-    size_t n;
-    const struct config_setting *t = config_settings(&n);
+    size_t n = config_settings()->n;
+    const struct proto_setting *t = config_settings()->rows;
     ck_assert_uint_ge(n, 20);
     struct config c;
     char err[256];
@@ -215,23 +226,22 @@ START_TEST(usage_lists_every_setting_with_its_default)
         flag_of(&t[i], flag, sizeof flag, "-");
         snprintf(want, sizeof want, "%s%s%s ", flag, t[i].arg ? " " : "", t[i].arg ? t[i].arg : "");
         ck_assert_msg(strstr(text, want), "--help lacks '%s'", want);
-        config_default_text(&t[i], dflt, sizeof dflt);
-        if (dflt[0] && t[i].type != CONFIG_BOOL) {
+        proto_settings_default_text(&t[i], dflt, sizeof dflt);
+        if (dflt[0] && t[i].type != PROTO_SETTINGS_BOOL) {
             snprintf(want, sizeof want, "(default %s)", dflt);
             ck_assert_msg(strstr(text, squeeze(want)), "--help lacks '%s'", want);
         }
         /* A constant default is the value a fresh config holds. */
         const char *f = (const char *)&c + t[i].offset;
-        if (!t[i].fill_default && t[i].type == CONFIG_UINT)
+        if (!t[i].fill_default && t[i].type == PROTO_SETTINGS_UINT)
             ck_assert_uint_eq(*(const unsigned *)f, t[i].def);
-        if (!t[i].fill_default && t[i].type == CONFIG_SIZE)
+        if (!t[i].fill_default && t[i].type == PROTO_SETTINGS_SIZE)
             ck_assert_uint_eq(*(const size_t *)f, t[i].def);
-        if (!t[i].fill_default && t[i].type == CONFIG_U64)
+        if (!t[i].fill_default && t[i].type == PROTO_SETTINGS_U64)
             ck_assert_uint_eq(*(const uint64_t *)f, t[i].def);
-        if (!t[i].fill_default && t[i].type == CONFIG_U32)
+        if (!t[i].fill_default && t[i].type == PROTO_SETTINGS_U32)
             ck_assert_uint_eq(*(const uint32_t *)f, t[i].def);
-        if (t[i].type == CONFIG_UINT || t[i].type == CONFIG_SIZE || t[i].type == CONFIG_U64 ||
-            t[i].type == CONFIG_U32)
+        if (is_number(t[i].type))
             ck_assert_msg(t[i].min <= t[i].max && (t[i].fill_default || t[i].def >= t[i].min) &&
                           t[i].def <= t[i].max, "%s: default outside its range", t[i].name);
     }
@@ -243,11 +253,10 @@ END_TEST
 /* Every number is checked against the table's range, both ends. */
 START_TEST(every_range_is_enforced)
 {
-    size_t n;
-    const struct config_setting *t = config_settings(&n);
+    size_t n = config_settings()->n;
+    const struct proto_setting *t = config_settings()->rows;
     for (size_t i = 0; i < n; i++) {
-        if (t[i].type != CONFIG_UINT && t[i].type != CONFIG_SIZE && t[i].type != CONFIG_U64 &&
-            t[i].type != CONFIG_U32)
+        if (!is_number(t[i].type))
             continue;
         char flag[80], val[32], err[256];
         flag_of(&t[i], flag, sizeof flag, "-");
@@ -280,13 +289,13 @@ START_TEST(packaged_docs_name_every_setting)
     snprintf(path, sizeof path, "%s/packaging/suitd.conf.5", src);
     char *man5 = testutil_slurp(path);
     ck_assert(conf && man8 && man5);
-    size_t n;
-    const struct config_setting *t = config_settings(&n);
+    size_t n = config_settings()->n;
+    const struct proto_setting *t = config_settings()->rows;
     for (size_t i = 0; i < n; i++) {
         char want[300], flag[80];
         flag_of(&t[i], flag, sizeof flag, "\\-");
         ck_assert_msg(strstr(man8, flag), "suitd.8 lacks %s", flag);
-        if (t[i].type == CONFIG_HELP || t[i].type == CONFIG_FILE)
+        if (t[i].type == PROTO_SETTINGS_ACTION || t[i].type == PROTO_SETTINGS_CONFIG)
             continue;
         ck_assert_msg(strstr(man5, t[i].name), "suitd.conf.5 lacks %s", t[i].name);
         snprintf(want, sizeof want, "\n%s = ", t[i].name);
@@ -297,12 +306,13 @@ START_TEST(packaged_docs_name_every_setting)
         if (t[i].fill_default)
             continue;
         char dflt[64] = "";
-        if (t[i].type == CONFIG_BOOL || t[i].type == CONFIG_LOG_LEVEL)
-            config_default_text(&t[i], dflt, sizeof dflt);
-        else if (t[i].type != CONFIG_OPT_PATH)
+        /* The file spells numbers in bytes, where --help may say MiB. */
+        if (is_number(t[i].type))
             snprintf(dflt, sizeof dflt, "%llu", (unsigned long long)t[i].def);
+        else
+            proto_settings_default_text(&t[i], dflt, sizeof dflt);
         snprintf(want, sizeof want, "\n; %s = %s\n", t[i].name, dflt);
-        if (t[i].type != CONFIG_OPT_PATH)
+        if (t[i].type != PROTO_SETTINGS_OPT_STR)
             ck_assert_msg(strstr(conf, want), "suitd.conf lacks '%s'", want + 1);
     }
     free(conf);

@@ -113,6 +113,7 @@ START_TEST(config_refusals)
         const char *want;
     } cases[] = {
         {{"--nope", NULL}, "unknown option '--nope'"},
+        {{"--thread", "3", NULL}, "unknown option '--thread'; did you mean '--threads'?"},
         {{"stray", NULL}, "unexpected argument 'stray'"},
         {{"--max-body", NULL}, "needs a value"},
         {{"--max-body", "12", NULL}, "--max-body: '12' is out of range (64 to 67108864)"},
@@ -140,7 +141,7 @@ START_TEST(config_refusals)
     }
     const char *files[][2] = {
         {"[suitd]\nlisten = 127.0.0.1:1\n", "unknown section [suitd]"},
-        {"[suit-httpd]\nlisen = 127.0.0.1:1\n", ":2: lisen: unknown setting"},
+        {"[suit-httpd]\nlisen = 127.0.0.1:1\n", ":2: lisen: unknown setting; did you mean 'listen'?"},
         {"[suit-httpd]\nconfig = /x\n", "cannot be set in a config file"},
         {"[suit-httpd]\nmax_body = lots\n", ":2: max_body: expected a non-negative integer"},
     };

@@ -13,3 +13,5 @@ suitd_check_test(test_proto_prom ${_proto_tests}/test_prom.c)
 target_link_libraries(test_proto_prom PRIVATE PkgConfig::JANSSON)
 # TCP listen addresses and the loopback rule (suitd's and suit-httpd's).
 suitd_check_test(test_proto_addr ${_proto_tests}/test_addr.c)
+# The settings reader suitd and suit-httpd share (flags, INI file, --help).
+suitd_check_test(test_proto_settings ${_proto_tests}/test_settings.c)
