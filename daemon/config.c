@@ -67,7 +67,8 @@ static const struct proto_setting settings[] = {
              "with --policy)"},
     {"workers", CONFIG_UINT, FIELD(workers), 1, 1024, .arg = "N",
      .fill_default = default_workers, .default_text = "number of cores",
-     .help = "worker threads, each with its own rule engine"},
+     .help = "serving threads, each with its own event loop, connections and rule engine "
+             "(a request is evaluated on the thread that read it)"},
     {"config", CONFIG_FILE, FIELD(config_file), .arg = "FILE",
      .help = "INI file, section [suitd], these names with '_' for '-'; flags win"},
     {"log_level", CONFIG_LOG_LEVEL, FIELD(log_level), .def_str = "info", .arg = "LEVEL",
@@ -112,7 +113,8 @@ static const struct proto_setting settings[] = {
     {"max_inflight", CONFIG_UINT, FIELD(max_inflight), 1, 1000000, 64, .arg = "N",
      .help = "requests in flight per connection; beyond it suitd stops reading"},
     {"max_queue", CONFIG_UINT, FIELD(max_queue), 1, 10000000, 4096, .arg = "N",
-     .help = "requests queued overall; beyond it `overloaded`"},
+     .help = "requests read and waiting to be evaluated, per serving thread; beyond it "
+             "`overloaded`"},
     {"idle_timeout", CONFIG_UINT, FIELD(idle_timeout_s), 0, 86400 * 365, 300, .arg = "SEC",
      .help = "close idle connections (0 = never)"},
     {"request_timeout", CONFIG_UINT, FIELD(request_timeout_ms), 1, 3600 * 1000, 5000,
@@ -133,7 +135,7 @@ static const struct proto_setting settings[] = {
      ENGINE_DEFAULT_DEADLINE_MS, .arg = "MS", .help = "engine time per assessment"},
     {"policy_environments", CONFIG_UINT, FIELD(engine.max_environments), 1, 4096,
      ENGINE_DEFAULT_MAX_ENVIRONMENTS, .arg = "N",
-     .help = "CLIPS environments per worker, one per policy in use (about 2 MiB each); a "
+     .help = "CLIPS environments per serving thread, one per policy in use (about 2 MiB each); a "
              "request for a policy beyond them resets the least recently used one (about "
              "0.1 ms)"},
     {"start_with_failing_cases", CONFIG_BOOL, FIELD(start_with_failing_cases), .def = 0,
