@@ -1194,7 +1194,8 @@ START_TEST(test_check_reads_once_one_environment)
     ck_assert_int_eq(check_dir(RS("basic"), NULL, 0, &rep, &err), 0);
     /* manifest.ini, the four files it lists, tests/cases.json */
     ck_assert_uint_eq(rep.files_read, 6);
-    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert_uint_eq(rep.environments, 2);      /* the probe from the image */
     ck_assert_int_eq(rep.cases_passed, 7);
     ck_assert_int_eq(rep.cases_failed, 0);
     ck_assert_uint_eq(rep.lint.n_problems, 0);
@@ -1204,7 +1205,8 @@ START_TEST(test_check_reads_once_one_environment)
     char *pol = write_temp("[policy]\nnsaid-hold-days = 5\n");
     ck_assert_int_eq(check_dir(RS("basic"), pol, 0, &rep, &err), 0);
     ck_assert_uint_eq(rep.files_read, 7);        /* and the policy file, once */
-    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert_uint_eq(rep.environments, 2);
     ruleset_report_close(&rep);
     proto_error_close(&err);
     unlink(pol);
@@ -1668,6 +1670,206 @@ START_TEST(test_request_pipeline)
 }
 END_TEST
 
+/* ---- the binary image ------------------------------------------------------ */
+
+static struct ruleset *load_src_ok(const char *dir, const char *policy_dir, bool no_image)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset_source src = {.dir = dir, .policy_dir = policy_dir, .no_image = no_image};
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load_source(&src, &rs, &err);
+    ck_assert_msg(rc == 0, "load %s: %s", dir, err.message);
+    proto_error_close(&err);
+    return rs;
+}
+
+static unsigned engine_from_image(const struct engine *e)
+{
+    struct engine_counters c;
+    engine_counters(e, &c);
+    return c.from_image;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(m);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
+/* Engines built from the image answer every case of the bundled ruleset
+ * with the same bytes as engines built by parsing the text, in two passes
+ * (state one request leaves cannot hide), under every named policy of the
+ * examples. */
+START_TEST(test_image_same_replies)
+{
+    const char *rules = getenv("SUITD_RULES") ? getenv("SUITD_RULES") : "rules";
+    char policies[1024];
+    snprintf(policies, sizeof policies, "%s/../examples/policies", rules);
+    struct ruleset *rs_img = load_src_ok(rules, policies, false);
+    struct ruleset *rs_txt = load_src_ok(rules, policies, true);
+    ck_assert(ruleset_has_image(rs_img));
+    ck_assert(!ruleset_has_image(rs_txt));
+    struct engine *e_img = engine_ok(rs_img, 0, 0), *e_txt = engine_ok(rs_txt, 0, 0);
+    ck_assert_uint_eq(engine_from_image(e_img), 1);
+    ck_assert_uint_eq(engine_from_image(e_txt), 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_sbuffer a, b;
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    size_t compared = 0, n_named = ruleset_policy_count(rs_img);
+    ck_assert_uint_ge(n_named, 3);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t f = 0; f < ruleset_case_file_count(rs_img); f++) {
+            const char *name;
+            size_t len;
+            const char *text = ruleset_case_file(rs_img, f, &name, &len);
+            json_error_t jerr;
+            json_t *cases = json_loadb(text, len, 0, &jerr);
+            ck_assert_ptr_nonnull(cases);
+            size_t i;
+            json_t *c;
+            json_array_foreach(cases, i, c) {
+                json_t *patient = json_object_get(c, "patient");
+                if (!patient)
+                    continue;
+                const char *pol = ruleset_policy_name(rs_img, compared % n_named);
+                char *pj = json_dumps(patient, JSON_COMPACT);
+                char *params = malloc(strlen(pj) + strlen(pol) + 32);
+                ck_assert_ptr_nonnull(params);
+                sprintf(params, "[%s, {\"policy\": \"%s\"}]", pj, pol);
+                a.size = b.size = 0;
+                int ra = pipeline(e_img, params, (uint32_t)compared, NULL, &a, &err);
+                proto_error_close(&err);
+                int rb = pipeline(e_txt, params, (uint32_t)compared, NULL, &b, &err);
+                proto_error_close(&err);
+                ck_assert_int_eq(ra, rb);
+                ck_assert_msg(a.size == b.size && !memcmp(a.data, b.data, a.size),
+                              "%s case %zu: replies differ", name, i);
+                compared++;
+                free(params);
+                free(pj);
+            }
+            json_decref(cases);
+        }
+    ck_assert_uint_ge(compared, 2 * 150);
+    /* every policy's environment came from the image too */
+    struct engine_counters c;
+    engine_counters(e_img, &c);
+    ck_assert_uint_eq(c.environments, n_named);
+    ck_assert_uint_eq(c.from_image, n_named);
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+    engine_free(e_img);
+    engine_free(e_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+}
+END_TEST
+
+/* What the bundled rules do not use survives the image: a deffunction, a
+ * defglobal (its initial value, then what a rule binds: kept across
+ * requests, which reset nothing but the request's facts, as after a
+ * parse; the lint refuses defglobal in a served ruleset), computed output
+ * strings. */
+static const char image_extra[] =
+    "(defglobal ?*suffix* = \" (global)\")\n"
+    "(deffunction note-for (?a) (str-cat \"age \" ?a ?*suffix*))\n"
+    "(defrule age-note (patient (age ?a&:(> ?a 60)))\n"
+    "  => (assert (finding (id age-note) (category candidacy) (severity caution)\n"
+    "                   (summary (note-for ?a)) (source \"SP\")))\n"
+    "  (bind ?*suffix* \" (changed)\"))\n";
+
+START_TEST(test_image_deffunction_and_globals)
+{
+    char *dir = temp_ruleset("basic");
+    char *path = path_in(dir, "rules.clp");
+    char *text = read_text(path);
+    char *all = malloc(strlen(text) + sizeof image_extra);
+    ck_assert_ptr_nonnull(all);
+    sprintf(all, "%s%s", text, image_extra);
+    write_file(dir, "rules.clp", all);
+    struct ruleset *rs_img = load_src_ok(dir, NULL, false), *rs_txt = load_src_ok(dir, NULL, true);
+    ck_assert(ruleset_has_image(rs_img));
+    struct engine *e_img = engine_ok(rs_img, 0, 0), *e_txt = engine_ok(rs_txt, 0, 0);
+    ck_assert_uint_eq(engine_from_image(e_img), 1);
+    struct proto_error err;
+    proto_error_init(&err);
+    for (int round = 0; round < 3; round++) {
+        struct suit_patient p;
+        healthy(&p);
+        p.age = 61 + round;
+        struct suit_result r, r_txt;
+        suit_result_init(&r);
+        suit_result_init(&r_txt);
+        ck_assert_int_eq(engine_assess(e_img, &p, &r, &err), 0);
+        ck_assert_int_eq(engine_assess(e_txt, &p, &r_txt, &err), 0);
+        results_same(&r, &r_txt);
+        const struct suit_finding *f = find(&r, "age-note");
+        ck_assert_ptr_nonnull(f);
+        char want[64];
+        snprintf(want, sizeof want, "age %d %s", 61 + round, round ? "(changed)" : "(global)");
+        ck_assert_str_eq(f->summary, want);
+        suit_result_close(&r);
+        suit_result_close(&r_txt);
+        suit_patient_close(&p);
+    }
+    proto_error_close(&err);
+    engine_free(e_img);
+    engine_free(e_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+    testutil_remove_tree(dir);
+    free(all);
+    free(text);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* Coverage reads the rules' text forms, which an image does not carry:
+ * engine_run_cases parses for it (and reports the same coverage as with
+ * no image), and engine_run_cases_on refuses it on an engine built from
+ * the image instead of calling every rule one that makes no finding. */
+START_TEST(test_image_coverage)
+{
+    struct ruleset *rs_img = load_src_ok(RS("basic"), NULL, false);
+    struct ruleset *rs_txt = load_src_ok(RS("basic"), NULL, true);
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc_img, rc_txt;
+    char *out_img = cases_output(rs_img, NULL, 1, &rc_img, &err);
+    proto_error_close(&err);
+    char *out_txt = cases_output(rs_txt, NULL, 1, &rc_txt, &err);
+    proto_error_close(&err);
+    ck_assert_int_eq(rc_img, rc_txt);
+    ck_assert_str_eq(out_img, out_txt);
+    ck_assert_ptr_nonnull(strstr(out_img, "coverage:"));
+    struct engine *e = engine_ok(rs_img, 0, 0);
+    struct engine_cases_opts o = {.coverage = true};
+    ck_assert_int_eq(engine_run_cases_on(e, &o, NULL, &err), PROTO_E_INTERNAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "coverage"));
+    proto_error_close(&err);
+    engine_free(e);
+    free(out_img);
+    free(out_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+}
+END_TEST
+
+
 /* The pipeline packs constant side effects from bytes packed once per
  * engine: its reply must equal, byte for byte, the same result packed
  * field by field, request after request; a result the
@@ -1763,6 +1965,13 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_case_policy_checked);
     tcase_add_test(t, test_policy_types_and_ranges);
     tcase_add_test(t, test_request_pipeline);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("image");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_image_same_replies);
+    tcase_add_test(t, test_image_deffunction_and_globals);
+    tcase_add_test(t, test_image_coverage);
     suite_add_tcase(s, t);
 
     /* Some of these hung for ever before their fix: a bounded timeout. */
