@@ -6,7 +6,9 @@
  * Each repetition does what the daemon's reload does, one part at a time,
  * through engine.h only: ruleset_check (read, pre-check, load, lint, the
  * ruleset's cases, a reset under every policy), then N engine_create for
- * the serving threads, then engine_free of them.  Besides it times the
+ * the serving threads, then engine_free of them; then ruleset_check again
+ * with .previous set to the ruleset just checked (a reload of unchanged
+ * rule files, as bench/run.sh does).  Besides it times the
  * parts separately: ruleset_load_source (read and parse, no pre-check),
  * engine_lint on that ruleset, engine_run_cases_on a kept engine, and one
  * engine_create + engine_free.  Prints the median and the minimum of each
@@ -20,9 +22,10 @@
 
 #include "engine.h"
 
-enum { P_CHECK, P_CREATE_N, P_LOAD, P_LINT, P_CASES, P_CREATE, P_FREE, P_COUNT };
+enum { P_CHECK, P_CHECK_PREV, P_CREATE_N, P_LOAD, P_LINT, P_CASES, P_CREATE, P_FREE, P_COUNT };
 static const char *const part_names[P_COUNT] = {
     "reload: ruleset_check (read, pre-check, load, lint, cases, resets)",
+    "reload, same rule files: ruleset_check with .previous",
     "reload: engine_create x N (one per serving thread)",
     "ruleset_load_source (read + parse, no pre-check)",
     "engine_lint (text + loaded)",
@@ -101,6 +104,14 @@ int main(int argc, char **argv)
             engine_free(e[k]);
         t[P_CHECK][r] = t1 - t0;
         t[P_CREATE_N][r] = t2 - t1;
+        co.previous = rs;
+        struct ruleset *rs2 = NULL;
+        t0 = now_us();
+        if (ruleset_check(&co, &rs2, NULL, &err))
+            fail("ruleset_check with previous", &err);
+        t1 = now_us();
+        t[P_CHECK_PREV][r] = t1 - t0;
+        ruleset_unref(rs2);
 
         struct ruleset_source src = {.dir = dir, .policy_dir = policy_dir};
         struct ruleset *plain = NULL;

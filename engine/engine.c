@@ -539,6 +539,7 @@ static int engine_create_env(struct ruleset *rs, const struct engine_limits *lim
         /* The load's own environment: the text is already in it. */
         e->env = from->env;
         e->cap = from->cap;
+        e->from_image = from->imaged;
         from->env = NULL;
         from->cap = NULL;
     } else if (parse) {

@@ -205,6 +205,7 @@ void eng_reader_close(struct eng_reader *r);
 struct eng_env {
     void *env;
     struct eng_capture *cap;
+    bool imaged;               /* loaded from a binary image, not parsed */
 };
 
 struct eng_load {
@@ -213,7 +214,10 @@ struct eng_load {
      * its problems go here, and any problem refuses the load */
     struct engine_lint *precheck;
     struct eng_env *keep;      /* non-NULL: keep the environment */
-    unsigned files_read, environments;     /* counted by the load */
+    /* non-NULL: a loaded ruleset whose binary image stands for the parse
+     * when its rule files are byte for byte the ones read now */
+    const struct ruleset *previous;
+    unsigned files_read, environments, parses;     /* counted by the load */
 };
 int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err);
 

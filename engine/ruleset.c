@@ -367,6 +367,43 @@ static int env_build_files(const struct rs_file *files, size_t n, void **envp,
 
 /* From the ruleset's image: 0 with *envp and *capp set, or -1 with
  * nothing built (the caller parses instead). */
+static int env_build_image(const struct ruleset *rs, void **envp, struct eng_capture **capp);
+
+/* Whether rs's rule files (names and bytes, in manifest order) are prev's:
+ * then prev's image is what parsing them would give. */
+static bool same_rule_files(const struct ruleset *rs, const struct ruleset *prev)
+{
+    if (prev->image_fd < 0 || rs->n_files != prev->n_files)
+        return false;
+    for (size_t i = 0; i < rs->n_files; i++)
+        if (strcmp(rs->files[i].name, prev->files[i].name) != 0 ||
+            rs->files[i].len != prev->files[i].len ||
+            memcmp(rs->files[i].text, prev->files[i].text, rs->files[i].len) != 0)
+            return false;
+    return true;
+}
+
+/* The load's environment from prev's image instead of a parse, and prev's
+ * image shared (the memory file is sealed: a second descriptor of the
+ * same bytes).  0, or -1 with nothing built. */
+static int env_reuse_image(struct ruleset *rs, const struct ruleset *prev, void **envp,
+                           struct eng_capture **capp)
+{
+    int fd = fcntl(prev->image_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    rs->image_fd = fd;
+    rs->rule_count = prev->rule_count;
+    if (env_build_image(rs, envp, capp) < 0) {
+        eng_image_close(fd);
+        rs->image_fd = -1;
+        rs->rule_count = 0;
+        return -1;
+    }
+    rs->image_len = prev->image_len;
+    return 0;
+}
+
 static int env_build_image(const struct ruleset *rs, void **envp, struct eng_capture **capp)
 {
     struct proto_error local;
@@ -1100,9 +1137,15 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
     }
     void *env = NULL;
     struct eng_capture *cap = NULL;
-    if (!rc) {
+    bool imaged = false;
+    if (!rc && l->previous && same_rule_files(rs, l->previous))
+        imaged = env_reuse_image(rs, l->previous, &env, &cap) == 0;
+    if (imaged) {
+        l->environments++;
+    } else if (!rc) {
         rc = env_build_files(rs->files, rs->n_files, &env, &cap, err);
         l->environments++;
+        l->parses++;
     }
     if (!rc) {
         int problems = 0;
@@ -1133,11 +1176,12 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
     eng_files_free(pol_files, n_pol_files);
     /* The image every later engine is built from (ruleset_image.c); none
      * when it cannot be made: engines then parse the text. */
-    if (!rc && !src->no_image)
+    if (!rc && !src->no_image && !imaged)
         (void)eng_image_save(env, &rs->image_fd, &rs->image_len);
     if (!rc && l->keep) {
         l->keep->env = env;
         l->keep->cap = cap;
+        l->keep->imaged = imaged;
     } else {
         eng_env_destroy(env, cap);
     }

@@ -111,12 +111,13 @@ int ruleset_check(const struct ruleset_check_opts *o, struct ruleset **out,
     }
     /* 1-3: read once, pre-check the text, load into one environment. */
     struct eng_env env = {0};
-    struct eng_load l = {.src = &o->src, .precheck = &rep->lint, .keep = &env};
+    struct eng_load l = {.src = &o->src, .precheck = &rep->lint, .keep = &env,
+                         .previous = o->src.no_image ? NULL : o->previous};
     struct ruleset *rs = NULL;
     int rc = eng_ruleset_load(&l, &rs, err);
     rep->files_read = l.files_read;
     rep->environments = l.environments;
-    rep->parses = l.environments;
+    rep->parses = l.parses;
 
     /* 4: the lint of the loaded ruleset. */
     if (!rc) {
@@ -136,7 +137,7 @@ int ruleset_check(const struct ruleset_check_opts *o, struct ruleset **out,
      * cannot be loaded, the ruleset drops it (every engine will parse)
      * and the load's environment becomes the probe, as without one. */
     struct engine *probe = NULL;
-    if (!rc && ruleset_has_image(rs)) {
+    if (!rc && ruleset_has_image(rs) && !env.imaged) {
         struct proto_error ierr;
         proto_error_init(&ierr);
         if (eng_engine_create(rs, &o->limits, NULL, false, &probe, &ierr) == 0 &&

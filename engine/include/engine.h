@@ -315,6 +315,16 @@ struct ruleset_check_opts {
     struct ruleset_source src;
     struct engine_limits limits;        /* the cases' and the probe engine's */
     unsigned flags;                     /* RULESET_CHECK_* */
+    /* NULL, or a ruleset already loaded (a reload passes the one it
+     * serves; the caller keeps its reference): when the rule files read
+     * now are byte for byte its rule files (names and bytes, in manifest
+     * order), its binary image stands for parsing them, the one step a
+     * check cannot otherwise skip (BENCHMARKS.md 9.5: about half of a
+     * reload's work).  Everything else runs as without it: the read, the
+     * pre-check of the text, the contract, the data, the policies, the
+     * lint, the cases, the resets.  A reload that changes only policies
+     * or cases, or nothing, then parses nothing. */
+    const struct ruleset *previous;
 };
 void ruleset_check_opts_init(struct ruleset_check_opts *o, const char *dir,
                              const char *policy_file);
@@ -339,6 +349,7 @@ void ruleset_report_close(struct ruleset_report *r);
  *      values (CLIPS evaluates defglobal and deffacts expressions while
  *      loading, and hangs on deep nesting);
  *   3. load them into one CLIPS environment (contract, data, policy file);
+ *      from o->previous's image when the rule files are its own;
  *   4. lint the loaded ruleset (engine_lint);
  *   5. save the ruleset's binary image from that environment
  *      (ruleset_has_image), build the probe engine from the image (as

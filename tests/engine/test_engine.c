@@ -125,6 +125,22 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(m);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(f);
+    fclose(m);
+    return buf;
+}
+
 /* ---- loading ------------------------------------------------------------ */
 
 START_TEST(test_load_basic)
@@ -1185,6 +1201,143 @@ static int check_dir(const char *dir, const char *policy, unsigned flags,
     return rc;
 }
 
+/* ruleset_check with o.previous: the rule files' parse is taken from the
+ * previous ruleset's image only when they are byte for byte its files;
+ * everything else is checked again, and the results are the same as a
+ * parse's. */
+static struct ruleset *check_prev(const char *dir, const struct ruleset *prev, bool no_image,
+                                  struct ruleset_report *rep, int want_rc)
+{
+    struct ruleset_check_opts o;
+    ruleset_check_opts_init(&o, dir, NULL);
+    o.previous = prev;
+    o.src.no_image = no_image;
+    ruleset_report_init(rep);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_check(&o, &rs, rep, &err);
+    dump_details(&err);
+    ck_assert_int_eq(rc, want_rc);
+    proto_error_close(&err);
+    return rs;
+}
+
+static void assess_summary(struct ruleset *rs, const char *condition, const char *id,
+                           const char *want)
+{
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    add_item(&p.conditions, condition, -1);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    const struct suit_finding *f = find(&r, id);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(f->summary, want);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+}
+
+START_TEST(test_check_reuses_previous_image)
+{
+    char *dir = temp_ruleset("basic");
+    struct ruleset_report rep;
+    struct ruleset *first = check_prev(dir, NULL, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    ck_assert(ruleset_has_image(first));
+
+    /* the same files: no parse, one environment (the probe is the load's,
+     * loaded from the image), the cases run and pass as before */
+    struct ruleset *same = check_prev(dir, first, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 0);
+    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_int_eq(rep.cases_passed, 7);
+    ruleset_report_close(&rep);
+    ck_assert(ruleset_has_image(same));
+    ck_assert_str_eq(ruleset_id(same)->sha256, ruleset_id(first)->sha256);
+    assess_summary(same, "active-acne", "active-acne", "Active acne");
+
+    /* only a case file changed: still no parse, and the new case runs */
+    char *cases_path = path_in(dir, "tests/cases.json");
+    char *cases = read_text(cases_path);
+    char *more = malloc(strlen(cases) + 300);
+    ck_assert_ptr_nonnull(more);
+    strcpy(more, cases);
+    char *end = strrchr(more, ']');
+    ck_assert_ptr_nonnull(end);
+    strcpy(end, ", {\"name\": \"added\", \"patient\": {\"age\": 30, \"pregnant\": true, "
+                "\"breastfeeding\": false, \"fitzpatrick\": 2, \"area\": \"face\", "
+                "\"indication\": \"fine-lines\"}, \"expect\": {\"verdict\": "
+                "\"contraindicated\"}}]\n");
+    write_file(dir, "tests/cases.json", more);
+    struct ruleset *cases_only = check_prev(dir, same, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 0);
+    ck_assert_int_eq(rep.cases_passed, 8);
+    ruleset_report_close(&rep);
+
+    /* a rule changed: parsed, and the change is what serves */
+    char *rules_path = path_in(dir, "rules.clp");
+    char *rules = read_text(rules_path);
+    char *changed = strdup(rules);
+    char *at = strstr(changed, "\"Active acne\"");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "\"Active ACNE\"", 13);
+    write_file(dir, "rules.clp", changed);
+    struct ruleset *edited = check_prev(dir, cases_only, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    ck_assert_str_ne(ruleset_id(edited)->sha256, ruleset_id(first)->sha256);
+    assess_summary(edited, "active-acne", "active-acne", "Active ACNE");
+
+    /* a broken rule file is refused as without a previous ruleset */
+    char *broken = malloc(strlen(rules) + 64);
+    ck_assert_ptr_nonnull(broken);
+    sprintf(broken, "%s\n(defrule broken (patient (no-such-slot 1)) =>)\n", rules);
+    write_file(dir, "rules.clp", broken);
+    ck_assert_ptr_null(check_prev(dir, edited, false, &rep, PROTO_E_RULESET));
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+
+    /* back to the first files, but the previous ruleset has no image:
+     * parsed (and no_image never takes one) */
+    write_file(dir, "rules.clp", rules);
+    struct ruleset *plain = check_prev(dir, NULL, true, &rep, 0);
+    ruleset_report_close(&rep);
+    ck_assert(!ruleset_has_image(plain));
+    struct ruleset *again = check_prev(dir, plain, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    struct ruleset *never = check_prev(dir, again, true, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert(!ruleset_has_image(never));
+    ruleset_report_close(&rep);
+
+    /* a ruleset outlives the one whose image it shares */
+    ruleset_unref(first);
+    ruleset_unref(cases_only);
+    assess_summary(same, "active-acne", "active-acne", "Active acne");
+    for (struct ruleset **r = (struct ruleset *[]){same, edited, plain, again, never, NULL}; *r;
+         r++)
+        ruleset_unref(*r);
+    testutil_remove_tree(dir);
+    free(broken);
+    free(changed);
+    free(rules);
+    free(rules_path);
+    free(more);
+    free(cases);
+    free(cases_path);
+    free(dir);
+}
+END_TEST
+
 /* Issue 11 item 3 / issue 13 item 10: one read of every file and one CLIPS
  * environment per check (a reload read every file twice and built five). */
 START_TEST(test_check_reads_once_one_environment)
@@ -1691,22 +1844,6 @@ static unsigned engine_from_image(const struct engine *e)
     return c.from_image;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&buf, &len);
-    ck_assert_ptr_nonnull(m);
-    int c;
-    while ((c = fgetc(f)) != EOF)
-        fputc(c, m);
-    fclose(f);
-    fclose(m);
-    return buf;
-}
-
 /* Engines built from the image answer every case of the bundled ruleset
  * with the same bytes as engines built by parsing the text, in two passes
  * (state one request leaves cannot hide), under every named policy of the
@@ -1978,6 +2115,7 @@ static Suite *engine_suite(void)
     t = tcase_create("check");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_check_reads_once_one_environment);
+    tcase_add_test(t, test_check_reuses_previous_image);
     tcase_add_test(t, test_check_refuses_failing_cases_and_lint);
     tcase_add_test(t, test_check_precheck_before_clips);
     tcase_add_test(t, test_lint_checks_the_served_bytes);
