@@ -2,6 +2,7 @@
  * reload_cost.c: what a reload costs, part by part (BENCHMARKS.md 9.5).
  *
  *   suit-reload-cost [--rules DIR] [--policy-dir DIR] [-n REPS] [--engines N]
+ *                    [--only check|previous]
  *
  * Each repetition does what the daemon's reload does, one part at a time,
  * through engine.h only: ruleset_check (read, pre-check, load, lint, the
@@ -13,7 +14,9 @@
  * engine_lint on that ruleset, engine_run_cases_on a kept engine, and one
  * engine_create + engine_free.  Prints the median and the minimum of each
  * in microseconds.  Under callgrind the same run gives the instructions
- * per part (inclusive count of the function / REPS).
+ * per part (inclusive count of the function / REPS); --only check runs
+ * nothing but ruleset_check (previous: and each with .previous set to the
+ * last), so that callgrind's tree splits one kind of check into its parts.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
 {
     const char *dir = "rules", *policy_dir = NULL;
     int reps = 20, engines = 2;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rules") && i + 1 < argc)
             dir = argv[++i];
@@ -68,9 +72,12 @@ int main(int argc, char **argv)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--engines") && i + 1 < argc)
             engines = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc &&
+                 (!strcmp(argv[i + 1], "check") || !strcmp(argv[i + 1], "previous")))
+            only = argv[++i];
         else {
             fprintf(stderr, "usage: suit-reload-cost [--rules DIR] [--policy-dir DIR] [-n REPS] "
-                            "[--engines N]\n");
+                            "[--engines N] [--only check|previous]\n");
             return 2;
         }
     }
@@ -84,6 +91,27 @@ int main(int argc, char **argv)
             return 1;
     struct engine_limits lim;
     engine_limits_default(&lim);
+    if (only) {
+        struct ruleset *last = NULL;
+        for (int r = 0; r <= reps; r++) {
+            struct proto_error err;
+            proto_error_init(&err);
+            struct ruleset_check_opts co;
+            ruleset_check_opts_init(&co, dir, NULL);
+            co.src.policy_dir = policy_dir;
+            co.previous = !strcmp(only, "previous") ? last : NULL;
+            struct ruleset *rs = NULL;
+            if (ruleset_check(&co, &rs, NULL, &err))
+                fail("ruleset_check", &err);
+            if (last)
+                ruleset_unref(last);
+            last = rs;
+            proto_error_close(&err);
+        }
+        ruleset_unref(last);
+        printf("%s: %d checks (--only %s) after the first\n", dir, reps, only);
+        return 0;
+    }
     for (int r = 0; r < reps; r++) {
         struct proto_error err;
         proto_error_init(&err);

@@ -134,17 +134,20 @@ const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i);
 
 /* Whether rs holds a binary image of its constructs (CLIPS bsave, made
  * once by the load): engine_create then builds each CLIPS environment by
- * loading it (BENCHMARKS.md 9.5: about 25 times cheaper than parsing the
- * bundled rules), with the same results.  false when it could not be made
+ * loading it (BENCHMARKS.md 9.5: 7.6 million instructions against 97.8
+ * million for parsing the bundled rules again), with the same results.  false when it could not be made
  * (no memfd_create or /proc) or with ruleset_source.no_image: engines
  * parse the text, as before. */
 bool ruleset_has_image(const struct ruleset *rs);
 
 /* An engine ready for the `default` policy (the others are built on first
  * use).  Cheap for a loaded ruleset with an image (ruleset_has_image):
- * no parse; about 0.3 ms for the bundled rules (BENCHMARKS.md 9.5), most
- * of it CreateEnvironment and the first reset.  Safe to call for the same
- * ruleset from several threads at once. */
+ * no parse; under 1 ms for the bundled rules (BENCHMARKS.md 9.5), half of
+ * it CLIPS's CreateEnvironment.  Safe to call for the same ruleset from
+ * several threads at once, and from any thread: an engine may be built
+ * on one thread and handed to another that uses it from then on (CLIPS
+ * keeps no per-thread state), so a serving thread need not build its
+ * own. */
 int engine_create(struct ruleset *rs, const struct engine_limits *lim,
                   struct engine **out, struct proto_error *err);
 void engine_free(struct engine *e);
@@ -348,8 +351,9 @@ void ruleset_report_close(struct ruleset_report *r);
  *      cannot load, forbidden functions, printout targets and literal slot
  *      values (CLIPS evaluates defglobal and deffacts expressions while
  *      loading, and hangs on deep nesting);
- *   3. load them into one CLIPS environment (contract, data, policy file);
- *      from o->previous's image when the rule files are its own;
+ *   3. load them into one CLIPS environment (contract, data, policy file),
+ *      parsing the text, or from o->previous's image when the rule files
+ *      are its own;
  *   4. lint the loaded ruleset (engine_lint);
  *   5. save the ruleset's binary image from that environment
  *      (ruleset_has_image), build the probe engine from the image (as
@@ -360,8 +364,8 @@ void ruleset_report_close(struct ruleset_report *r);
  *      becomes the probe;
  *   6. reset the probe under each named policy (policy_dir), then under
  *      `default`, the one in force.
- * One parse in all (rep->parses), two environments with an image.  Returns 0 with *out set (the caller's
- * reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
+ * At most one parse in all (rep->parses); two environments with a new
+ * image, one without.  Returns 0 with *out set (the caller's reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
  * ("file:line: ..." details, or the names of the failed cases).  With
  * RULESET_CHECK_FAILING_CASES_OK, failed cases do not refuse: the call
  * returns 0 and rep says which failed.  rep may be NULL. */
