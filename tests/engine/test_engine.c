@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1975,6 +1977,54 @@ START_TEST(test_image_deffunction_and_globals)
 }
 END_TEST
 
+/* When the image cannot be loaded (here: no descriptor left for
+ * EnvBload's fopen of /proc/self/fd/N, as when a daemon runs out of
+ * descriptors), engine_create parses the text instead, with the same
+ * results. */
+START_TEST(test_image_falls_back_to_parsing)
+{
+    struct ruleset *rs = load_src_ok(RS("basic"), NULL, false);
+    ck_assert(ruleset_has_image(rs));
+    struct engine *ref = engine_ok(rs, 0, 0);
+    ck_assert_uint_eq(engine_from_image(ref), 1);
+    /* the lowest free descriptor; a limit there leaves none to open */
+    int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    struct rlimit old, tight;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    struct engine *e = NULL;
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc = engine_create(rs, NULL, &e, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_msg(rc == 0, "engine_create: %s", err.message);
+    ck_assert_uint_eq(engine_from_image(e), 0);
+    struct suit_patient p;
+    healthy(&p);
+    p.pregnant = SUIT_YES;
+    add_item(&p.conditions, "active-acne", -1);
+    struct suit_result r, r_ref;
+    suit_result_init(&r);
+    suit_result_init(&r_ref);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_int_eq(engine_assess(ref, &p, &r_ref, &err), 0);
+    results_same(&r, &r_ref);
+    ck_assert_ptr_nonnull(find(&r, "pregnancy"));
+    ck_assert_ptr_nonnull(find(&r, "active-acne"));
+    suit_result_close(&r);
+    suit_result_close(&r_ref);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    engine_free(ref);
+    ruleset_unref(rs);
+}
+END_TEST
+
 /* Coverage reads the rules' text forms, which an image does not carry:
  * engine_run_cases parses for it (and reports the same coverage as with
  * no image), and engine_run_cases_on refuses it on an engine built from
@@ -2109,6 +2159,7 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_image_same_replies);
     tcase_add_test(t, test_image_deffunction_and_globals);
     tcase_add_test(t, test_image_coverage);
+    tcase_add_test(t, test_image_falls_back_to_parsing);
     suite_add_tcase(s, t);
 
     /* Some of these hung for ever before their fix: a bounded timeout. */
