@@ -132,8 +132,8 @@ int ruleset_check(const struct ruleset_check_opts *o, struct ruleset **out,
     /* 5: the probe, on which the cases run under the ruleset's own
      * defaults: built from the ruleset's binary image when it has one, as
      * every serving engine will be, so that the cases test what serves
-     * (about 6 million instructions more than keeping the load's
-     * environment, 3% of a check: BENCHMARKS.md 9.5).  If the image
+     * (7.6 million instructions more than keeping the load's
+     * environment, 4% of a check: BENCHMARKS.md 9.5).  If the image
      * cannot be loaded, the ruleset drops it (every engine will parse)
      * and the load's environment becomes the probe, as without one. */
     struct engine *probe = NULL;
