@@ -109,6 +109,7 @@ struct engine {
     uint64_t clock, last_used;
     uint64_t policy_resets;
     bool has_settings;         /* the ruleset has a `setting` vocabulary */
+    bool from_image;           /* env was built from the ruleset's image (not parsed) */
     /* The ruleset's `unrecognised` template has a `suggestion` slot (an
      * older ruleset without one sees every unknown term without it). */
     bool has_suggestion;
@@ -505,13 +506,19 @@ void engine_free(struct engine *e)
     free(e);
 }
 
+bool eng_engine_from_image(const struct engine *e)
+{
+    return e->from_image;
+}
+
 int eng_engine_reset(struct engine *e)
 {
     return engine_reset(e);
 }
 
-int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struct eng_env *from,
-                      bool served, struct engine **out, struct proto_error *err)
+static int engine_create_env(struct ruleset *rs, const struct engine_limits *lim,
+                             struct eng_env *from, bool served, bool parse,
+                             struct engine **out, struct proto_error *err)
 {
     *out = NULL;
     eng_rand_keep();
@@ -537,10 +544,13 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
         /* The load's own environment: the text is already in it. */
         e->env = from->env;
         e->cap = from->cap;
+        e->from_image = from->imaged;
         from->env = NULL;
         from->cap = NULL;
+    } else if (parse) {
+        rc = eng_env_build_parsed(rs, &e->env, &e->cap, err);
     } else {
-        rc = eng_env_build(rs, &e->env, &e->cap, err);
+        rc = eng_env_build(rs, &e->env, &e->cap, &e->from_image, err);
     }
     if (rc) {
         engine_free(e);
@@ -606,6 +616,18 @@ int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struc
     return 0;
 }
 
+int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struct eng_env *from,
+                      bool served, struct engine **out, struct proto_error *err)
+{
+    return engine_create_env(rs, lim, from, served, false, out, err);
+}
+
+int eng_engine_create_parsed(struct ruleset *rs, const struct engine_limits *lim,
+                             struct engine **out, struct proto_error *err)
+{
+    return engine_create_env(rs, lim, NULL, false, true, out, err);
+}
+
 int engine_create(struct ruleset *rs, const struct engine_limits *lim, struct engine **out,
                   struct proto_error *err)
 {
@@ -616,6 +638,9 @@ void engine_counters(const struct engine *e, struct engine_counters *c)
 {
     c->environments = 1 + (unsigned)e->n_others;
     c->policy_resets = e->policy_resets;
+    c->from_image = e->from_image;
+    for (size_t i = 0; i < e->n_others; i++)
+        c->from_image += e->others[i]->from_image;
 }
 
 /* The environment for the named policy np: one that holds it (the root's

@@ -28,6 +28,12 @@ struct case_stats {
     FILE *out;                  /* text report, or NULL */
     json_t *jcases;             /* JSON report: one object per case, or NULL */
     const regex_t *run;         /* only cases whose name matches, or NULL */
+    /* Record the rules each case fires (the engine watches the rules
+     * for it): for coverage, and for a report someone reads (a case that
+     * did not settle names the rule to blame from what it saw fire).  A
+     * reload's check (no coverage, no report) only counts passes and
+     * failures, which do not depend on it, and skips the watch. */
+    bool track_fired;
 };
 
 /* One case's outcome: "PASS name" / "FAIL name" and the diff's lines
@@ -322,7 +328,7 @@ static int run_case(struct engine *e, const struct case_policy *base, const char
             msgpack_packer pk;
             msgpack_packer_init(&pk, &reply, msgpack_sbuffer_write);
             struct engine_request q = {.msgid = (uint32_t)idx, .params = &up.data, .result = &r};
-            rc = eng_request_assess(e, &q, &pk, &fired, &aerr);
+            rc = eng_request_assess(e, &q, &pk, st->track_fired ? &fired : NULL, &aerr);
         }
         msgpack_unpacked_destroy(&up);
     }
@@ -570,6 +576,12 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
         return proto_error_set(err, PROTO_E_RULESET, "cannot read case directory %s/%s",
                                rs->dir, rs->tests);
     }
+    /* Coverage tells finding rules by their text form, which an engine
+     * built from the binary image does not have: refused rather than
+     * reporting every rule as one that makes no finding. */
+    if (o->coverage && eng_engine_from_image(e))
+        return proto_error_set(err, PROTO_E_INTERNAL, "coverage needs an engine built from "
+                               "the rule text (engine_run_cases builds one)");
     /* Every case starts from the defaults, or from the policy in force. */
     struct eng_pvalue *basev = NULL;
     size_t n_base = 0;
@@ -589,7 +601,8 @@ int eng_run_cases(struct engine *e, const struct engine_cases_opts *o, int *pass
         return proto_error_set(err, PROTO_E_INVALID_PARAMS, "--run: '%.200s' is not an "
                                "extended regular expression", o->run);
     }
-    struct case_stats st = {.out = out, .run = o->run ? &run : NULL};
+    struct case_stats st = {.out = out, .run = o->run ? &run : NULL,
+                            .track_fired = o->coverage || out || o->json};
     json_t *jroot = NULL;
     if (o->json && !(jroot = json_object())) {
         rc = proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
@@ -674,7 +687,9 @@ int engine_run_cases(struct ruleset *rs, const struct engine_cases_opts *o, int 
     if (passed)
         *passed = 0;
     struct engine *e = NULL;
-    int rc = eng_engine_create(rs, o->limits, NULL, false, &e, err);
+    /* coverage reads the rules' text forms, which only a parse keeps */
+    int rc = o->coverage ? eng_engine_create_parsed(rs, o->limits, &e, err)
+                         : eng_engine_create(rs, o->limits, NULL, false, &e, err);
     if (rc)
         return rc < 0 ? rc : PROTO_E_INTERNAL;
     rc = eng_run_cases(e, o, passed, err);

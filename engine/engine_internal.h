@@ -133,6 +133,10 @@ struct ruleset {
     char *data_activated;
     long rule_count;
     time_t loaded_at;
+    /* The binary image engines are built from (ruleset_image.c): a sealed
+     * memory file, or -1 when there is none (engines parse the text). */
+    int image_fd;
+    size_t image_len;
 };
 
 /* ---- reading (ruleset_read.c) ------------------------------------------ */
@@ -201,6 +205,7 @@ void eng_reader_close(struct eng_reader *r);
 struct eng_env {
     void *env;
     struct eng_capture *cap;
+    bool imaged;               /* loaded from a binary image, not parsed */
 };
 
 struct eng_load {
@@ -209,7 +214,10 @@ struct eng_load {
      * its problems go here, and any problem refuses the load */
     struct engine_lint *precheck;
     struct eng_env *keep;      /* non-NULL: keep the environment */
-    unsigned files_read, environments;     /* counted by the load */
+    /* non-NULL: a loaded ruleset whose binary image stands for the parse
+     * when its rule files are byte for byte the ones read now */
+    const struct ruleset *previous;
+    unsigned files_read, environments, parses;     /* counted by the load */
 };
 int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_error *err);
 
@@ -296,12 +304,26 @@ int eng_blame(void *env, struct eng_capture *cap, bool cap_reached, struct eng_b
 void eng_blame_report(const struct ruleset *rs, const struct eng_blame *b,
                       struct proto_error *err);
 
-/* Creates a CLIPS environment holding rs's text, with the capture router
- * installed.  Every load problem is added to err as "file:line: message";
- * returns 0 or PROTO_E_RULESET / PROTO_E_INTERNAL.  On success *env and the
- * capture (caller frees with eng_env_destroy) are ready; nothing is reset. */
-int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap,
+/* Creates a CLIPS environment holding rs's constructs, with the capture
+ * router installed: from rs's binary image when it has one and the bload
+ * works (*imaged true), else by parsing rs's text.  Every load problem is
+ * added to err as "file:line: message"; returns 0 or PROTO_E_RULESET /
+ * PROTO_E_INTERNAL.  On success *env and the capture (caller frees with
+ * eng_env_destroy) are ready; nothing is reset. */
+int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap, bool *imaged,
                   struct proto_error *err);
+
+/* ---- the binary image (ruleset_image.c) ------------------------------------ */
+
+/* Saves env's constructs into a new sealed memory file: 0 with *fd and
+ * *len set, or -1 with *fd = -1 (no image: engines parse). */
+int eng_image_save(void *env, int *fd, size_t *len);
+/* Loads the image into env (a new, empty environment): 0, or -1. */
+int eng_image_load(void *env, int fd);
+void eng_image_close(int fd);
+/* The same, always parsing the text. */
+int eng_env_build_parsed(const struct ruleset *rs, void **env, struct eng_capture **cap,
+                         struct proto_error *err);
 void eng_env_destroy(void *env, struct eng_capture *cap);
 
 /* ---- output (engine_output.c) ------------------------------------------------ */
@@ -343,6 +365,11 @@ const struct field *eng_out_row(const struct eng_out *o, int kind, size_t i);
  * ruleset's defaults. */
 int eng_engine_create(struct ruleset *rs, const struct engine_limits *lim, struct eng_env *from,
                       bool served, struct engine **out, struct proto_error *err);
+/* The same, parsing the text even when rs has an image: the case
+ * runner's coverage reads the rules' pretty-print forms, which an image
+ * does not carry. */
+int eng_engine_create_parsed(struct ruleset *rs, const struct engine_limits *lim,
+                             struct engine **out, struct proto_error *err);
 /* Replaces the values the engine asserts over the defaults (n may be 0:
  * the defaults); the next assessment resets first. */
 int eng_engine_set_policy(struct engine *e, const struct eng_pvalue *v, size_t n);
@@ -356,6 +383,8 @@ int eng_engine_use_policy(struct engine *e, size_t i);
 /* The engine's CLIPS environment (the case runner's coverage reads the
  * rules from it). */
 void *eng_engine_env(struct engine *e);
+/* Whether e's environment was built from the ruleset's binary image. */
+bool eng_engine_from_image(const struct engine *e);
 /* A full reset now (0, or -1 when the engine cannot be reset). */
 int eng_engine_reset(struct engine *e);
 

@@ -269,8 +269,9 @@ static long count_defrules(void *env)
     return n;
 }
 
-static int env_build_files(const struct rs_file *files, size_t n, void **envp,
-                           struct eng_capture **capp, struct proto_error *err)
+/* An empty environment with the capture router and the parser's error
+ * callback installed. */
+static int env_new(void **envp, struct eng_capture **capp, struct proto_error *err)
 {
     *envp = NULL;
     *capp = NULL;
@@ -289,6 +290,19 @@ static int env_build_files(const struct rs_file *files, size_t n, void **envp,
         return proto_error_set(err, PROTO_E_INTERNAL, "cannot install the CLIPS router");
     }
     EnvSetParserErrorCallback(env, parser_error_cb);
+    *envp = env;
+    *capp = cap;
+    return 0;
+}
+
+static int env_build_files(const struct rs_file *files, size_t n, void **envp,
+                           struct eng_capture **capp, struct proto_error *err)
+{
+    void *env;
+    struct eng_capture *cap;
+    int rc = env_new(&env, &cap, err);
+    if (rc)
+        return rc;
 
     struct proto_error local;
     proto_error_init(&local);
@@ -351,10 +365,84 @@ static int env_build_files(const struct rs_file *files, size_t n, void **envp,
     return 0;
 }
 
-int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap,
+/* From the ruleset's image: 0 with *envp and *capp set, or -1 with
+ * nothing built (the caller parses instead). */
+static int env_build_image(const struct ruleset *rs, void **envp, struct eng_capture **capp);
+
+/* Whether rs's rule files (names and bytes, in manifest order) are prev's:
+ * then prev's image is what parsing them would give. */
+static bool same_rule_files(const struct ruleset *rs, const struct ruleset *prev)
+{
+    if (prev->image_fd < 0 || rs->n_files != prev->n_files)
+        return false;
+    for (size_t i = 0; i < rs->n_files; i++)
+        if (strcmp(rs->files[i].name, prev->files[i].name) != 0 ||
+            rs->files[i].len != prev->files[i].len ||
+            memcmp(rs->files[i].text, prev->files[i].text, rs->files[i].len) != 0)
+            return false;
+    return true;
+}
+
+/* The load's environment from prev's image instead of a parse, and prev's
+ * image shared (the memory file is sealed: a second descriptor of the
+ * same bytes).  0, or -1 with nothing built. */
+static int env_reuse_image(struct ruleset *rs, const struct ruleset *prev, void **envp,
+                           struct eng_capture **capp)
+{
+    int fd = fcntl(prev->image_fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    rs->image_fd = fd;
+    rs->rule_count = prev->rule_count;
+    if (env_build_image(rs, envp, capp) < 0) {
+        eng_image_close(fd);
+        rs->image_fd = -1;
+        rs->rule_count = 0;
+        return -1;
+    }
+    rs->image_len = prev->image_len;
+    return 0;
+}
+
+static int env_build_image(const struct ruleset *rs, void **envp, struct eng_capture **capp)
+{
+    struct proto_error local;
+    proto_error_init(&local);
+    void *env;
+    struct eng_capture *cap;
+    int rc = env_new(&env, &cap, &local);
+    proto_error_close(&local);
+    if (rc)
+        return -1;
+    /* A bload that stopped part way would leave fewer rules. */
+    if (eng_image_load(env, rs->image_fd) < 0 || GetHaltExecution(env) ||
+        count_defrules(env) != rs->rule_count) {
+        eng_env_destroy(env, cap);
+        return -1;
+    }
+    eng_buf_clear(&cap->err);
+    eng_buf_clear(&cap->out);
+    *envp = env;
+    *capp = cap;
+    return 0;
+}
+
+int eng_env_build(const struct ruleset *rs, void **env, struct eng_capture **cap, bool *imaged,
                   struct proto_error *err)
 {
+    *imaged = rs->image_fd >= 0 && env_build_image(rs, env, cap) == 0;
+    return *imaged ? 0 : env_build_files(rs->files, rs->n_files, env, cap, err);
+}
+
+int eng_env_build_parsed(const struct ruleset *rs, void **env, struct eng_capture **cap,
+                         struct proto_error *err)
+{
     return env_build_files(rs->files, rs->n_files, env, cap, err);
+}
+
+bool ruleset_has_image(const struct ruleset *rs)
+{
+    return rs->image_fd >= 0;
 }
 
 /* ---- manifest and policy files ----------------------------------------- */
@@ -655,6 +743,7 @@ static void ruleset_free(struct ruleset *rs)
 {
     if (!rs)
         return;
+    eng_image_close(rs->image_fd);
     free(rs->dir);
     free(rs->manifest);
     free(rs->tests);
@@ -997,6 +1086,7 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
     if (!rs)
         return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
     atomic_init(&rs->refs, 1);
+    rs->image_fd = -1;
     rs->dir = eng_strdup(src->dir);
     if (!rs->dir) {
         ruleset_free(rs);
@@ -1047,9 +1137,15 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
     }
     void *env = NULL;
     struct eng_capture *cap = NULL;
-    if (!rc) {
-        rc = eng_env_build(rs, &env, &cap, err);
+    bool imaged = false;
+    if (!rc && l->previous && same_rule_files(rs, l->previous))
+        imaged = env_reuse_image(rs, l->previous, &env, &cap) == 0;
+    if (imaged) {
         l->environments++;
+    } else if (!rc) {
+        rc = env_build_files(rs->files, rs->n_files, &env, &cap, err);
+        l->environments++;
+        l->parses++;
     }
     if (!rc) {
         int problems = 0;
@@ -1078,9 +1174,14 @@ int eng_ruleset_load(struct eng_load *l, struct ruleset **out, struct proto_erro
     }
     free(policy_text);
     eng_files_free(pol_files, n_pol_files);
+    /* The image every later engine is built from (ruleset_image.c); none
+     * when it cannot be made: engines then parse the text. */
+    if (!rc && !src->no_image && !imaged)
+        (void)eng_image_save(env, &rs->image_fd, &rs->image_len);
     if (!rc && l->keep) {
         l->keep->env = env;
         l->keep->cap = cap;
+        l->keep->imaged = imaged;
     } else {
         eng_env_destroy(env, cap);
     }

@@ -77,6 +77,9 @@ struct ruleset_source {
      * (a test rewrites a file here to prove a torn load is refused). */
     void (*after_read)(void *arg, const char *file);
     void *after_read_arg;
+    /* true: keep no binary image, so every engine_create parses the rule
+     * text (the behaviour before images; for tests and measurements). */
+    bool no_image;
 };
 
 /* Loads DIR (manifest.ini + the .clp files it lists, in that order), its
@@ -129,8 +132,22 @@ int ruleset_policy_text_check(const struct ruleset *rs, const char *file, const 
 int ruleset_manifest_check(const char *text, struct proto_error *err);
 const char *ruleset_policy_sha256(const struct ruleset *rs, size_t i);
 
+/* Whether rs holds a binary image of its constructs (CLIPS bsave, made
+ * once by the load): engine_create then builds each CLIPS environment by
+ * loading it (BENCHMARKS.md 9.5: 7.6 million instructions against 97.8
+ * million for parsing the bundled rules again), with the same results.  false when it could not be made
+ * (no memfd_create or /proc) or with ruleset_source.no_image: engines
+ * parse the text, as before. */
+bool ruleset_has_image(const struct ruleset *rs);
+
 /* An engine ready for the `default` policy (the others are built on first
- * use). */
+ * use).  Cheap for a loaded ruleset with an image (ruleset_has_image):
+ * no parse; under 1 ms for the bundled rules (BENCHMARKS.md 9.5), half of
+ * it CLIPS's CreateEnvironment.  Safe to call for the same ruleset from
+ * several threads at once, and from any thread: an engine may be built
+ * on one thread and handed to another that uses it from then on (CLIPS
+ * keeps no per-thread state), so a serving thread need not build its
+ * own. */
 int engine_create(struct ruleset *rs, const struct engine_limits *lim,
                   struct engine **out, struct proto_error *err);
 void engine_free(struct engine *e);
@@ -139,6 +156,7 @@ struct ruleset *engine_ruleset(const struct engine *e);   /* borrowed */
 struct engine_counters {
     unsigned environments;      /* CLIPS environments it holds now */
     uint64_t policy_resets;     /* environments reset to another policy (over the cap) */
+    unsigned from_image;        /* of the environments, those built from the ruleset's image */
 };
 void engine_counters(const struct engine *e, struct engine_counters *c);
 
@@ -305,6 +323,16 @@ struct ruleset_check_opts {
     struct ruleset_source src;
     struct engine_limits limits;        /* the cases' and the probe engine's */
     unsigned flags;                     /* RULESET_CHECK_* */
+    /* NULL, or a ruleset already loaded (a reload passes the one it
+     * serves; the caller keeps its reference): when the rule files read
+     * now are byte for byte its rule files (names and bytes, in manifest
+     * order), its binary image stands for parsing them, the one step a
+     * check cannot otherwise skip (BENCHMARKS.md 9.5: about half of a
+     * reload's work).  Everything else runs as without it: the read, the
+     * pre-check of the text, the contract, the data, the policies, the
+     * lint, the cases, the resets.  A reload that changes only policies
+     * or cases, or nothing, then parses nothing. */
+    const struct ruleset *previous;
 };
 void ruleset_check_opts_init(struct ruleset_check_opts *o, const char *dir,
                              const char *policy_file);
@@ -316,6 +344,7 @@ struct ruleset_report {
     size_t n_failed_cases;
     unsigned files_read;                /* files read (each exactly once) */
     unsigned environments;              /* CLIPS environments built */
+    unsigned parses;                    /* of them, by parsing the text (the rest: the image) */
 };
 void ruleset_report_init(struct ruleset_report *r);
 void ruleset_report_close(struct ruleset_report *r);
@@ -327,15 +356,21 @@ void ruleset_report_close(struct ruleset_report *r);
  *      cannot load, forbidden functions, printout targets and literal slot
  *      values (CLIPS evaluates defglobal and deffacts expressions while
  *      loading, and hangs on deep nesting);
- *   3. load them into one CLIPS environment (contract, data, policy file);
+ *   3. load them into one CLIPS environment (contract, data, policy file),
+ *      parsing the text, or from o->previous's image when the rule files
+ *      are its own;
  *   4. lint the loaded ruleset (engine_lint);
- *   5. turn that environment into a probe engine and run the ruleset's own
+ *   5. save the ruleset's binary image from that environment
+ *      (ruleset_has_image), build the probe engine from the image (as
+ *      every serving engine will be built) and run the ruleset's own
  *      cases on it, under the ruleset's policy defaults (and each case's
- *      own "policy"), with o->limits;
+ *      own "policy"), with o->limits; without an image (it could not be
+ *      made or loaded; ruleset_source.no_image) the load's environment
+ *      becomes the probe;
  *   6. reset the probe under each named policy (policy_dir), then under
  *      `default`, the one in force.
- * One environment in all.  Returns 0 with *out set (the caller's
- * reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
+ * At most one parse in all (rep->parses); two environments with a new
+ * image, one without.  Returns 0 with *out set (the caller's reference), or PROTO_E_RULESET / PROTO_E_INTERNAL with err saying why
  * ("file:line: ..." details, or the names of the failed cases).  With
  * RULESET_CHECK_FAILING_CASES_OK, failed cases do not refuse: the call
  * returns 0 and rep says which failed.  rep may be NULL. */

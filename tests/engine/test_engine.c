@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,6 +125,22 @@ static char *path_in(const char *dir, const char *name)
     ck_assert_ptr_nonnull(p);
     sprintf(p, "%s/%s", dir, name);
     return p;
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    ck_assert_ptr_nonnull(m);
+    int c;
+    while ((c = fgetc(f)) != EOF)
+        fputc(c, m);
+    fclose(f);
+    fclose(m);
+    return buf;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -1185,6 +1203,143 @@ static int check_dir(const char *dir, const char *policy, unsigned flags,
     return rc;
 }
 
+/* ruleset_check with o.previous: the rule files' parse is taken from the
+ * previous ruleset's image only when they are byte for byte its files;
+ * everything else is checked again, and the results are the same as a
+ * parse's. */
+static struct ruleset *check_prev(const char *dir, const struct ruleset *prev, bool no_image,
+                                  struct ruleset_report *rep, int want_rc)
+{
+    struct ruleset_check_opts o;
+    ruleset_check_opts_init(&o, dir, NULL);
+    o.previous = prev;
+    o.src.no_image = no_image;
+    ruleset_report_init(rep);
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset *rs = NULL;
+    int rc = ruleset_check(&o, &rs, rep, &err);
+    dump_details(&err);
+    ck_assert_int_eq(rc, want_rc);
+    proto_error_close(&err);
+    return rs;
+}
+
+static void assess_summary(struct ruleset *rs, const char *condition, const char *id,
+                           const char *want)
+{
+    struct engine *e = engine_ok(rs, 0, 0);
+    struct suit_patient p;
+    healthy(&p);
+    add_item(&p.conditions, condition, -1);
+    struct suit_result r;
+    suit_result_init(&r);
+    struct proto_error err;
+    proto_error_init(&err);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    const struct suit_finding *f = find(&r, id);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_str_eq(f->summary, want);
+    suit_result_close(&r);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+}
+
+START_TEST(test_check_reuses_previous_image)
+{
+    char *dir = temp_ruleset("basic");
+    struct ruleset_report rep;
+    struct ruleset *first = check_prev(dir, NULL, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    ck_assert(ruleset_has_image(first));
+
+    /* the same files: no parse, one environment (the probe is the load's,
+     * loaded from the image), the cases run and pass as before */
+    struct ruleset *same = check_prev(dir, first, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 0);
+    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_int_eq(rep.cases_passed, 7);
+    ruleset_report_close(&rep);
+    ck_assert(ruleset_has_image(same));
+    ck_assert_str_eq(ruleset_id(same)->sha256, ruleset_id(first)->sha256);
+    assess_summary(same, "active-acne", "active-acne", "Active acne");
+
+    /* only a case file changed: still no parse, and the new case runs */
+    char *cases_path = path_in(dir, "tests/cases.json");
+    char *cases = read_text(cases_path);
+    char *more = malloc(strlen(cases) + 300);
+    ck_assert_ptr_nonnull(more);
+    strcpy(more, cases);
+    char *end = strrchr(more, ']');
+    ck_assert_ptr_nonnull(end);
+    strcpy(end, ", {\"name\": \"added\", \"patient\": {\"age\": 30, \"pregnant\": true, "
+                "\"breastfeeding\": false, \"fitzpatrick\": 2, \"area\": \"face\", "
+                "\"indication\": \"fine-lines\"}, \"expect\": {\"verdict\": "
+                "\"contraindicated\"}}]\n");
+    write_file(dir, "tests/cases.json", more);
+    struct ruleset *cases_only = check_prev(dir, same, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 0);
+    ck_assert_int_eq(rep.cases_passed, 8);
+    ruleset_report_close(&rep);
+
+    /* a rule changed: parsed, and the change is what serves */
+    char *rules_path = path_in(dir, "rules.clp");
+    char *rules = read_text(rules_path);
+    char *changed = strdup(rules);
+    char *at = strstr(changed, "\"Active acne\"");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at, "\"Active ACNE\"", 13);
+    write_file(dir, "rules.clp", changed);
+    struct ruleset *edited = check_prev(dir, cases_only, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    ck_assert_str_ne(ruleset_id(edited)->sha256, ruleset_id(first)->sha256);
+    assess_summary(edited, "active-acne", "active-acne", "Active ACNE");
+
+    /* a broken rule file is refused as without a previous ruleset */
+    char *broken = malloc(strlen(rules) + 64);
+    ck_assert_ptr_nonnull(broken);
+    sprintf(broken, "%s\n(defrule broken (patient (no-such-slot 1)) =>)\n", rules);
+    write_file(dir, "rules.clp", broken);
+    ck_assert_ptr_null(check_prev(dir, edited, false, &rep, PROTO_E_RULESET));
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+
+    /* back to the first files, but the previous ruleset has no image:
+     * parsed (and no_image never takes one) */
+    write_file(dir, "rules.clp", rules);
+    struct ruleset *plain = check_prev(dir, NULL, true, &rep, 0);
+    ruleset_report_close(&rep);
+    ck_assert(!ruleset_has_image(plain));
+    struct ruleset *again = check_prev(dir, plain, false, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ruleset_report_close(&rep);
+    struct ruleset *never = check_prev(dir, again, true, &rep, 0);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert(!ruleset_has_image(never));
+    ruleset_report_close(&rep);
+
+    /* a ruleset outlives the one whose image it shares */
+    ruleset_unref(first);
+    ruleset_unref(cases_only);
+    assess_summary(same, "active-acne", "active-acne", "Active acne");
+    for (struct ruleset **r = (struct ruleset *[]){same, edited, plain, again, never, NULL}; *r;
+         r++)
+        ruleset_unref(*r);
+    testutil_remove_tree(dir);
+    free(broken);
+    free(changed);
+    free(rules);
+    free(rules_path);
+    free(more);
+    free(cases);
+    free(cases_path);
+    free(dir);
+}
+END_TEST
+
 /* Issue 11 item 3 / issue 13 item 10: one read of every file and one CLIPS
  * environment per check (a reload read every file twice and built five). */
 START_TEST(test_check_reads_once_one_environment)
@@ -1194,7 +1349,8 @@ START_TEST(test_check_reads_once_one_environment)
     ck_assert_int_eq(check_dir(RS("basic"), NULL, 0, &rep, &err), 0);
     /* manifest.ini, the four files it lists, tests/cases.json */
     ck_assert_uint_eq(rep.files_read, 6);
-    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert_uint_eq(rep.environments, 2);      /* the probe from the image */
     ck_assert_int_eq(rep.cases_passed, 7);
     ck_assert_int_eq(rep.cases_failed, 0);
     ck_assert_uint_eq(rep.lint.n_problems, 0);
@@ -1204,7 +1360,8 @@ START_TEST(test_check_reads_once_one_environment)
     char *pol = write_temp("[policy]\nnsaid-hold-days = 5\n");
     ck_assert_int_eq(check_dir(RS("basic"), pol, 0, &rep, &err), 0);
     ck_assert_uint_eq(rep.files_read, 7);        /* and the policy file, once */
-    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert_uint_eq(rep.environments, 2);
     ruleset_report_close(&rep);
     proto_error_close(&err);
     unlink(pol);
@@ -1668,6 +1825,238 @@ START_TEST(test_request_pipeline)
 }
 END_TEST
 
+/* ---- the binary image ------------------------------------------------------ */
+
+static struct ruleset *load_src_ok(const char *dir, const char *policy_dir, bool no_image)
+{
+    struct proto_error err;
+    proto_error_init(&err);
+    struct ruleset_source src = {.dir = dir, .policy_dir = policy_dir, .no_image = no_image};
+    struct ruleset *rs = NULL;
+    int rc = ruleset_load_source(&src, &rs, &err);
+    ck_assert_msg(rc == 0, "load %s: %s", dir, err.message);
+    proto_error_close(&err);
+    return rs;
+}
+
+static unsigned engine_from_image(const struct engine *e)
+{
+    struct engine_counters c;
+    engine_counters(e, &c);
+    return c.from_image;
+}
+
+/* Engines built from the image answer every case of the bundled ruleset
+ * with the same bytes as engines built by parsing the text, in two passes
+ * (state one request leaves cannot hide), under every named policy of the
+ * examples. */
+START_TEST(test_image_same_replies)
+{
+    const char *rules = getenv("SUITD_RULES") ? getenv("SUITD_RULES") : "rules";
+    char policies[1024];
+    snprintf(policies, sizeof policies, "%s/../examples/policies", rules);
+    struct ruleset *rs_img = load_src_ok(rules, policies, false);
+    struct ruleset *rs_txt = load_src_ok(rules, policies, true);
+    ck_assert(ruleset_has_image(rs_img));
+    ck_assert(!ruleset_has_image(rs_txt));
+    struct engine *e_img = engine_ok(rs_img, 0, 0), *e_txt = engine_ok(rs_txt, 0, 0);
+    ck_assert_uint_eq(engine_from_image(e_img), 1);
+    ck_assert_uint_eq(engine_from_image(e_txt), 0);
+    struct proto_error err;
+    proto_error_init(&err);
+    msgpack_sbuffer a, b;
+    msgpack_sbuffer_init(&a);
+    msgpack_sbuffer_init(&b);
+    size_t compared = 0, n_named = ruleset_policy_count(rs_img);
+    ck_assert_uint_ge(n_named, 3);
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t f = 0; f < ruleset_case_file_count(rs_img); f++) {
+            const char *name;
+            size_t len;
+            const char *text = ruleset_case_file(rs_img, f, &name, &len);
+            json_error_t jerr;
+            json_t *cases = json_loadb(text, len, 0, &jerr);
+            ck_assert_ptr_nonnull(cases);
+            size_t i;
+            json_t *c;
+            json_array_foreach(cases, i, c) {
+                json_t *patient = json_object_get(c, "patient");
+                if (!patient)
+                    continue;
+                const char *pol = ruleset_policy_name(rs_img, compared % n_named);
+                char *pj = json_dumps(patient, JSON_COMPACT);
+                char *params = malloc(strlen(pj) + strlen(pol) + 32);
+                ck_assert_ptr_nonnull(params);
+                sprintf(params, "[%s, {\"policy\": \"%s\"}]", pj, pol);
+                a.size = b.size = 0;
+                int ra = pipeline(e_img, params, (uint32_t)compared, NULL, &a, &err);
+                proto_error_close(&err);
+                int rb = pipeline(e_txt, params, (uint32_t)compared, NULL, &b, &err);
+                proto_error_close(&err);
+                ck_assert_int_eq(ra, rb);
+                ck_assert_msg(a.size == b.size && !memcmp(a.data, b.data, a.size),
+                              "%s case %zu: replies differ", name, i);
+                compared++;
+                free(params);
+                free(pj);
+            }
+            json_decref(cases);
+        }
+    ck_assert_uint_ge(compared, 2 * 150);
+    /* every policy's environment came from the image too */
+    struct engine_counters c;
+    engine_counters(e_img, &c);
+    ck_assert_uint_eq(c.environments, n_named);
+    ck_assert_uint_eq(c.from_image, n_named);
+    msgpack_sbuffer_destroy(&a);
+    msgpack_sbuffer_destroy(&b);
+    engine_free(e_img);
+    engine_free(e_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+}
+END_TEST
+
+/* What the bundled rules do not use survives the image: a deffunction, a
+ * defglobal (its initial value, then what a rule binds: kept across
+ * requests, which reset nothing but the request's facts, as after a
+ * parse; the lint refuses defglobal in a served ruleset), computed output
+ * strings. */
+static const char image_extra[] =
+    "(defglobal ?*suffix* = \" (global)\")\n"
+    "(deffunction note-for (?a) (str-cat \"age \" ?a ?*suffix*))\n"
+    "(defrule age-note (patient (age ?a&:(> ?a 60)))\n"
+    "  => (assert (finding (id age-note) (category candidacy) (severity caution)\n"
+    "                   (summary (note-for ?a)) (source \"SP\")))\n"
+    "  (bind ?*suffix* \" (changed)\"))\n";
+
+START_TEST(test_image_deffunction_and_globals)
+{
+    char *dir = temp_ruleset("basic");
+    char *path = path_in(dir, "rules.clp");
+    char *text = read_text(path);
+    char *all = malloc(strlen(text) + sizeof image_extra);
+    ck_assert_ptr_nonnull(all);
+    sprintf(all, "%s%s", text, image_extra);
+    write_file(dir, "rules.clp", all);
+    struct ruleset *rs_img = load_src_ok(dir, NULL, false), *rs_txt = load_src_ok(dir, NULL, true);
+    ck_assert(ruleset_has_image(rs_img));
+    struct engine *e_img = engine_ok(rs_img, 0, 0), *e_txt = engine_ok(rs_txt, 0, 0);
+    ck_assert_uint_eq(engine_from_image(e_img), 1);
+    struct proto_error err;
+    proto_error_init(&err);
+    for (int round = 0; round < 3; round++) {
+        struct suit_patient p;
+        healthy(&p);
+        p.age = 61 + round;
+        struct suit_result r, r_txt;
+        suit_result_init(&r);
+        suit_result_init(&r_txt);
+        ck_assert_int_eq(engine_assess(e_img, &p, &r, &err), 0);
+        ck_assert_int_eq(engine_assess(e_txt, &p, &r_txt, &err), 0);
+        results_same(&r, &r_txt);
+        const struct suit_finding *f = find(&r, "age-note");
+        ck_assert_ptr_nonnull(f);
+        char want[64];
+        snprintf(want, sizeof want, "age %d %s", 61 + round, round ? "(changed)" : "(global)");
+        ck_assert_str_eq(f->summary, want);
+        suit_result_close(&r);
+        suit_result_close(&r_txt);
+        suit_patient_close(&p);
+    }
+    proto_error_close(&err);
+    engine_free(e_img);
+    engine_free(e_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+    testutil_remove_tree(dir);
+    free(all);
+    free(text);
+    free(path);
+    free(dir);
+}
+END_TEST
+
+/* When the image cannot be loaded (here: no descriptor left for
+ * EnvBload's fopen of /proc/self/fd/N, as when a daemon runs out of
+ * descriptors), engine_create parses the text instead, with the same
+ * results. */
+START_TEST(test_image_falls_back_to_parsing)
+{
+    struct ruleset *rs = load_src_ok(RS("basic"), NULL, false);
+    ck_assert(ruleset_has_image(rs));
+    struct engine *ref = engine_ok(rs, 0, 0);
+    ck_assert_uint_eq(engine_from_image(ref), 1);
+    /* the lowest free descriptor; a limit there leaves none to open */
+    int lowest = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    ck_assert_int_ge(lowest, 0);
+    close(lowest);
+    struct rlimit old, tight;
+    ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+    tight = old;
+    tight.rlim_cur = (rlim_t)lowest;
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    struct engine *e = NULL;
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc = engine_create(rs, NULL, &e, &err);
+    ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+    ck_assert_msg(rc == 0, "engine_create: %s", err.message);
+    ck_assert_uint_eq(engine_from_image(e), 0);
+    struct suit_patient p;
+    healthy(&p);
+    p.pregnant = SUIT_YES;
+    add_item(&p.conditions, "active-acne", -1);
+    struct suit_result r, r_ref;
+    suit_result_init(&r);
+    suit_result_init(&r_ref);
+    ck_assert_int_eq(engine_assess(e, &p, &r, &err), 0);
+    ck_assert_int_eq(engine_assess(ref, &p, &r_ref, &err), 0);
+    results_same(&r, &r_ref);
+    ck_assert_ptr_nonnull(find(&r, "pregnancy"));
+    ck_assert_ptr_nonnull(find(&r, "active-acne"));
+    suit_result_close(&r);
+    suit_result_close(&r_ref);
+    suit_patient_close(&p);
+    proto_error_close(&err);
+    engine_free(e);
+    engine_free(ref);
+    ruleset_unref(rs);
+}
+END_TEST
+
+/* Coverage reads the rules' text forms, which an image does not carry:
+ * engine_run_cases parses for it (and reports the same coverage as with
+ * no image), and engine_run_cases_on refuses it on an engine built from
+ * the image instead of calling every rule one that makes no finding. */
+START_TEST(test_image_coverage)
+{
+    struct ruleset *rs_img = load_src_ok(RS("basic"), NULL, false);
+    struct ruleset *rs_txt = load_src_ok(RS("basic"), NULL, true);
+    struct proto_error err;
+    proto_error_init(&err);
+    int rc_img, rc_txt;
+    char *out_img = cases_output(rs_img, NULL, 1, &rc_img, &err);
+    proto_error_close(&err);
+    char *out_txt = cases_output(rs_txt, NULL, 1, &rc_txt, &err);
+    proto_error_close(&err);
+    ck_assert_int_eq(rc_img, rc_txt);
+    ck_assert_str_eq(out_img, out_txt);
+    ck_assert_ptr_nonnull(strstr(out_img, "coverage:"));
+    struct engine *e = engine_ok(rs_img, 0, 0);
+    struct engine_cases_opts o = {.coverage = true};
+    ck_assert_int_eq(engine_run_cases_on(e, &o, NULL, &err), PROTO_E_INTERNAL);
+    ck_assert_ptr_nonnull(strstr(err.message, "coverage"));
+    proto_error_close(&err);
+    engine_free(e);
+    free(out_img);
+    free(out_txt);
+    ruleset_unref(rs_img);
+    ruleset_unref(rs_txt);
+}
+END_TEST
+
+
 /* The pipeline packs constant side effects from bytes packed once per
  * engine: its reply must equal, byte for byte, the same result packed
  * field by field, request after request; a result the
@@ -1765,10 +2154,19 @@ static Suite *engine_suite(void)
     tcase_add_test(t, test_request_pipeline);
     suite_add_tcase(s, t);
 
+    t = tcase_create("image");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, test_image_same_replies);
+    tcase_add_test(t, test_image_deffunction_and_globals);
+    tcase_add_test(t, test_image_coverage);
+    tcase_add_test(t, test_image_falls_back_to_parsing);
+    suite_add_tcase(s, t);
+
     /* Some of these hung for ever before their fix: a bounded timeout. */
     t = tcase_create("check");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, test_check_reads_once_one_environment);
+    tcase_add_test(t, test_check_reuses_previous_image);
     tcase_add_test(t, test_check_refuses_failing_cases_and_lint);
     tcase_add_test(t, test_check_precheck_before_clips);
     tcase_add_test(t, test_lint_checks_the_served_bytes);

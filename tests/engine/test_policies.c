@@ -397,7 +397,8 @@ START_TEST(test_check_reads_policies_with_the_rules)
     struct ruleset *rs = NULL;
     ck_assert_int_eq(ruleset_check(&o, &rs, &rep, &err), 0);
     ck_assert_uint_eq(rep.files_read, 8);     /* the 6 of test_engine's count, 2 policies */
-    ck_assert_uint_eq(rep.environments, 1);
+    ck_assert_uint_eq(rep.parses, 1);
+    ck_assert_uint_eq(rep.environments, 2);   /* the probe from the image */
     ck_assert_int_eq(rep.cases_failed, 0);
     ck_assert_uint_eq(ruleset_policy_count(rs), 3);
     ruleset_unref(rs);
