@@ -50,6 +50,7 @@ struct reload_run {
     int cases_passed;
     struct engine **engines;    /* n_engines of them on success */
     unsigned n_engines;
+    struct ruleset *previous;   /* one ref, or NULL: the served ruleset */
 };
 
 static void run_free(struct reload_run *run)
@@ -60,6 +61,8 @@ static void run_free(struct reload_run *run)
     free(run->engines);
     if (run->rs)
         ruleset_unref(run->rs);
+    if (run->previous)
+        ruleset_unref(run->previous);
     proto_error_close(&run->err);
     free(run->dir);
     free(run->policy);
@@ -80,6 +83,7 @@ static void *run_main(void *arg)
     ruleset_check_opts_init(&co, run->dir, run->policy);
     co.src.policy_dir = run->policy_dir;
     co.limits = run->limits;
+    co.previous = run->previous;
     struct ruleset_report rep;
     ruleset_report_init(&rep);
     int rc = ruleset_check(&co, &run->rs, &rep, &run->err);
@@ -204,6 +208,7 @@ static int begin(struct reload *r, struct proto_error *err)
     proto_error_init(&run->err);
     run->limits = r->limits;
     run->n_engines = r->n_engines;
+    run->previous = r->served ? ruleset_ref(r->served) : NULL;
     run->owner = r;
 
     /* Detached: nobody joins a thread that may never end.  It blocks every
@@ -347,6 +352,14 @@ static void on_watchdog(uv_timer_t *t)
     proto_error_close(&e);
 }
 
+void reload_set_served(struct reload *r, struct ruleset *rs)
+{
+    struct ruleset *old = r->served;
+    r->served = rs ? ruleset_ref(rs) : NULL;
+    if (old)
+        ruleset_unref(old);
+}
+
 int reload_start(struct reload *r, struct reload_waiter *waiter, const char *who,
                  struct proto_error *err)
 {
@@ -439,4 +452,5 @@ void reload_close(struct reload *r)
     }
     uv_close((uv_handle_t *)&r->done_async, NULL);
     uv_close((uv_handle_t *)&r->watchdog, NULL);
+    reload_set_served(r, NULL);
 }

@@ -90,6 +90,10 @@ struct reload {
     struct engine_limits limits;
     unsigned timeout_s;                 /* --reload-timeout */
     unsigned n_engines;                 /* engines each run builds (0: none) */
+    /* The ruleset served now (one ref, or NULL): a run reuses its binary
+     * image when the rule files have not changed (ruleset_check_opts's
+     * previous), so a reload of policies or cases parses no rules. */
+    struct ruleset *served;
     const struct reload_hooks *hooks;
     void *hooks_arg;
 
@@ -112,6 +116,8 @@ struct reload {
 int reload_init(struct reload *r, uv_loop_t *loop, const char *dir, const char *policy,
                 const struct engine_limits *lim, unsigned timeout_s, const struct logger *lg,
                 const struct reload_hooks *hooks, void *arg);
+/* The ruleset served from now on (a ref is taken; NULL: none). */
+void reload_set_served(struct reload *r, struct ruleset *rs);
 /* Starts a reload (or folds it into one more run after the running one).
  * waiter may be NULL (SIGHUP); who names the asker in the log ("SIGHUP",
  * "conn 7").  Returns 0: waiter->cb will run, always after this call has

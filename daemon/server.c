@@ -243,6 +243,7 @@ static void set_ruleset(struct server *srv, const struct reload_outcome *o)
     srv->rs = ruleset_ref(o->rs);
     if (old)
         ruleset_unref(old);
+    reload_set_served(&srv->reload, o->rs);
     for (unsigned i = 0; i < srv->n_shards; i++) {
         struct engine *eng = NULL;
         if (o->engines && i < o->n_engines) {
@@ -462,6 +463,7 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     }
     srv->rs = ruleset_ref(rs);
     srv->reload.n_engines = srv->n_shards;
+    reload_set_served(&srv->reload, rs);
     static const struct conn_callbacks refusal_cb = {0};
     conn_set_init(&srv->refusals, loop, &srv->lim, lg, &srv->stats, &srv->shared, &refusal_cb,
                   srv, 0);
