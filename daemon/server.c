@@ -24,6 +24,17 @@
 /* The longest --token-file token (the buffer it is read into). */
 #define SERVER_TOKEN_MAX 1024
 #define SERVER_TRIM_EVERY_MS 1000
+/* glibc's malloc gives the top of a thread's heap back to the kernel as
+ * soon as more than M_TRIM_THRESHOLD (128 KiB) is free there, and the
+ * next burst faults every page in again: at saturation 20% of the serving
+ * threads' CPU was sysmalloc and its page faults (perf record), as a
+ * pipelined turn's answers and requests came and went.  The serving
+ * threads keep up to this much instead; the idle trim (on_trim) still
+ * hands all of it back once the daemon is quiet.  Blocks above the mmap
+ * threshold are mapped and unmapped on every allocation: raised with it
+ * (setting one fixes both, as glibc then stops adjusting them). */
+#define SERVER_MALLOC_TRIM_THRESHOLD (16u * 1024u * 1024u)
+#define SERVER_MALLOC_MMAP_THRESHOLD (4u * 1024u * 1024u)
 /* At the shutdown deadline, the time given to the answers of an abandoned
  * reload's callers before every connection is closed. */
 #define SERVER_SHUTDOWN_FLUSH_MS 50
@@ -394,6 +405,11 @@ int server_init(struct server *srv, uv_loop_t *loop, const struct config *cfg,
                 const struct logger *lg, struct ruleset *rs)
 {
     memset(srv, 0, sizeof *srv);
+#ifdef __GLIBC__
+    /* Best effort: without them serving is only slower. */
+    (void)mallopt(M_TRIM_THRESHOLD, (int)SERVER_MALLOC_TRIM_THRESHOLD);
+    (void)mallopt(M_MMAP_THRESHOLD, (int)SERVER_MALLOC_MMAP_THRESHOLD);
+#endif
     srv->loop = loop;
     srv->cfg = cfg;
     srv->log = lg;

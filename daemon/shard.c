@@ -58,6 +58,7 @@ static void on_hand_over(struct mail *m)
 {
     struct hand_over *h = container_of(m, struct hand_over, mail);
     struct shard *sh = h->sh;
+    log_debug(sh->log, "serving thread %u takes a connection on %s", sh->index, h->lis->name);
     conn_accept(&sh->conns, h->lis, h->fd, false);
     atomic_fetch_sub(&sh->pending, 1);
     free(h);

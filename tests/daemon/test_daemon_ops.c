@@ -244,6 +244,52 @@ START_TEST(hot_reload_under_load_loses_nothing)
 }
 END_TEST
 
+/* Share-nothing serving: connections are spread over the serving threads,
+ * `stats` sums every thread's counts, and a reload asked on one thread
+ * reaches every thread's engine (each answers with the new version). */
+START_TEST(serving_threads_share_the_work)
+{
+    char first[400], rules[400];
+    rules_copy(first, sizeof first);
+    snprintf(rules, sizeof rules, "%s/rules-link", d.dir);
+    ck_assert_int_eq(symlink(first, rules), 0);
+    ck_assert_int_eq(daemon_start(&d, rules, "--workers", "2", "--log-level", "debug", NULL), 0);
+    enum { N = 6 };
+    struct rpc_client *c[N];
+    msgpack_object res;
+    for (int i = 0; i < N; i++) {
+        c[i] = client_open(i % 2 ? d.tcp_addr : d.unix_addr);
+        call_ok(c[i], "assess", pack_isotretinoin, NULL, &res);
+    }
+    ck_assert(daemon_log_contains(&d, "serving thread 0 takes a connection"));
+    ck_assert(daemon_log_contains(&d, "serving thread 1 takes a connection"));
+    /* stats_int opens a connection of its own. */
+    ck_assert_int_eq(stats_int(&d, "requests.assess"), N);
+    ck_assert_int_eq(stats_int(&d, "connections.current"), N + 1);
+    ck_assert_int_eq(stats_int(&d, "workers"), 2);
+
+    deploy_version(rules, "2.0.0");
+    struct proto_error err;
+    proto_error_init(&err);
+    struct rpc_client *admin;
+    ck_assert_int_eq(reload_call(d.unix_addr, &err, &res, &admin), 0);
+    rpc_client_free(admin);
+    for (int i = 0; i < N; i++) {
+        call_ok(c[i], "assess", pack_isotretinoin, NULL, &res);
+        ck_assert_msg(obj_is_str(obj_get(obj_get(&res, "ruleset"), "version"), "2.0.0"),
+                      "connection %d was answered by an engine of the old ruleset", i);
+        call_ok(c[i], "ping", pack_no_params, NULL, &res);
+        ck_assert(obj_is_str(obj_get(obj_get(&res, "ruleset"), "version"), "2.0.0"));
+    }
+    for (int i = 0; i < N; i++)
+        rpc_client_free(c[i]);
+    ck_assert_int_eq(stats_int(&d, "requests.assess"), 2 * N);
+    ck_assert_int_eq(stats_int(&d, "reloads.ok"), 1);
+    proto_error_close(&err);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM, 30), 0);
+}
+END_TEST
+
 START_TEST(broken_reload_keeps_old_ruleset)
 {
     char rules[400], path[600], src[600], v[32];
@@ -693,6 +739,7 @@ static Suite *suite(void)
 {
     const struct testutil_case cases[] = {
         {"hot_reload", hot_reload_under_load_loses_nothing},
+        {"serving_threads", serving_threads_share_the_work},
         {"broken_reload", broken_reload_keeps_old_ruleset},
         {"sigterm", sigterm_answers_inflight_then_exits},
         {"shutdown_deadline", shutdown_deadline_bounds_the_wait},
