@@ -24,10 +24,12 @@
  * reload is one thread of CPU work (load, lint, the ruleset's cases, an
  * engine per serving thread) competing with the serving threads: at nice
  * 0 it takes its full share and serving drops by about a third while it
- * runs; at 5 (weight 335 against 1024 for each busy thread) it takes under
- * a tenth of a saturated machine and finishes a few times later, still
- * well within --reload-timeout.  On an idle machine it changes nothing. */
-#define RELOAD_NICE 5
+ * runs.  Measured on the 2-core machine at saturation (BENCHMARKS.md
+ * 9.6), serving during a reload of the bundled rules was 58-79% of normal
+ * at nice 5 (37-70 ms), 76-98% at 10 (77-154 ms) and 71-98% at 19 (56-231
+ * ms, the longest tail): 10 keeps serving and still ends a reload well
+ * within --reload-timeout.  On an idle machine it changes nothing. */
+#define RELOAD_NICE 10
 
 struct reload_run {
     pthread_mutex_t mu;
