@@ -59,7 +59,7 @@ struct request *request_new(struct requests *rq, struct conn *c, uint32_t msgid,
     r->keep_result = audit && decision_log_enabled(rq->dlog);
     if (r->keep_result)
         decision_log_next_id(rq->dlog, r->decision_id);
-    msgpack_sbuffer_init(&r->params);
+    suit_patient_init(&r->patient);
     suit_result_init(&r->result);
     proto_error_init(&r->err);
     msgpack_sbuffer_init(&r->out);
@@ -83,7 +83,7 @@ void request_free(struct request *r)
         s->requests = r->cnext;
     if (r->cnext)
         r->cnext->cprev = r->cprev;
-    msgpack_sbuffer_destroy(&r->params);
+    suit_patient_close(&r->patient);
     suit_result_close(&r->result);
     proto_error_close(&r->err);
     msgpack_sbuffer_destroy(&r->out);

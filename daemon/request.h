@@ -70,9 +70,11 @@ struct request {
     char decision_id[DECISION_LOG_ID_LEN];  /* "" without a decision log */
     uint32_t msgid;
     uint64_t t0_ns, deadline_ns;
-    /* assess: the request's params, packed again, for the runner's
-     * pipeline (the frame they came in is gone once dispatch returns) */
-    msgpack_sbuffer params;
+    /* assess: the patient decoded from the params while the frame was
+     * there (it is gone once dispatch returns), or the error of decoding
+     * it (parse_rc, in err), which run() answers */
+    struct suit_patient patient;
+    int parse_rc;
 
     /* written by run() */
     int code;

@@ -103,9 +103,12 @@ static void on_client(struct listener *lis, int fd, bool out_of_fds)
 {
     struct server *srv = lis->set->data;
     /* listener.c lent its reserve descriptor for this refusal: it must
-     * be done before returning, here. */
-    if (out_of_fds || srv->shutting_down || !srv->n_shards)
-        conn_accept(&srv->refusals, lis, fd, out_of_fds);
+     * be done before returning, here (conn_accept refuses every client it
+     * is given with out_of_fds, and the refusals set never holds a
+     * connection).  Anything else is the serving threads' to take or
+     * refuse (while stopping, they refuse). */
+    if (out_of_fds)
+        conn_accept(&srv->refusals, lis, fd, true);
     else
         shard_hand_over(pick_shard(srv), lis, fd);
 }

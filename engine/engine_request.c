@@ -58,22 +58,17 @@ static int stage_write(void *data, const char *buf, size_t len)
     return 0;
 }
 
-int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
-                       struct eng_fired *fired, struct proto_error *err)
+/* What follows decoding: p's assessment packed into pk, or the error rc
+ * (err) packed instead.  Closes p. */
+static int assess_decoded(struct engine *e, const struct engine_request *q,
+                          struct suit_patient *pp, int rc, msgpack_packer *pk,
+                          struct eng_fired *fired, struct proto_error *err)
 {
-    struct suit_patient p;
-    suit_patient_init(&p);
+    struct suit_patient p = *pp;
+    suit_patient_init(pp);
     struct suit_result local;
     struct suit_result *r = q->result ? q->result : &local;
     suit_result_init(r);
-    int rc;
-    if (!e)
-        rc = proto_error_set(err, PROTO_E_INTERNAL, "no rule engine available");
-    else if (!q->params)
-        rc = proto_error_set(err, PROTO_E_INVALID_PARAMS, "params: expected [patient] or "
-                             "[patient, options]");
-    else
-        rc = proto_patient_from_params(q->params, &p, err);
     if (!rc) {
         uint64_t t0 = q->assess_ns ? now_ns() : 0;
         rc = eng_assess_packing(e, &p, r, q->until_ns, fired, err);
@@ -111,8 +106,32 @@ int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack
     return rc;
 }
 
+int eng_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
+                       struct eng_fired *fired, struct proto_error *err)
+{
+    struct suit_patient p;
+    suit_patient_init(&p);
+    int rc;
+    if (!e)
+        rc = proto_error_set(err, PROTO_E_INTERNAL, "no rule engine available");
+    else if (!q->params)
+        rc = proto_error_set(err, PROTO_E_INVALID_PARAMS, "params: expected [patient] or "
+                             "[patient, options]");
+    else
+        rc = proto_patient_from_params(q->params, &p, err);
+    return assess_decoded(e, q, &p, rc, pk, fired, err);
+}
+
 int engine_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
                           struct proto_error *err)
 {
     return eng_request_assess(e, q, pk, NULL, err);
+}
+
+int engine_request_assess_patient(struct engine *e, const struct engine_request *q,
+                                  struct suit_patient *p, msgpack_packer *pk,
+                                  struct proto_error *err)
+{
+    int rc = e ? 0 : proto_error_set(err, PROTO_E_INTERNAL, "no rule engine available");
+    return assess_decoded(e, q, p, rc, pk, NULL, err);
 }

@@ -206,6 +206,15 @@ struct engine_request {
  * _INTERNAL).  e may be NULL (no engine available): an internal error. */
 int engine_request_assess(struct engine *e, const struct engine_request *q, msgpack_packer *pk,
                           struct proto_error *err);
+/* The same pipeline after its first step, for a caller that decoded the
+ * params itself (proto_patient_from_params succeeded on q->params, which
+ * is not read again): the daemon decodes while the request's frame is
+ * there and evaluates later, without packing and unpacking the params
+ * again.  Takes p's contents (p is left empty); the same reply bytes as
+ * engine_request_assess for the same params. */
+int engine_request_assess_patient(struct engine *e, const struct engine_request *q,
+                                  struct suit_patient *p, msgpack_packer *pk,
+                                  struct proto_error *err);
 
 /* ---- lint ----------------------------------------------------------------- */
 
