@@ -2,8 +2,10 @@
 """Checks a strace log of suitd against the unit's SystemCallFilter=.
 
 usage: syscall-check.py UNIT_FILE STRACE_LOG
-Expands the filter's groups with `systemd-analyze syscall-filter` (allow-list
-lines, then `~` deny lines, as systemd applies them) and fails, listing them,
+Expands the filter's groups with `systemd-analyze syscall-filter` and applies
+the lines in order, as systemd does when the first one is an allow-list: an
+allow line adds its calls, a `~` line removes its calls (so a later allow line
+can give back one call of a denied group); then fails, listing them,
 if the daemon made a system call the unit would refuse.  This tests the
 seccomp filter on machines where systemd itself is not running.
 """
@@ -33,19 +35,25 @@ def expand(name):
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__.strip())
-    allow, deny = set(), set()
+    permitted, first = set(), None
     with open(sys.argv[1]) as f:
         for line in f:
             m = re.match(r"\s*SystemCallFilter=(.*)", line)
             if not m:
                 continue
             value = m.group(1).strip()
-            target = deny if value.startswith("~") else allow
+            inverted = value.startswith("~")
+            if first is None:
+                first = "deny" if inverted else "allow"
+            calls = set()
             for name in value.lstrip("~").split():
-                target |= expand(name)
-    if not allow:
-        sys.exit("syscall-check: no allow-list SystemCallFilter= in %s" % sys.argv[1])
-    permitted = allow - deny
+                calls |= expand(name)
+            if inverted:
+                permitted -= calls
+            else:
+                permitted |= calls
+    if first != "allow":
+        sys.exit("syscall-check: no allow-list SystemCallFilter= first in %s" % sys.argv[1])
     used = set()
     with open(sys.argv[2]) as f:
         for line in f:
