@@ -62,8 +62,7 @@ static void on_turn(uv_check_t *h)
             count_resets(r);
             job->done(job, 0);
         }
-        if (job == last)
-            next = NULL;        /* submitted by a done(): already re-queued */
+        /* last->next is NULL: what a done() submits starts a new list. */
         job = next;
         if (job && uv_hrtime() >= until) {
             /* The rest goes first in the next turn, before what that

@@ -35,9 +35,10 @@ static void check_drained(struct shard *sh)
         runner_waiting(&sh->runner))
         return;
     sh->drained_sent = true;
-    if (!sh->main_mbox || mailbox_post(sh->main_mbox, &sh->drained_mail) < 0) {
-        /* Nobody to tell (a shard driven by its caller): nothing waits. */
-    }
+    /* Without a main mailbox (a shard its caller drives) nobody waits; a
+     * closed one means the main thread is past waiting. */
+    if (sh->main_mbox)
+        (void)mailbox_post(sh->main_mbox, &sh->drained_mail);
 }
 
 static void on_conn_freed(struct conn_set *set)

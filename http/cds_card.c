@@ -209,6 +209,19 @@ static void cds_finding_md(struct cds_md *m, const json_t *f)
     cds_md_s(m, "\n");
 }
 
+/* A titled list of findings, left out when there are none. */
+static void cds_findings_md(struct cds_md *m, const char *title, const json_t *list)
+{
+    if (!json_array_size(list))
+        return;
+    cds_md_s(m, title);
+    size_t i;
+    json_t *f;
+    json_array_foreach(list, i, f)
+        cds_finding_md(m, f);
+    cds_md_s(m, "\n");
+}
+
 static const char cds_clinician[] =
     "The decision stays with the clinician: this card supports clinical judgement and does not "
     "replace it.\n";
@@ -263,23 +276,8 @@ json_t *cds_card(const json_t *result, const json_t *notes, const struct cds_car
         cds_md_s(&m, ".** Record them in the chart and check again (select or sign the "
                      "order, book the appointment, or open the chart again).\n\n");
     }
-    const json_t *findings = json_object_get(result, "findings");
-    if (json_array_size(findings)) {
-        cds_md_s(&m, "**Findings**\n\n");
-        size_t i;
-        json_t *f;
-        json_array_foreach(findings, i, f)
-            cds_finding_md(&m, f);
-        cds_md_s(&m, "\n");
-    }
-    if (json_array_size(notes)) {
-        cds_md_s(&m, "**How the record was read**\n\n");
-        size_t i;
-        json_t *f;
-        json_array_foreach(notes, i, f)
-            cds_finding_md(&m, f);
-        cds_md_s(&m, "\n");
-    }
+    cds_findings_md(&m, "**Findings**\n\n", json_object_get(result, "findings"));
+    cds_findings_md(&m, "**How the record was read**\n\n", notes);
     bool any_serious = false;
     size_t i;
     json_t *se;
